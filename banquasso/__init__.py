@@ -1,0 +1,1 @@
+"""BanquAsso: pooled short-term treasury between the members of an employer group."""

@@ -1,0 +1,60 @@
+"""Problems found in the books or the rules: values that carry their file and line."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One error or warning, located in a file (line 0 when the whole file is meant)."""
+
+    file: str
+    line: int
+    message: str
+    severity: Severity = "error"
+
+    def __str__(self) -> str:
+        prefix = "" if self.severity == "error" else "avertissement : "
+        return f"{self.file}:{self.line}: {prefix}{self.message}"
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+
+def at(meta: dict[str, Any] | None, message: str, severity: Severity = "error") -> Problem:
+    """A problem located by a Beancount directive's metadata."""
+    meta = meta or {}
+    return Problem(
+        str(meta.get("filename", "<inconnu>")), int(meta.get("lineno", 0) or 0), message, severity
+    )
+
+
+def from_beancount(error: Any) -> Problem:
+    """Convert a Beancount error (a namedtuple with source, message, entry)."""
+    message = str(getattr(error, "message", error)).strip()
+    return at(getattr(error, "source", None), message)
+
+
+def in_file(path: Path | str, message: str, line: int = 0) -> Problem:
+    """A problem about a file as a whole or one of its lines."""
+    return Problem(str(path), line, message)
+
+
+def errors_only(problems: Iterable[Problem]) -> list[Problem]:
+    """Keep the errors, drop the warnings."""
+    return [p for p in problems if p.is_error]
+
+
+class ProblemsError(Exception):
+    """Raised at a command's edge when the input cannot be used; carries every problem."""
+
+    def __init__(self, problems: Iterable[Problem]):
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
