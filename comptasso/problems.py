@@ -21,11 +21,22 @@ class Problem:
 
     def __str__(self) -> str:
         prefix = "" if self.severity == "error" else "avertissement : "
-        return f"{self.file}:{self.line}: {prefix}{self.message}"
+        return f"{display_path(self.file)}:{self.line}: {prefix}{self.message}"
 
     @property
     def is_error(self) -> bool:
         return self.severity == "error"
+
+
+def display_path(file: str) -> str:
+    """A path as the user typed it: relative to the current folder when it lies inside it."""
+    try:
+        path = Path(file)
+        if path.is_absolute() and path.is_relative_to(Path.cwd()):
+            return str(path.relative_to(Path.cwd()))
+    except (OSError, ValueError):
+        pass
+    return file
 
 
 def at(meta: dict[str, Any] | None, message: str, severity: Severity = "error") -> Problem:
