@@ -1,0 +1,1 @@
+"""Benchmarks: each one runs a workload and its baseline in the same run and reports the ratio."""
