@@ -1,0 +1,1 @@
+"""Click commands of `banquasso`, one module per concept."""

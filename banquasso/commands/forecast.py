@@ -1,0 +1,307 @@
+"""The `forecast`, `funders` and `backtest` commands: the cash projection, the delay model, the backtest."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import click
+
+from banquasso.backtest import Backtest, Comparison, backtest
+from banquasso.delays import DelayModel, FunderDelay
+from banquasso.forecast import (
+    DEFAULT_HORIZON, MAX_HORIZON, GroupForecast, GroupOutlook, MemberForecast, books_start, forecast_outlook,
+    read_group,
+)
+from banquasso.policy import Policy, load_policy
+from banquasso.risk import DEFAULT_SCENARIOS, DEFAULT_SEED, GroupRisk, RiskFigures, simulate
+from comptasso.books import GroupBooks
+from comptasso.cliutil import as_of_option, books_options, dump_json, fail, json_option, load_or_exit, progress, today
+from comptasso.money import fr_date, fr_money, fr_number, money_json
+
+WARN = "⚠"
+
+
+def _horizon(ctx: click.Context, param: click.Parameter, value: int) -> int:
+    if not 1 <= value <= MAX_HORIZON:
+        raise click.BadParameter(f"l'horizon doit être compris entre 1 et {MAX_HORIZON} jours, pas {value}")
+    return value
+
+
+horizon_option = click.option("--horizon", type=int, default=DEFAULT_HORIZON, show_default=True,
+                              callback=_horizon, help="Nombre de jours projetés après --as-of (1 à 731).")
+
+
+def _open(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, quiet: bool) -> tuple[GroupBooks, Policy, dt.date]:
+    """Books and policy, or exit 1 with every error; --as-of before the books start is a usage error."""
+    books = load_or_exit(ledgers_dir, rules_dir, quiet=quiet)
+    policy, problems = load_policy(rules_dir)
+    if policy is None or any(p.is_error for p in problems):
+        fail(problems)
+    day = as_of or today()
+    start = books_start(books)
+    if start is not None and day < start:
+        raise click.BadParameter(f"les livres commencent le {start.isoformat()} : aucune donnée au "
+                                 f"{day.isoformat()}", param_hint="'--as-of'")
+    return books, policy, day
+
+
+def _outlook(books: GroupBooks, policy: Policy, day: dt.date, horizon: int) -> GroupOutlook:
+    outlook, problems = read_group(books, day, horizon, policy.floor)
+    if outlook is None:
+        fail(problems)
+    return outlook
+
+
+def _check_member(books: GroupBooks, member: str | None) -> None:
+    if member is not None and member not in books.group.ids:
+        raise click.BadParameter(f"membre inconnu « {member} » (membres : {', '.join(books.group.ids)})",
+                                 param_hint="'--member'")
+
+
+# ----------------------------------------------------------------------------------------------- forecast
+
+def _days_json(days: Sequence[tuple[dt.date, Decimal]]) -> list[dict[str, str]]:
+    return [{"date": day.isoformat(), "balance": money_json(balance)} for day, balance in days]
+
+
+def _risk_json(figures: RiskFigures) -> dict[str, Any]:
+    return {
+        "probability_below_floor": str(figures.probability_below_floor.quantize(Decimal("0.0001"))),
+        "p5_min_balance": money_json(figures.p5_min_balance),
+        "days": [{"date": day.isoformat(), "p5": money_json(low), "p95": money_json(high)}
+                 for day, low, high in figures.band],
+    }
+
+
+def _member_json(member: MemberForecast, risk: GroupRisk | None) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "id": member.member_id, "name": member.name,
+        "opening_balance": money_json(member.opening_balance), "floor": money_json(member.floor),
+        "monthly_payroll": money_json(member.monthly_payroll),
+        "min_balance": money_json(member.min_balance), "min_date": member.min_date.isoformat(),
+        "days_below_floor": member.days_below_floor,
+        "first_day_below_floor": member.below_floor[0].isoformat() if member.below_floor else None,
+        "days": _days_json(member.days),
+        "flows": [{"date": f.date.isoformat(), "amount": money_json(f.amount), "kind": f.kind,
+                   "label": f.label, "reference": f.reference} for f in member.flows],
+    }
+    if risk is not None:
+        doc["risk"] = _risk_json(risk.members[member.member_id])
+    return doc
+
+
+def forecast_json(forecast: GroupForecast, members: Sequence[MemberForecast], risk: GroupRisk | None) -> dict:
+    """The document of `banquasso forecast --json` (SPEC section 10), with a few extra keys."""
+    group: dict[str, Any] = {
+        "opening_balance": money_json(forecast.opening_balance), "floor": money_json(forecast.floor),
+        "min_balance": money_json(forecast.min_balance), "min_date": forecast.min_date.isoformat(),
+        "days_below_floor": forecast.days_below_floor, "days": _days_json(forecast.days),
+    }
+    doc: dict[str, Any] = {"as_of": forecast.as_of.isoformat(), "horizon_days": forecast.horizon_days,
+                           "members": [_member_json(m, risk) for m in members], "group": group}
+    if risk is not None:
+        group["risk"] = _risk_json(risk.group)
+        doc["risk"] = {"scenarios": risk.scenarios, "seed": risk.seed}
+    return doc
+
+
+def forecast_csv(forecast: GroupForecast, members: Sequence[MemberForecast]) -> str:
+    """One row a day: `date`, one column per member id, `groupe`; amounts with a dot, comma-separated."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["date", *(m.member_id for m in members), "groupe"])
+    for index, (day, total) in enumerate(forecast.days):
+        writer.writerow([day.isoformat(), *(money_json(m.days[index][1]) for m in members), money_json(total)])
+    return out.getvalue()
+
+
+def _weeks(days: Sequence[tuple[dt.date, Decimal]]) -> list[Sequence[tuple[dt.date, Decimal]]]:
+    return [days[i:i + 7] for i in range(0, len(days), 7)]
+
+
+def _table(title: str, opening: Decimal, floor: Decimal, days: Sequence[tuple[dt.date, Decimal]],
+           low: tuple[dt.date, Decimal], below: int, risk: RiskFigures | None) -> list[str]:
+    lines = [title, f"  Solde d'ouverture : {fr_money(opening)}    Plancher : {fr_money(floor)}",
+             f"  {'Semaine':<25} {'Solde fin de semaine':>20} {'Point bas':>18}"]
+    for week in _weeks(days):
+        week_low = min(b for _, b in week)
+        period = f"{fr_date(week[0][0])} → {fr_date(week[-1][0])}"
+        mark = f"  {WARN} sous le plancher" if week_low < floor else ""
+        lines.append(f"  {period:<25} {fr_money(week[-1][1]):>20} {fr_money(week_low):>18}{mark}")
+    lines.append(f"  Point bas : {fr_money(low[1])} le {fr_date(low[0])} — {below} jour(s) sous le plancher")
+    if risk is not None:
+        percent = fr_number(risk.probability_below_floor * 100, 1)
+        lines.append(f"  Risque : {percent} % de passer sous le plancher — "
+                     f"5e centile du point bas : {fr_money(risk.p5_min_balance)}")
+    return lines
+
+
+def forecast_text(forecast: GroupForecast, members: Sequence[MemberForecast], risk: GroupRisk | None,
+                  show_group: bool) -> str:
+    """The French table: one line a week per member, the lowest point, the days below the floor."""
+    end = forecast.as_of + dt.timedelta(days=forecast.horizon_days)
+    lines = [f"Prévision de trésorerie au {fr_date(forecast.as_of)}, sur {forecast.horizon_days} jours "
+             f"(jusqu'au {fr_date(end)})"]
+    if risk is not None:
+        lines.append(f"Risque : {risk.scenarios} scénarios de délais de paiement des subventions (graine {risk.seed})")
+    for member in members:
+        lines.append("")
+        lines += _table(f"{member.name} ({member.member_id})", member.opening_balance, member.floor, member.days,
+                        (member.min_date, member.min_balance), member.days_below_floor,
+                        risk.members[member.member_id] if risk else None)
+    if show_group:
+        lines.append("")
+        lines += _table("Groupe (somme des membres ; plancher = somme des planchers)", forecast.opening_balance,
+                        forecast.floor, forecast.days, (forecast.min_date, forecast.min_balance),
+                        forecast.days_below_floor, risk.group if risk else None)
+    return "\n".join(lines)
+
+
+@click.command("forecast")
+@books_options
+@as_of_option
+@json_option
+@horizon_option
+@click.option("--member", default=None, help="N'afficher que ce membre (identifiant de group.toml).")
+@click.option("--csv", "as_csv", is_flag=True, help="Sortie CSV (une ligne par jour) sur stdout.")
+@click.option("--risk", is_flag=True, help="Ajouter le risque (Monte Carlo sur les délais des financeurs).")
+@click.option("--scenarios", type=click.IntRange(1, 100_000), default=DEFAULT_SCENARIOS, show_default=True,
+              help="Nombre de scénarios simulés avec --risk.")
+@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Graine du tirage avec --risk.")
+def forecast_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool, horizon: int,
+                     member: str | None, as_csv: bool, risk: bool, scenarios: int, seed: int) -> None:
+    """Prévision de trésorerie jour par jour de chaque membre et du groupe."""
+    if as_json and as_csv:
+        raise click.UsageError("choisissez --json ou --csv, pas les deux")
+    books, policy, day = _open(ledgers_dir, rules_dir, as_of, quiet=False)
+    _check_member(books, member)
+    outlook = _outlook(books, policy, day, horizon)
+    forecast = forecast_outlook(outlook)
+    simulated = None
+    if risk:
+        progress(f"Simulation de {scenarios} scénarios…")
+        simulated = simulate(outlook, scenarios, seed, progress)
+    shown = [forecast.member(member)] if member else list(forecast.members)
+    if as_json:
+        dump_json(forecast_json(forecast, shown, simulated))
+    elif as_csv:
+        click.echo(forecast_csv(forecast, shown), nl=False)
+    else:
+        click.echo(forecast_text(forecast, shown, simulated, show_group=member is None))
+
+
+# ------------------------------------------------------------------------------------------------ funders
+
+def funder_json(funder: FunderDelay) -> dict[str, Any]:
+    """One funder of `banquasso funders --json`: `matched` is the number of matched tranches."""
+    return {
+        "id": funder.funder_id, "name": funder.name, "kind": funder.kind, "matched": len(funder.matched),
+        "median_delay_days": funder.median_days, "p80_delay_days": funder.p80_days,
+        "p90_delay_days": funder.p90_days, "source": funder.source,
+        "default_delay_days": funder.default_days,
+        "tranches": [{"member": m.member_id, "convention": m.convention, "date": m.due.isoformat(),
+                      "paid_on": m.completed_on.isoformat(), "amount": money_json(m.amount),
+                      "delay_days": m.delay_days} for m in funder.matched],
+    }
+
+
+def funders_text(model: DelayModel) -> str:
+    """The French table of the delay model."""
+    lines = [f"Délais de paiement des financeurs au {fr_date(model.as_of)} (en jours après l'échéance)", "",
+             f"{'Financeur':<44} {'Type':<12} {'Tranches':>8} {'Médian':>7} {'P80':>5} {'P90':>5}  Source"]
+    for f in model.funders.values():
+        source = "historique" if f.source == "history" else (
+            "défaut" if f.default_days is not None else "aucun (0)")
+        lines.append(f"{f.name[:44]:<44} {f.kind:<12} {len(f.matched):>8} {f.median_days:>7} "
+                     f"{f.p80_days:>5} {f.p90_days:>5}  {source}")
+    return "\n".join(lines)
+
+
+@click.command("funders")
+@books_options
+@as_of_option
+@json_option
+def funders_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool) -> None:
+    """Le modèle de délai de paiement de chaque financeur (médiane, 80e et 90e centiles)."""
+    books, policy, day = _open(ledgers_dir, rules_dir, as_of, quiet=as_json)
+    model = _outlook(books, policy, day, 1).delays
+    if as_json:
+        dump_json({"as_of": day.isoformat(), "funders": [funder_json(f) for f in model.funders.values()]})
+    else:
+        click.echo(funders_text(model))
+
+
+# ----------------------------------------------------------------------------------------------- backtest
+
+def _comparison_json(comparison: Comparison) -> dict[str, Any]:
+    (fday, fmin), (aday, amin) = comparison.forecast_min, comparison.actual_min
+    return {
+        "mean_absolute_error": money_json(comparison.mean_absolute_error), "bias": money_json(comparison.bias),
+        "forecast_min_balance": money_json(fmin), "forecast_min_date": fday.isoformat(),
+        "actual_min_balance": money_json(amin), "actual_min_date": aday.isoformat(),
+        "min_balance_error": money_json(comparison.min_error),
+        "days": [{"date": day.isoformat(), "forecast": money_json(f), "actual": money_json(a)}
+                 for (day, f), (_, a) in zip(comparison.forecast, comparison.actual, strict=True)],
+    }
+
+
+def backtest_json(result: Backtest, members: Sequence[str]) -> dict[str, Any]:
+    """The document of `banquasso backtest --json`."""
+    return {
+        "as_of": result.as_of.isoformat(), "horizon_days": result.horizon_days,
+        "compared_until": result.compared_until.isoformat(), "days_compared": result.days_compared,
+        "members": [{"id": m, **_comparison_json(result.members[m])} for m in members],
+        "group": _comparison_json(result.group),
+    }
+
+
+def backtest_text(result: Backtest, members: Sequence[str], names: dict[str, str]) -> str:
+    """The French table of a backtest."""
+    lines = [f"Backtest : prévision faite au {fr_date(result.as_of)} comparée aux livres du "
+             f"{fr_date(result.as_of + dt.timedelta(days=1))} au {fr_date(result.compared_until)} "
+             f"({result.days_compared} jours)", "",
+             f"{'Membre':<40} {'Écart moyen absolu':>19} {'Biais':>14} {'Point bas prévu':>30} "
+             f"{'Point bas réel':>30} {'Écart point bas':>16}"]
+    rows = [(f"{names[m]} ({m})", result.members[m]) for m in members] + [("Groupe", result.group)]
+    for title, comparison in rows:
+        (fday, fmin), (aday, amin) = comparison.forecast_min, comparison.actual_min
+        lines.append(f"{title[:40]:<40} {fr_money(comparison.mean_absolute_error):>19} {fr_money(comparison.bias):>14} "
+                     f"{fr_money(fmin) + ' le ' + fr_date(fday):>30} {fr_money(amin) + ' le ' + fr_date(aday):>30} "
+                     f"{fr_money(comparison.min_error):>16}")
+    if result.days_compared < result.horizon_days:
+        lines += ["", f"Les livres s'arrêtent au {fr_date(result.compared_until)} : "
+                      f"{result.days_compared} jours comparés sur {result.horizon_days} demandés."]
+    return "\n".join(lines)
+
+
+@click.command("backtest")
+@books_options
+@as_of_option
+@json_option
+@horizon_option
+@click.option("--member", default=None, help="N'afficher que ce membre (identifiant de group.toml).")
+def backtest_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool, horizon: int,
+                     member: str | None) -> None:
+    """Comparer la prévision faite au --as-of avec la trésorerie réelle des jours suivants."""
+    books, policy, day = _open(ledgers_dir, rules_dir, as_of, quiet=False)
+    _check_member(books, member)
+    try:
+        result, problems = backtest(books, day, horizon, policy.floor)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--as-of'") from exc
+    if result is None:
+        fail(problems)
+    shown = [member] if member else list(books.group.ids)
+    if as_json:
+        if result.days_compared < result.horizon_days:
+            progress(f"Les livres s'arrêtent au {result.compared_until.isoformat()} : "
+                     f"{result.days_compared} jours comparés sur {result.horizon_days}.")
+        dump_json(backtest_json(result, shown))
+    else:
+        click.echo(backtest_text(result, shown, {m.id: m.name for m in books.members}))
