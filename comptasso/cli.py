@@ -11,6 +11,7 @@ from comptasso.books import open_books
 from comptasso.checks import check_books
 from comptasso.cliutil import as_of_option, books_options, dump_json, fail, json_option, progress
 from comptasso.problems import Problem
+from comptasso.serve import serve_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -49,8 +50,14 @@ def _problem_json(problem: Problem) -> dict[str, object]:
     return {"file": problem.file, "line": problem.line, "message": problem.message}
 
 
+main.add_command(serve_command)
+
+
 def _register_optional() -> None:
     """Attach the commands that live in their own modules."""
+    from comptasso.commands_accounting import COMMANDS as accounting_commands
+    for command in accounting_commands:
+        main.add_command(command)
     from comptasso.synthetic import generate_command
 
     main.add_command(generate_command)

@@ -100,3 +100,13 @@ def load_member_ledger(member_id: str, main: Path, allowed_plugins: frozenset[st
     entries, errors = loader.run_transformations(entries, parse_errors + booking_errors, options, None)
     errors.extend(validation.validate(entries, options, None, None))
     return MemberLedger(member_id, entries, options, tuple(from_beancount(e) for e in errors), files)
+
+
+def unsafe_problems(
+    main: Path, folder: Path, allowed_plugins: frozenset[str]
+) -> tuple[list[data.Directive], list[Problem]]:
+    """Parse a file and its includes without running anything: directives and safety problems."""
+    entries, _errors, _options, _files, unsafe = _parse_all(
+        Path(main).resolve(), Path(folder).resolve(), allowed_plugins
+    )
+    return entries, unsafe

@@ -1,0 +1,348 @@
+"""The consolidated group ledger: prefixing, eliminations, member errors and plugin safety."""
+
+from __future__ import annotations
+
+import textwrap
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from beancount import loader
+from beancount.core import data
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from comptasso.chart import class_problem, is_treasury, pcg_number
+from comptasso.cli import main
+from comptasso.consolidation import (
+    GROUP_LEDGER,
+    RULES_ENV,
+    AdvanceAccounts,
+    DEFAULT_ACCOUNTS,
+    Renamer,
+    group_ledger_text,
+    parse_config,
+    read_advance_accounts,
+)
+from tests.conftest import write_group
+
+LENDER = textwrap.dedent("""
+    2026-01-01 open Assets:512-Banque EUR
+    2026-01-01 open Equity:102-Fonds-Associatifs EUR
+    2026-01-01 open Assets:2748-Avances-BanquAsso:Velo-Gap EUR
+    2026-01-01 open Income:768-Interets-BanquAsso EUR
+    2026-01-01 open Income:706-Prestations EUR
+
+    2026-01-02 * "Fonds propres"
+      Assets:512-Banque                 8000.00 EUR
+      Equity:102-Fonds-Associatifs
+
+    2026-02-15 * "Vente de matériel"
+      Assets:512-Banque                  250.55 EUR
+      Income:706-Prestations
+
+    2026-03-01 * "Avance BQA-2026-0001 à Vélo Gap"
+      advance: "BQA-2026-0001"
+      Assets:2748-Avances-BanquAsso:Velo-Gap   1000.00 EUR
+      Assets:512-Banque
+
+    2026-06-01 * "Intérêts BQA-2026-0001"
+      advance: "BQA-2026-0001"
+      Assets:512-Banque                   12.34 EUR
+      Income:768-Interets-BanquAsso
+
+    2026-06-02 balance Assets:512-Banque 7262.89 EUR
+    2026-06-02 note Assets:512-Banque "Relevé vérifié"
+    2026-01-01 custom "prevision" Income:706-Prestations "Ventes" 300.00 EUR "mensuel" 10
+""").lstrip()
+
+BORROWER = textwrap.dedent("""
+    2026-01-01 open Assets:512-Banque EUR
+    2026-01-01 open Assets:530-Caisse EUR
+    2026-01-01 open Equity:102-Fonds-Associatifs EUR
+    2026-01-01 open Liabilities:1687-Avances-BanquAsso:Ressourcerie EUR
+    2026-01-01 open Expenses:6618-Interets-BanquAsso EUR
+    2026-01-01 open Expenses:641-Salaires EUR
+
+    2026-01-01 pad Assets:530-Caisse Equity:102-Fonds-Associatifs
+    2026-01-02 balance Assets:530-Caisse 40.00 EUR
+
+    2026-01-02 * "Fonds propres"
+      Assets:512-Banque                  500.00 EUR
+      Equity:102-Fonds-Associatifs
+
+    2026-03-01 * "Avance BQA-2026-0001 de la Ressourcerie"
+      advance: "BQA-2026-0001"
+      Assets:512-Banque                 1000.00 EUR
+      Liabilities:1687-Avances-BanquAsso:Ressourcerie
+
+    2026-03-28 * "Salaires de mars"
+      Expenses:641-Salaires              900.10 EUR
+      Assets:512-Banque
+
+    2026-06-01 * "Intérêts BQA-2026-0001"
+      advance: "BQA-2026-0001"
+      Expenses:6618-Interets-BanquAsso    12.34 EUR
+      Assets:512-Banque
+""").lstrip()
+
+
+def write_consolidated(root: Path, ledgers: dict[str, str], **kwargs: str) -> Path:
+    """An inline group plus its `group.beancount`; return the group ledger's path."""
+    ledgers_dir, _rules = write_group(root, ledgers, **kwargs)
+    path = ledgers_dir / GROUP_LEDGER
+    path.write_text(group_ledger_text("Groupe de test"), encoding="utf-8")
+    return path
+
+
+def balances(entries: list[data.Directive]) -> dict[str, Decimal]:
+    """Sum of every posting per account (all in EUR here)."""
+    out: dict[str, Decimal] = defaultdict(Decimal)
+    for entry in entries:
+        if isinstance(entry, data.Transaction):
+            for posting in entry.postings:
+                out[posting.account] += posting.units.number
+    return dict(out)
+
+
+def treasury(entries: list[data.Directive]) -> Decimal:
+    return sum((v for k, v in balances(entries).items() if is_treasury(k)), Decimal(0))
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> Path:
+    return write_consolidated(tmp_path, {"ressourcerie": LENDER, "velo-gap": BORROWER})
+
+
+def test_every_account_is_prefixed_by_its_member(pair: Path) -> None:
+    entries, errors, _options = loader.load_file(str(pair))
+    assert errors == []
+    opened = {e.account for e in entries if isinstance(e, data.Open)}
+    assert {"Assets:Ressourcerie:512-Banque", "Assets:Velo-Gap:512-Banque", "Assets:Velo-Gap:530-Caisse",
+            "Income:Ressourcerie:706-Prestations", "Expenses:Velo-Gap:641-Salaires"} <= opened
+    assert not any(a.startswith("Assets:512") for a in opened)
+    balance = next(e for e in entries if isinstance(e, data.Balance) and e.amount.number == Decimal("7262.89"))
+    assert balance.account == "Assets:Ressourcerie:512-Banque"
+    note = next(e for e in entries if isinstance(e, data.Note))
+    assert note.account == "Assets:Ressourcerie:512-Banque"
+    prevision = next(e for e in entries if isinstance(e, data.Custom) and e.type == "prevision")
+    assert prevision.values[0].value == "Income:Ressourcerie:706-Prestations"
+    pad = next(e for e in entries if isinstance(e, data.Pad))
+    assert (pad.account, pad.source_account) == ("Assets:Velo-Gap:530-Caisse", "Equity:Velo-Gap:102-Fonds-Associatifs")
+    # The group's own pad step pads the cash box once, not twice.
+    assert balances(entries)["Assets:Velo-Gap:530-Caisse"] == Decimal("40.00")
+    # Entries keep the member file and line they came from.
+    assert note.meta["filename"] == str(pair.parent / "ressourcerie" / "main.beancount")
+
+
+def test_advances_and_their_interest_cancel_out(pair: Path) -> None:
+    entries, errors, _ = loader.load_file(str(pair))
+    assert errors == []
+    totals = balances(entries)
+    accounts = AdvanceAccounts(**DEFAULT_ACCOUNTS)
+    pair_account = accounts.principal_elimination + ":Ressourcerie:Velo-Gap"
+    assert pair_account == "Assets:Eliminations:2748-Avances-Intra-Groupe:Ressourcerie:Velo-Gap"
+    assert totals[pair_account] == Decimal("0.00")
+    assert totals["Income:Eliminations:768-Interets-Intra-Groupe"] == Decimal("0.00")
+    assert not any("BanquAsso" in account for account in totals)
+    # Each elimination account is opened once, and keeps the chart's rule.
+    opens = [e.account for e in entries if isinstance(e, data.Open) and "Eliminations" in e.account]
+    assert sorted(opens) == [pair_account, "Income:Eliminations:768-Interets-Intra-Groupe"]
+    assert all(class_problem(a) is None for a in opens)
+
+
+def test_group_treasury_is_the_sum_of_the_members(pair: Path) -> None:
+    entries, _, _ = loader.load_file(str(pair))
+    # By hand: lender 8000 + 250.55 - 1000 + 12.34 = 7262.89; borrower bank 500 + 1000 - 900.10
+    # - 12.34 = 587.56 and cash 40.00.
+    assert treasury(entries) == Decimal("7262.89") + Decimal("587.56") + Decimal("40.00")
+    lender, _, _ = loader.load_file(str(pair.parent / "ressourcerie" / "main.beancount"))
+    borrower, _, _ = loader.load_file(str(pair.parent / "velo-gap" / "main.beancount"))
+    assert treasury(entries) == treasury(lender) + treasury(borrower) == Decimal("7890.45")
+
+
+def test_one_sided_advance_stays_visible(tmp_path: Path) -> None:
+    """Only the lender wrote its side: the pair account shows what the borrower still owes."""
+    lone_borrower = BORROWER.replace("Liabilities:1687-Avances-BanquAsso:Ressourcerie", "Equity:102-Fonds-Associatifs")
+    lone_borrower = lone_borrower.replace("2026-01-01 open Equity:102-Fonds-Associatifs EUR\n", "", 1)
+    path = write_consolidated(tmp_path, {"ressourcerie": LENDER, "velo-gap": lone_borrower})
+    entries, errors, _ = loader.load_file(str(path))
+    assert errors == []
+    assert balances(entries)["Assets:Eliminations:2748-Avances-Intra-Groupe:Ressourcerie:Velo-Gap"] == Decimal("1000.00")
+
+
+def test_accounts_of_pool_toml_are_followed(tmp_path: Path) -> None:
+    pool = """
+    [accounts]
+    lender_principal = "Assets:451-Groupe-Preteur"
+    lender_interest = "Income:7681-Interets-Groupe"
+    borrower_principal = "Liabilities:451-Groupe-Emprunteur"
+    borrower_interest = "Expenses:6615-Interets-Groupe"
+    """
+    lender = (LENDER.replace("Assets:2748-Avances-BanquAsso", "Assets:451-Groupe-Preteur")
+              .replace("Income:768-Interets-BanquAsso", "Income:7681-Interets-Groupe"))
+    borrower = (BORROWER.replace("Liabilities:1687-Avances-BanquAsso", "Liabilities:451-Groupe-Emprunteur")
+                .replace("Expenses:6618-Interets-BanquAsso", "Expenses:6615-Interets-Groupe"))
+    path = write_consolidated(tmp_path, {"ressourcerie": lender, "velo-gap": borrower}, pool=pool)
+    entries, errors, _ = loader.load_file(str(path))
+    assert errors == []
+    totals = balances(entries)
+    assert totals["Assets:Eliminations:451-Avances-Intra-Groupe:Ressourcerie:Velo-Gap"] == Decimal("0.00")
+    assert totals["Income:Eliminations:7681-Interets-Intra-Groupe"] == Decimal("0.00")
+    assert "Liabilities:Velo-Gap:451-Groupe-Emprunteur:Ressourcerie" not in totals
+
+
+def test_member_errors_come_back_with_their_file_and_line(tmp_path: Path) -> None:
+    broken = BORROWER + "\n2026-07-01 balance Assets:512-Banque 999.99 EUR\n"
+    path = write_consolidated(tmp_path, {"ressourcerie": LENDER, "velo-gap": broken})
+    _entries, errors, _ = loader.load_file(str(path))
+    member_file = str(path.parent / "velo-gap" / "main.beancount")
+    ours = [e for e in errors if e.source["filename"] == member_file]
+    # The member's own check and the group's balance step both see it, at the same line.
+    line = (path.parent / "velo-gap" / "main.beancount").read_text().splitlines().index(
+        "2026-07-01 balance Assets:512-Banque 999.99 EUR") + 1
+    assert ours and {e.source["lineno"] for e in ours} == {line}
+    assert any(e.message.startswith("[velo-gap] ") and "Balance failed" in e.message for e in ours)
+
+
+def test_broken_group_file_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    path = write_consolidated(tmp_path, {"ressourcerie": LENDER})
+    (path.parent / "group.toml").write_text("[group]\nname = 'x'\nunknown = 1\n", encoding="utf-8")
+    entries, errors, _ = loader.load_file(str(path))
+    assert any(str(path.parent / "group.toml") == e.source["filename"] for e in errors)
+    assert not any(isinstance(e, data.Transaction) for e in entries)
+
+
+EVIL = '''
+from pathlib import Path
+Path({marker!r}).write_text("import")
+__plugins__ = ("run",)
+def run(entries, options_map):
+    Path({marker!r}).write_text("run")
+    return entries, []
+'''
+
+
+@pytest.fixture
+def evil_group(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """A member ledger that loads a plugin not on the allow-list; the plugin would leave a marker."""
+    marker = tmp_path / "marker.txt"
+    modules = tmp_path / "modules"
+    modules.mkdir()
+    (modules / "comptasso_evil_plugin.py").write_text(EVIL.format(marker=str(marker)), encoding="utf-8")
+    monkeypatch.syspath_prepend(str(modules))
+    evil = 'plugin "comptasso_evil_plugin"\n' + BORROWER
+    return write_consolidated(tmp_path, {"ressourcerie": LENDER, "velo-gap": evil}), marker
+
+
+def test_disallowed_plugin_is_refused_by_check_and_never_runs(evil_group: tuple[Path, Path]) -> None:
+    path, marker = evil_group
+    result = CliRunner().invoke(main, ["check", "--ledgers", str(path.parent),
+                                       "--rules", str(path.parent.parent / "rules")])
+    assert result.exit_code == 1
+    assert "velo-gap/main.beancount:2: greffon « comptasso_evil_plugin » refusé" in result.output
+    assert not marker.exists()
+
+
+def test_disallowed_plugin_is_refused_by_the_group_ledger(evil_group: tuple[Path, Path]) -> None:
+    path, marker = evil_group
+    entries, errors, _ = loader.load_file(str(path))
+    assert any("comptasso_evil_plugin" in e.message and e.source["lineno"] == 2 for e in errors)
+    assert not marker.exists()
+    # The safe member is still in the group view; the unsafe one is left out.
+    opened = {e.account for e in entries if isinstance(e, data.Open)}
+    assert "Assets:Ressourcerie:512-Banque" in opened
+    assert "Assets:Velo-Gap:512-Banque" not in opened
+
+
+def test_config_names_the_group_file_and_the_rules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(RULES_ENV, raising=False)
+    base = tmp_path / "ledgers"
+    base.mkdir()
+    config, error = parse_config("group.toml", base)
+    assert error is None and config is not None
+    assert (config.ledgers_dir, config.rules_dir) == (base.resolve(), (tmp_path / "rules").resolve())
+    config, error = parse_config("group.toml;rules=../regles", base)
+    assert config is not None and config.rules_dir == (tmp_path / "regles").resolve()
+    monkeypatch.setenv(RULES_ENV, str(tmp_path / "autres"))
+    config, _ = parse_config("group.toml;rules=../regles", base)
+    assert config is not None and config.rules_dir == (tmp_path / "autres").resolve()
+    assert parse_config("group.toml;regles=x", base) == (None, parse_config("group.toml;regles=x", base)[1])
+    assert "option « regles=x » inconnue" in (parse_config("group.toml;regles=x", base)[1] or "")
+    assert "group.toml" in (parse_config("groupe.toml", base)[1] or "")
+
+
+def test_bad_config_is_reported_by_the_group_ledger(tmp_path: Path) -> None:
+    path = write_consolidated(tmp_path, {"ressourcerie": LENDER})
+    path.write_text(group_ledger_text("G", "group.toml;taux=3"), encoding="utf-8")
+    _entries, errors, _ = loader.load_file(str(path))
+    assert [e.message for e in errors] == [
+        "configuration « group.toml;taux=3 » : option « taux=3 » inconnue (syntaxe : \"group.toml;rules=../rules\")"]
+
+
+def test_advance_accounts_default_and_bad_values(tmp_path: Path) -> None:
+    assert read_advance_accounts(tmp_path) == (AdvanceAccounts(**DEFAULT_ACCOUNTS), [])
+    (tmp_path / "pool.toml").write_text("[accounts]\nlender_interest = 3\n", encoding="utf-8")
+    accounts, problems = read_advance_accounts(tmp_path)
+    assert accounts.lender_interest == DEFAULT_ACCOUNTS["lender_interest"]
+    assert [p.message for p in problems] == ["accounts.lender_interest : un nom de compte est attendu"]
+
+
+COMPONENT = st.from_regex(r"[A-Z][a-z]{0,6}(-[A-Z][a-z]{0,5})?", fullmatch=True)
+NUMBERED = st.builds(lambda n, c: f"{n}-{c}", st.from_regex(r"[1-8][0-9]{1,4}", fullmatch=True), COMPONENT)
+
+
+@settings(max_examples=60, deadline=None)
+@given(root=st.sampled_from(["Assets", "Liabilities", "Equity", "Income", "Expenses"]),
+       numbered=NUMBERED, aux=st.lists(COMPONENT, max_size=2),
+       member=st.from_regex(r"[a-z][a-z0-9]{1,8}(-[a-z0-9]{1,6})?", fullmatch=True))
+def test_renaming_keeps_root_number_and_auxiliary(root: str, numbered: str, aux: list[str], member: str) -> None:
+    account = ":".join([root, numbered, *aux])
+    rename = Renamer(member, AdvanceAccounts(**DEFAULT_ACCOUNTS))
+    renamed = rename(account)
+    if rename.eliminated(account):
+        assert ":Eliminations:" in renamed
+        return
+    assert renamed.split(":")[0] == root and renamed.split(":")[1] != root
+    assert pcg_number(renamed) == pcg_number(account)
+    assert renamed.replace(f":{renamed.split(':')[1]}", "", 1) == account
+
+
+@settings(max_examples=15, deadline=None)
+@given(principal=st.decimals(min_value=Decimal("0.01"), max_value=Decimal("99999.99"), places=2),
+       interest=st.decimals(min_value=Decimal("0.00"), max_value=Decimal("999.99"), places=2))
+def test_any_two_sided_advance_nets_to_zero(tmp_path_factory: pytest.TempPathFactory,
+                                           principal: Decimal, interest: Decimal) -> None:
+    lender = LENDER.replace("1000.00 EUR", f"{principal} EUR").replace("12.34 EUR", f"{interest} EUR")
+    lender = lender.replace("2026-06-02 balance Assets:512-Banque 7262.89 EUR\n", "")
+    borrower = BORROWER.replace("1000.00 EUR", f"{principal} EUR").replace("12.34 EUR", f"{interest} EUR")
+    path = write_consolidated(tmp_path_factory.mktemp("g"), {"ressourcerie": lender, "velo-gap": borrower})
+    entries, errors, _ = loader.load_file(str(path))
+    assert errors == []
+    totals = balances(entries)
+    assert totals["Assets:Eliminations:2748-Avances-Intra-Groupe:Ressourcerie:Velo-Gap"] == 0
+    assert totals["Income:Eliminations:768-Interets-Intra-Groupe"] == 0
+    assert treasury(entries) == Decimal("8250.55") + Decimal("540.00") - Decimal("900.10")
+
+
+def test_group_view_defaults_to_french_language_and_amounts(tmp_path: Path) -> None:
+    path = write_consolidated(tmp_path, {"ressourcerie": LENDER})
+    path.write_text('plugin "comptasso.consolidation" "group.toml"\n'
+                    '2024-01-01 custom "fava-option" "language" "de"\n', encoding="utf-8")
+    entries, errors, _ = loader.load_file(str(path))
+    assert errors == []
+    options = {e.values[0].value: e.values[1].value for e in entries
+               if isinstance(e, data.Custom) and e.type == "fava-option"}
+    assert options == {"language": "de", "locale": "fr_FR"}
+
+
+def test_a_member_cannot_load_the_group_view_into_itself(tmp_path: Path) -> None:
+    member = 'plugin "comptasso.consolidation" "../group.toml"\n' + LENDER
+    path = write_consolidated(tmp_path, {"ressourcerie": member, "velo-gap": BORROWER},
+                              plugins='allowed = ["comptasso.consolidation"]\n')
+    entries, errors, _ = loader.load_file(str(path))
+    assert any("ne se charge que dans la vue consolidée" in e.message and e.message.startswith("[ressourcerie] ")
+               for e in errors)
+    assert "Assets:Velo-Gap:512-Banque" in {e.account for e in entries if isinstance(e, data.Open)}
