@@ -1,0 +1,1 @@
+"""Bank statement import: bank file formats, CSV and OFX importers (beangulp API), categories, duplicates."""

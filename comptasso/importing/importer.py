@@ -1,0 +1,159 @@
+"""The bank importers on beangulp's `Importer` API: identify a file, extract entries, mark duplicates."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections import Counter
+from collections.abc import Sequence
+from decimal import Decimal
+from pathlib import Path
+
+import beangulp
+from beancount.core import data
+from beancount.core.amount import Amount
+from beangulp.extract import DUPLICATE
+
+from comptasso.importing.banks import BankFormat
+from comptasso.importing.categories import Categories
+from comptasso.importing.ofx import looks_like_ofx, ofx_encoding, read_ofx
+from comptasso.importing.statement import BankLine, read_csv
+from comptasso.problems import Problem, ProblemsError
+
+IMPORT_ID = "import-id"
+IMPORT_SOURCE = "import-source"
+FLAG_CATEGORISED = "*"
+FLAG_TO_REVIEW = "!"
+_CSV_SUFFIXES = (".csv", ".txt")
+_OFX_SUFFIXES = (".ofx", ".qfx")
+
+
+def import_id(account: str, line: BankLine, occurrence: int) -> str:
+    """A stable id of a bank operation: the bank's own id (OFX FITID) or its content and rank that day."""
+    key = f"{account}|fitid|{line.bank_id}" if line.bank_id else \
+        f"{account}|{line.date.isoformat()}|{line.amount}|{line.label.casefold()}|{occurrence}"
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:20]
+
+
+def duplicate_reason(entry: data.Directive) -> str | None:
+    """Why beangulp's dedup marked an extracted entry, in French (None when it is new)."""
+    existing = entry.meta.get(DUPLICATE)
+    if existing is None:
+        return None
+    if getattr(existing, "meta", {}).get(IMPORT_ID) == entry.meta.get(IMPORT_ID):
+        return "déjà importée"
+    return "déjà saisie dans le livre"
+
+
+class BankImporter(beangulp.Importer):
+    """Import one bank's statements (CSV layout or OFX) into one bank account of one member."""
+
+    def __init__(self, fmt: BankFormat, bank_account: str, member_id: str, categories: Categories,
+                 *, currency: str = "EUR", target_file: str = "import.beancount"):
+        self.fmt = fmt
+        self.bank_account = bank_account
+        self.member_id = member_id
+        self.categories = categories
+        self.currency = currency
+        self.target_file = target_file
+
+    @property
+    def name(self) -> str:
+        return f"comptasso.{self.fmt.id}"
+
+    def identify(self, filepath: str) -> bool:
+        path = Path(filepath)
+        try:
+            raw = path.read_bytes()[:8192]
+        except OSError:
+            return False
+        if self.fmt.format == "ofx":
+            head = raw.decode(ofx_encoding(raw), errors="replace")
+            ok = path.suffix.lower() in _OFX_SUFFIXES or looks_like_ofx(head)
+        else:
+            head = raw.decode(self.fmt.encoding, errors="replace")
+            ok = path.suffix.lower() in _CSV_SUFFIXES and not looks_like_ofx(head)
+        return ok and (self.fmt.identify is None or re.search(self.fmt.identify, head) is not None)
+
+    def account(self, filepath: str) -> data.Account:
+        return self.bank_account
+
+    def read(self, filepath: str) -> tuple[list[BankLine], list[Problem]]:
+        """The statement's operations, or every malformed one as a problem (file and line)."""
+        if self.fmt.format == "ofx":
+            encoding = None if self.fmt.encoding == "utf-8" else self.fmt.encoding
+            return read_ofx(Path(filepath), encoding)
+        return read_csv(Path(filepath), self.fmt)
+
+    def entries_for(self, lines: Sequence[BankLine], filepath: str) -> list[data.Transaction]:
+        """One balanced transaction per operation, categorised by the rules (or left to review)."""
+        seen: Counter[tuple[dt.date, Decimal, str]] = Counter()
+        out = []
+        for line in lines:
+            key = (line.date, line.amount, line.label.casefold())
+            occurrence = seen[key]
+            seen[key] += 1
+            rule = self.categories.categorise(line.label, line.amount, self.member_id)
+            counter = rule.account if rule else self.categories.suspense_account
+            meta = data.new_metadata(self.target_file, 0, {
+                IMPORT_ID: import_id(self.bank_account, line, occurrence),
+                IMPORT_SOURCE: f"{Path(filepath).name}:{line.line}",
+            })
+            units = Amount(line.amount, self.currency)
+            postings = [
+                data.Posting(self.bank_account, units, None, None, None, None),
+                data.Posting(counter, -units, None, None, None, None),
+            ]
+            flag = FLAG_CATEGORISED if rule else FLAG_TO_REVIEW
+            payee = rule.payee if rule else None
+            out.append(data.Transaction(meta, line.date, flag, payee, line.label,
+                                        data.EMPTY_SET, data.EMPTY_SET, postings))
+        return out
+
+    def extract(self, filepath: str, existing: data.Entries) -> data.Entries:
+        lines, problems = self.read(filepath)
+        if any(p.is_error for p in problems):
+            raise ProblemsError(problems)
+        return self.entries_for(lines, filepath)
+
+    def deduplicate(self, entries: data.Entries, existing: data.Entries) -> None:
+        """Mark as duplicate (beangulp's `__duplicate__`) what the books already hold.
+
+        An operation is a duplicate when an existing entry carries its `import-id` (imported before),
+        or when an existing entry without `import-id` moves the same amount on the same bank account
+        within `duplicate_window_days` days (entered by hand, or written by BanquAsso). Each existing
+        entry stands for one operation only, so two identical operations need two entries.
+        """
+        by_id = {e.meta[IMPORT_ID]: e for e in existing
+                 if isinstance(e, data.Transaction) and IMPORT_ID in e.meta}
+        manual = [e for e in existing if isinstance(e, data.Transaction) and IMPORT_ID not in e.meta]
+        window = dt.timedelta(days=self.categories.duplicate_window_days)
+        used: set[int] = set()
+        for entry in entries:
+            if not isinstance(entry, data.Transaction):
+                continue
+            found = by_id.get(entry.meta.get(IMPORT_ID))
+            if found is None:
+                found = self._same_movement(entry, manual, window, used)
+            if found is not None:
+                entry.meta[DUPLICATE] = found
+
+    def _same_movement(self, entry: data.Transaction, candidates: Sequence[data.Transaction],
+                       window: dt.timedelta, used: set[int]) -> data.Transaction | None:
+        amount = entry.postings[0].units.number
+        best: tuple[int, int] | None = None
+        for index, other in enumerate(candidates):
+            if index in used or abs(other.date - entry.date) > window:
+                continue
+            moved = sum((p.units.number for p in other.postings
+                         if p.account == self.bank_account and p.units is not None
+                         and p.units.currency == self.currency), Decimal(0))
+            if moved == amount:
+                distance = abs((other.date - entry.date).days)
+                if best is None or distance < best[0]:
+                    best = (distance, index)
+        if best is None:
+            return None
+        used.add(best[1])
+        return candidates[best[1]]

@@ -1,0 +1,296 @@
+"""`comptasso report`: bilan and compte de résultat (ANC 2018-06), N and N-1, PDF and JSON."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pypdf
+import pytest
+from beancount.core import data
+from beancount.core.amount import Amount
+from beanquery.query import run_query
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from comptasso import annual
+from comptasso.annual import AnnualAccounts, annual_accounts, balance_sheet_heading
+from comptasso.annual_pdf import render_annual_pdf
+from comptasso.cli import main
+from comptasso.loading import load_member_ledger
+from tests.conftest import DEMO_AS_OF, DEMO_LEDGERS, write_group
+
+LEDGER = """
+option "operating_currency" "EUR"
+2024-01-01 open Assets:512-Banque EUR
+2024-01-01 open Assets:2182-Materiel-Transport EUR
+2024-01-01 open Assets:411-Usagers:Famille-Martin EUR
+2024-01-01 open Liabilities:401-Fournisseurs:Biocoop EUR
+2024-01-01 open Liabilities:421-Salaires-Dus EUR
+2024-01-01 open Liabilities:1687-Avances-BanquAsso:Velo-Gap EUR
+2024-01-01 open Equity:102-Fonds-Associatifs EUR
+2024-01-01 open Income:706-Prestations EUR
+2024-01-01 open Income:741-Subventions-Exploitation EUR
+2024-01-01 open Income:756-Cotisations EUR
+2024-01-01 open Income:768-Interets-BanquAsso EUR
+2024-01-01 open Income:870-Benevolat EUR
+2024-01-01 open Expenses:864-Personnel-Benevole EUR
+2024-01-01 open Expenses:606-Achats EUR
+2024-01-01 open Expenses:641-Salaires EUR
+2024-01-01 open Expenses:645-Charges-Sociales EUR
+2024-01-01 open Expenses:6618-Interets-BanquAsso EUR
+2024-01-01 open Expenses:671-Penalites EUR
+
+2024-01-01 * "Ouverture"
+  Assets:512-Banque              10000.00 EUR
+  Equity:102-Fonds-Associatifs  -10000.00 EUR
+2024-03-01 * "Cotisations"
+  Assets:512-Banque        2000.00 EUR
+  Income:756-Cotisations  -2000.00 EUR
+2024-05-01 * "Salaires"
+  Expenses:641-Salaires   3000.00 EUR
+  Assets:512-Banque      -3000.00 EUR
+2024-06-01 * "CAF" "Subvention versée"
+  Assets:512-Banque                    4000.00 EUR
+  Income:741-Subventions-Exploitation -4000.00 EUR
+2024-09-01 * "Bénévolat"
+  Expenses:864-Personnel-Benevole  1500.00 EUR
+  Income:870-Benevolat            -1500.00 EUR
+
+2025-01-10 * "Minibus"
+  Assets:2182-Materiel-Transport  8000.00 EUR
+  Assets:512-Banque              -8000.00 EUR
+2025-02-01 * "Famille Martin" "Séjour"
+  Assets:411-Usagers:Famille-Martin   600.00 EUR
+  Income:706-Prestations             -600.00 EUR
+2025-03-01 * "Biocoop" "Goûters"
+  Expenses:606-Achats                    450.00 EUR
+  Liabilities:401-Fournisseurs:Biocoop  -450.00 EUR
+2025-04-01 * "Salaires d'avril"
+  Expenses:641-Salaires           2500.00 EUR
+  Expenses:645-Charges-Sociales   1000.00 EUR
+  Liabilities:421-Salaires-Dus   -2500.00 EUR
+  Assets:512-Banque              -1000.00 EUR
+2025-05-01 * "Avance BanquAsso"
+  Assets:512-Banque                               5000.00 EUR
+  Liabilities:1687-Avances-BanquAsso:Velo-Gap    -5000.00 EUR
+2025-06-01 * "Intérêts payés"
+  Expenses:6618-Interets-BanquAsso   25.00 EUR
+  Assets:512-Banque                 -25.00 EUR
+2025-07-01 * "Intérêts reçus"
+  Assets:512-Banque                 10.00 EUR
+  Income:768-Interets-BanquAsso    -10.00 EUR
+2025-08-01 * "Pénalité de retard"
+  Expenses:671-Penalites   40.00 EUR
+  Assets:512-Banque       -40.00 EUR
+2025-09-01 * "Bénévolat"
+  Expenses:864-Personnel-Benevole  2000.00 EUR
+  Income:870-Benevolat            -2000.00 EUR
+2025-10-01 * "Cotisations"
+  Assets:512-Banque        1500.00 EUR
+  Income:756-Cotisations  -1500.00 EUR
+"""
+
+D = Decimal
+
+
+def _accounts(text: str = LEDGER, tmp_path: Path | None = None, year: int = 2025) -> AnnualAccounts:
+    assert tmp_path is not None
+    ledgers, _ = write_group(tmp_path, {"asso": text})
+    ledger = load_member_ledger("asso", ledgers / "asso" / "main.beancount", frozenset())
+    assert [p for p in ledger.problems if p.is_error] == []
+    return annual_accounts(ledger.entries, year, dt.date(2026, 3, 31), member_id="asso", member_name="Crèche")
+
+
+def _lines(sections) -> dict[str, tuple[Decimal, Decimal]]:  # type: ignore[no-untyped-def]
+    return {line.heading: (line.n, line.n1) for s in sections for line in s.lines}
+
+
+def test_compte_de_resultat_by_nature(tmp_path: Path) -> None:
+    accounts = _accounts(tmp_path=tmp_path)
+    assert _lines(accounts.income) == {
+        "Cotisations": (D("1500.00"), D("2000.00")),
+        "Ventes de biens et services": (D("600.00"), D("0.00")),
+        "Concours publics et subventions d'exploitation": (D("0.00"), D("4000.00")),
+        "Produits financiers": (D("10.00"), D("0.00")),
+    }
+    assert _lines(accounts.expenses) == {
+        "Autres achats et charges externes": (D("450.00"), D("0.00")),
+        "Salaires et traitements": (D("2500.00"), D("3000.00")),
+        "Charges sociales": (D("1000.00"), D("0.00")),
+        "Charges financières": (D("25.00"), D("0.00")),
+        "Charges exceptionnelles": (D("40.00"), D("0.00")),
+    }
+    assert (accounts.total_income.n, accounts.total_expenses.n) == (D("2110.00"), D("4015.00"))
+    assert (accounts.result.n, accounts.result.n1) == (D("-1905.00"), D("3000.00"))
+    assert accounts.sub_result("Produits d'exploitation", "Charges d'exploitation").n == D("-1850.00")
+    assert accounts.sub_result("Produits financiers", "Charges financières").n == D("-15.00")
+    assert _lines(accounts.in_kind) == {"Bénévolat": (D("2000.00"), D("1500.00")),
+                                        "Personnel bénévole": (D("2000.00"), D("1500.00"))}
+    assert accounts.problems == ()
+
+
+def test_bilan_by_heading(tmp_path: Path) -> None:
+    accounts = _accounts(tmp_path=tmp_path)
+    assert _lines(accounts.actif) == {
+        "Immobilisations corporelles": (D("8000.00"), D("0.00")),
+        "Créances usagers et comptes rattachés": (D("600.00"), D("0.00")),
+        "Disponibilités": (D("10445.00"), D("13000.00")),
+    }
+    assert _lines(accounts.passif) == {
+        "Fonds propres sans droit de reprise": (D("10000.00"), D("10000.00")),
+        "Report à nouveau": (D("3000.00"), D("0.00")),
+        "Excédent ou déficit de l'exercice": (D("-1905.00"), D("3000.00")),
+        "Emprunts et dettes financières diverses": (D("5000.00"), D("0.00")),
+        "Dettes fournisseurs et comptes rattachés": (D("450.00"), D("0.00")),
+        "Dettes fiscales et sociales": (D("2500.00"), D("0.00")),
+    }
+    assert accounts.total_actif == accounts.total_passif
+    assert (accounts.total_actif.n, accounts.total_actif.n1) == (D("19045.00"), D("13000.00"))
+
+
+def test_contrary_balances_change_side() -> None:
+    assert balance_sheet_heading("Assets:512-Banque", D("-5")) == \
+        ("passif", "Dettes", "Emprunts et dettes auprès des établissements de crédit")
+    assert balance_sheet_heading("Liabilities:401-Fournisseurs:X", D("5")) == \
+        ("actif", "Actif circulant", "Autres créances")
+    assert balance_sheet_heading("Assets:441-Subventions-A-Recevoir:Caf", D("5"))[2] == "Autres créances"
+    assert balance_sheet_heading("Assets:2748-Avances-BanquAsso:Creche", D("5"))[2] == \
+        "Immobilisations financières"
+    assert balance_sheet_heading("Assets:2818-Amortissements", D("-5"))[:2] == ("actif", "Actif immobilisé")
+
+
+def test_every_heading_has_its_place_in_the_layout() -> None:
+    assert {h for _, _, h in annual.ACTIF_TABLES} <= set(annual.ACTIF_ORDER)
+    assert {h for _, _, h in annual.PASSIF_TABLES} <= set(annual.PASSIF_ORDER)
+    assert {h for _, _, h in annual.RESULT_HEADINGS} == set(annual.RESULT_ORDER)
+    assert annual.result_heading("Expenses:99-Bizarre") == ("Charges d'exploitation", "Autres charges")
+
+
+def test_unbalanced_contributions_in_kind_warn(tmp_path: Path) -> None:
+    text = LEDGER.replace("  Expenses:864-Personnel-Benevole  2000.00 EUR\n  Income:870-Benevolat            -2000.00 EUR",
+                          "  Expenses:864-Personnel-Benevole  1800.00 EUR\n  Assets:512-Banque  200.00 EUR\n"
+                          "  Income:870-Benevolat            -2000.00 EUR")
+    accounts = _accounts(text, tmp_path=tmp_path)
+    assert accounts.total_actif == accounts.total_passif
+    [warning] = accounts.problems
+    assert "comptes 86 et 87 diffèrent de 200.00 EUR" in warning.message
+
+
+def _beancount_income_statement_sum(entries: list[data.Directive], options: dict, year: int) -> Decimal:
+    _, rows = run_query(entries, options,
+                        f"SELECT sum(number) AS total WHERE account ~ '^(Income|Expenses):' AND year = {year}")
+    return D(rows[0][0] or 0)
+
+
+def test_result_equals_beancount_income_and_expenses(tmp_path: Path) -> None:
+    ledgers, _ = write_group(tmp_path, {"asso": LEDGER})
+    ledger = load_member_ledger("asso", ledgers / "asso" / "main.beancount", frozenset())
+    accounts = annual_accounts(ledger.entries, 2025, dt.date(2026, 3, 31), member_id="asso", member_name="A")
+    assert accounts.result.n == -_beancount_income_statement_sum(ledger.entries, ledger.options, 2025)
+    assert accounts.result.n1 == -_beancount_income_statement_sum(ledger.entries, ledger.options, 2024)
+
+
+def test_pdf_is_french_paged_and_invariant(tmp_path: Path) -> None:
+    accounts = _accounts(tmp_path=tmp_path)
+    first, second = render_annual_pdf(accounts), render_annual_pdf(accounts)
+    assert first == second and first.startswith(b"%PDF")
+    reader = pypdf.PdfReader(io.BytesIO(first))
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    for expected in ("Comptes annuels 2025 — Crèche", "Bilan — actif", "Bilan — passif", "Compte de résultat",
+                     "Exercice 2025", "Exercice 2024", "19 045,00 €", "10 445,00 €", "-1 905,00 €",
+                     "Contributions volontaires en nature", "Personnel bénévole", "Charges sociales",
+                     f"Page 1 / {len(reader.pages)}"):
+        assert expected in text, expected
+    assert reader.metadata is not None and reader.metadata.title == "Comptes annuels 2025 — Crèche"
+
+
+def test_report_cli_json_and_pdf(tmp_path: Path) -> None:
+    ledgers, rules = write_group(tmp_path, {"asso": LEDGER})
+    runner = CliRunner()
+    args = ["report", "asso", "--year", "2025", "--as-of", "2026-03-31", "--ledgers", str(ledgers),
+            "--rules", str(rules)]
+    result = runner.invoke(main, [*args, "--json"])
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["year"] == 2025 and document["as_of"] == "2026-03-31"
+    assert document["compte_de_resultat"]["resultat"] == {"n": "-1905.00", "n1": "3000.00"}
+    assert document["bilan"]["total_actif"] == document["bilan"]["total_passif"] == {"n": "19045.00",
+                                                                                     "n1": "13000.00"}
+    cash = document["bilan"]["actif"][1]["lines"][-1]
+    assert cash["heading"] == "Disponibilités" and cash["accounts"][0] == {
+        "account": "Assets:512-Banque", "n": "10445.00", "n1": "13000.00"}
+    pdf = tmp_path / "comptes.pdf"
+    result = runner.invoke(main, [*args, "--output", str(pdf)])
+    assert result.exit_code == 0, result.stderr
+    assert "Déficit de l'exercice : -1 905,00 € ; total du bilan : 19 045,00 €." in result.stdout
+    assert pdf.read_bytes() == render_annual_pdf(
+        annual_accounts(load_member_ledger("asso", ledgers / "asso" / "main.beancount", frozenset()).entries,
+                        2025, dt.date(2026, 3, 31), member_id="asso", member_name="Asso"))
+
+
+def test_report_refuses_a_broken_ledger_and_unknown_member(tmp_path: Path) -> None:
+    ledgers, rules = write_group(tmp_path, {"asso": LEDGER + "2025-11-01 * \"x\"\n  Assets:512-Banque 1.00 EUR\n"})
+    runner = CliRunner()
+    result = runner.invoke(main, ["report", "asso", "--year", "2025", "--ledgers", str(ledgers),
+                                  "--rules", str(rules), "--json"])
+    assert result.exit_code == 1 and "main.beancount:" in result.stderr and result.stdout == ""
+    result = runner.invoke(main, ["report", "zz", "--year", "2025", "--ledgers", str(ledgers),
+                                  "--rules", str(rules)])
+    assert result.exit_code == 2 and "membre inconnu" in result.stderr
+    result = runner.invoke(main, ["report", "asso", "--year", "20x5", "--ledgers", str(ledgers)])
+    assert result.exit_code == 2
+
+
+# --- Invariants -----------------------------------------------------------------------------------
+
+ACCOUNTS = ["Assets:512-Banque", "Assets:411-Usagers:A", "Liabilities:401-Fournisseurs:B", "Equity:102-Fonds",
+            "Income:706-Prestations", "Income:741-Subventions", "Expenses:606-Achats", "Expenses:641-Salaires",
+            "Liabilities:1687-Avances", "Assets:2182-Materiel", "Expenses:864-Benevoles", "Income:870-Benevolat"]
+
+
+@st.composite
+def _entries(draw: st.DrawFn) -> list[data.Directive]:
+    out: list[data.Directive] = []
+    for index in range(draw(st.integers(0, 30))):
+        day = draw(st.dates(dt.date(2023, 6, 1), dt.date(2026, 3, 1)))
+        first, second = draw(st.lists(st.sampled_from(ACCOUNTS), min_size=2, max_size=2, unique=True))
+        amount = draw(st.decimals(Decimal("0.01"), Decimal("50000.00"), places=2))
+        postings = [data.Posting(first, Amount(amount, "EUR"), None, None, None, None),
+                    data.Posting(second, Amount(-amount, "EUR"), None, None, None, None)]
+        out.append(data.Transaction(data.new_metadata("x", index), day, "*", None, "op", data.EMPTY_SET,
+                                    data.EMPTY_SET, postings))
+    return out
+
+
+@settings(max_examples=40, deadline=None)
+@given(_entries())
+def test_bilan_always_balances_and_result_is_the_income_statement(entries: list[data.Directive]) -> None:
+    accounts = annual_accounts(entries, 2025, dt.date(2026, 12, 31), member_id="m", member_name="M")
+    assert accounts.total_actif == accounts.total_passif
+    pnl = sum((p.units.number for e in entries if e.date.year == 2025 for p in e.postings
+               if p.account.startswith(("Income:", "Expenses:")) and not p.account.split(":")[1].startswith("8")),
+              Decimal(0))
+    assert accounts.result.n == -pnl
+
+
+# --- The demo group ---------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not (DEMO_LEDGERS / "group.toml").exists(), reason="demo group not generated")
+def test_demo_members_balance_and_match_beancount(demo_copy: tuple[Path, Path]) -> None:
+    ledgers, _ = demo_copy
+    from comptasso.group import load_group
+    group, _ = load_group(ledgers)
+    assert group is not None
+    for member in group.members:
+        ledger = load_member_ledger(member.id, member.ledger, frozenset())
+        accounts = annual_accounts(ledger.entries, 2025, dt.date.fromisoformat(DEMO_AS_OF), member_id=member.id,
+                                   member_name=member.name)
+        assert accounts.total_actif == accounts.total_passif, member.id
+        assert accounts.total_actif.n > 0
+        assert accounts.result.n == -_beancount_income_statement_sum(ledger.entries, ledger.options, 2025), member.id
