@@ -13,7 +13,7 @@ from beancount.core import data
 
 from comptasso import cache
 from comptasso.group import Group, Member, load_group
-from comptasso.loading import MemberLedger, load_member_ledger
+from comptasso.loading import MemberLedger, gc_paused, load_member_ledger
 from comptasso.problems import Problem
 from comptasso.reference import Reference, load_reference
 
@@ -79,7 +79,7 @@ def load_ledgers(
         progress(f"Lecture de {len(todo)} livre(s) sur {len(result) + len(todo)}…")
     work = [(m.id, m.ledger, allowed) for m in todo]
     if jobs > 1 and len(work) > 1:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(work))) as pool:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(work))) as pool, gc_paused():
             loaded = list(pool.map(_load_one, work))
     else:
         loaded = [_load_one(w) for w in work]

@@ -11,7 +11,7 @@ from pathlib import Path
 import beancount
 
 from comptasso import __version__
-from comptasso.loading import MemberLedger, digest
+from comptasso.loading import MemberLedger, digest, gc_paused
 from comptasso.safety import expand_include
 
 FORMAT = 1
@@ -46,7 +46,7 @@ def read(cache_dir: Path, main: Path, allowed_plugins: frozenset[str]) -> Member
     """The cached ledger if it is still exactly what the files say, else None."""
     path = cache_path(cache_dir, main)
     try:
-        with open(path, "rb") as handle:
+        with open(path, "rb") as handle, gc_paused():
             key, ledger = pickle.load(handle)
     except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ValueError, TypeError):
         return None
