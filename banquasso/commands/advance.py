@@ -1,0 +1,395 @@
+"""`banquasso advance …`: propose, approve, reject, disburse, confirm, repay, show and list advances."""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import os
+import sys
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import click
+
+from banquasso.policy import load_policy
+from banquasso.registry import lifecycle
+from banquasso.registry.db import open_registry
+from banquasso.registry.service import (
+    Desk,
+    Outcome,
+    Proposal,
+    approve,
+    cancel,
+    confirm,
+    disburse,
+    load_view,
+    load_views,
+    propose,
+    reject,
+    repay,
+    unknown,
+)
+from banquasso.registry.snapshot import AdvanceView
+from banquasso.registry.status import advance_document
+from comptasso.books import GroupBooks
+from comptasso.cliutil import (
+    ISO_DATE,
+    as_of_option,
+    books_options,
+    dump_json,
+    fail,
+    json_option,
+    load_or_exit,
+    progress,
+    today,
+)
+from comptasso.group import load_group
+from comptasso.money import fr_date, fr_money, fr_number, parse_amount
+from comptasso.problems import Problem, ProblemsError
+
+ACTOR_ENV = "BANQUASSO_USER"
+
+
+def _actor(by: str | None) -> str:
+    return (by or os.environ.get(ACTOR_ENV) or getpass.getuser() or "inconnu").strip()
+
+
+def _desk(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, by: str | None, dry_run: bool) -> Desk:
+    group, problems = load_group(ledgers_dir)
+    policy, more = load_policy(rules_dir)
+    if group is None or policy is None or problems or more:
+        fail(problems + more)
+    registry = open_registry(ledgers_dir)
+    return Desk(Path(ledgers_dir), Path(rules_dir), registry, policy, group, as_of or today(), _actor(by), dry_run)
+
+
+def _amount(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        return parse_amount(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def dry_run_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--dry-run", is_flag=True, help="Montrer ce qui serait écrit, sans rien changer.")(func)
+
+
+def _report(outcome: Outcome, desk: Desk, books: GroupBooks | None, as_json: bool) -> None:
+    """Print an operation's outcome; exit 1 with every problem when it failed."""
+    for message in outcome.messages if not as_json else ():
+        click.echo(message)
+    if not outcome.ok:
+        for message in outcome.messages if as_json else ():
+            click.echo(message, err=True)
+        fail(outcome.problems)
+    if as_json:
+        document = _document(outcome.advance, desk, books) if outcome.advance else None
+        dump_json({"advance": document, "messages": list(outcome.messages), "entries": list(outcome.entries),
+                   "dry_run": desk.dry_run})
+    elif outcome.entries:
+        click.echo("")
+        click.echo("".join(outcome.entries).rstrip("\n"))
+
+
+def _document(view: AdvanceView, desk: Desk, books: GroupBooks | None) -> dict[str, Any]:
+    entries = books.ledgers[view.borrower].entries if books else []
+    return advance_document(view, entries, desk.as_of)
+
+
+def _books(desk: Desk) -> GroupBooks:
+    return load_or_exit(desk.ledgers_dir, desk.rules_dir, quiet=True)
+
+
+@click.group("advance")
+def advance_command() -> None:
+    """Les avances entre membres : proposer, approuver, verser, confirmer, rembourser, consulter."""
+
+
+def _common(func: Callable[..., Any]) -> Callable[..., Any]:
+    return books_options(as_of_option(json_option(func)))
+
+
+def _read_plan(path: str) -> tuple[list[Proposal], list[Problem]]:
+    """The advances of a `banquasso plan --json` document (a file, or `-` for stdin)."""
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+        document = json.loads(text)
+    except OSError as exc:
+        return [], [Problem(path, 0, f"plan illisible : {exc}")]
+    except json.JSONDecodeError as exc:
+        return [], [Problem(path, exc.lineno, f"plan JSON invalide : {exc.msg}")]
+    proposals, problems = [], []
+    items = document.get("advances") if isinstance(document, dict) else None
+    if not isinstance(items, list):
+        return [], [Problem(path, 0, "plan sans liste « advances » (attendu : la sortie de banquasso plan --json)")]
+    for index, item in enumerate(items):
+        try:
+            secured = item.get("secured_by") or {}
+            tranche = secured.get("tranche_date")
+            proposals.append(Proposal(
+                str(item["lender"]), str(item["borrower"]), parse_amount(str(item["amount"])),
+                dt.date.fromisoformat(item["disburse_on"]), dt.date.fromisoformat(item["repay_on"]),
+                secured.get("convention"), dt.date.fromisoformat(tranche) if tranche else None,
+                item.get("method")))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            problems.append(Problem(path, 0, f"advances[{index}] : ligne de plan invalide ({exc})"))
+    return proposals, problems
+
+
+def _plan_now(books: GroupBooks, desk: Desk) -> list[Proposal]:
+    """The advances `banquasso plan` proposes as of the desk's date."""
+    from banquasso.plan import plan_group  # the solver is slow to import; only this path needs it
+
+    try:
+        plan = plan_group(books, desk.policy, desk.as_of, progress=progress)
+    except ProblemsError as exc:
+        fail(exc.problems)
+    return [Proposal(a.lender, a.borrower, a.amount, a.disburse_on, a.repay_on, a.security.convention,
+                     a.security.tranche_date, a.method) for a in plan.advances]
+
+
+@advance_command.command("propose")
+@_common
+@click.option("--from-plan", "plan_file", help="Fichier JSON de `banquasso plan --json` (ou - pour l'entrée standard).")
+@click.option("--lender", help="Prêteur (identifiant du membre).")
+@click.option("--borrower", help="Emprunteur (identifiant du membre).")
+@click.option("--amount", callback=_amount, help="Montant en euros (ex. 10000.00).")
+@click.option("--disburse-on", type=ISO_DATE, help="Date de versement prévue.")
+@click.option("--repay-on", type=ISO_DATE, help="Date de remboursement prévue.")
+@click.option("--convention", help="Convention de subvention qui garantit l'avance.")
+@click.option("--tranche-date", type=ISO_DATE, help="Date de l'échéance de subvention qui garantit l'avance.")
+@click.option("--method", type=click.Choice(["bullet", "on-receipt", "linear", "annuity"]),
+              help="Remboursement (défaut : terms.default_method de pool.toml).")
+@click.option("--by", help="Qui enregistre (défaut : l'utilisateur).")
+@dry_run_option
+def propose_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool,
+                    plan_file: str | None, lender: str | None, borrower: str | None, amount: Decimal | None,
+                    disburse_on: dt.date | None, repay_on: dt.date | None, convention: str | None,
+                    tranche_date: dt.date | None, method: str | None, by: str | None, dry_run: bool) -> None:
+    """Enregistrer des avances proposées : le plan du jour (défaut), un plan JSON, ou une avance décrite."""
+    manual = (lender, borrower, amount, disburse_on, repay_on)
+    described = any(v is not None for v in (*manual, convention, tranche_date, method))
+    if described and None in manual:
+        raise click.UsageError("pour décrire une avance, il faut --lender, --borrower, --amount, "
+                               "--disburse-on et --repay-on")
+    if plan_file is not None and described:
+        raise click.UsageError("--from-plan ne se combine pas avec la description d'une avance")
+    desk = _desk(ledgers_dir, rules_dir, as_of, by, dry_run)
+    books = _books(desk)
+    if plan_file is not None:
+        proposals, problems = _read_plan(plan_file)
+        if problems:
+            fail(problems)
+    elif described:
+        proposals = [Proposal(lender, borrower, amount, disburse_on, repay_on,  # type: ignore[arg-type]
+                              convention, tranche_date, method)]
+    else:
+        proposals = _plan_now(books, desk)
+    outcomes = propose(desk, proposals, books)
+    problems = [p for o in outcomes for p in o.problems]
+    if as_json:
+        dump_json({"advances": [_document(o.advance, desk, books) for o in outcomes if o.advance],
+                   "messages": [m for o in outcomes for m in o.messages], "dry_run": dry_run,
+                   "errors": [str(p) for p in problems]})
+    else:
+        for outcome in outcomes:
+            for message in outcome.messages:
+                click.echo(message)
+        if not proposals:
+            click.echo("Le plan ne propose aucune avance.")
+    if problems:
+        fail(problems)
+
+
+@advance_command.command("approve")
+@click.argument("advance_id")
+@_common
+@click.option("--by", help="Qui approuve (nom du représentant du conseil du prêteur).")
+@click.option("--decision", help="Référence de la décision du conseil du prêteur (ex. CA-2026-11-12).")
+@dry_run_option
+def approve_command(advance_id: str, ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool,
+                    by: str | None, decision: str | None, dry_run: bool) -> None:
+    """Approuver une avance proposée (décision du conseil du prêteur)."""
+    if by is None or decision is None:
+        raise click.UsageError("l'approbation exige --by (qui approuve) et --decision (référence de la décision "
+                               "du conseil d'administration du prêteur)")
+    desk = _desk(ledgers_dir, rules_dir, as_of, by, dry_run)
+    _report(approve(desk, advance_id, by, decision), desk, None, as_json)
+
+
+@advance_command.command("reject")
+@click.argument("advance_id")
+@_common
+@click.option("--by", help="Qui rejette.")
+@click.option("--reason", help="Motif du rejet.")
+@dry_run_option
+def reject_command(advance_id: str, ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool,
+                   by: str | None, reason: str | None, dry_run: bool) -> None:
+    """Rejeter une avance proposée ou approuvée."""
+    if by is None or reason is None:
+        raise click.UsageError("le rejet exige --by (qui rejette) et --reason (le motif)")
+    desk = _desk(ledgers_dir, rules_dir, as_of, by, dry_run)
+    _report(reject(desk, advance_id, by, reason), desk, None, as_json)
+
+
+@advance_command.command("disburse")
+@click.argument("advance_id")
+@_common
+@click.option("--on", "on", type=ISO_DATE, required=True, help="Date du virement.")
+@click.option("--by", help="Qui enregistre (défaut : l'utilisateur).")
+@dry_run_option
+def disburse_command(advance_id: str, ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool,
+                     on: dt.date, by: str | None, dry_run: bool) -> None:
+    """Verser une avance approuvée : écritures (!) dans les deux livres."""
+    desk = _desk(ledgers_dir, rules_dir, as_of, by, dry_run)
+    outcome = disburse(desk, advance_id, on)
+    _report(outcome, desk, _books(desk) if as_json and outcome.ok else None, as_json)
+
+
+@advance_command.command("confirm")
+@click.argument("advance_id")
+@_common
+@click.option("--event", help="Confirmer un seul mouvement (ex. BQA-2026-0001/repay-1) ; défaut : tous.")
+@click.option("--by", help="Qui confirme (défaut : l'utilisateur).")
+@dry_run_option
+def confirm_command(advance_id: str, ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool,
+                    event: str | None, by: str | None, dry_run: bool) -> None:
+    """Confirmer les mouvements vus sur le relevé bancaire : les écritures passent de ! à *."""
+    desk = _desk(ledgers_dir, rules_dir, as_of, by, dry_run)
+    outcome = confirm(desk, advance_id, event)
+    _report(outcome, desk, _books(desk) if as_json and outcome.ok else None, as_json)
+
+
+@advance_command.command("repay")
+@click.argument("advance_id")
+@_common
+@click.option("--amount", callback=_amount, required=True, help="Montant remboursé en euros (capital et intérêts).")
+@click.option("--on", "on", type=ISO_DATE, required=True, help="Date du virement de remboursement.")
+@click.option("--by", help="Qui enregistre (défaut : l'utilisateur).")
+@dry_run_option
+def repay_command(advance_id: str, ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool,
+                  amount: Decimal, on: dt.date, by: str | None, dry_run: bool) -> None:
+    """Enregistrer un remboursement (intérêts courus d'abord, puis capital)."""
+    desk = _desk(ledgers_dir, rules_dir, as_of, by, dry_run)
+    outcome = repay(desk, advance_id, amount, on)
+    _report(outcome, desk, _books(desk) if as_json and outcome.ok else None, as_json)
+
+
+@advance_command.command("cancel")
+@click.argument("advance_id")
+@_common
+@click.option("--event", help="Le mouvement à annuler (le dernier de l'avance, encore marqué !).")
+@click.option("--by", help="Qui annule.")
+@click.option("--reason", help="Motif de l'annulation.")
+@dry_run_option
+def cancel_command(advance_id: str, ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool,
+                   event: str | None, by: str | None, reason: str | None, dry_run: bool) -> None:
+    """Corriger une erreur : retirer des deux livres le dernier mouvement, tant qu'il n'est pas confirmé."""
+    if event is None or by is None or reason is None:
+        raise click.UsageError("l'annulation exige --event (le mouvement), --by (qui annule) et --reason (le motif)")
+    desk = _desk(ledgers_dir, rules_dir, as_of, by, dry_run)
+    outcome = cancel(desk, advance_id, event, reason)
+    _report(outcome, desk, _books(desk) if as_json and outcome.ok else None, as_json)
+
+
+def _show_text(document: dict[str, Any], names: dict[str, str]) -> list[str]:
+    def money(key: str, doc: dict[str, Any] = document) -> str:
+        return fr_money(Decimal(doc[key]))
+
+    def day(value: str | None) -> str:
+        return fr_date(dt.date.fromisoformat(value)) if value else "—"
+
+    methods = {"bullet": "in fine", "on-receipt": "à l'encaissement de la subvention", "linear": "linéaire",
+               "annuity": "échéances constantes"}
+    lines = [
+        f"Avance {document['id']} — {document['status_label']}",
+        f"  Prêteur        : {names.get(document['lender'], document['lender'])} ({document['lender']})",
+        f"  Emprunteur     : {names.get(document['borrower'], document['borrower'])} ({document['borrower']})",
+        f"  Montant        : {money('principal')}, taux {fr_number(Decimal(document['rate']) * 100)} %"
+        f" ({document['day_count']}),"
+        f" remboursement {methods.get(document['method'], document['method'])}",
+        f"  Dates prévues  : versement {day(document['disburse_on'])}, remboursement {day(document['repay_on'])}",
+    ]
+    secured = document["secured_by"]
+    if secured["convention"]:
+        received = (f", encaissée le {day(document['tranche_received_on'])}"
+                    if document["tranche_received_on"] else ", pas encore encaissée")
+        lines.append(f"  Garantie       : convention {secured['convention']}, échéance du "
+                     f"{day(secured['tranche_date'])}{received} (grâce {document['grace_days']} j)")
+    if document["approved_by"]:
+        lines.append(f"  Approbation    : {document['approved_by']}, décision {document['decision']} "
+                     f"du {day(document['approved_on'])}")
+    if document["rejected_reason"]:
+        lines.append(f"  Rejet          : {document['rejected_reason']}")
+    lines.append(f"  Reste dû       : {money('outstanding')} (intérêts courus {money('accrued_interest')})")
+    if document["late"]:
+        lines.append(f"  EN RETARD depuis le {day(document['late_since'])}")
+    lines.append("Échéancier")
+    lines.append(f"  {'n':>3}  {'échéance':<10}  {'capital':>14}  {'intérêts':>12}")
+    for line in document["due"]:
+        note = " (prévue)" if line["planned"] else ""
+        lines.append(f"  {line['n']:>3}  {day(line['date']):<10}  {money('principal', line):>14}  "
+                     f"{money('interest', line):>12}{note}")
+    lines.append("Mouvements")
+    if not document["payments"]:
+        lines.append("  aucun")
+    for payment in document["payments"]:
+        kind = "versement" if payment["kind"] == "disbursement" else "remboursement"
+        total = Decimal(payment["principal"]) + Decimal(payment["interest"])
+        state = (f"* confirmé le {day(payment['confirmed_on'])}" if payment["confirmed_on"]
+                 else "! à confirmer")
+        lines.append(f"  {day(payment['date'])}  {kind:<13}  {fr_money(total):>14}  {state}  ({payment['event']})")
+    return lines
+
+
+@advance_command.command("show")
+@click.argument("advance_id")
+@_common
+def show_command(advance_id: str, ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool) -> None:
+    """Afficher une avance : conditions, état, échéancier, mouvements."""
+    desk = _desk(ledgers_dir, rules_dir, as_of, None, False)
+    view = load_view(desk.registry, advance_id)
+    if view is None:
+        fail(unknown(desk, advance_id).problems)
+    books = _books(desk)
+    document = _document(view, desk, books)
+    if as_json:
+        dump_json({"as_of": desk.as_of, "advance": document})
+        return
+    names = {m.id: m.name for m in desk.group.members}
+    click.echo("\n".join(_show_text(document, names)))
+
+
+@advance_command.command("list")
+@_common
+@click.option("--member", help="Seulement les avances où ce membre prête ou emprunte.")
+@click.option("--status", type=click.Choice([*lifecycle.STATES, lifecycle.LATE]), help="Seulement cet état.")
+def list_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool,
+                 member: str | None, status: str | None) -> None:
+    """Lister les avances du registre, avec leur état à la date --as-of."""
+    desk = _desk(ledgers_dir, rules_dir, as_of, None, False)
+    if member is not None and member not in desk.group.ids:
+        raise click.BadParameter(f"membre inconnu « {member} » (membres : {', '.join(desk.group.ids)})",
+                                 param_hint="--member")
+    books = _books(desk)
+    documents = [_document(v, desk, books) for v in load_views(desk.registry)
+                 if member is None or member in (v.lender, v.borrower)]
+    documents = [d for d in documents if status is None or d["status"] == status]
+    if as_json:
+        dump_json({"as_of": desk.as_of, "advances": documents})
+        return
+    if not documents:
+        click.echo("Aucune avance.")
+        return
+    click.echo(f"{'avance':<14}  {'prêteur':<22}  {'emprunteur':<22}  {'montant':>13}  {'reste dû':>13}  "
+               f"{'échéance':<10}  état")
+    for d in documents:
+        due = d["due"][-1]["date"] if d["due"] else d["repay_on"]
+        click.echo(f"{d['id']:<14}  {d['lender']:<22}  {d['borrower']:<22}  {fr_money(Decimal(d['principal'])):>13}  "
+                   f"{fr_money(Decimal(d['outstanding'])):>13}  {fr_date(dt.date.fromisoformat(due)):<10}  "
+                   f"{d['status_label']}")

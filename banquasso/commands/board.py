@@ -1,0 +1,342 @@
+"""The board's commands: `statement` (monthly PDF), `scheduler` (daily and monthly jobs), `jobs`, `accuracy`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from filelock import FileLock, Timeout
+
+from banquasso.accuracy import BUCKETS, Accuracy, AccuracyReport, accuracy
+from banquasso.capacity import WINDOWS
+from banquasso.forecast import books_start
+from banquasso.jobs import (
+    DAILY,
+    FAILED,
+    JOBS,
+    LABELS,
+    MONTHLY,
+    TIMEZONE,
+    JobContext,
+    Times,
+    build_scheduler,
+    default_reports_dir,
+    next_runs,
+    paris_today,
+    statement_path,
+    stored_next_runs,
+)
+from banquasso.monitoring import last_runs, load_snapshots
+from banquasso.registry.db import open_registry, var_dir
+from banquasso.statement.data import Month, MonthError, StatementData, prepare, registry_exists
+from banquasso.statement.pdf import render_statement, write_atomically
+from comptasso.cliutil import (
+    as_of_option,
+    books_options,
+    dump_json,
+    fail,
+    json_option,
+    load_or_exit,
+    progress,
+    today,
+)
+from comptasso.money import fr_date, fr_money, money_json
+
+# ---------------------------------------------------------------------------------------------- statement
+
+
+def _month(_ctx: click.Context, _param: click.Parameter, value: str) -> Month:
+    try:
+        return Month.parse(value)
+    except MonthError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def check_output(path: Path) -> str | None:
+    """Why a PDF cannot be written at `path` (French), or None: it must not be a folder, nor lie under a file."""
+    if path.is_dir():
+        return f"« {path} » est un dossier : donnez un nom de fichier, par exemple {path / 'releve.pdf'}"
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"impossible d'écrire « {path} » : « {parent} » est un fichier, pas un dossier"
+    return None
+
+
+def statement_json(data: StatementData, path: Path, content: bytes) -> dict[str, Any]:
+    """What `banquasso statement --json` prints: the file written and the main numbers it shows."""
+    forecast = data.forecast
+    return {
+        "month": data.month.iso, "books_date": data.books_date.isoformat(), "path": str(path),
+        "sha256": hashlib.sha256(content).hexdigest(), "bytes": len(content),
+        "pool": {
+            "treasury": money_json(forecast.opening_balance),
+            "capacity": {str(w): money_json(data.pool_capacity[w]) for w in WINDOWS},
+            "outstanding": money_json(data.outstanding),
+            "due_soon": [{"advance": d.advance.view.id, "n": d.line.n, "date": d.line.date.isoformat(),
+                          "payment": money_json(d.line.payment), "planned": d.line.planned} for d in data.due_soon],
+            "late": [{"advance": a.view.id, "since": a.late_since.isoformat() if a.late_since else None,
+                      "outstanding": money_json(a.outstanding)} for a in data.late],
+            "under_floor": list(data.under_floor),
+        },
+        "group": {"min_balance": money_json(forecast.min_balance), "min_date": forecast.min_date.isoformat(),
+                  "probability_below_floor": str(data.risk.group.probability_below_floor)},
+        "members": [
+            {"id": page.id, "treasury": money_json(page.treasury),
+             "floor": money_json(forecast.members[page.forecast_index].floor),
+             "min_balance": money_json(forecast.members[page.forecast_index].min_balance),
+             "min_date": forecast.members[page.forecast_index].min_date.isoformat(),
+             "days_below_floor": forecast.members[page.forecast_index].days_below_floor,
+             "lent_outstanding": money_json(page.lent_outstanding),
+             "borrowed_outstanding": money_json(page.borrowed_outstanding), "alerts": list(page.alerts)}
+            for page in data.members
+        ],
+        "annex": [{"lender": a.lender, "year_start": a.year_start.isoformat(), "granted": money_json(a.granted),
+                   "outstanding": money_json(a.outstanding), "advances": [x.view.id for x in a.advances]}
+                  for a in data.annex],
+        "accuracy": data.accuracy.to_json(),
+    }
+
+
+@click.command("statement")
+@books_options
+@as_of_option
+@json_option
+@click.option("--month", "month", required=True, callback=_month, metavar="AAAA-MM",
+              help="Mois du relevé ; les livres sont lus à son dernier jour (ou à --as-of s'il est antérieur).")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Fichier PDF à écrire (défaut : reports/AAAA-MM.pdf à côté du dossier des livres).")
+def statement_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool, month: Month,
+                      output: Path | None) -> None:
+    """Le relevé mensuel du conseil, en PDF : trésorerie, prévision, avances, annexe des prêteurs."""
+    path = output or statement_path(default_reports_dir(ledgers_dir), month)
+    refused = check_output(path)
+    if refused:
+        raise click.BadParameter(refused, param_hint="'-o' / '--output'")
+    try:
+        data, problems = prepare(ledgers_dir, rules_dir, month, as_of or today(), progress=progress)
+    except MonthError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--month'") from None
+    if data is None:
+        fail(problems)
+    progress(f"Mise en page du relevé de {month.label}…")
+    content = render_statement(data)
+    try:
+        write_atomically(path, content)
+    except OSError as exc:
+        raise click.BadParameter(f"impossible d'écrire « {path} » : {exc.strerror or exc}",
+                                 param_hint="'-o' / '--output'") from None
+    if as_json:
+        dump_json(statement_json(data, path, content))
+    else:
+        click.echo(str(path))
+
+
+# ---------------------------------------------------------------------------------------------- scheduler
+
+
+def _hhmm(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[int, int]:
+    try:
+        hour, minute = (int(part) for part in value.split(":"))
+        if 0 <= hour <= 23 and 0 <= minute <= 59:
+            return hour, minute
+    except ValueError:
+        pass
+    raise click.BadParameter(f"heure invalide « {value} » (attendu HH:MM, par exemple 06:30)")
+
+
+def _reports_option(func: Any) -> Any:
+    return click.option("--reports", "reports_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                        help="Dossier des relevés mensuels (défaut : reports/ à côté du dossier des livres).")(func)
+
+
+def _setup_logging() -> None:
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s : %(message)s")
+    for noisy in ("apscheduler", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@click.command("scheduler")
+@books_options
+@as_of_option
+@_reports_option
+@click.option("--run", "run_job", type=click.Choice([DAILY, MONTHLY]), default=None,
+              help="Exécuter ce travail une fois pour --as-of (défaut : aujourd'hui à Paris), puis s'arrêter.")
+@click.option("--daily-at", callback=_hhmm, default="06:30", show_default=True,
+              help="Heure du travail quotidien (heure de Paris).")
+@click.option("--monthly-at", callback=_hhmm, default="07:00", show_default=True,
+              help="Heure du relevé mensuel, le 1er du mois (heure de Paris).")
+@click.option("--with-fava", is_flag=True, help="Ouvrir aussi Fava (comme `comptasso serve`) dans le même processus.")
+@click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True,
+              help="Port de Fava avec --with-fava.")
+@click.pass_context
+def scheduler_command(ctx: click.Context, ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None,
+                      reports_dir: Path | None, run_job: str | None, daily_at: tuple[int, int],
+                      monthly_at: tuple[int, int], with_fava: bool, port: int) -> None:
+    """Le planificateur : prévision et alertes chaque matin, relevé du mois écoulé le 1er (heure de Paris)."""
+    load_or_exit(ledgers_dir, rules_dir, quiet=True)
+    reports = reports_dir or default_reports_dir(ledgers_dir)
+    registry = open_registry(ledgers_dir)
+    if run_job is not None:
+        try:
+            job_ctx = JobContext(Path(ledgers_dir), Path(rules_dir), reports, registry, log=progress)
+            outcome = JOBS[run_job](job_ctx, as_of or paris_today())
+        finally:
+            registry.close()
+        click.echo(f"{LABELS[run_job]} ({outcome.run_for.isoformat()}) : {outcome.message}")
+        sys.exit(1 if outcome.status == FAILED else 0)
+    _setup_logging()
+    lock_path = var_dir(ledgers_dir) / "locks" / "scheduler.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(lock_path), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        registry.close()
+        fail([f"{lock_path}:0: un autre planificateur tourne déjà pour ces livres"])
+    try:
+        _run_scheduler(ctx, ledgers_dir, rules_dir, reports, registry, Times(daily_at, monthly_at), with_fava, port)
+    finally:
+        lock.release()
+        registry.close()
+
+
+def _run_scheduler(ctx: click.Context, ledgers_dir: Path, rules_dir: Path, reports: Path, registry: Any,
+                   times: Times, with_fava: bool, port: int) -> None:
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    kind = BackgroundScheduler if with_fava else BlockingScheduler
+    scheduler = build_scheduler(ledgers_dir, rules_dir, reports, registry, times=times, scheduler_class=kind)
+    for job, when in next_runs(dt.datetime.now(TIMEZONE), times).items():
+        progress(f"{LABELS[job]} : prochaine exécution le {when.strftime('%d/%m/%Y à %H:%M')} (heure de Paris)")
+    progress(f"Relevés mensuels dans {reports} ; registre {registry.label} (Ctrl+C pour arrêter)")
+    try:
+        if with_fava:
+            from comptasso.serve import serve_command
+
+            scheduler.start()
+            ctx.invoke(serve_command, ledgers_dir=ledgers_dir, rules_dir=rules_dir, port=port, host="127.0.0.1",
+                       read_only=False)
+        else:
+            scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+        progress("Planificateur arrêté.")
+
+
+# --------------------------------------------------------------------------------------------------- jobs
+
+
+def _at(value: dt.datetime | None) -> str | None:
+    return None if value is None else value.astimezone(TIMEZONE).isoformat()
+
+
+@click.command("jobs")
+@books_options
+@as_of_option
+@json_option
+def jobs_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool) -> None:
+    """Les travaux planifiés : prochaine exécution et dernier résultat de chacun."""
+    now = dt.datetime.now(TIMEZONE) if as_of is None else dt.datetime.combine(as_of, dt.time(0), TIMEZONE)
+    planned = next_runs(now)
+    stored: dict[str, dt.datetime | None] = {}
+    last: dict[str, Any] = {}
+    if registry_exists(ledgers_dir):
+        registry = open_registry(ledgers_dir)
+        try:
+            stored = stored_next_runs(registry)
+            last = last_runs(registry)
+        finally:
+            registry.close()
+    rows = []
+    for job in (DAILY, MONTHLY):
+        run = last.get(job)
+        next_run = stored.get(job, planned[job]) if job in stored else planned[job]
+        rows.append({
+            "id": job, "label": LABELS[job], "scheduled": job in stored, "next_run": _at(next_run),
+            "last_run": None if run is None else {
+                "run_for": run.run_for.isoformat(), "status": run.status, "message": run.message,
+                "finished_at": _at(run.finished_at)},
+        })
+    if as_json:
+        dump_json({"time_zone": "Europe/Paris", "jobs": rows})
+        return
+    for row in rows:
+        when = dt.datetime.fromisoformat(row["next_run"]).strftime("%d/%m/%Y %H:%M") if row["next_run"] else "—"
+        origin = "" if row["scheduled"] else " (planificateur jamais démarré : heure par défaut)"
+        click.echo(f"{row['label']} ({row['id']})")
+        click.echo(f"  Prochaine exécution : {when} heure de Paris{origin}")
+        if row["last_run"] is None:
+            click.echo("  Dernier résultat : jamais exécuté")
+        else:
+            status = {"ok": "réussi", "failed": "ÉCHEC"}.get(row["last_run"]["status"], row["last_run"]["status"])
+            click.echo(f"  Dernier résultat ({fr_date(dt.date.fromisoformat(row['last_run']['run_for']))}) : "
+                       f"{status} — {row['last_run']['message']}")
+
+
+# ----------------------------------------------------------------------------------------------- accuracy
+
+
+def accuracy_text(report: AccuracyReport, names: dict[str, str]) -> str:
+    """The French table of `banquasso accuracy`."""
+    lines = [f"Fiabilité des prévisions enregistrées, comparées aux livres du {fr_date(report.as_of)}"]
+    if report.empty:
+        lines.append("Aucune prévision enregistrée avant cette date : lancez `banquasso scheduler`, qui en garde "
+                     "une chaque matin.")
+        return "\n".join(lines)
+    heads = "".join(f"{'Écart ' + label + ' j':>16}" for label, _, _ in BUCKETS)
+    lines += ["", f"{'Membre':<36}{'Prévisions':>11}{'Jours':>8}{heads}{'Biais':>16}"]
+
+    def row(title: str, item: Accuracy) -> str:
+        cells = "".join(f"{fr_money(v) if v is not None else '—':>16}" for v in item.buckets.values())
+        bias = fr_money(item.bias) if item.bias is not None else "—"
+        return f"{title[:36]:<36}{item.snapshots:>11}{item.days_compared:>8}{cells}{bias:>16}"
+
+    lines += [row(names.get(m.member, m.member), m) for m in report.members]
+    lines.append(row("Groupe", report.group))
+    lines += ["", "Écart : moyenne de |prévu − réel| selon l'éloignement du jour prévu ; "
+                  "biais : moyenne de prévu − réel (positif : trop optimiste)."]
+    return "\n".join(lines)
+
+
+@click.command("accuracy")
+@books_options
+@as_of_option
+@json_option
+@click.option("--member", default=None, help="N'afficher que ce membre (identifiant de group.toml).")
+def accuracy_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool,
+                     member: str | None) -> None:
+    """Comparer les prévisions enregistrées chaque matin avec la trésorerie réellement constatée."""
+    books = load_or_exit(ledgers_dir, rules_dir, quiet=as_json)
+    if member is not None and member not in books.group.ids:
+        raise click.BadParameter(f"membre inconnu « {member} » (membres : {', '.join(books.group.ids)})",
+                                 param_hint="'--member'")
+    day = as_of or today()
+    start = books_start(books)
+    if start is not None and day < start:
+        raise click.BadParameter(f"les livres commencent le {start.isoformat()} : aucune donnée au "
+                                 f"{day.isoformat()}", param_hint="'--as-of'")
+    snapshots = []
+    if registry_exists(ledgers_dir):
+        registry = open_registry(ledgers_dir)
+        try:
+            snapshots = load_snapshots(registry, day)
+        finally:
+            registry.close()
+    shown = [member] if member else list(books.group.ids)
+    entries = {m.id: books.ledgers[m.id].entries for m in books.members}
+    report = accuracy(snapshots, entries, day, shown)
+    if as_json:
+        dump_json(report.to_json())
+    else:
+        click.echo(accuracy_text(report, {m.id: m.name for m in books.members}))

@@ -1,0 +1,69 @@
+"""`banquasso reconcile`: the registry, each lender's receivable and each borrower's debt agree on every advance."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import click
+from filelock import Timeout
+
+from banquasso.ledger_write import recover, write_lock
+from banquasso.policy import load_policy
+from banquasso.registry.db import open_registry
+from banquasso.registry.reconcile import Reconciliation, reconcile
+from banquasso.registry.service import engine_file, load_views
+from comptasso.cliutil import as_of_option, books_options, dump_json, fail, json_option, load_or_exit, today
+from comptasso.group import load_group
+from comptasso.money import fr_money, money_json
+from comptasso.problems import Problem
+
+
+def run_reconcile(ledgers_dir: Path, rules_dir: Path, as_of: dt.date) -> tuple[Reconciliation, list[str]]:
+    """Undo any interrupted write, then compare the registry with every ledger as of `as_of`."""
+    group, problems = load_group(ledgers_dir)
+    policy, more = load_policy(rules_dir)
+    if group is None or policy is None or problems or more:
+        fail(problems + more)
+    registry = open_registry(ledgers_dir)
+    try:
+        with write_lock(ledgers_dir, [m.ledger for m in group.members]):
+            recovered = recover(ledgers_dir)
+            books = load_or_exit(ledgers_dir, rules_dir, quiet=True)
+            views = load_views(registry)
+    except Timeout:
+        fail([Problem(str(group.file), 0,
+                      "livres occupés par une autre écriture depuis plus d'une minute : réessayez")])
+    ledgers = {m.id: books.ledgers[m.id].entries for m in books.members}
+    files = {m.id: str(engine_file(m)) for m in books.members}
+    return reconcile(views, books.group, ledgers, policy.accounts, as_of, files), recovered
+
+
+@click.command("reconcile")
+@books_options
+@as_of_option
+@json_option
+def reconcile_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool) -> None:
+    """Rapprocher le registre des avances et les livres des membres ; code 1 au moindre écart."""
+    result, recovered = run_reconcile(ledgers_dir, rules_dir, as_of or today())
+    for message in recovered:
+        click.echo(message, err=True)
+    if as_json:
+        dump_json({
+            "as_of": result.as_of, "ok": result.ok,
+            "advances": [{"id": a.id, "lender": a.lender, "borrower": a.borrower,
+                          "registry_outstanding": money_json(a.registry_outstanding),
+                          "lender_receivable": money_json(a.lender_receivable),
+                          "borrower_debt": money_json(a.borrower_debt), "ok": a.ok} for a in result.advances],
+            "mismatches": [{"file": p.file, "line": p.line, "message": p.message} for p in result.mismatches],
+        })
+    else:
+        for a in result.advances:
+            mark = "ok" if a.ok else "ÉCART"
+            click.echo(f"{a.id}  {a.lender} → {a.borrower}  registre {fr_money(a.registry_outstanding)}  "
+                       f"créance {fr_money(a.lender_receivable)}  dette {fr_money(a.borrower_debt)}  {mark}")
+        verdict = ("Registre et livres concordent." if result.ok
+                   else f"{len(result.mismatches)} écart(s) entre le registre et les livres.")
+        click.echo(f"{len(result.advances)} avance(s) rapprochée(s) au {result.as_of.isoformat()}. {verdict}")
+    if not result.ok:
+        fail(result.mismatches)

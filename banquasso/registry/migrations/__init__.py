@@ -1,0 +1,1 @@
+"""Alembic migrations of the advance registry (run by `banquasso.registry.db.upgrade`)."""

@@ -1,0 +1,214 @@
+"""Registry against ledgers: every advance's events, the lender's receivable and the borrower's debt agree."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from beancount.core import data
+
+from banquasso.policy import AccountsPolicy
+from banquasso.postings import EngineEntry, event_entries
+from banquasso.registry.snapshot import ZERO, AdvanceView, PaymentView
+from comptasso.group import Group, Member
+from comptasso.money import fr_money
+from comptasso.problems import Problem, at
+
+
+@dataclass(frozen=True)
+class AdvanceBalance:
+    """One advance as the registry and the two ledgers see it, as of a day."""
+
+    id: str
+    lender: str
+    borrower: str
+    registry_outstanding: Decimal
+    lender_receivable: Decimal
+    borrower_debt: Decimal
+    ok: bool
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """Every advance's balances and every mismatch found (as problems naming file and line)."""
+
+    as_of: dt.date
+    advances: tuple[AdvanceBalance, ...]
+    mismatches: tuple[Problem, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches
+
+
+def _legs(entry: data.Transaction) -> list[tuple[str, Decimal]]:
+    return sorted((p.account, p.units.number) for p in entry.postings if p.units is not None)
+
+
+def _expected_legs(entry: EngineEntry) -> list[tuple[str, Decimal]]:
+    return sorted((leg.account, leg.amount) for leg in entry.legs)
+
+
+def _tagged(entries: Iterable[data.Directive], as_of: dt.date,
+            exclude: frozenset[str]) -> dict[str, dict[str, list[data.Transaction]]]:
+    """Transactions carrying `advance:` metadata: advance id → event → entries."""
+    out: dict[str, dict[str, list[data.Transaction]]] = defaultdict(lambda: defaultdict(list))
+    for entry in entries:
+        if isinstance(entry, data.Transaction) and entry.date <= as_of and "advance" in entry.meta:
+            event = str(entry.meta.get("event", ""))
+            if event not in exclude:
+                out[str(entry.meta["advance"])][event].append(entry)
+    return out
+
+
+def _account_total(entries: Iterable[data.Directive], account: str, as_of: dt.date, exclude: frozenset[str],
+                   advance: str | None = None) -> Decimal:
+    total = ZERO
+    for entry in entries:
+        if not isinstance(entry, data.Transaction) or entry.date > as_of:
+            continue
+        if str(entry.meta.get("event", "")) in exclude:
+            continue
+        if advance is not None and str(entry.meta.get("advance", "")) != advance:
+            continue
+        total += sum((p.units.number for p in entry.postings if p.account == account and p.units is not None), ZERO)
+    return total
+
+
+def _check_event(view: AdvanceView, payment: PaymentView, side: str, member: Member, expected: EngineEntry,
+                 found: Sequence[data.Transaction], engine_file: str, ignore_flags: frozenset[str]) -> list[Problem]:
+    where = f"avance {view.id}, {payment.event}"
+    if not found:
+        return [Problem(engine_file, 0, f"{where} : écriture absente du livre {side} {member.id} "
+                                        f"(le registre l'a : {fr_money(payment.principal + payment.interest)} "
+                                        f"le {payment.date.isoformat()})")]
+    problems = []
+    if len(found) > 1:
+        problems.append(at(found[1].meta, f"{where} : écriture en double dans le livre {side} {member.id}"))
+    entry = found[0]
+    if entry.date != payment.date:
+        problems.append(at(entry.meta, f"{where} : datée du {entry.date.isoformat()} dans le livre {side}, "
+                                       f"du {payment.date.isoformat()} au registre"))
+    if _legs(entry) != _expected_legs(expected):
+        got = ", ".join(f"{a} {n}" for a, n in _legs(entry))
+        want = ", ".join(f"{a} {n}" for a, n in _expected_legs(expected))
+        problems.append(at(entry.meta, f"{where} : montants différents dans le livre {side} {member.id} "
+                                       f"({got}) et au registre ({want})"))
+    if payment.event not in ignore_flags and entry.flag != payment.flag:
+        state = "confirmée" if payment.flag == "*" else "non confirmée"
+        problems.append(at(entry.meta, f"{where} : marque « {entry.flag} » dans le livre {side}, "
+                                       f"mais l'écriture est {state} au registre (« {payment.flag} » attendu)"))
+    return problems
+
+
+def reconcile(
+    views: Sequence[AdvanceView],
+    group: Group,
+    ledgers: Mapping[str, Sequence[data.Directive]],
+    accounts: AccountsPolicy,
+    as_of: dt.date,
+    engine_files: Mapping[str, str],
+    *,
+    exclude_events: frozenset[str] = frozenset(),
+    ignore_flags: frozenset[str] = frozenset(),
+) -> Reconciliation:
+    """Compare the registry's advances with every member ledger, as of `as_of`.
+
+    Each registry event dated on or before `as_of` must be in both engine files exactly once, with
+    the same date, accounts, amounts and flag; every ledger entry tagged `advance:` must be a
+    registry event; and for every lender/borrower pair, the whole balance of the lender's receivable
+    account and of the borrower's debt account (hand entries included) must equal what the registry
+    says is outstanding. `exclude_events` leaves out events about to be written (a write's pre-check).
+    """
+    tagged = {member_id: _tagged(entries, as_of, exclude_events) for member_id, entries in ledgers.items()}
+    known = {view.id for view in views}
+    problems: list[Problem] = []
+    balances: list[AdvanceBalance] = []
+    pairs: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for view in views:
+        lender, borrower = group.member(view.lender), group.member(view.borrower)
+        before = len(problems)
+        events = set()
+        for payment in view.payments:
+            if payment.date > as_of or payment.event in exclude_events:
+                continue
+            events.add(payment.event)
+            expected = event_entries(view.id, payment.kind, payment.event, payment.date, payment.principal,
+                                     payment.interest, payment.flag, lender, borrower, accounts, group.currency)
+            sides = (("du prêteur", lender, expected[0]), ("de l'emprunteur", borrower, expected[1]))
+            for side, member, entry in sides:
+                found = tagged[member.id].get(view.id, {}).get(payment.event, [])
+                problems += _check_event(view, payment, side, member, entry, found,
+                                         engine_files[member.id], ignore_flags)
+        for member_id in ledgers:
+            for event, entries in tagged[member_id].get(view.id, {}).items():
+                if event not in events or member_id not in (view.lender, view.borrower):
+                    for entry in entries:
+                        problems.append(at(entry.meta, f"avance {view.id} : écriture « {event or 'sans event'} » "
+                                                       f"inconnue du registre dans le livre de {member_id}"))
+        lender_account = accounts.lender_principal_for(view.borrower)
+        borrower_account = accounts.borrower_principal_for(view.lender)
+        outstanding = view.outstanding_on(as_of) - sum(
+            (p.principal if p.kind == "disbursement" else -p.principal
+             for p in view.payments if p.event in exclude_events and p.date <= as_of), ZERO)
+        receivable = _account_total(ledgers[view.lender], lender_account, as_of, exclude_events, view.id)
+        debt = -_account_total(ledgers[view.borrower], borrower_account, as_of, exclude_events, view.id)
+        pairs[(view.lender, view.borrower)] += outstanding
+        totals = (("du prêteur", receivable, view.lender), ("de l'emprunteur", debt, view.borrower))
+        for side, amount, member_id in totals:
+            if amount != outstanding:
+                what = "créance" if side == "du prêteur" else "dette"
+                problems.append(Problem(engine_files[member_id], 0, (
+                    f"avance {view.id} : {what} de {fr_money(amount)} dans le livre {side} {member_id}, "
+                    f"{fr_money(outstanding)} restant dû au registre")))
+        balances.append(AdvanceBalance(view.id, view.lender, view.borrower, outstanding, receivable, debt,
+                                       len(problems) == before))
+    problems += _unknown_advances(tagged, known)
+    problems += _pair_totals(group, ledgers, accounts, as_of, exclude_events, pairs, engine_files)
+    return Reconciliation(as_of, tuple(balances), tuple(problems))
+
+
+def _unknown_advances(tagged: Mapping[str, Mapping[str, Mapping[str, list[data.Transaction]]]],
+                      known: set[str]) -> list[Problem]:
+    problems = []
+    for member_id, advances in tagged.items():
+        for advance, events in advances.items():
+            if advance in known:
+                continue
+            for entries in events.values():
+                for entry in entries:
+                    problems.append(at(entry.meta, f"avance inconnue du registre « {advance} » "
+                                                   f"dans le livre de {member_id}"))
+    return problems
+
+
+def _pair_totals(group: Group, ledgers: Mapping[str, Sequence[data.Directive]], accounts: AccountsPolicy,
+                 as_of: dt.date, exclude: frozenset[str], pairs: Mapping[tuple[str, str], Decimal],
+                 engine_files: Mapping[str, str]) -> list[Problem]:
+    """Every member's advance accounts, hand entries included, hold exactly what the registry says."""
+    problems = []
+    for lender in group.members:
+        for borrower in group.members:
+            if lender.id == borrower.id:
+                continue
+            expected = pairs.get((lender.id, borrower.id), ZERO)
+            checks = (
+                (lender.id, accounts.lender_principal_for(borrower.id), expected, "créance sur", borrower.id),
+                (borrower.id, accounts.borrower_principal_for(lender.id), -expected, "dette envers", lender.id),
+            )
+            for member_id, account, want, what, other in checks:
+                total = _account_total(ledgers[member_id], account, as_of, exclude)
+                if total == want:
+                    continue
+                strays = [e for e in ledgers[member_id] if isinstance(e, data.Transaction) and e.date <= as_of
+                          and "advance" not in e.meta and any(p.account == account for p in e.postings)]
+                problems.append(Problem(engine_files[member_id], 0, (
+                    f"{member_id} : le compte {account} ({what} {other}) solde à {fr_money(total)}, "
+                    f"le registre attend {fr_money(want)}")))
+                problems += [at(e.meta, f"écriture hors BanquAsso sur le compte des avances {account} "
+                                        f"(sans métadonnée « advance ») dans le livre de {member_id}")
+                             for e in strays]
+    return problems

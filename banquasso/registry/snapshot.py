@@ -1,0 +1,139 @@
+"""Plain frozen snapshots of registry rows, for pure computations (balances, flows, reconcile) and output."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from banquasso.registry.models import Advance
+
+ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class LineView:
+    """A planned repayment line."""
+
+    n: int
+    date: dt.date
+    principal: Decimal
+    interest: Decimal
+    payment: Decimal
+    remaining: Decimal
+
+
+@dataclass(frozen=True)
+class PaymentView:
+    """The disbursement or one repayment, with the event key of its ledger entries."""
+
+    seq: int
+    kind: str
+    event: str
+    date: dt.date
+    principal: Decimal
+    interest: Decimal
+    confirmed_on: dt.date | None
+
+    @property
+    def flag(self) -> str:
+        return "*" if self.confirmed_on is not None else "!"
+
+    @property
+    def total(self) -> Decimal:
+        return self.principal + self.interest
+
+
+@dataclass(frozen=True)
+class AdvanceView:
+    """An advance as the registry holds it."""
+
+    id: str
+    lender: str
+    borrower: str
+    principal: Decimal
+    rate: Decimal
+    method: str
+    day_count: str
+    grace_days: int
+    disburse_on: dt.date
+    repay_on: dt.date
+    convention: str | None
+    tranche_date: dt.date | None
+    state: str
+    proposed_on: dt.date
+    approved_by: str | None
+    decision: str | None
+    approved_on: dt.date | None
+    rejected_reason: str | None
+    disbursed_on: dt.date | None
+    lines: tuple[LineView, ...]
+    payments: tuple[PaymentView, ...]
+
+    @property
+    def disbursement(self) -> PaymentView | None:
+        return next((p for p in self.payments if p.kind == "disbursement"), None)
+
+    @property
+    def repayments(self) -> tuple[PaymentView, ...]:
+        return tuple(p for p in self.payments if p.kind == "repayment")
+
+    @property
+    def disbursed(self) -> Decimal:
+        return sum((p.principal for p in self.payments if p.kind == "disbursement"), ZERO)
+
+    @property
+    def repaid_principal(self) -> Decimal:
+        return sum((p.principal for p in self.repayments), ZERO)
+
+    @property
+    def paid_interest(self) -> Decimal:
+        return sum((p.interest for p in self.repayments), ZERO)
+
+    @property
+    def outstanding(self) -> Decimal:
+        """Principal lent and not yet repaid."""
+        return self.disbursed - self.repaid_principal
+
+    def outstanding_on(self, day: dt.date) -> Decimal:
+        """Principal lent and not yet repaid by the end of `day`."""
+        lent = sum((p.principal for p in self.payments if p.kind == "disbursement" and p.date <= day), ZERO)
+        back = sum((p.principal for p in self.repayments if p.date <= day), ZERO)
+        return lent - back
+
+
+def snapshot(advance: Advance) -> AdvanceView:
+    """Copy an ORM advance (with its lines and payments) into a frozen view."""
+    return AdvanceView(
+        advance.id, advance.lender, advance.borrower, Decimal(advance.principal), Decimal(advance.rate),
+        advance.method, advance.day_count, advance.grace_days, advance.disburse_on, advance.repay_on,
+        advance.convention, advance.tranche_date, advance.state, advance.proposed_on, advance.approved_by,
+        advance.decision, advance.approved_on, advance.rejected_reason, advance.disbursed_on,
+        tuple(LineView(line.n, line.date, Decimal(line.principal), Decimal(line.interest),
+                       Decimal(line.payment), Decimal(line.remaining)) for line in advance.lines),
+        tuple(PaymentView(p.seq, p.kind, p.event, p.date, Decimal(p.principal), Decimal(p.interest),
+                          p.confirmed_on) for p in advance.payments),
+    )
+
+
+def view_json(view: AdvanceView) -> dict[str, object]:
+    """The registry's record of an advance as JSON-ready values (amounts as decimal strings)."""
+    return {
+        "id": view.id, "lender": view.lender, "borrower": view.borrower, "principal": str(view.principal),
+        "rate": str(view.rate), "method": view.method, "day_count": view.day_count,
+        "grace_days": view.grace_days, "disburse_on": view.disburse_on.isoformat(),
+        "repay_on": view.repay_on.isoformat(), "state": view.state,
+        "secured_by": {"convention": view.convention,
+                       "tranche_date": view.tranche_date.isoformat() if view.tranche_date else None},
+        "proposed_on": view.proposed_on.isoformat(), "approved_by": view.approved_by,
+        "decision": view.decision, "approved_on": view.approved_on.isoformat() if view.approved_on else None,
+        "rejected_reason": view.rejected_reason,
+        "disbursed_on": view.disbursed_on.isoformat() if view.disbursed_on else None,
+        "lines": [{"n": line.n, "date": line.date.isoformat(), "principal": str(line.principal),
+                   "interest": str(line.interest), "payment": str(line.payment),
+                   "remaining": str(line.remaining)} for line in view.lines],
+        "payments": [{"seq": p.seq, "kind": p.kind, "event": p.event, "date": p.date.isoformat(),
+                      "principal": str(p.principal), "interest": str(p.interest),
+                      "confirmed_on": p.confirmed_on.isoformat() if p.confirmed_on else None}
+                     for p in view.payments],
+    }

@@ -1,0 +1,265 @@
+"""The board's monthly PDF: the numbers the engine computes appear in it, same input gives the same bytes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from pypdf import PdfReader
+
+from banquasso.advance_flows import advance_flows
+from banquasso.cli import main
+from banquasso.forecast import forecast_group
+from banquasso.registry.db import open_registry
+from banquasso.registry.models import Advance, Payment, ScheduleLine
+from banquasso.registry.service import load_views
+from banquasso.statement import pdf as statement_pdf
+from banquasso.statement.data import Month, MonthError, books_date
+from comptasso.books import open_books
+from comptasso.money import fr_money
+from tests.conftest import DEMO_AS_OF, write_group
+
+ALPHA = """
+2026-01-01 open Assets:512-Banque
+2026-01-01 open Equity:102-Fonds-Associatifs
+2026-01-01 open Expenses:641-Salaires
+2026-01-01 open Assets:2748-Avances-BanquAsso:Beta
+2026-01-02 * "Apport"
+  Assets:512-Banque                      20000.00 EUR
+  Equity:102-Fonds-Associatifs          -20000.00 EUR
+2026-01-01 custom "prevision" Expenses:641-Salaires "Salaires" -2000.00 EUR "mensuel" 28
+2026-03-10 * "Avance BQA-2026-0001 à beta"
+  Assets:2748-Avances-BanquAsso:Beta      3000.00 EUR
+  Assets:512-Banque                      -3000.00 EUR
+"""
+
+BETA = """
+2026-01-01 open Assets:512-Banque
+2026-01-01 open Equity:102-Fonds-Associatifs
+2026-01-01 open Liabilities:1687-Avances-BanquAsso:Alpha
+2026-01-02 * "Apport"
+  Assets:512-Banque                       1000.00 EUR
+  Equity:102-Fonds-Associatifs           -1000.00 EUR
+2026-03-10 * "Avance BQA-2026-0001 reçue d'alpha"
+  Assets:512-Banque                       3000.00 EUR
+  Liabilities:1687-Avances-BanquAsso:Alpha -3000.00 EUR
+"""
+
+
+def add_advance(ledgers: Path) -> None:
+    """Record in the registry the advance the ledgers show: alpha lent 3 000 € to beta, bullet on 15/05/2026."""
+    registry = open_registry(ledgers)
+    try:
+        with registry.session() as session, session.begin():
+            advance = Advance(
+                id="BQA-2026-0001", year=2026, seq=1, lender="alpha", borrower="beta", principal=Decimal("3000.00"),
+                rate=Decimal("0"), method="bullet", day_count="ACT/365", grace_days=15,
+                disburse_on=dt.date(2026, 3, 10), repay_on=dt.date(2026, 5, 15), state="confirmed",
+                proposed_on=dt.date(2026, 3, 1), approved_by="Conseil d'alpha", decision="CA-2026-03",
+                approved_on=dt.date(2026, 3, 5), disbursed_on=dt.date(2026, 3, 10))
+            advance.lines = [ScheduleLine(n=1, date=dt.date(2026, 5, 15), principal=Decimal("3000.00"),
+                                          interest=Decimal("0.00"), payment=Decimal("3000.00"),
+                                          remaining=Decimal("0.00"))]
+            advance.payments = [Payment(seq=1, kind="disbursement", event="BQA-2026-0001/versement",
+                                        date=dt.date(2026, 3, 10), principal=Decimal("3000.00"),
+                                        interest=Decimal("0.00"), confirmed_on=dt.date(2026, 3, 11))]
+            session.add(advance)
+    finally:
+        registry.close()
+
+
+def lending_group(tmp_path: Path, *, registry: bool = True) -> tuple[Path, Path]:
+    """Two members: alpha (20 000 € in, lent 3 000 €, salaries 2 000 €/month) and beta (1 000 € in, borrowed 3 000 €)."""
+    ledgers, rules = write_group(tmp_path, {"alpha": ALPHA, "beta": BETA})
+    if registry:
+        add_advance(ledgers)
+    return ledgers, rules
+
+
+def statement(ledgers: Path, rules: Path, out: Path, month: str = "2026-03", as_of: str = "2026-04-15",
+              *extra: str) -> object:
+    return CliRunner().invoke(main, ["statement", "--ledgers", str(ledgers), "--rules", str(rules), "--month", month,
+                                     "--as-of", as_of, "-o", str(out), *extra])
+
+
+def pages_text(path: Path) -> list[str]:
+    reader = PdfReader(io.BytesIO(path.read_bytes()))
+    return [" ".join((page.extract_text() or "").split()) for page in reader.pages]
+
+
+def test_month_parsing_and_books_date() -> None:
+    assert Month.parse("2026-03") == Month(2026, 3)
+    assert Month(2026, 2).last == dt.date(2026, 2, 28)
+    assert Month(2026, 12).last == dt.date(2026, 12, 31)
+    assert Month(2026, 1).previous() == Month(2025, 12)
+    assert Month(2026, 11).label == "novembre 2026"
+    start = dt.date(2026, 1, 2)
+    assert books_date(Month(2026, 3), dt.date(2026, 4, 15), start) == dt.date(2026, 3, 31)
+    assert books_date(Month(2026, 3), dt.date(2026, 3, 20), start) == dt.date(2026, 3, 20)
+    for text in ("2026-3", "2026-13", "mars", "2026-00", "26-03"):
+        with pytest.raises(MonthError, match="mois invalide"):
+            Month.parse(text)
+    with pytest.raises(MonthError, match="commencent le 2026-01-02"):
+        books_date(Month(2025, 12), dt.date(2026, 4, 15), start)
+    with pytest.raises(MonthError, match="n'a pas commencé"):
+        books_date(Month(2026, 5), dt.date(2026, 4, 15), start)
+
+
+def test_pdf_shows_the_engine_numbers(tmp_path: Path) -> None:
+    ledgers, rules = lending_group(tmp_path)
+    out = tmp_path / "out" / "2026-03.pdf"
+    result = statement(ledgers, rules, out, "2026-03", "2026-04-15", "--json")
+    assert result.exit_code == 0, result.output
+    # Hand-computed as of 31/03/2026: alpha 20 000 − 3 000 = 17 000; salaries −2 000 on 28/04, 28/05, 28/06;
+    # the advance comes back +3 000 on 15/05 → low 14 000 € on 28/06. Beta 1 000 + 3 000 = 4 000, repays
+    # 3 000 on 15/05 → low 1 000 € on 15/05, under its 5 000 € floor every day.
+    pages = pages_text(out)
+    cover, alpha_page, beta_page, annex = pages[0], pages[-3], pages[-2], pages[-1]
+    text = " ".join(pages)
+    assert "novembre" not in text and "mars 2026" in cover and "30/03/2026" not in cover
+    assert "Livres arrêtés au 31/03/2026" in cover
+    for amount in ("17 000,00 €", "4 000,00 €", "21 000,00 €"):  # treasuries and the group's
+        assert amount in cover
+    assert "Avances en cours (1) : capital restant dû 3 000,00 €" in cover
+    assert "Alpha (alpha)" in alpha_page and "17 000,00 €" in alpha_page and "14 000,00 € le 28/06/2026" in alpha_page
+    assert "Beta (beta)" in beta_page and "4 000,00 €" in beta_page and "1 000,00 € le 15/05/2026" in beta_page
+    assert "BQA-2026-0001" in beta_page and "15/05/2026" in beta_page
+    assert "sous le plancher (5 000,00 €) dès le 01/04/2026" in beta_page
+    assert "Annexe" in annex and "BQA-2026-0001" in annex and "CA-2026-03" in annex and "3 000,00 €" in annex
+    assert "Page 1 / " in cover
+
+    # The same numbers as the engine computes for the same books and day.
+    books, _ = open_books(ledgers, rules)
+    assert books is not None
+    registry = open_registry(ledgers)
+    views = load_views(registry)
+    registry.close()
+    entries = {m.id: books.ledgers[m.id].entries for m in books.members}
+    day = dt.date(2026, 3, 31)
+    engine = forecast_group(books, day, extra_flows=advance_flows(views, entries, day))
+    assert [m.opening_balance for m in engine.members] == [Decimal("17000.00"), Decimal("4000.00")]
+    assert [m.min_balance for m in engine.members] == [Decimal("14000.00"), Decimal("1000.00")]
+    for member, page in zip(engine.members, (alpha_page, beta_page), strict=True):
+        assert fr_money(member.opening_balance) in page and fr_money(member.min_balance) in page
+    import json
+    doc = json.loads(result.stdout)
+    assert doc["pool"]["outstanding"] == "3000.00"
+    assert [m["treasury"] for m in doc["members"]] == ["17000.00", "4000.00"]
+    assert [m["min_balance"] for m in doc["members"]] == ["14000.00", "1000.00"]
+    assert doc["pool"]["under_floor"] == ["beta"]
+    assert doc["books_date"] == "2026-03-31" and doc["path"] == str(out)
+
+
+def test_repayments_due_soon_and_late(tmp_path: Path) -> None:
+    ledgers, rules = lending_group(tmp_path)
+    out = tmp_path / "avril.pdf"
+    result = statement(ledgers, rules, out, "2026-04", "2026-04-20", "--json")
+    assert result.exit_code == 0, result.output
+    import json
+    doc = json.loads(result.stdout)
+    assert doc["books_date"] == "2026-04-20"  # the month is not over: books as of --as-of
+    assert doc["pool"]["due_soon"] == [{"advance": "BQA-2026-0001", "n": 1, "date": "2026-05-15",
+                                        "payment": "3000.00", "planned": False}]
+    assert doc["pool"]["late"] == []
+    late = statement(ledgers, rules, tmp_path / "mai.pdf", "2026-05", "2026-06-10", "--json")
+    doc = json.loads(late.stdout)
+    assert doc["pool"]["late"] == [{"advance": "BQA-2026-0001", "since": "2026-05-15", "outstanding": "3000.00"}]
+    assert "en retard depuis le 15/05/2026" in " ".join(pages_text(tmp_path / "mai.pdf"))
+
+
+def test_same_input_same_bytes(tmp_path: Path) -> None:
+    ledgers, rules = lending_group(tmp_path)
+    first, second = tmp_path / "a.pdf", tmp_path / "b.pdf"
+    assert statement(ledgers, rules, first).exit_code == 0
+    assert statement(ledgers, rules, second).exit_code == 0
+    assert first.read_bytes() == second.read_bytes()
+    assert first.read_bytes().startswith(b"%PDF")
+
+
+def test_without_registry_nothing_is_created(tmp_path: Path) -> None:
+    ledgers, rules = lending_group(tmp_path, registry=False)
+    out = tmp_path / "r.pdf"
+    result = statement(ledgers, rules, out)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == str(out)
+    assert not (tmp_path / "var" / "banquasso.db").exists()
+    assert "Aucune avance consentie" in pages_text(out)[-1]
+
+
+@pytest.mark.parametrize(("month", "as_of", "message"), [
+    ("2026/03", "2026-04-15", "mois invalide « 2026/03 »"),
+    ("2025-12", "2026-04-15", "aucun livre pour 2025-12 : les livres commencent le 2026-01-01"),
+    ("2026-06", "2026-04-15", "le mois 2026-06 n'a pas commencé"),
+])
+def test_bad_month(tmp_path: Path, month: str, as_of: str, message: str) -> None:
+    ledgers, rules = lending_group(tmp_path, registry=False)
+    out = tmp_path / "x.pdf"
+    result = statement(ledgers, rules, out, month, as_of)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert not out.exists()
+
+
+def test_unwritable_output(tmp_path: Path) -> None:
+    ledgers, rules = lending_group(tmp_path, registry=False)
+    blocker = tmp_path / "un-fichier"
+    blocker.write_text("x")
+    result = statement(ledgers, rules, blocker / "r.pdf")
+    assert result.exit_code == 2 and "« " + str(blocker) + " » est un fichier" in result.output
+    folder = tmp_path / "dossier"
+    folder.mkdir()
+    result = statement(ledgers, rules, folder)
+    assert result.exit_code == 2 and "est un dossier" in result.output
+    assert list(folder.iterdir()) == []
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "r.pdf"
+    target.write_bytes(b"old")
+
+    def broken(src: str, dst: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(statement_pdf.os, "replace", broken)
+    with pytest.raises(OSError):
+        statement_pdf.write_atomically(target, b"new")
+    assert target.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.pdf"]
+
+
+def test_invalid_books_exit_1_and_write_nothing(tmp_path: Path) -> None:
+    ledgers, rules = write_group(tmp_path, {"alpha": ALPHA + "\n2026-02-01 * \"Cassé\"\n  Assets:Inconnu 5 EUR\n"})
+    out = tmp_path / "r.pdf"
+    result = statement(ledgers, rules, out)
+    assert result.exit_code == 1
+    assert "main.beancount:" in result.output
+    assert not out.exists()
+
+
+def test_demo_statement(demo_copy: tuple[Path, Path], tmp_path: Path) -> None:
+    """The demo's November statement shows every member's treasury and lowest point as `forecast` computes them."""
+    ledgers, rules = demo_copy
+    out = tmp_path / "demo.pdf"
+    result = CliRunner().invoke(main, ["statement", "--ledgers", str(ledgers), "--rules", str(rules),
+                                       "--month", DEMO_AS_OF[:7], "--as-of", DEMO_AS_OF, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    books, _ = open_books(ledgers, rules)
+    assert books is not None
+    from banquasso.policy import load_policy
+    policy, _ = load_policy(rules)
+    assert policy is not None
+    engine = forecast_group(books, dt.date.fromisoformat(DEMO_AS_OF), floor_policy=policy.floor)
+    pages = pages_text(out)
+    by_name = {m.name: m for m in engine.members}
+    for member in engine.members:
+        page = next(p for p in pages if p.startswith(f"{member.name} ({member.member_id})"))
+        assert fr_money(member.opening_balance) in page
+        assert f"{fr_money(member.min_balance)} le {member.min_date.strftime('%d/%m/%Y')}" in page
+    assert {m.member_id for m in engine.members if m.below_floor} >= {"velo-gap", "grange-ecrins", "mjc-embrun"}
+    assert len(by_name) == 6
+    assert not os.environ.get("BANQUASSO_DB_URL")
