@@ -51,6 +51,7 @@ def _problem_json(problem: Problem) -> dict[str, object]:
 
 
 main.add_command(serve_command)
+from comptasso.access import password_hash_command; main.add_command(password_hash_command)  # noqa: E402,E702
 
 
 def _register_optional() -> None:

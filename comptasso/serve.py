@@ -24,6 +24,8 @@ from beancount.parser import parser
 from flask import Flask, Response, g, jsonify, request
 from flask_babel import Babel
 
+from comptasso.access import USERS_FILE, Users, load_users
+from comptasso.access import install as install_access
 from comptasso.books import open_books
 from comptasso.cliutil import books_options, fail, progress
 from comptasso.consolidation import GROUP_LEDGER, PLUGIN, RULES_ENV, group_ledger_text
@@ -38,6 +40,8 @@ CODE_OPTIONS = frozenset({"import-config"})
 SOURCE_WRITES = frozenset({"json_api.put_source", "json_api.put_source_slice"})
 #: Fava API calls that send text but write nothing.
 NO_WRITE = frozenset({"json_api.put_format_source"})
+#: Addresses that only this computer reaches.
+LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
 @dataclass(frozen=True)
@@ -219,15 +223,40 @@ def _locale() -> str:
     return language or DEFAULT_LANGUAGE
 
 
-def build_app(served: Sequence[ServedLedger], *, read_only: bool = False, load: bool = True) -> Flask:
-    """Fava's app over the served files, in French by default, guarded by the safety rules."""
+def build_app(served: Sequence[ServedLedger], *, read_only: bool = False, load: bool = True,
+              users: Users | None = None) -> Flask:
+    """Fava's app over the served files, in French by default, guarded by the safety rules.
+
+    With `users`, a log-in is required and each role sees its scope (comptasso.access).
+    """
     from fava.application import create_app
 
     app = create_app([str(s.path) for s in served], load=load, read_only=read_only)
     Babel(app, locale_selector=_locale, default_locale=DEFAULT_LANGUAGE)
     guard = SafetyGuard(served)
     app.before_request_funcs.setdefault(None, []).insert(0, guard.before_request)
+    if users is not None:  # --- access (log-in and roles): runs before the safety guard
+        by_path = {str(s.path): s.member_id for s in served}
+        scopes = {slug: by_path.get(ledger.beancount_file_path) for slug, ledger in app.config["LEDGERS"].items()}
+        install_access(app, users, scopes)
     return app
+
+
+def users_or_exit(users_file: Path | None, rules_dir: Path, served: Sequence[ServedLedger],
+                  host: str) -> Users | None:
+    """The users of --users (default rules/users.toml); without any, only 127.0.0.1 is served."""
+    path = users_file or Path(rules_dir) / USERS_FILE
+    if users_file is None and not path.is_file():
+        if host not in LOOPBACK:
+            raise click.UsageError(f"sans fichier d'utilisateurs ({path}), Fava n'a pas de connexion : "
+                                   "il n'écoute que sur 127.0.0.1 (retirez --host ou créez le fichier)")
+        progress(f"{path} absent : pas de connexion, Fava n'est ouvert que sur cet ordinateur (127.0.0.1)")
+        return None
+    users, problems = load_users(path, [s.member_id for s in served if s.member_id])
+    if users is None:
+        fail(problems)
+    progress(f"Connexion requise : {len(users.users)} utilisateur(s) dans {path}")
+    return users
 
 
 def run_server(app: Flask, host: str, port: int) -> None:
@@ -252,16 +281,20 @@ def run_server(app: Flask, host: str, port: int) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Adresse d'écoute (127.0.0.1 : cet ordinateur seulement).")
 @click.option("--read-only", is_flag=True, help="Lecture seule : aucune modification par Fava.")
-def serve_command(ledgers_dir: Path, rules_dir: Path, port: int, host: str, read_only: bool) -> None:
+@click.option("--users", "users_file", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="Fichier des utilisateurs (défaut : users.toml du dossier des règles, s'il existe).")
+def serve_command(ledgers_dir: Path, rules_dir: Path, port: int, host: str, read_only: bool,
+                  users_file: Path | None) -> None:
     """Ouvrir Fava sur les livres de chaque membre et sur la vue consolidée du groupe."""
     os.environ[RULES_ENV] = str(Path(rules_dir).resolve())
     with tempfile.TemporaryDirectory(prefix="comptasso-serve-") as workdir:
         served, problems = prepare(ledgers_dir, rules_dir, Path(workdir))
         if not served:
             fail(problems)
-        progress(f"Chargement de {len(served)} livre(s) dans Fava…")
-        app = build_app(served, read_only=read_only)
         host = "127.0.0.1" if host == "localhost" else host
+        users = users_or_exit(users_file, rules_dir, served, host)
+        progress(f"Chargement de {len(served)} livre(s) dans Fava…")
+        app = build_app(served, read_only=read_only, users=users)
         slugs = {ledger.beancount_file_path: slug for slug, ledger in app.config["LEDGERS"].items()}
         for item in served:
             progress(f"  {item.label} : http://{host}:{port}/{slugs.get(str(item.path), '')}/")

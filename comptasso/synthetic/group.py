@@ -13,7 +13,7 @@ from comptasso.synthetic.invoices import ge_billing
 from comptasso.synthetic.member import build_book, main_text
 from comptasso.synthetic.model import InvoiceSpec
 from comptasso.synthetic.profiles import ARCHETYPES
-from comptasso.synthetic.render import ENGINE_HEADER, IMPORT_HEADER
+from comptasso.synthetic.render import ENGINE_HEADER, FAVA_EXTENSION, IMPORT_HEADER
 
 GROUP_NAME = "Groupement d'employeurs Alpes Sud"
 DEMO_SEED = 2026
@@ -94,6 +94,7 @@ def group_beancount(name: str, ctx: Context) -> str:
         'option "operating_currency" "EUR"\n'
         'plugin "comptasso.consolidation" "group.toml"\n'
         f'{ctx.start.isoformat()} custom "fava-option" "language" "fr"\n'
+        f'{ctx.start.isoformat()} custom "fava-extension" "{FAVA_EXTENSION}"\n'
     )
 
 

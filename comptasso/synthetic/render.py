@@ -10,6 +10,8 @@ from comptasso.synthetic.model import Directive, Entry, Transaction
 
 AMOUNT_COLUMN = 72
 ENGINE_HEADER = "; Fichier écrit par BanquAsso — ne pas modifier à la main.\n"
+#: The BanquAsso Fava extension every generated ledger loads (listed in rules/plugins.toml).
+FAVA_EXTENSION = "banquasso.fava_ext"
 IMPORT_HEADER = "; Relevés bancaires importés par « comptasso import ».\n"
 
 
@@ -51,6 +53,7 @@ def header_text(title: str, start: date, seed_note: str) -> str:
         f"option \"title\" {quoted(title)}\n"
         'option "operating_currency" "EUR"\n'
         f'{start.isoformat()} custom "fava-option" "language" "fr"\n'
+        f'{start.isoformat()} custom "fava-extension" "{FAVA_EXTENSION}"\n'
         "\n"
         'include "banquasso.beancount"\n'
         'include "import.beancount"\n'

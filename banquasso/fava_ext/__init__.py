@@ -1,0 +1,312 @@
+"""The BanquAsso Fava extension: « Trésorerie mutualisée » on each member ledger, the pool on the group view.
+
+Load it with `2024-01-01 custom "fava-extension" "banquasso.fava_ext"` (and list `banquasso.fava_ext`
+in `rules/plugins.toml`). Every number comes from the engine functions the `banquasso` commands call.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Response, current_app, g, jsonify, redirect, render_template, request, url_for
+from markupsafe import Markup
+
+from banquasso.commands.forecast import forecast_json
+from banquasso.fava_ext.chart import Series, chart_svg
+from banquasso.fava_ext.tranche_form import FormResult, check_form, directive_lines, insert_after_grant
+from banquasso.fava_ext.views import (
+    Inputs, MemberPage, Place, PoolPage, ledgers_folder, member_page, pool_page, read_inputs, rules_folder,
+)
+from banquasso.registry.db import database_url
+from comptasso.access import User, current_user
+from comptasso.cliutil import today
+from comptasso.grants import extract_grants
+from comptasso.group import load_group
+from comptasso.money import fr_date, fr_money, fr_number, money_json
+from comptasso.problems import Problem, ProblemsError
+from fava.ext import FavaExtensionBase, extension_endpoint
+from fava.helpers import FavaAPIError
+
+FORM_KEY = "banquasso_tranche_form"
+CACHE_SIZE = 8
+
+
+def _fingerprint(place: Place) -> tuple[tuple[str, int, int], ...]:
+    """Size and modification time of every file the pages read: ledgers, rules and registry."""
+    files = [*sorted(place.ledgers_dir.rglob("*.beancount")), place.ledgers_dir / "group.toml",
+             *sorted(place.rules_dir.glob("*.toml")), Path(database_url(place.ledgers_dir).removeprefix("sqlite:///"))]
+    out = []
+    for path in files:
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        out.append((str(path), stat.st_mtime_ns, stat.st_size))
+    return tuple(out)
+
+
+class BanquAssoExtension(FavaExtensionBase):
+    """« Trésorerie mutualisée »: forecast, grants, advances and alerts of a member; the pool on the group view."""
+
+    report_title = "Trésorerie mutualisée"
+
+    def __init__(self, ledger: Any, config: str | None = None) -> None:
+        super().__init__(ledger, config)
+        self._lock = threading.Lock()
+        self._cache: dict[tuple[Any, ...], Any] = {}
+
+    # --------------------------------------------------------------------------------- where and when
+
+    def place(self) -> Place | None:
+        """Where this Fava ledger sits in the group (None when no group.toml is found above it)."""
+        path = Path(self.ledger.beancount_file_path).resolve()
+        folder = ledgers_folder(path)
+        if folder is None:
+            return None
+        group, _ = load_group(folder)
+        member = next((m.id for m in group.members if m.ledger.resolve() == path), None) if group else None
+        return Place(folder, rules_folder(folder), member)
+
+    def as_of(self) -> tuple[dt.date, str]:
+        """The page's day (`?as_of=AAAA-MM-JJ`, default today) and a French message if the value was wrong."""
+        text = request.values.get("as_of", "").strip()
+        if not text:
+            return today(), ""
+        try:
+            return dt.date.fromisoformat(text), ""
+        except ValueError:
+            return today(), f"date invalide « {text} » (attendu AAAA-MM-JJ) : affichage au {fr_date(today())}"
+
+    def _computed(self, kind: str, place: Place, day: dt.date) -> MemberPage | PoolPage | list[Problem]:
+        key = (kind, place, day, _fingerprint(place))
+        with self._lock:
+            if key in self._cache:
+                return self._cache[key]
+        inputs, problems = read_inputs(place)
+        result: MemberPage | PoolPage | list[Problem]
+        if inputs is None:
+            result = problems
+        else:
+            try:
+                result = self._compute(kind, inputs, place, day)
+            except ProblemsError as exc:
+                result = list(exc.problems)
+        with self._lock:
+            if len(self._cache) >= CACHE_SIZE:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[key] = result
+        return result
+
+    @staticmethod
+    def _compute(kind: str, inputs: Inputs, place: Place, day: dt.date) -> MemberPage | PoolPage:
+        if kind == "member" and place.member_id is not None:
+            return member_page(inputs, place.member_id, day)
+        return pool_page(inputs, day)
+
+    def after_load_file(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+    # ------------------------------------------------------------------------------------ page data
+
+    def page(self) -> dict[str, Any]:
+        """Everything the templates need for this request."""
+        place = self.place()
+        day, day_error = self.as_of()
+        user = current_user()
+        context: dict[str, Any] = {
+            "as_of": day, "as_of_error": day_error, "user": user, "place": place, "problems": [],
+            "money": fr_money, "date": fr_date, "json_money": money_json, "number": fr_number, "form": getattr(g, FORM_KEY, None),
+            "added": request.args.get("ajout", ""), "pool_url": self.pool_url(user),
+        }
+        if place is None:
+            context["problems"] = [Problem(str(self.ledger.beancount_file_path), 0,
+                                           "aucun group.toml au-dessus de ce livre : BanquAsso ne sait pas "
+                                           "à quel groupe il appartient")]
+            context["kind"] = "problem"
+            return context
+        kind = "member" if place.member_id else "group"
+        computed = self._computed(kind, place, day)
+        context["kind"] = kind
+        if isinstance(computed, list):
+            context["problems"] = computed
+            context["kind"] = "problem"
+        elif isinstance(computed, MemberPage):
+            context["member"] = computed
+            context["chart"] = Markup(chart_svg(Series(
+                computed.member.days, computed.member.floor, computed.risk.members[computed.member.member_id].band,
+                f"Trésorerie prévue de {computed.member.name} sur {len(computed.member.days)} jours")))
+            context["sha256"] = self.ledger.file.get_source(Path(self.ledger.beancount_file_path))[1]
+        else:
+            context["pool"] = pool_context(computed, user)
+        return context
+
+    def pool_url(self, user: User | None) -> str | None:
+        """Where the group's pool page is (the standalone page for a treasurer)."""
+        place = self.place()
+        if place is None:
+            return None
+        group_file = str((place.ledgers_dir / "group.beancount").resolve())
+        slug = next((s for s, led in current_app.config["LEDGERS"].items()
+                     if str(Path(led.beancount_file_path).resolve()) == group_file), None)
+        if slug is None:
+            return None
+        tail = "pool" if user is not None and user.role == "treasurer" else ""
+        return f"/{slug}/extension/{self.name}/{tail}"
+
+    def report_url(self, **params: str) -> str:
+        """The URL of this ledger's « Trésorerie mutualisée » page."""
+        return url_for("extension_report", bfile=g.beancount_file_slug, extension_name=self.name, **params)
+
+    def endpoint_url(self, endpoint: str, **params: str) -> str:
+        """The URL of one of this extension's endpoints on this ledger."""
+        query = f"?{urlencode(params)}" if params else ""
+        return f"{request.script_root}/{g.beancount_file_slug}/extension/{self.name}/{endpoint}{query}"
+
+    # ------------------------------------------------------------------------------------- endpoints
+
+    @extension_endpoint("forecast_data")
+    def forecast_data(self) -> Response:
+        """The member page as JSON: `banquasso forecast --json --risk` for this member, plus tranches and advances."""
+        context = self.page()
+        if context["kind"] != "member":
+            return _json_error(context, "cette page n'existe que sur le livre d'un membre")
+        page: MemberPage = context["member"]
+        doc = forecast_json(page.forecast, [page.member], page.risk)
+        doc["tranches"] = [{"convention": t.convention, "funder": t.funder, "date": t.due.isoformat(),
+                            "open_amount": money_json(t.open_amount), "delay_days": t.delay_days,
+                            "delay_source": t.delay_source, "expected_on": t.expected.isoformat()}
+                           for t in page.tranches]
+        doc["advances"] = [{"id": a.view.id, "side": "lender" if a.side == "donnée" else "borrower",
+                            "counterpart": a.counterpart, "principal": money_json(a.view.principal),
+                            "outstanding": money_json(a.advance.outstanding), "status": a.advance.status,
+                            "lines": [{"n": line.n, "date": line.date.isoformat(), "payment": money_json(line.payment)}
+                                      for line in a.view.lines]}
+                           for a in page.advances]
+        doc["alerts"] = list(page.alerts)
+        return jsonify(doc)
+
+    @extension_endpoint("pool_data")
+    def pool_data(self) -> Response:
+        """The pool page as JSON (a treasurer sees only the pool's totals and their own member)."""
+        context = self.page()
+        if context["kind"] != "group":
+            return _json_error(context, "cette page n'existe que sur la vue consolidée")
+        return jsonify(pool_json(context["pool"]))
+
+    @extension_endpoint("pool")
+    def pool(self) -> str:
+        """The pool page on its own, without Fava's menus (what a treasurer sees of the group)."""
+        context = self.page()
+        template = self.jinja_env.get_template("bqa_pool_page.html")
+        return template.render(extension=self, page=context)
+
+    @extension_endpoint("tranches", ["POST"])
+    def tranches(self) -> Response | str:
+        """Record a grant's tranches in this member's ledger, through Fava's file API (hash-checked)."""
+        place = self.place()
+        if place is None or place.member_id is None:
+            return _json_error({"problems": []}, "le formulaire des échéances n'existe que sur le livre d'un membre")
+        day, _ = self.as_of()
+        form = {k: v for k, v in request.form.items()}
+        book, _ = extract_grants(self.ledger.all_entries)
+        result = check_form(form, book)
+        if result.ok:
+            message = self._write(result, book, day, form.get("sha256", ""))
+            if message is None:
+                count = str(len(result.tranches))
+                return redirect(self.report_url(as_of=day.isoformat(), ajout=f"{count}:{result.convention}"),
+                                code=HTTPStatus.SEE_OTHER)
+            result = FormResult(result.convention, (), {"form": message})
+        setattr(g, FORM_KEY, {"values": form, "errors": dict(result.errors)})
+        template = self.jinja_env.get_template(f"{self.name}.html")
+        content = Markup(template.render(ledger=g.ledger, extension=self))
+        page = render_template("_layout.html", content=content, page_title=self.report_title)
+        return Response(page, status=HTTPStatus.BAD_REQUEST, mimetype="text/html")
+
+    def _write(self, result: FormResult, book: Any, day: dt.date, form_sha: str) -> str | None:
+        """Insert the directives after the grant; None on success, else the French reason."""
+        grant = book.grants[result.convention]
+        target = Path(grant.source.file)
+        main = Path(self.ledger.beancount_file_path)
+        source, sha = self.ledger.file.get_source(target)
+        if target.resolve() == main.resolve() and form_sha and form_sha != sha:
+            return "le livre a été modifié depuis l'affichage de cette page : rechargez-la puis recommencez"
+        currency = (self.ledger.options.get("operating_currency") or ["EUR"])[0]
+        lines = directive_lines(max(day, grant.notified_on), result.convention, result.tranches, currency)
+        existing = [t.source.line for t in book.tranches
+                    if t.convention == result.convention and Path(t.source.file).resolve() == target.resolve()]
+        text = insert_after_grant(source, grant.source.line, existing, lines)
+        try:
+            self.ledger.file.set_source(target, text, sha)
+        except FavaAPIError as exc:  # ExternallyChangedError, NonSourceFileError, InvalidUnicodeError
+            return f"écriture refusée : {exc.message}"
+        except OSError as exc:
+            return f"écriture refusée : {exc}"
+        return None
+
+
+def _json_error(context: dict[str, Any], message: str) -> Response:
+    problems = [str(p) for p in context.get("problems", [])]
+    response = jsonify({"error": message if not problems else "\n".join(problems)})
+    response.status_code = HTTPStatus.NOT_FOUND if not problems else HTTPStatus.SERVICE_UNAVAILABLE
+    return response
+
+
+def pool_context(page: PoolPage, user: User | None) -> dict[str, Any]:
+    """The pool page, with every other member's details left out for a treasurer."""
+    visible: Callable[[str], bool] = (lambda _m: True) if user is None else user.may_see_member
+    advances = [a for a in page.plan.advances if visible(a.lender) or visible(a.borrower)]
+    return {
+        "page": page,
+        "redacted": user is not None and user.role == "treasurer",
+        "lows": [m for m in page.forecast.members if visible(m.member_id)],
+        "capacity": [m for m in page.capacity.members if visible(m.member)],
+        "advances": advances,
+        "hidden_advances": len(page.plan.advances) - len(advances),
+        "unmet": [u for u in page.plan.unmet if visible(u.need.member)],
+        "outstanding": [o for o in page.outstanding if visible(o.lender) or visible(o.borrower)],
+    }
+
+
+def pool_json(pool: dict[str, Any]) -> dict[str, Any]:
+    """The JSON document of the pool page."""
+    page: PoolPage = pool["page"]
+    windows = [str(w) for w in page.capacity.pool]
+    return {
+        "as_of": page.as_of.isoformat(), "redacted": pool["redacted"],
+        "group": {"opening_balance": money_json(page.forecast.opening_balance),
+                  "min_balance": money_json(page.forecast.min_balance),
+                  "min_date": page.forecast.min_date.isoformat(), "floor": money_json(page.forecast.floor)},
+        "members": [{"id": m.member_id, "name": m.name, "floor": money_json(m.floor),
+                     "min_balance": money_json(m.min_balance), "min_date": m.min_date.isoformat(),
+                     "days_below_floor": m.days_below_floor} for m in pool["lows"]],
+        "capacity": {"pool": {w: money_json(v) for w, v in zip(windows, page.capacity.pool.values(), strict=True)},
+                     "members": [{"id": c.member, "floor": money_json(c.floor),
+                                  "lendable": {str(w): money_json(v) for w, v in c.lendable.items()}}
+                                 for c in pool["capacity"]]},
+        "plan": {"advances": [{"lender": a.lender, "borrower": a.borrower, "amount": money_json(a.amount),
+                               "disburse_on": a.disburse_on.isoformat(), "repay_on": a.repay_on.isoformat(),
+                               "secured_by": {"convention": a.security.convention,
+                                              "tranche_date": a.security.tranche_date.isoformat()}}
+                              for a in pool["advances"]],
+                 "other_advances": pool["hidden_advances"],
+                 "unmet": [{"member": u.need.member, "from": u.need.start.isoformat(), "to": u.need.end.isoformat(),
+                            "amount": money_json(u.amount), "reason": u.text} for u in pool["unmet"]],
+                 "total_need": money_json(page.plan.total_need),
+                 "total_covered": money_json(page.plan.total_covered),
+                 "total_unmet": money_json(page.plan.total_unmet)},
+        "outstanding": [{"id": o.id, "lender": o.lender, "borrower": o.borrower,
+                         "outstanding": money_json(o.outstanding), "repay_on": o.repay_on.isoformat(),
+                         "status": o.status} for o in pool["outstanding"]],
+        "total_outstanding": money_json(page.total_outstanding),
+    }
+
+
+__all__ = ["BanquAssoExtension", "pool_context", "pool_json"]

@@ -1,0 +1,231 @@
+"""What the BanquAsso pages in Fava show, computed by the same engine functions as the CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from beancount.core import data
+
+from banquasso.capacity import Capacity
+from banquasso.delays import DelayModel
+from banquasso.flows import OpenTranche, tranche_flow
+from banquasso.forecast import DEFAULT_HORIZON, GroupForecast, MemberForecast, forecast_outlook, read_group
+from banquasso.monitoring import AdvanceOnDay, advances_on, member_alerts
+from banquasso.plan import Plan, group_capacity, plan_group
+from banquasso.policy import Policy, load_policy
+from banquasso.registry import lifecycle
+from banquasso.registry.db import DB_URL_ENV, database_url, open_registry
+from banquasso.registry.service import load_views
+from banquasso.registry.snapshot import AdvanceView
+from banquasso.risk import DEFAULT_SCENARIOS, DEFAULT_SEED, GroupRisk, simulate
+from comptasso.books import GroupBooks, open_books
+from comptasso.consolidation import RULES_ENV
+from comptasso.grants import Grant, extract_grants
+from comptasso.group import GROUP_FILE
+from comptasso.problems import Problem, ProblemsError
+
+ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a served Beancount file sits in the group: its ledgers folder, rules folder and member."""
+
+    ledgers_dir: Path
+    rules_dir: Path
+    member_id: str | None  # None: the group view
+
+
+def rules_folder(ledgers_dir: Path) -> Path:
+    """`$COMPTASSO_RULES_DIR` (set by `comptasso serve --rules`), else `rules/` beside the ledgers folder."""
+    env = os.environ.get(RULES_ENV, "").strip()
+    return Path(env) if env else ledgers_dir.parent / "rules"
+
+
+def ledgers_folder(beancount_file: Path) -> Path | None:
+    """The ledgers folder of a served file: the nearest folder above it holding group.toml."""
+    for folder in list(Path(beancount_file).resolve().parents)[:3]:
+        if (folder / GROUP_FILE).is_file():
+            return folder
+    return None
+
+
+@dataclass(frozen=True)
+class TrancheRow:
+    """An open grant tranche and when the forecast expects it."""
+
+    convention: str
+    funder: str
+    funder_name: str
+    due: dt.date
+    open_amount: Decimal
+    delay_days: int
+    delay_source: str
+    expected: dt.date
+
+
+@dataclass(frozen=True)
+class GrantRow:
+    """A notified grant, what its tranches already cover, and what is left to schedule."""
+
+    grant: Grant
+    scheduled: Decimal
+
+    @property
+    def left(self) -> Decimal:
+        return self.grant.amount - self.scheduled
+
+
+@dataclass(frozen=True)
+class AdvanceRow:
+    """An advance seen from one member: given (lender) or received (borrower), at the end of the day."""
+
+    advance: AdvanceOnDay
+    side: str  # "donnée" or "reçue"
+    counterpart: str
+
+    @property
+    def view(self) -> AdvanceView:
+        return self.advance.view
+
+
+@dataclass(frozen=True)
+class MemberPage:
+    """Everything the member page shows."""
+
+    as_of: dt.date
+    member: MemberForecast
+    forecast: GroupForecast
+    risk: GroupRisk
+    tranches: tuple[TrancheRow, ...]
+    grants: tuple[GrantRow, ...]
+    advances: tuple[AdvanceRow, ...]
+    alerts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class OutstandingRow:
+    """An advance still owed at the end of the day."""
+
+    id: str
+    lender: str
+    borrower: str
+    outstanding: Decimal
+    repay_on: dt.date
+    status: str
+
+
+@dataclass(frozen=True)
+class PoolPage:
+    """Everything the group's pool page shows."""
+
+    as_of: dt.date
+    names: dict[str, str]
+    forecast: GroupForecast
+    capacity: Capacity
+    plan: Plan
+    outstanding: tuple[OutstandingRow, ...]
+
+    @property
+    def total_outstanding(self) -> Decimal:
+        return sum((r.outstanding for r in self.outstanding), ZERO)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The books, the policy and the registry's advances, read once for a page."""
+
+    books: GroupBooks
+    policy: Policy
+    views: tuple[AdvanceView, ...]
+
+
+def read_inputs(place: Place) -> tuple[Inputs | None, list[Problem]]:
+    """Open the books and the policy as `banquasso` does; the registry only when it exists."""
+    books, problems = open_books(place.ledgers_dir, place.rules_dir)
+    errors = [p for p in problems if p.is_error]
+    if books is None or errors:
+        return None, errors or problems
+    policy, more = load_policy(place.rules_dir)
+    if policy is None or any(p.is_error for p in more):
+        return None, more
+    return Inputs(books, policy, tuple(registry_views(place.ledgers_dir))), []
+
+
+def registry_views(ledgers_dir: Path) -> list[AdvanceView]:
+    """The registry's advances; none when there is no registry yet (nothing is created)."""
+    url = database_url(ledgers_dir)
+    if not os.environ.get(DB_URL_ENV) and not Path(url.removeprefix("sqlite:///")).exists():
+        return []
+    registry = open_registry(ledgers_dir, url)
+    try:
+        return load_views(registry)
+    finally:
+        registry.close()
+
+
+def tranche_rows(tranches: Sequence[OpenTranche], delays: DelayModel, as_of: dt.date) -> tuple[TrancheRow, ...]:
+    """Open tranches with the funder's delay and the expected date the forecast uses."""
+    rows = []
+    for tranche in tranches:
+        funder = delays.funders.get(tranche.funder or "")
+        delay = delays.delay(tranche.funder)
+        rows.append(TrancheRow(
+            tranche.convention, tranche.funder or "", funder.name if funder else (tranche.funder or "?"),
+            tranche.due, tranche.amount, delay,
+            funder.source if funder else "default", tranche_flow(tranche, delay, as_of).date))
+    return tuple(sorted(rows, key=lambda r: (r.expected, r.convention, r.due)))
+
+
+def grant_rows(entries: Sequence[data.Directive], as_of: dt.date | None = None) -> tuple[GrantRow, ...]:
+    """The member's notified grants (known at the end of `as_of`) and what their tranches already schedule."""
+    known = [e for e in entries if as_of is None or e.date <= as_of]
+    book, _ = extract_grants(known)
+    scheduled: dict[str, Decimal] = {}
+    for tranche in book.tranches:
+        scheduled[tranche.convention] = scheduled.get(tranche.convention, ZERO) + tranche.amount
+    return tuple(GrantRow(g, scheduled.get(c, ZERO)) for c, g in sorted(book.grants.items()))
+
+
+def member_page(inputs: Inputs, member_id: str, as_of: dt.date,
+                scenarios: int = DEFAULT_SCENARIOS, seed: int = DEFAULT_SEED) -> MemberPage:
+    """The member page: the forecast and risk of `banquasso forecast --risk`, tranches, advances, alerts."""
+    books, policy = inputs.books, inputs.policy
+    outlook, problems = read_group(books, as_of, DEFAULT_HORIZON, policy.floor)
+    if outlook is None:
+        raise ProblemsError(problems)
+    forecast = forecast_outlook(outlook)
+    risk = simulate(outlook, scenarios, seed)
+    member = forecast.member(member_id)
+    mine = next(m for m in outlook.members if m.member_id == member_id)
+    entries = {m.id: books.ledgers[m.id].entries for m in books.members}
+    known = advances_on(inputs.views, entries, as_of)
+    rows = tuple(
+        AdvanceRow(a, "donnée" if a.view.lender == member_id else "reçue",
+                   a.view.borrower if a.view.lender == member_id else a.view.lender)
+        for a in known if member_id in (a.view.lender, a.view.borrower))
+    return MemberPage(
+        as_of, member, forecast, risk, tranche_rows(mine.open_tranches, outlook.delays, as_of),
+        grant_rows(books.ledgers[member_id].entries, as_of), rows, tuple(member_alerts(member, known)))
+
+
+def pool_page(inputs: Inputs, as_of: dt.date) -> PoolPage:
+    """The pool page: the forecast's lows, `banquasso capacity`, `banquasso plan`, outstanding advances."""
+    books, policy = inputs.books, inputs.policy
+    outlook, problems = read_group(books, as_of, DEFAULT_HORIZON, policy.floor)
+    if outlook is None:
+        raise ProblemsError(problems)
+    forecast = forecast_outlook(outlook)
+    capacity = group_capacity(books, policy, as_of)
+    plan = plan_group(books, policy, as_of, DEFAULT_HORIZON)
+    entries = {m.id: books.ledgers[m.id].entries for m in books.members}
+    outstanding = tuple(
+        OutstandingRow(a.view.id, a.view.lender, a.view.borrower, a.outstanding, a.view.repay_on, a.label)
+        for a in advances_on(inputs.views, entries, as_of)
+        if a.outstanding > 0 or a.status == lifecycle.APPROVED)
+    return PoolPage(as_of, {m.id: m.name for m in books.members}, forecast, capacity, plan, outstanding)

@@ -1,0 +1,302 @@
+"""Log-in and roles of `comptasso serve`: users file, sessions, throttling, 401 and 403 per role."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+
+from comptasso.access import Throttle, authorize, hash_password, load_users, safe_next, verify_password
+from comptasso.cli import main as comptasso
+from comptasso.serve import build_app, prepare
+from tests.conftest import DEMO_LEDGERS, DEMO_RULES, write_group
+from tests.test_consolidation import BORROWER, LENDER
+
+PASSWORD = "mot-de-passe-de-test"
+DIGEST = hash_password(PASSWORD)
+SCOPES = {"velo": "velo-gap", "ressourcerie": "ressourcerie", "groupe": None}
+POOL = "/groupe/extension/BanquAssoExtension/pool"
+
+
+def users_text(session: str = "") -> str:
+    return (f"{session}\n"
+            f'[[users]]\nlogin = "compta"\nrole = "bookkeeper"\npassword_hash = "{DIGEST}"\n\n'
+            f'[[users]]\nlogin = "velo"\nname = "Trésorier Vélo"\nrole = "treasurer"\nmember = "velo-gap"\n'
+            f'password_hash = "{DIGEST}"\n\n'
+            f'[[users]]\nlogin = "conseil"\nrole = "board"\npassword_hash = "{DIGEST}"\n')
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> tuple[Flask, Clock, dict[str, str]]:
+    ledgers_dir, rules_dir = write_group(tmp_path, {"ressourcerie": LENDER, "velo-gap": BORROWER})
+    (rules_dir / "users.toml").write_text(users_text("[session]\nidle_minutes = 30\nmax_hours = 2\n"),
+                                          encoding="utf-8")
+    items, problems = prepare(ledgers_dir, rules_dir, tmp_path)
+    assert problems == []
+    users, problems = load_users(rules_dir / "users.toml", ["velo-gap", "ressourcerie"])
+    assert users is not None, problems
+    clock = Clock()
+    app = build_app(items, users=None)
+    from comptasso.access import install
+    by_path = {str(s.path): s.member_id for s in items}
+    scopes = {slug: by_path[led.beancount_file_path] for slug, led in app.config["LEDGERS"].items()}
+    install(app, users, scopes, clock=clock, throttle=Throttle(clock=clock))
+    slugs = {("groupe" if member is None else member): slug for slug, member in scopes.items()}
+    return app, clock, slugs
+
+
+def log_in(app: Flask, login: str, password: str = PASSWORD):
+    client = app.test_client()
+    response = client.post("/login", data={"login": login, "password": password, "next": "/"})
+    return client, response
+
+
+# --- without a session ------------------------------------------------------------------------------
+
+def test_every_page_needs_a_session(served: tuple[Flask, Clock, dict[str, str]]) -> None:
+    app, _clock, slugs = served
+    client = app.test_client()
+    page = client.get(f"/{slugs['velo-gap']}/balance_sheet/")
+    assert page.status_code == 401 and "Mot de passe" in page.get_data(as_text=True)
+    assert 'name="next" value="/' in page.get_data(as_text=True)
+    api = client.get(f"/{slugs['velo-gap']}/api/ledger_data")
+    assert api.status_code == 401 and api.get_json() == {"error": "connexion requise"}
+    assert client.get(f"/{slugs['velo-gap']}/extension/BanquAssoExtension/forecast_data").status_code == 401
+    assert client.put(f"/{slugs['velo-gap']}/api/source", json={}).status_code == 401
+    assert client.get("/").status_code == 401
+    assert client.get("/login").status_code == 200
+
+
+def test_a_wrong_password_or_unknown_login_is_refused(served: tuple[Flask, Clock, dict[str, str]]) -> None:
+    app, _clock, _slugs = served
+    _client, response = log_in(app, "compta", "faux")
+    assert response.status_code == 401 and "Identifiant ou mot de passe incorrect" in response.get_data(as_text=True)
+    _client, response = log_in(app, "personne")
+    assert response.status_code == 401
+
+
+# --- roles ------------------------------------------------------------------------------------------
+
+def test_bookkeeper_opens_every_ledger(served: tuple[Flask, Clock, dict[str, str]]) -> None:
+    app, _clock, slugs = served
+    client, response = log_in(app, "compta")
+    assert response.status_code == 303 and response.location == "/"
+    for slug in slugs.values():
+        assert client.get(f"/{slug}/balance_sheet/").status_code == 200
+        assert client.get(f"/{slug}/api/ledger_data").status_code == 200
+
+
+def test_treasurer_only_opens_their_own_ledger(served: tuple[Flask, Clock, dict[str, str]]) -> None:
+    app, _clock, slugs = served
+    client, _ = log_in(app, "velo")
+    own, other, group = slugs["velo-gap"], slugs["ressourcerie"], slugs["groupe"]
+    assert client.get(f"/{own}/balance_sheet/").status_code == 200
+    assert client.get(f"/{own}/api/ledger_data").status_code == 200
+    for url in (f"/{other}/balance_sheet/", f"/{other}/journal/", f"/{other}/api/ledger_data",
+                f"/{other}/api/journal_page?page=1", f"/{other}/extension/BanquAssoExtension/",
+                f"/{other}/extension/BanquAssoExtension/forecast_data", f"/{group}/balance_sheet/",
+                f"/{group}/api/ledger_data", f"/{group}/extension/BanquAssoExtension/forecast_data"):
+        response = client.get(url)
+        assert response.status_code == 403, url
+    assert client.get(f"/{other}/api/ledger_data").get_json()["error"].startswith("accès refusé")
+    assert "Accès refusé" in client.get(f"/{other}/balance_sheet/").get_data(as_text=True)
+    assert client.put(f"/{other}/api/source", json={"file_path": "x", "source": "", "sha256sum": ""}).status_code == 403
+    home = client.get("/")
+    assert home.status_code == 302 and home.location.endswith(f"/{own}/extension/BanquAssoExtension/")
+
+
+def test_board_reads_everything_and_writes_nothing(served: tuple[Flask, Clock, dict[str, str]]) -> None:
+    app, _clock, slugs = served
+    client, _ = log_in(app, "conseil")
+    for slug in slugs.values():
+        assert client.get(f"/{slug}/income_statement/").status_code == 200
+    response = client.put(f"/{slugs['velo-gap']}/api/source", json={"file_path": "x", "source": "", "sha256sum": ""})
+    assert response.status_code == 403 and "lecture seule" in response.get_json()["error"]
+    assert client.delete(f"/{slugs['velo-gap']}/api/document?filename=x").status_code == 403
+
+
+def test_authorize_rules() -> None:
+    users, _ = load_users_from_text(users_text())
+    velo, compta, board = users.users["velo"], users.users["compta"], users.users["conseil"]
+    assert authorize(velo, "GET", POOL, SCOPES, "groupe").status == 200
+    assert authorize(velo, "GET", "/groupe/extension/BanquAssoExtension/pool_data", SCOPES, "groupe").status == 200
+    assert authorize(velo, "GET", "/groupe/extension/BanquAssoExtension/forecast_data", SCOPES, "groupe").status == 403
+    assert authorize(velo, "POST", POOL, SCOPES, "groupe").status == 403
+    assert authorize(velo, "GET", "/groupe/extension/BanquAssoExtension/", SCOPES, "groupe").location == POOL
+    assert authorize(velo, "PUT", "/velo/api/source", SCOPES, "groupe").status == 200
+    assert authorize(velo, "GET", "/static/app.js", SCOPES, "groupe").status == 200
+    assert authorize(compta, "PUT", "/ressourcerie/api/source", SCOPES, "groupe").status == 200
+    assert authorize(board, "GET", "/ressourcerie/journal/", SCOPES, "groupe").status == 200
+    assert authorize(board, "POST", "/ressourcerie/api/add_entries", SCOPES, "groupe").status == 403
+
+
+def load_users_from_text(text: str, tmp: Path | None = None):
+    import tempfile
+    folder = Path(tempfile.mkdtemp()) if tmp is None else tmp
+    path = folder / "users.toml"
+    path.write_text(text, encoding="utf-8")
+    return load_users(path, ["velo-gap", "ressourcerie"])
+
+
+# --- sessions ---------------------------------------------------------------------------------------
+
+def test_a_session_expires_when_idle_and_after_its_lifetime(served: tuple[Flask, Clock, dict[str, str]]) -> None:
+    app, clock, slugs = served
+    page = f"/{slugs['velo-gap']}/income_statement/"
+    client, _ = log_in(app, "compta")
+    clock.now += 29 * 60
+    assert client.get(page).status_code == 200
+    clock.now += 31 * 60  # 31 idle minutes since the last request
+    assert client.get(page).status_code == 401
+    client, _ = log_in(app, "compta")
+    for _ in range(4):  # active every 25 minutes (100 minutes), but a session lasts at most 2 hours
+        clock.now += 25 * 60
+        assert client.get(page).status_code == 200
+    clock.now += 25 * 60
+    assert client.get(page).status_code == 401
+
+
+def test_logout_ends_the_session(served: tuple[Flask, Clock, dict[str, str]]) -> None:
+    app, _clock, slugs = served
+    client, _ = log_in(app, "compta")
+    assert client.post("/logout").status_code == 200
+    assert client.get(f"/{slugs['velo-gap']}/income_statement/").status_code == 401
+
+
+def test_failed_log_ins_are_slowed_down(served: tuple[Flask, Clock, dict[str, str]]) -> None:
+    app, clock, _slugs = served
+    client = app.test_client()
+    for _ in range(3):
+        assert client.post("/login", data={"login": "compta", "password": "faux"}).status_code == 401
+        clock.now += 10
+    # 3 failures: the next try must wait 1·2² = 4 s after the last failure (10 s ago → allowed)
+    assert client.post("/login", data={"login": "compta", "password": "faux"}).status_code == 401
+    # 4 failures → 8 s; even the right password is refused until then
+    clock.now += 3
+    refused = client.post("/login", data={"login": "compta", "password": PASSWORD})
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "6"
+    assert "réessayez dans 6 s" in refused.get_data(as_text=True)
+    clock.now += 5
+    assert client.post("/login", data={"login": "compta", "password": PASSWORD}).status_code == 303
+    # other users are not slowed down by compta's failures
+    assert client.post("/login", data={"login": "velo", "password": PASSWORD}).status_code == 303
+
+
+def test_throttle_delays_double_and_are_capped() -> None:
+    clock = Clock()
+    throttle = Throttle(clock=clock, base_seconds=1, max_seconds=30)
+    key = ("compta", "10.0.0.1")
+    waits = []
+    for _ in range(7):
+        throttle.failed(key)
+        waits.append(throttle.wait(key))
+    assert waits == [1, 2, 4, 8, 16, 30, 30]
+    assert throttle.wait(("compta", "10.0.0.2")) == 0
+    throttle.succeeded(key)
+    assert throttle.wait(key) == 0
+
+
+def test_a_changed_password_ends_open_sessions(served: tuple[Flask, Clock, dict[str, str]]) -> None:
+    app, _clock, slugs = served
+    client, _ = log_in(app, "compta")
+    guard_users = app.extensions["comptasso_access"].users
+    from dataclasses import replace
+    user = guard_users.users["compta"]
+    guard_users.users["compta"] = replace(user, password_hash=hash_password("un-autre-mot-de-passe"))  # type: ignore[index]
+    assert client.get(f"/{slugs['velo-gap']}/income_statement/").status_code == 401
+
+
+def test_writes_from_another_site_are_refused(served: tuple[Flask, Clock, dict[str, str]]) -> None:
+    app, _clock, slugs = served
+    client, _ = log_in(app, "compta")
+    response = client.put(f"/{slugs['velo-gap']}/api/source", json={},
+                          headers={"Origin": "https://evil.example"})
+    assert response.status_code == 403
+
+
+def test_next_never_leaves_the_site() -> None:
+    assert safe_next("/velo/journal/?time=2026") == "/velo/journal/?time=2026"
+    for bad in ("https://evil.example/", "//evil.example/x", "/\\evil.example", "", None, "javascript:alert(1)"):
+        assert safe_next(bad) == "/"
+
+
+# --- the users file ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('[[users]]\nlogin = "a1"\nrole = "chef"\npassword_hash = "$argon2id$x"\n', "users[0].role"),
+    ('[[users]]\nlogin = "a1"\nrole = "treasurer"\npassword_hash = "$argon2id$x"\n', "doit avoir « member »"),
+    ('[[users]]\nlogin = "a1"\nrole = "board"\nmember = "velo-gap"\npassword_hash = "$argon2id$x"\n',
+     "« member » ne s'applique qu'au rôle treasurer"),
+    ('[[users]]\nlogin = "a1"\nrole = "treasurer"\nmember = "inconnu"\npassword_hash = "$argon2id$x"\n',
+     "users[0].member : membre inconnu « inconnu »"),
+    ('[[users]]\nlogin = "a1"\nrole = "board"\npassword_hash = "secret"\n', "empreinte argon2 attendue"),
+    ('[[users]]\nlogin = "a1"\nrole = "board"\npassword_hash = "$argon2id$x"\n\n'
+     '[[users]]\nlogin = "a1"\nrole = "board"\npassword_hash = "$argon2id$x"\n', "identifiant en double « a1 »"),
+    ('[[users]]\nlogin = "a1"\nrole = "board"\npassword_hash = "$argon2id$x"\nmotdepasse = "x"\n', "clé inconnue"),
+    ('[session]\nidle_minutes = 0\n[[users]]\nlogin = "a1"\nrole = "board"\npassword_hash = "$argon2id$x"\n',
+     "session.idle_minutes : valeur trop petite"),
+    ("users = [\n", "syntaxe TOML invalide"),
+])
+def test_a_bad_users_file_is_refused_with_file_and_line(tmp_path: Path, text: str, message: str) -> None:
+    users, problems = load_users_from_text(text, tmp_path)
+    assert users is None
+    assert any(message in str(p) for p in problems), [str(p) for p in problems]
+    assert all(str(p).startswith(str(tmp_path / "users.toml") + ":") for p in problems)
+
+
+def test_the_demo_users_file_is_valid_and_its_passwords_match() -> None:
+    import tomllib
+    ids = [m["id"] for m in tomllib.loads((DEMO_LEDGERS / "group.toml").read_text(encoding="utf-8"))["members"]]
+    users, problems = load_users(DEMO_RULES / "users.toml", ids)
+    assert users is not None, problems
+    assert {u.role for u in users.users.values()} == {"bookkeeper", "treasurer", "board"}
+    assert verify_password(users.users["tresorier-velo"].password_hash, "demo-velo-2026")
+    assert not verify_password(users.users["tresorier-velo"].password_hash, "demo-velo-2027")
+
+
+# --- comptasso serve and comptasso password-hash ------------------------------------------------------
+
+def test_serve_refuses_a_network_host_without_users(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ledgers_dir, rules_dir = write_group(tmp_path, {"ressourcerie": LENDER})
+    monkeypatch.setattr("comptasso.serve.run_server", lambda app, host, port: None)
+    result = CliRunner().invoke(comptasso, ["serve", "--ledgers", str(ledgers_dir), "--rules", str(rules_dir),
+                                            "--host", "0.0.0.0"])
+    assert result.exit_code == 2 and "il n'écoute que sur 127.0.0.1" in result.output
+    result = CliRunner().invoke(comptasso, ["serve", "--ledgers", str(ledgers_dir), "--rules", str(rules_dir)])
+    assert result.exit_code == 0 and "pas de connexion" in result.output
+
+
+def test_serve_with_a_users_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ledgers_dir, rules_dir = write_group(tmp_path, {"ressourcerie": LENDER})
+    seen: list[Flask] = []
+    monkeypatch.setattr("comptasso.serve.run_server", lambda app, host, port: seen.append(app))
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[users]]\nlogin = "a1"\nrole = "treasurer"\nmember = "velo-gap"\n'
+                   f'password_hash = "{DIGEST}"\n', encoding="utf-8")
+    result = CliRunner().invoke(comptasso, ["serve", "--ledgers", str(ledgers_dir), "--rules", str(rules_dir),
+                                            "--users", str(bad)])
+    assert result.exit_code == 1 and f"{bad}:4: users[0].member : membre inconnu « velo-gap »" in result.output
+    assert seen == []
+    good = tmp_path / "good.toml"
+    good.write_text(f'[[users]]\nlogin = "a1"\nrole = "board"\npassword_hash = "{DIGEST}"\n', encoding="utf-8")
+    result = CliRunner().invoke(comptasso, ["serve", "--ledgers", str(ledgers_dir), "--rules", str(rules_dir),
+                                            "--users", str(good), "--host", "0.0.0.0"])
+    assert result.exit_code == 0 and "Connexion requise : 1 utilisateur(s)" in result.output
+    assert seen and seen[0].test_client().get("/").status_code == 401
+
+
+def test_password_hash_command() -> None:
+    result = CliRunner().invoke(comptasso, ["password-hash", "--password-stdin"], input="un-long-mot-de-passe\n")
+    assert result.exit_code == 0 and verify_password(result.stdout.strip(), "un-long-mot-de-passe")
+    short = CliRunner().invoke(comptasso, ["password-hash", "--password-stdin"], input="court\n")
+    assert short.exit_code == 2 and "10 caractères au moins" in short.output
