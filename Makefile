@@ -16,8 +16,18 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The demo's registry lives in var/demo/, apart from any real one.
+DEMO_ENV := BANQUASSO_DB_URL=sqlite:///$(CURDIR)/var/demo/banquasso.db
+
 demo: install
+	mkdir -p var/demo
 	$(BIN)/comptasso check --as-of $(DEMO_AS_OF)
+	$(BIN)/banquasso funders --as-of $(DEMO_AS_OF)
+	$(BIN)/banquasso forecast --as-of $(DEMO_AS_OF) --risk
+	$(BIN)/banquasso capacity --as-of $(DEMO_AS_OF)
+	$(BIN)/banquasso plan --as-of $(DEMO_AS_OF)
+	$(DEMO_ENV) $(BIN)/banquasso scheduler --run daily --as-of $(DEMO_AS_OF)
+	$(DEMO_ENV) $(BIN)/banquasso statement --month 2026-11 --as-of $(DEMO_AS_OF)
 
 test: install
 	$(BIN)/python -m pytest -q

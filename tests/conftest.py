@@ -77,6 +77,16 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
     monkeypatch.setenv("COMPTASSO_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
 
 
+@pytest.fixture(autouse=True)
+def _restore_environment():
+    """Commands such as `comptasso serve` set process-wide variables: undo them after each test."""
+    saved = dict(os.environ)
+    yield
+    for key in set(os.environ) - set(saved):
+        del os.environ[key]
+    os.environ.update(saved)
+
+
 @pytest.fixture
 def demo_copy(tmp_path: Path) -> tuple[Path, Path]:
     """A private copy of the committed demo group: (ledgers, rules)."""
