@@ -11,7 +11,12 @@ from pathlib import Path
 
 from beancount.core import data
 
+from comptasso.books import GroupBooks
+from comptasso.problems import Problem
+
 from banquasso.flows import Flow
+from banquasso.forecast import GroupOutlook, read_group
+from banquasso.policy import FloorPolicy
 from banquasso.registry import lifecycle
 from banquasso.registry.balance import due_lines, remaining_lines, securing_receipt
 from banquasso.registry.db import DB_URL_ENV, database_url, open_registry
@@ -72,3 +77,16 @@ def registry_flows(ledgers_dir: Path, ledgers: Mapping[str, Sequence[data.Direct
         return advance_flows(load_views(registry), ledgers, as_of)
     finally:
         registry.close()
+
+
+def read_group_with_advances(
+    books: GroupBooks,
+    as_of: dt.date,
+    horizon: int,
+    floor_policy: FloorPolicy | None = None,
+) -> tuple[GroupOutlook | None, list[Problem]]:
+    """`read_group` with the approved and running advances of the registry: what every consumer reads."""
+    ledgers = {m.id: books.ledgers[m.id].entries for m in books.members}
+    flows = registry_flows(books.group.ledgers_dir, ledgers, as_of)
+    known = {member: items for member, items in flows.items() if member in books.group.ids}
+    return read_group(books, as_of, horizon, floor_policy, known)

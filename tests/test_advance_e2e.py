@@ -93,6 +93,11 @@ def test_the_life_of_an_advance_on_the_demo_group(demo_copy: tuple[Path, Path]) 
        ledgers, rules, DEMO_AS_OF)
     moved = {m: balance_on(books, as_of, m, disburse_on, True) for m in members}
     assert moved == {lender: base[lender] - amount, borrower: base[borrower] + amount}
+    # `banquasso forecast` reads the same registry: the CLI shows the moved balances.
+    horizon = str((disburse_on - as_of).days)
+    document = json.loads(bq(["forecast", "--json", "--horizon", horizon], ledgers, rules, DEMO_AS_OF).stdout)
+    shown = {m["id"]: {d["date"]: Decimal(d["balance"]) for d in m["days"]} for m in document["members"]}
+    assert {m: shown[m][disburse_on.isoformat()] for m in members} == moved
 
     # Disbursement: both engine files get the `!` entry; both ledgers pass bean-check; registry agrees.
     day = first["disburse_on"]

@@ -14,9 +14,9 @@ import click
 
 from banquasso.backtest import Backtest, Comparison, backtest
 from banquasso.delays import DelayModel, FunderDelay
+from banquasso.advance_flows import read_group_with_advances
 from banquasso.forecast import (
     DEFAULT_HORIZON, MAX_HORIZON, GroupForecast, GroupOutlook, MemberForecast, books_start, forecast_outlook,
-    read_group,
 )
 from banquasso.policy import Policy, load_policy
 from banquasso.risk import DEFAULT_SCENARIOS, DEFAULT_SEED, GroupRisk, RiskFigures, simulate
@@ -52,7 +52,7 @@ def _open(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, quiet: bool
 
 
 def _outlook(books: GroupBooks, policy: Policy, day: dt.date, horizon: int) -> GroupOutlook:
-    outlook, problems = read_group(books, day, horizon, policy.floor)
+    outlook, problems = read_group_with_advances(books, day, horizon, policy.floor)
     if outlook is None:
         fail(problems)
     return outlook

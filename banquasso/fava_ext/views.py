@@ -14,7 +14,8 @@ from beancount.core import data
 from banquasso.capacity import Capacity
 from banquasso.delays import DelayModel
 from banquasso.flows import OpenTranche, tranche_flow
-from banquasso.forecast import DEFAULT_HORIZON, GroupForecast, MemberForecast, forecast_outlook, read_group
+from banquasso.advance_flows import read_group_with_advances
+from banquasso.forecast import DEFAULT_HORIZON, GroupForecast, MemberForecast, forecast_outlook
 from banquasso.monitoring import AdvanceOnDay, advances_on, member_alerts
 from banquasso.plan import Plan, group_capacity, plan_group
 from banquasso.policy import Policy, load_policy
@@ -196,7 +197,7 @@ def member_page(inputs: Inputs, member_id: str, as_of: dt.date,
                 scenarios: int = DEFAULT_SCENARIOS, seed: int = DEFAULT_SEED) -> MemberPage:
     """The member page: the forecast and risk of `banquasso forecast --risk`, tranches, advances, alerts."""
     books, policy = inputs.books, inputs.policy
-    outlook, problems = read_group(books, as_of, DEFAULT_HORIZON, policy.floor)
+    outlook, problems = read_group_with_advances(books, as_of, DEFAULT_HORIZON, policy.floor)
     if outlook is None:
         raise ProblemsError(problems)
     forecast = forecast_outlook(outlook)
@@ -217,7 +218,7 @@ def member_page(inputs: Inputs, member_id: str, as_of: dt.date,
 def pool_page(inputs: Inputs, as_of: dt.date) -> PoolPage:
     """The pool page: the forecast's lows, `banquasso capacity`, `banquasso plan`, outstanding advances."""
     books, policy = inputs.books, inputs.policy
-    outlook, problems = read_group(books, as_of, DEFAULT_HORIZON, policy.floor)
+    outlook, problems = read_group_with_advances(books, as_of, DEFAULT_HORIZON, policy.floor)
     if outlook is None:
         raise ProblemsError(problems)
     forecast = forecast_outlook(outlook)
