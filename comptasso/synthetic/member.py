@@ -108,9 +108,14 @@ def balance_assertions(book: Book, ctx: Context) -> list[Directive]:
     return out
 
 
+#: Opened in every ledger although no generated entry uses it: the suspense account where
+#: `comptasso import` puts the bank operations that no categorisation rule recognises.
+SUSPENSE = "Assets:471-Operations-En-Attente"
+
+
 def accounts_of(book: Book) -> list[str]:
-    """Every account a member's entries use (postings and previsions)."""
-    accounts = {p.account for t in book.transactions() for p in t.postings}
+    """Every account a member's entries use (postings and previsions), and the suspense account."""
+    accounts = {p.account for t in book.transactions() for p in t.postings} | {SUSPENSE}
     for _, entry in book.entries:
         if isinstance(entry, Directive) and entry.body.startswith('custom "prevision" '):
             accounts.add(entry.body.split(" ")[2])
