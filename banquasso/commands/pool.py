@@ -1,0 +1,113 @@
+"""`banquasso capacity` and `banquasso plan`: what members can lend, and the proposed advances."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from banquasso.capacity import WINDOWS, Capacity
+from banquasso.commands.schedule import policy_or_exit
+from banquasso.forecast import DEFAULT_HORIZON, books_start
+from banquasso.plan import Plan, group_capacity, plan_group
+from comptasso.books import GroupBooks
+from comptasso.cliutil import as_of_option, books_options, dump_json, fail, json_option, load_or_exit, progress, today
+from comptasso.money import fr_date, fr_money
+from comptasso.problems import ProblemsError
+
+
+def _table(rows: Sequence[Sequence[str]], right: Sequence[bool]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    out = []
+    for index, row in enumerate(rows):
+        cells = [c.rjust(w) if r else c.ljust(w) for c, w, r in zip(row, widths, right, strict=True)]
+        out.append("  ".join(cells).rstrip())
+        if index == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+def _day(books: GroupBooks, as_of: dt.date | None) -> dt.date:
+    day = as_of or today()
+    start = books_start(books)
+    if start is not None and day < start:
+        raise click.BadParameter(f"les livres commencent le {start.isoformat()} : aucune donnée au "
+                                 f"{day.isoformat()}", param_hint="'--as-of'")
+    return day
+
+
+def capacity_table(capacity: Capacity) -> str:
+    """The capacity as a French table."""
+    rows = [["Membre", "Plancher", *[f"{w} jours" for w in WINDOWS]]]
+    for m in capacity.members:
+        rows.append([m.member, fr_money(m.floor), *[fr_money(m.lendable[w]) for w in WINDOWS]])
+    rows.append(["Groupement", "", *[fr_money(capacity.pool[w]) for w in WINDOWS]])
+    title = (f"Capacité de prêt au {fr_date(capacity.as_of)} : avance versée le lendemain, "
+             "remboursée après la durée indiquée, sans passer sous le plancher")
+    return title + "\n\n" + _table(rows, [False] + [True] * (len(WINDOWS) + 1))
+
+
+def plan_text(plan: Plan) -> str:
+    """The plan as French tables: advances, then unmet needs with their reason."""
+    out = [f"Plan d'avances au {fr_date(plan.as_of)} (besoins sur {plan.horizon_days} jours)", ""]
+    if plan.advances:
+        rows = [["Prêteur", "Emprunteur", "Montant", "Versement", "Remboursement", "Garantie (convention, échéance)"]]
+        for a in plan.advances:
+            rows.append([a.lender, a.borrower, fr_money(a.amount), fr_date(a.disburse_on), fr_date(a.repay_on),
+                         f"{a.security.convention}, {fr_date(a.security.tranche_date)}"])
+        out.append(_table(rows, [False, False, True, False, False, False]))
+    else:
+        out.append("Aucune avance proposée.")
+    out.append("")
+    if plan.unmet:
+        out.append("Besoins non couverts :")
+        rows = [["Membre", "Du", "Au", "Montant", "Raison"]]
+        for u in plan.unmet:
+            rows.append([u.need.member, fr_date(u.need.start), fr_date(u.need.end), fr_money(u.amount), u.text])
+        out.append(_table(rows, [False, False, False, True, False]))
+        out.append("")
+    out.append(f"Besoin total : {fr_money(plan.total_need)} ; couvert : {fr_money(plan.total_covered)} ; "
+               f"non couvert : {fr_money(plan.total_unmet)}")
+    return "\n".join(out)
+
+
+@click.command("capacity")
+@books_options
+@as_of_option
+@json_option
+def capacity_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool) -> None:
+    """Ce que chaque membre peut avancer, pour 30, 60, 90 ou 180 jours."""
+    policy = policy_or_exit(rules_dir)
+    books = load_or_exit(ledgers_dir, rules_dir, quiet=as_json)
+    day = _day(books, as_of)
+    try:
+        capacity = group_capacity(books, policy, day)
+    except ProblemsError as exc:
+        fail(exc.problems)
+    if as_json:
+        dump_json(capacity.to_json())
+    else:
+        click.echo(capacity_table(capacity))
+
+
+@click.command("plan")
+@books_options
+@as_of_option
+@json_option
+@click.option("--horizon", type=click.IntRange(1, 365), default=DEFAULT_HORIZON, show_default=True,
+              help="Jours après --as-of où chercher les besoins (1 à 365).")
+def plan_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool, horizon: int) -> None:
+    """Les avances proposées et les besoins qui restent non couverts, avec leur raison."""
+    policy = policy_or_exit(rules_dir)
+    books = load_or_exit(ledgers_dir, rules_dir, quiet=as_json)
+    day = _day(books, as_of)
+    try:
+        plan = plan_group(books, policy, day, horizon, progress=progress)
+    except ProblemsError as exc:
+        fail(exc.problems)
+    if as_json:
+        dump_json(plan.to_json())
+    else:
+        click.echo(plan_text(plan))

@@ -1,0 +1,293 @@
+"""The allocation program on plain inputs: hand cases, policy limits, floors and optimality (Hypothesis)."""
+
+from __future__ import annotations
+
+import itertools
+from decimal import Decimal
+
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from banquasso.allocation import (
+    AllocationInput,
+    BorrowerInput,
+    FiscalYear,
+    LenderInput,
+    Limits,
+    NeedInput,
+    SecurityInput,
+    allocate,
+    candidates,
+)
+
+D = Decimal
+ZERO = D("0.00")
+
+
+def flat(value: int, horizon: int) -> tuple[Decimal, ...]:
+    return tuple(D(value) for _ in range(horizon))
+
+
+def series(values: list[int]) -> tuple[Decimal, ...]:
+    return tuple(D(v) for v in values)
+
+
+def one_borrower(lenders: tuple[LenderInput, ...], shortfall: list[int], securities: tuple[SecurityInput, ...],
+                 needs: tuple[NeedInput, ...], limits: Limits) -> AllocationInput:
+    return AllocationInput(len(shortfall), lenders, (BorrowerInput("b", series(shortfall)),), securities, needs, limits)
+
+
+# --- independent checks -------------------------------------------------------------------------
+
+def outstanding(advances, who: str, day: int, side: str) -> Decimal:
+    return sum((a.amount for a in advances if getattr(a, side) == who and a.start <= day < a.repay), ZERO)
+
+
+def check_plan(problem: AllocationInput, allocation) -> None:
+    """Every rule the plan must keep, recomputed from the inputs without the module's helpers."""
+    limits = problem.limits
+    for adv in allocation.advances:
+        need = problem.needs[adv.need]
+        security = problem.securities[adv.security]
+        assert adv.amount >= limits.min_advance and adv.amount > 0
+        assert adv.amount == adv.amount.quantize(D("0.01"))
+        assert adv.borrower == need.borrower == security.borrower
+        assert adv.security in need.securities
+        assert adv.start == need.start and adv.repay == security.repay
+        assert 0 < adv.repay - adv.start <= limits.max_days
+    for lender in problem.lenders:
+        for day in range(problem.horizon):
+            out = outstanding(allocation.advances, lender.id, day, "lender")
+            assert lender.surplus[day] - out >= 0 or out == 0, "lender under its floor"
+            assert out <= lender.surplus[day] * limits.max_lender_share or out == 0
+        for fy in lender.fiscal_years:
+            paid = sum((a.amount for a in allocation.advances
+                        if a.lender == lender.id and fy.first <= a.start <= fy.last), ZERO)
+            at_eve = outstanding(allocation.advances, lender.id, fy.eve, "lender") if fy.eve is not None else ZERO
+            assert paid <= limits.legal_share * (fy.opening_cash - at_eve) - fy.already_lent or paid == 0
+    for s, security in enumerate(problem.securities):
+        assert sum((a.amount for a in allocation.advances if a.security == s), ZERO) <= security.cap
+    for borrower in problem.borrowers:
+        for day in range(problem.horizon):
+            assert outstanding(allocation.advances, borrower.id, day, "borrower") <= limits.max_per_borrower
+    shortfall = {b.id: b.shortfall for b in problem.borrowers}
+    for need, unmet in zip(problem.needs, allocation.unmet, strict=True):
+        left = max(shortfall[need.borrower][d] - outstanding(allocation.advances, need.borrower, d, "borrower")
+                   for d in range(need.start, need.end + 1))
+        assert unmet == max(ZERO, left)
+
+
+def empty_unmet(problem: AllocationInput) -> Decimal:
+    shortfall = {b.id: b.shortfall for b in problem.borrowers}
+    return sum((max(shortfall[n.borrower][n.start:n.end + 1]) for n in problem.needs), ZERO)
+
+
+# --- hand cases ---------------------------------------------------------------------------------
+
+def test_one_lender_covers_a_secured_need() -> None:
+    # b is 4 000 € under its floor on days 1-3; its tranche is repaid on day 6; a has 10 000 € spare.
+    problem = one_borrower(
+        (LenderInput("a", flat(10000, 8), (FiscalYear(0, 7, D(40000)),)),),
+        [-1, 3000, 4000, 2500, -1, -1, -1, -1],
+        (SecurityInput("b", "T", 6, D(8000)),),
+        (NeedInput("b", 1, 3, (0,)),),
+        Limits(max_lender_share=D("1"), min_advance=D(1000)),
+    )
+    allocation = allocate(problem)
+    assert [(a.lender, a.amount, a.start, a.repay) for a in allocation.advances] == [("a", D("4000.00"), 1, 6)]
+    assert allocation.unmet == (ZERO,)
+
+
+def test_security_cap_leaves_the_rest_unmet() -> None:
+    problem = one_borrower(
+        (LenderInput("a", flat(50000, 5), (FiscalYear(0, 4, D(200000)),)),),
+        [5000, 5000, -1, -1, -1],
+        (SecurityInput("b", "T", 3, D(3200)),),  # 80 % of a 4 000 € tranche
+        (NeedInput("b", 0, 1, (0,)),),
+        Limits(min_advance=D(500)),
+    )
+    allocation = allocate(problem)
+    assert [a.amount for a in allocation.advances] == [D("3200.00")]
+    assert allocation.unmet == (D("1800.00"),)
+
+
+def test_lender_floor_binds_on_its_lowest_day() -> None:
+    # a's surplus dips to 1 500 € on day 2, while the advance is out (days 0-3).
+    problem = one_borrower(
+        (LenderInput("a", series([6000, 4000, 1500, 6000, 6000]), (FiscalYear(0, 4, D(100000)),)),),
+        [3000, 3000, 3000, 3000, -1],
+        (SecurityInput("b", "T", 4, D(9000)),),
+        (NeedInput("b", 0, 3, (0,)),),
+        Limits(min_advance=D(1000)),
+    )
+    allocation = allocate(problem)
+    assert [a.amount for a in allocation.advances] == [D("1500.00")]
+    assert allocation.unmet == (D("1500.00"),)
+
+
+def test_legal_cap_of_half_the_net_cash() -> None:
+    problem = one_borrower(
+        (LenderInput("a", flat(50000, 4), (FiscalYear(0, 3, D(6000), already_lent=D(1000)),)),),
+        [5000, -1, -1, -1],
+        (SecurityInput("b", "T", 2, D(9000)),),
+        (NeedInput("b", 0, 0, (0,)),),
+        Limits(min_advance=D(100)),
+    )
+    allocation = allocate(problem)
+    assert [a.amount for a in allocation.advances] == [D("2000.00")]  # 0.5 × 6 000 − 1 000
+
+
+def test_minimum_advance_refuses_small_amounts() -> None:
+    problem = one_borrower(
+        (LenderInput("a", flat(800, 3)),),
+        [500, -1, -1],
+        (SecurityInput("b", "T", 2, D(9000)),),
+        (NeedInput("b", 0, 0, (0,)),),
+        Limits(min_advance=D(1000)),
+    )
+    allocation = allocate(problem)
+    assert allocation.advances == () and allocation.unmet == (D("500"),)
+
+
+def test_need_with_a_larger_minimum_takes_the_minimum() -> None:
+    # 600 € short, minimum advance 1 000 €: the advance is 1 000 €, above the need.
+    problem = one_borrower(
+        (LenderInput("a", flat(5000, 3)),), [600, -1, -1],
+        (SecurityInput("b", "T", 2, D(9000)),), (NeedInput("b", 0, 0, (0,)),), Limits(min_advance=D(1000)),
+    )
+    allocation = allocate(problem)
+    assert [a.amount for a in allocation.advances] == [D("1000.00")] and allocation.total_unmet == 0
+
+
+def test_repayment_beyond_max_days_is_not_a_candidate() -> None:
+    problem = one_borrower(
+        (LenderInput("a", flat(50000, 10)),), [1000] * 10,
+        (SecurityInput("b", "T", 40, D(9000)),), (NeedInput("b", 0, 9, (0,)),), Limits(max_days=30),
+    )
+    assert candidates(problem) == []
+    assert allocate(problem).unmet == (D("1000"),)
+
+
+def test_one_lender_rather_than_two_then_spread_by_surplus() -> None:
+    # two borrowers of 3 000 €; lenders with 10 000 € and 5 000 € spare: no split, one advance each,
+    # the larger need-free lender takes... each lender one advance (max share 30 % and 60 %, vs 60 % and 0 %).
+    lenders = (LenderInput("a", flat(10000, 4)), LenderInput("c", flat(5000, 4)))
+    problem = AllocationInput(
+        4, lenders,
+        (BorrowerInput("b1", series([3000, -1, -1, -1])), BorrowerInput("b2", series([3000, -1, -1, -1]))),
+        (SecurityInput("b1", "T1", 3, D(9000)), SecurityInput("b2", "T2", 3, D(9000))),
+        (NeedInput("b1", 0, 0, (0,)), NeedInput("b2", 0, 0, (1,))),
+        Limits(min_advance=D(1000)),
+    )
+    allocation = allocate(problem)
+    assert len(allocation.advances) == 2
+    assert sorted(a.lender for a in allocation.advances) == ["a", "c"]
+    assert all(a.amount == D("3000.00") for a in allocation.advances)
+
+
+def test_need_split_only_when_no_lender_can_carry_it_alone() -> None:
+    lenders = (LenderInput("a", flat(4000, 3)), LenderInput("c", flat(4000, 3)), LenderInput("d", flat(4000, 3)))
+    problem = one_borrower(lenders, [7000, -1, -1], (SecurityInput("b", "T", 2, D(9000)),),
+                           (NeedInput("b", 0, 0, (0,)),), Limits(min_advance=D(1000)))
+    allocation = allocate(problem)
+    assert len(allocation.advances) == 2 and allocation.total_unmet == 0
+
+
+# --- Hypothesis ---------------------------------------------------------------------------------
+
+@st.composite
+def problems(draw: st.DrawFn, grid: int = 1, small: bool = False) -> AllocationInput:
+    """Random small groups; with `grid` > 1 every amount is a multiple of it."""
+    horizon = draw(st.integers(4, 10))
+    unit = st.integers(0, 8).map(lambda v: D(v * grid)) if grid > 1 else st.integers(0, 800000).map(lambda c: D(c) / 100)
+    lenders = []
+    for index in range(draw(st.integers(1, 2 if small else 3))):
+        surplus = tuple(draw(unit) for _ in range(horizon))
+        years = ()
+        if draw(st.booleans()):
+            cut = draw(st.integers(1, horizon - 1))
+            years = (FiscalYear(0, cut - 1, draw(unit) * 4),
+                     FiscalYear(cut, horizon - 1, draw(unit) * 4, eve=cut - 1))
+        lenders.append(LenderInput(f"l{index}", surplus, years))
+    borrowers, securities, needs = [], [], []
+    for index in range(1 if small else draw(st.integers(1, 2))):
+        bid = f"b{index}"
+        short = [draw(unit) if draw(st.booleans()) else D(-1) for _ in range(horizon)]
+        borrowers.append(BorrowerInput(bid, tuple(short)))
+        mine = []
+        for _ in range(draw(st.integers(1, 2))):
+            mine.append(len(securities))
+            securities.append(SecurityInput(bid, f"T{len(securities)}", draw(st.integers(1, horizon + 3)), draw(unit)))
+        day = 0
+        while day < horizon:
+            if short[day] > 0:
+                end = day
+                while end + 1 < horizon and short[end + 1] > 0:
+                    end += 1
+                secs = tuple(s for s in mine if securities[s].repay > day)
+                needs.append(NeedInput(bid, day, end, secs))
+                day = end + 1
+            else:
+                day += 1
+    assume(needs)
+    share = D(1) if grid > 1 else draw(st.sampled_from([D("0.5"), D("0.8"), D("1")]))
+    limits = Limits(
+        max_lender_share=share,
+        max_days=draw(st.integers(2, 14)),
+        min_advance=D(grid) * draw(st.integers(0, 2)) if grid > 1 else draw(st.sampled_from([ZERO, D(1000), D(2500)])),
+        max_per_borrower=draw(unit) * 2 if draw(st.booleans()) else D("1e9"),
+        legal_share=D("0.5"),
+    )
+    return AllocationInput(horizon, tuple(lenders), tuple(borrowers), tuple(securities), tuple(needs), limits)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+@given(problems())
+def test_random_plans_keep_every_rule(problem: AllocationInput) -> None:
+    allocation = allocate(problem)
+    check_plan(problem, allocation)
+    assert allocation.total_unmet <= empty_unmet(problem)
+    assert allocate(problem) == allocation  # same input, same plan
+
+
+def _grid_optimum(problem: AllocationInput, grid: int) -> Decimal:
+    """The least total unmet over every plan whose amounts are multiples of the grid (brute force)."""
+    cands = candidates(problem)
+    limits = problem.limits
+    choices = [[ZERO] + [D(v) for v in range(grid, int(c.upper) + 1, grid) if D(v) >= limits.min_advance]
+               for c in cands]
+    best = empty_unmet(problem)
+    from banquasso.allocation import Advance, Allocation, unmet_after
+
+    for amounts in itertools.product(*choices):
+        advances = tuple(
+            Advance(problem.lenders[c.lender].id, problem.needs[c.need].borrower, c.need, c.security,
+                    c.start, c.repay, a)
+            for c, a in zip(cands, amounts, strict=True) if a > 0)
+        plan = Allocation(advances, unmet_after(problem, advances), tuple(cands), "enumerated")
+        try:
+            check_plan(problem, plan)
+        except AssertionError:
+            continue
+        best = min(best, plan.total_unmet)
+    return best
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+@given(problems(grid=1000, small=True))
+def test_total_unmet_is_the_optimum_on_enumerable_cases(problem: AllocationInput) -> None:
+    cands = candidates(problem)
+    assume(0 < len(cands) <= 4)
+    allocation = allocate(problem)
+    check_plan(problem, allocation)
+    assert allocation.total_unmet == _grid_optimum(problem, 1000)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+@given(problems())
+def test_large_group_heuristic_keeps_every_rule(problem: AllocationInput) -> None:
+    """Above `exact_limit` candidates the LP heuristic runs: it must keep every rule all the same."""
+    allocation = allocate(problem, exact_limit=0)
+    check_plan(problem, allocation)
+    assert allocation.total_unmet <= empty_unmet(problem)
+    assert allocation.total_unmet >= allocate(problem).total_unmet - D("0.01") * len(problem.needs)
