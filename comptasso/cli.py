@@ -10,11 +10,22 @@ import click
 from comptasso.books import open_books
 from comptasso.checks import check_books
 from comptasso.cliutil import as_of_option, books_options, dump_json, fail, json_option, progress
+from comptasso.lazycli import LazyGroup
 from comptasso.problems import Problem
-from comptasso.serve import serve_command
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+#: Commands that live in their own modules, imported when used.
+COMMANDS = {
+    "serve": "comptasso.serve:serve_command",
+    "password-hash": "comptasso.access:password_hash_command",
+    "import": "comptasso.commands_accounting:import_command",
+    "fec": "comptasso.commands_accounting:fec_command",
+    "report": "comptasso.commands_accounting:report_command",
+    "generate": "comptasso.synthetic:generate_command",
+}
+
+
+@click.group(cls=LazyGroup, lazy_commands=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="comptasso")
 def main() -> None:
     """Comptasso : la comptabilité partagée des associations du groupement."""
@@ -48,23 +59,3 @@ def check(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bo
 
 def _problem_json(problem: Problem) -> dict[str, object]:
     return {"file": problem.file, "line": problem.line, "message": problem.message}
-
-
-main.add_command(serve_command)
-from comptasso.access import password_hash_command; main.add_command(password_hash_command)  # noqa: E402,E702
-
-
-def _register_optional() -> None:
-    """Attach the commands that live in their own modules."""
-    from comptasso.commands_accounting import COMMANDS as accounting_commands
-    for command in accounting_commands:
-        main.add_command(command)
-    from comptasso.synthetic import generate_command
-
-    main.add_command(generate_command)
-
-
-try:
-    _register_optional()
-except ImportError:  # the generator is being written
-    pass

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from banquasso.cli import main as banquasso_main
 from comptasso.cli import main as comptasso_main
+from comptasso.lazycli import LazyGroup
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = "\n".join(p.read_text(encoding="utf-8") for p in sorted((ROOT / "docs").glob("*.md"))) + (
@@ -18,7 +19,8 @@ DOCS = "\n".join(p.read_text(encoding="utf-8") for p in sorted((ROOT / "docs").g
 
 def _commands(group: click.Group, prefix: str) -> list[tuple[str, click.Command]]:
     out: list[tuple[str, click.Command]] = []
-    for name, command in sorted(group.commands.items()):
+    commands = group.all_commands if isinstance(group, LazyGroup) else group.commands
+    for name, command in sorted(commands.items()):
         path = f"{prefix} {name}"
         out.append((path, command))
         if isinstance(command, click.Group):
@@ -58,6 +60,13 @@ def test_every_policy_key_documented() -> None:
     assert len(keys) > 10
     missing = [k for k in keys if f"`{k}`" not in pool_doc and f"`{k.split('.')[-1]}`" not in pool_doc]
     assert not missing, f"clés de rules/pool.toml non documentées dans docs/pool.md : {missing}"
+
+
+def test_every_command_is_listed() -> None:
+    names = {p for p, _ in COMMANDS}
+    for expected in ("comptasso check", "comptasso serve", "comptasso fec", "banquasso forecast", "banquasso plan",
+                     "banquasso advance approve", "banquasso reconcile", "banquasso statement", "banquasso scheduler"):
+        assert expected in names
 
 
 def test_readme_starts_with_what_and_the_two_commands() -> None:
