@@ -205,3 +205,31 @@ def test_schedule_command_invalid_policy_exit_1(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["schedule", "--rules", str(rules), "--principal", "1000", "--months", "3"])
     assert result.exit_code == 1
     assert f"{rules / 'pool.toml'}:2: terms.rate" in result.stderr
+
+
+def test_schedule_of_a_registered_advance(demo_copy, monkeypatch) -> None:
+    """`schedule --advance ID` prints the schedule the registry holds for a proposed advance."""
+    import json
+
+    from click.testing import CliRunner
+
+    from banquasso.cli import main
+
+    monkeypatch.delenv("BANQUASSO_DB_URL", raising=False)
+    ledgers, rules = demo_copy
+    common = ["--ledgers", str(ledgers), "--rules", str(rules), "--as-of", "2026-11-30"]
+    runner = CliRunner()
+    missing = runner.invoke(main, ["schedule", "--advance", "BQA-2026-0001", *common])
+    assert missing.exit_code == 1 and "aucun registre des avances" in missing.output
+    proposed = json.loads(runner.invoke(main, ["advance", "propose", "--json", *common]).stdout)
+    first = proposed["advances"][0]
+    result = runner.invoke(main, ["schedule", "--advance", first["id"], "--json", *common])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["principal"] == first["principal"]
+    assert sum(Decimal(line["principal"]) for line in document["lines"]) == Decimal(first["principal"])
+    assert document["lines"][-1]["remaining"] == "0.00"
+    unknown = runner.invoke(main, ["schedule", "--advance", "BQA-2026-9999", *common])
+    assert unknown.exit_code == 1 and "avance inconnue « BQA-2026-9999 »" in unknown.output
+    both = runner.invoke(main, ["schedule", "--advance", first["id"], "--principal", "10", *common])
+    assert both.exit_code == 2

@@ -10,8 +10,10 @@ from typing import Any
 import click
 
 from banquasso.policy import DAY_COUNTS, METHODS, Policy, load_policy
-from banquasso.schedule import Schedule, ScheduleError, build_schedule
-from comptasso.cliutil import ISO_DATE, as_of_option, dump_json, fail, json_option, rules_option, today
+from banquasso.schedule import Schedule, ScheduleError, ScheduleLine, build_schedule
+from comptasso.cliutil import (
+    ISO_DATE, as_of_option, dump_json, fail, json_option, ledgers_option, rules_option, today,
+)
 from comptasso.money import fr_date, fr_money, fr_number, parse_amount
 
 
@@ -71,11 +73,34 @@ def show_schedule(schedule: Schedule, as_json: bool) -> None:
         click.echo(schedule_table(schedule))
 
 
+def registered_schedule(ledgers_dir: Path, advance_id: str) -> Schedule:
+    """The schedule of an advance as the registry holds it; exit 1 if the advance is unknown."""
+    from banquasso.registry.db import database_url, open_registry
+    from banquasso.registry.service import load_view
+
+    url = database_url(ledgers_dir)
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        fail([f"{url.removeprefix('sqlite:///')}: aucun registre des avances : avance inconnue « {advance_id} »"])
+    registry = open_registry(ledgers_dir, url)
+    try:
+        view = load_view(registry, advance_id)
+    finally:
+        registry.close()
+    if view is None:
+        fail([f"registre des avances : avance inconnue « {advance_id} »"])
+    lines = tuple(ScheduleLine(line.n, line.date, line.principal, line.interest, line.payment, line.remaining)
+                  for line in view.lines)
+    return Schedule(view.principal, view.rate, view.method, view.day_count, view.disburse_on, lines)
+
+
 @click.command("schedule")
+@ledgers_option
 @rules_option
 @as_of_option
 @json_option
-@click.option("--principal", type=DECIMAL, required=True, help="Capital avancé (EUR).")
+@click.option("--advance", "advance_id", default=None,
+              help="Identifiant d'une avance du registre (BQA-AAAA-NNNN) : afficher son échéancier.")
+@click.option("--principal", type=DECIMAL, default=None, help="Capital avancé (EUR).")
 @click.option("--rate", type=DECIMAL, default=None, help="Taux annuel (0.03 = 3 %) ; défaut : terms.rate.")
 @click.option("--start", type=ISO_DATE, default=None, help="Date du versement (défaut : le lendemain de --as-of).")
 @click.option("--months", type=click.IntRange(1, 60), default=None, help="Durée en mois.")
@@ -83,10 +108,17 @@ def show_schedule(schedule: Schedule, as_json: bool) -> None:
 @click.option("--repay-on", type=ISO_DATE, default=None, help="Date d'encaissement attendue (méthode on-receipt).")
 @click.option("--method", type=click.Choice(METHODS), default=None, help="Méthode ; défaut : terms.default_method.")
 @click.option("--day-count", type=click.Choice(DAY_COUNTS), default=None, help="Base de calcul ; défaut : terms.day_count.")
-def schedule_command(rules_dir: Path, as_of: dt.date | None, as_json: bool, principal: Decimal,
-                     rate: Decimal | None, start: dt.date | None, months: int | None, end: dt.date | None,
+def schedule_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool,
+                     advance_id: str | None, principal: Decimal | None, rate: Decimal | None, start: dt.date | None, months: int | None, end: dt.date | None,
                      repay_on: dt.date | None, method: str | None, day_count: str | None) -> None:
-    """Échéancier de remboursement d'une avance pour des conditions données."""
+    """Échéancier de remboursement d'une avance du registre (--advance) ou pour des conditions données."""
+    if advance_id is not None:
+        if principal is not None:
+            raise click.UsageError("--advance et --principal s'excluent : l'avance a déjà ses conditions")
+        show_schedule(registered_schedule(ledgers_dir, advance_id), as_json)
+        return
+    if principal is None:
+        raise click.UsageError("indiquez --principal (et les conditions) ou --advance ID")
     policy = policy_or_exit(rules_dir)
     terms = policy.terms
     rate = terms.rate if rate is None else rate
