@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from banquasso.policy import DAY_COUNTS, METHODS, Policy, load_policy
-from banquasso.schedule import Schedule, ScheduleError, ScheduleLine, build_schedule
+from banquasso.schedule import Schedule, ScheduleError, build_schedule
 from comptasso.cliutil import (
     ISO_DATE, as_of_option, dump_json, fail, json_option, ledgers_option, rules_option, today,
 )
@@ -88,9 +88,7 @@ def registered_schedule(ledgers_dir: Path, advance_id: str) -> Schedule:
         registry.close()
     if view is None:
         fail([f"registre des avances : avance inconnue « {advance_id} »"])
-    lines = tuple(ScheduleLine(line.n, line.date, line.principal, line.interest, line.payment, line.remaining)
-                  for line in view.lines)
-    return Schedule(view.principal, view.rate, view.method, view.day_count, view.disburse_on, lines)
+    return Schedule(view.principal, view.rate, view.method, view.day_count, view.disburse_on, view.lines)
 
 
 @click.command("schedule")

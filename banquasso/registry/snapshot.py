@@ -7,20 +7,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from banquasso.registry.models import Advance
+from banquasso.schedule import ScheduleLine
 
 ZERO = Decimal("0.00")
 
 
-@dataclass(frozen=True)
-class LineView:
-    """A planned repayment line."""
-
-    n: int
-    date: dt.date
-    principal: Decimal
-    interest: Decimal
-    payment: Decimal
-    remaining: Decimal
+#: A planned repayment line as the registry holds it: the schedule's own line type.
+LineView = ScheduleLine
 
 
 @dataclass(frozen=True)
