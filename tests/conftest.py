@@ -9,6 +9,13 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Under CI the property tests draw the same examples on every run, so a red build is reproducible;
+# on a developer's machine they explore new examples each time.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI") == "true":
+    settings.load_profile("ci")
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_LEDGERS = ROOT / "ledgers"
