@@ -11,10 +11,11 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 from http import HTTPStatus
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -283,8 +284,10 @@ def run_server(app: Flask, host: str, port: int) -> None:
 @click.option("--read-only", is_flag=True, help="Lecture seule : aucune modification par Fava.")
 @click.option("--users", "users_file", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="Fichier des utilisateurs (défaut : users.toml du dossier des règles, s'il existe).")
+@click.option("--scheduler", "with_scheduler", is_flag=True,
+              help="Faire tourner aussi le planificateur (travaux du matin et relevé mensuel) dans ce processus.")
 def serve_command(ledgers_dir: Path, rules_dir: Path, port: int, host: str, read_only: bool,
-                  users_file: Path | None) -> None:
+                  users_file: Path | None, with_scheduler: bool = False) -> None:
     """Ouvrir Fava sur les livres de chaque membre et sur la vue consolidée du groupe."""
     os.environ[RULES_ENV] = str(Path(rules_dir).resolve())
     with tempfile.TemporaryDirectory(prefix="comptasso-serve-") as workdir:
@@ -299,4 +302,29 @@ def serve_command(ledgers_dir: Path, rules_dir: Path, port: int, host: str, read
         for item in served:
             progress(f"  {item.label} : http://{host}:{port}/{slugs.get(str(item.path), '')}/")
         progress(f"Fava est ouvert sur http://{host}:{port}/ (Ctrl+C pour arrêter)")
-        run_server(app, host, port)
+        stop = start_side_service("scheduler", ledgers_dir, rules_dir) if with_scheduler else None
+        try:
+            run_server(app, host, port)
+        finally:
+            if stop is not None:
+                stop()
+
+
+SIDE_SERVICES = "comptasso.serve"
+
+
+def start_side_service(name: str, ledgers_dir: Path, rules_dir: Path) -> Callable[[], None]:
+    """Start a service registered under the `comptasso.serve` entry points (BanquAsso's scheduler).
+
+    Comptasso does not import BanquAsso: the scheduler is found by name among the installed entry
+    points. Returns the function that stops the service.
+    """
+    found = [ep for ep in entry_points(group=SIDE_SERVICES) if ep.name == name]
+    if not found:
+        raise click.UsageError(f"aucun service « {name} » installé (point d'entrée {SIDE_SERVICES})")
+    try:
+        stop = found[0].load()(Path(ledgers_dir), Path(rules_dir))
+    except RuntimeError as error:
+        fail([str(error)])
+    progress(f"Service « {name} » démarré à côté de Fava.")
+    return stop
