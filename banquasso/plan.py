@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -20,9 +20,9 @@ from banquasso.allocation import (
     allocate,
 )
 from banquasso.capacity import Capacity, down, member_capacity
-from banquasso.flows import tranche_flow, treasury_and_payroll
+from banquasso.flows import Flow, tranche_flow, treasury_and_payroll
 from banquasso.advance_flows import read_group_with_advances
-from banquasso.forecast import MAX_HORIZON, GroupForecast, GroupOutlook, forecast_outlook
+from banquasso.forecast import MAX_HORIZON, GroupForecast, GroupOutlook, forecast_outlook, read_group
 from banquasso.needs import Need, Security, member_needs, securities_for
 from banquasso.policy import Policy
 from comptasso.books import GroupBooks
@@ -176,9 +176,16 @@ def member_securities(outlook: GroupOutlook, books: GroupBooks, member: str, pol
     return securities_for(member, rows, kinds, policy)
 
 
-def read_forecast(books: GroupBooks, as_of: dt.date, horizon: int, policy: Policy) -> tuple[GroupOutlook, GroupForecast]:
-    """The forecast over `horizon` days with the registry's advances; ProblemsError when the books cannot be read."""
-    outlook, problems = read_group_with_advances(books, as_of, horizon, policy.floor)
+def read_forecast(books: GroupBooks, as_of: dt.date, horizon: int, policy: Policy,
+                  extra_flows: Mapping[str, Sequence[Flow]] | None = None) -> tuple[GroupOutlook, GroupForecast]:
+    """The forecast over `horizon` days with the registry's advances (or the given `extra_flows`).
+
+    Raises ProblemsError when the books cannot be read.
+    """
+    if extra_flows is None:
+        outlook, problems = read_group_with_advances(books, as_of, horizon, policy.floor)
+    else:
+        outlook, problems = read_group(books, as_of, horizon, policy.floor, extra_flows)
     if outlook is None:
         raise ProblemsError(problems)
     return outlook, forecast_outlook(outlook)
@@ -195,7 +202,8 @@ class PlanInputs:
 
 
 def plan_inputs(books: GroupBooks, policy: Policy, as_of: dt.date, horizon: int = 91,
-                progress: Progress | None = None) -> PlanInputs:
+                progress: Progress | None = None,
+                extra_flows: Mapping[str, Sequence[Flow]] | None = None) -> PlanInputs:
     """Needs within `horizon` days; lenders' floors checked as long as an advance may last (+ limits.max_days).
 
     A member below its floor on some day of the horizon borrows; every other member may lend.
@@ -203,7 +211,7 @@ def plan_inputs(books: GroupBooks, policy: Policy, as_of: dt.date, horizon: int 
     window = min(MAX_HORIZON, horizon + policy.limits.max_days)
     if progress:
         progress(f"Prévision de trésorerie sur {window} jours…")
-    outlook, forecast = read_forecast(books, as_of, window, policy)
+    outlook, forecast = read_forecast(books, as_of, window, policy, extra_flows)
     first_day = as_of + dt.timedelta(days=1)
     needs: list[Need] = []
     securities: list[Security] = []
@@ -235,9 +243,13 @@ def plan_inputs(books: GroupBooks, policy: Policy, as_of: dt.date, horizon: int 
 
 
 def plan_group(books: GroupBooks, policy: Policy, as_of: dt.date, horizon: int = 91,
-               progress: Progress | None = None) -> Plan:
-    """The plan: the optimal advances for the needs within `horizon` days, and why the rest stays unmet."""
-    inputs = plan_inputs(books, policy, as_of, horizon, progress)
+               progress: Progress | None = None,
+               extra_flows: Mapping[str, Sequence[Flow]] | None = None) -> Plan:
+    """The plan: the optimal advances for the needs within `horizon` days, and why the rest stays unmet.
+
+    The forecast includes the registry's approved and running advances, or `extra_flows` when given.
+    """
+    inputs = plan_inputs(books, policy, as_of, horizon, progress, extra_flows)
     problem, needs, securities, first_day = inputs.problem, inputs.needs, inputs.securities, inputs.first_day
     if progress:
         progress(f"Programme linéaire : {len(needs)} besoin(s), {len(problem.lenders)} prêteur(s)…")

@@ -263,3 +263,24 @@ def test_demo_statement(demo_copy: tuple[Path, Path], tmp_path: Path) -> None:
     assert {m.member_id for m in engine.members if m.below_floor} >= {"velo-gap", "grange-ecrins", "mjc-embrun"}
     assert len(by_name) == 6
     assert not os.environ.get("BANQUASSO_DB_URL")
+
+
+def test_demo_statement_shows_the_plan_of_the_day(demo_copy: tuple[Path, Path], tmp_path: Path) -> None:
+    """The cover lists the advances `banquasso plan` proposes and the unmet need with its reason."""
+    import json
+
+    ledgers, rules = demo_copy
+    out = tmp_path / "demo.pdf"
+    common = ["--ledgers", str(ledgers), "--rules", str(rules), "--as-of", DEMO_AS_OF]
+    result = CliRunner().invoke(main, ["statement", "--month", DEMO_AS_OF[:7], "-o", str(out), *common])
+    assert result.exit_code == 0, result.output
+    plan = json.loads(CliRunner().invoke(main, ["plan", "--json", *common]).stdout)
+    text = " ".join(" ".join(pages_text(out)).split())
+    assert "Avances proposées par le plan du jour" in text
+    for advance in plan["advances"]:
+        assert fr_money(Decimal(advance["amount"])) in text
+    assert plan["unmet"], "the demo policy leaves one need unmet"
+    for unmet in plan["unmet"]:
+        assert fr_money(Decimal(unmet["amount"])) in text
+    assert "plafond d'avances par emprunteur atteint" in text
+    assert f"non couvert : {fr_money(Decimal(plan['total_unmet']))}" in text

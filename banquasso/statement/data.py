@@ -20,7 +20,7 @@ from banquasso.delays import DelayModel
 from banquasso.flows import MemberBooks, tranche_flow
 from banquasso.forecast import DEFAULT_HORIZON, GroupForecast, books_start, forecast_outlook, read_group
 from banquasso.monitoring import AdvanceOnDay, Snapshot, advances_on, load_snapshots, member_alerts
-from banquasso.plan import fiscal_year_start, group_capacity
+from banquasso.plan import Plan, fiscal_year_start, group_capacity, plan_group
 from banquasso.policy import Policy, load_policy
 from banquasso.registry.balance import DueLine
 from banquasso.registry.db import DB_URL_ENV, Registry, database_url, open_registry
@@ -176,6 +176,7 @@ class StatementData:
     annex: tuple[LenderAnnex, ...]
     accuracy: AccuracyReport
     names: Mapping[str, str]
+    plan: Plan | None = None
 
     @property
     def pool_capacity(self) -> dict[int, Decimal]:
@@ -283,8 +284,11 @@ def gather(
             tuple(a for a in mine if a.view.borrower == member.member_id and a.status != "repaid"),
             tuple(member_alerts(member, mine))))
     report = accuracy(snapshots, entries, day, [m.id for m in books.members])
+    if progress:
+        progress("Plan d'avances du jour…")
+    plan = plan_group(books, policy, day, extra_flows=extra)
     return StatementData(books.group.name, month, day, forecast, risk, capacity, advances, tuple(pages),
-                         _annex(advances, names, day, policy), report, names)
+                         _annex(advances, names, day, policy), report, names, plan)
 
 
 # --------------------------------------------------------------------------------------------- sources

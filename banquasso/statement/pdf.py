@@ -69,7 +69,7 @@ def _cover(data: StatementData) -> list[Flowable]:
     width = pdfstyle.content_width()
     story.append(pdfstyle.table(rows, [width - 60 * mm, 60 * mm]))
     story += [_p("Les membres", st.heading), _members_table(data)]
-    story += _due_soon(data) + _late(data) + _under_floor(data)
+    story += _due_soon(data) + _late(data) + _under_floor(data) + _plan(data)
     story += [CondPageBreak(95 * mm), _p("Prévision du groupe sur 13 semaines", st.heading),
               forecast_chart(forecast.days, data.risk.group.band, forecast.floor, width=_chart_width(),
                              floor_label="Somme des planchers"),
@@ -136,6 +136,40 @@ def _under_floor(data: StatementData) -> list[Flowable]:
                      fr_date(m.min_date)])
     width = pdfstyle.content_width()
     return story + [pdfstyle.table(rows, [width - 112 * mm, 27 * mm, 36 * mm, 27 * mm, 22 * mm])]
+
+
+def _plan(data: StatementData) -> list[Flowable]:
+    """The advances the plan of the day proposes, and the needs it leaves unmet with their reason."""
+    st = pdfstyle.styles()
+    plan = data.plan
+    if plan is None:
+        return []
+    story: list[Flowable] = [_p("Avances proposées par le plan du jour", st.heading)]
+    width = pdfstyle.content_width()
+    if plan.advances:
+        rows = [["Prêteur", "Emprunteur", "Montant", "Versement", "Remboursement", "Garantie"]]
+        for advance in plan.advances:
+            security = advance.security
+            rows.append([_p(data.names.get(advance.lender, advance.lender), st.small),
+                         _p(data.names.get(advance.borrower, advance.borrower), st.small), fr_money(advance.amount), fr_date(advance.disburse_on), fr_date(advance.repay_on),
+                         _p(f"{security.convention}, {fr_date(security.tranche_date)}", st.small)])
+        rows[0][4] = "Rembour-\nsement"
+        story.append(pdfstyle.table(rows, [34 * mm, 34 * mm, 23 * mm, 20 * mm, 20 * mm, width - 131 * mm],
+                                    numeric_from=2))
+    else:
+        story.append(_p("Le plan ne propose aucune avance.", st.body))
+    if plan.unmet:
+        rows = [["Membre", "Du", "Au", "Non couvert", "Raison"]]
+        for unmet in plan.unmet:
+            need = unmet.need
+            rows.append([_p(data.names.get(need.member, need.member), st.small), fr_date(need.start), fr_date(need.end),
+                         fr_money(unmet.amount), _p(unmet.text, st.small)])
+        story += [Spacer(1, 3 * mm), _p("Besoins non couverts", st.body),
+                  pdfstyle.table(rows, [34 * mm, 20 * mm, 20 * mm, 23 * mm, width - 97 * mm])]
+    story.append(_p(f"Besoin total : {fr_money(plan.total_need)} ; couvert : {fr_money(plan.total_covered)} ; "
+                    f"non couvert : {fr_money(plan.total_unmet)}. Une avance proposée n'engage personne tant que "
+                    "le conseil du prêteur ne l'a pas approuvée (banquasso advance approve).", st.small))
+    return story
 
 
 def _accuracy_row(name: str, item: Accuracy) -> list[str]:
