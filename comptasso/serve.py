@@ -8,6 +8,7 @@ configuration (Python code) is refused before Fava reloads it.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tempfile
 import threading
@@ -28,7 +29,7 @@ from flask_babel import Babel
 from comptasso.access import USERS_FILE, Users, load_users
 from comptasso.access import install as install_access
 from comptasso.books import open_books
-from comptasso.cliutil import books_options, fail, progress
+from comptasso.cliutil import ISO_DATE, books_options, fail, progress
 from comptasso.consolidation import GROUP_LEDGER, PLUGIN, RULES_ENV, group_ledger_text
 from comptasso.loading import digest, unsafe_problems
 from comptasso.problems import Problem, at, errors_only
@@ -43,6 +44,9 @@ SOURCE_WRITES = frozenset({"json_api.put_source", "json_api.put_source_slice"})
 NO_WRITE = frozenset({"json_api.put_format_source"})
 #: Addresses that only this computer reaches.
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+
+#: Flask config key: the day the BanquAsso pages show by default (`comptasso serve --as-of`).
+AS_OF_CONFIG = "COMPTASSO_AS_OF"
 
 
 @dataclass(frozen=True)
@@ -284,10 +288,12 @@ def run_server(app: Flask, host: str, port: int) -> None:
 @click.option("--read-only", is_flag=True, help="Lecture seule : aucune modification par Fava.")
 @click.option("--users", "users_file", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="Fichier des utilisateurs (défaut : users.toml du dossier des règles, s'il existe).")
+@click.option("--as-of", "as_of", type=ISO_DATE, default=None,
+              help="Jour affiché par défaut dans les pages BanquAsso (défaut : aujourd'hui).")
 @click.option("--scheduler", "with_scheduler", is_flag=True,
               help="Faire tourner aussi le planificateur (travaux du matin et relevé mensuel) dans ce processus.")
 def serve_command(ledgers_dir: Path, rules_dir: Path, port: int, host: str, read_only: bool,
-                  users_file: Path | None, with_scheduler: bool = False) -> None:
+                  users_file: Path | None, as_of: dt.date | None = None, with_scheduler: bool = False) -> None:
     """Ouvrir Fava sur les livres de chaque membre et sur la vue consolidée du groupe."""
     os.environ[RULES_ENV] = str(Path(rules_dir).resolve())
     with tempfile.TemporaryDirectory(prefix="comptasso-serve-") as workdir:
@@ -298,6 +304,7 @@ def serve_command(ledgers_dir: Path, rules_dir: Path, port: int, host: str, read
         users = users_or_exit(users_file, rules_dir, served, host)
         progress(f"Chargement de {len(served)} livre(s) dans Fava…")
         app = build_app(served, read_only=read_only, users=users)
+        app.config[AS_OF_CONFIG] = as_of
         slugs = {ledger.beancount_file_path: slug for slug, ledger in app.config["LEDGERS"].items()}
         for item in served:
             progress(f"  {item.label} : http://{host}:{port}/{slugs.get(str(item.path), '')}/")

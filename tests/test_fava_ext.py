@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from html import unescape
@@ -158,6 +159,15 @@ def test_the_page_follows_the_as_of_date(site: Site) -> None:
     assert early["tranches"] == []  # the grant was notified on 10/02/2026
     wrong = client.get(f"/{site.velo}/{EXT}/?as_of=30-11-2026").get_data(as_text=True)
     assert "date invalide « 30-11-2026 »" in wrong
+
+
+def test_serve_as_of_sets_the_default_day(site: Site) -> None:
+    """`comptasso serve --as-of` sets the day a page shows when the address names none."""
+    from comptasso.serve import AS_OF_CONFIG
+
+    site.app.config[AS_OF_CONFIG] = dt.date(2026, 1, 5)
+    doc = site.client().get(f"/{site.velo}/{EXT}/forecast_data").get_json()
+    assert doc["as_of"] == "2026-01-05"
 
 
 # --- the pool page ---------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from banquasso.fava_ext.views import (
 from banquasso.registry.db import database_url
 from comptasso.access import User, current_user
 from comptasso.cliutil import today
+from comptasso.serve import AS_OF_CONFIG
 from comptasso.grants import extract_grants
 from comptasso.group import load_group
 from comptasso.money import fr_date, fr_money, fr_number, money_json
@@ -74,14 +75,15 @@ class BanquAssoExtension(FavaExtensionBase):
         return Place(folder, rules_folder(folder), member)
 
     def as_of(self) -> tuple[dt.date, str]:
-        """The page's day (`?as_of=AAAA-MM-JJ`, default today) and a French message if the value was wrong."""
+        """The page's day (`?as_of=AAAA-MM-JJ`, default `comptasso serve --as-of` or today) and a message if wrong."""
+        default = current_app.config.get(AS_OF_CONFIG) or today()
         text = request.values.get("as_of", "").strip()
         if not text:
-            return today(), ""
+            return default, ""
         try:
             return dt.date.fromisoformat(text), ""
         except ValueError:
-            return today(), f"date invalide « {text} » (attendu AAAA-MM-JJ) : affichage au {fr_date(today())}"
+            return default, f"date invalide « {text} » (attendu AAAA-MM-JJ) : affichage au {fr_date(default)}"
 
     def _computed(self, kind: str, place: Place, day: dt.date) -> MemberPage | PoolPage | list[Problem]:
         key = (kind, place, day, _fingerprint(place))

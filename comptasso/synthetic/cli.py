@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from comptasso.cliutil import ISO_DATE
 from comptasso.synthetic.basics import french_date
 from comptasso.synthetic.group import DEFAULT_END, DEMO_SEED, build_group
 
@@ -17,16 +18,18 @@ from comptasso.synthetic.group import DEFAULT_END, DEMO_SEED, build_group
 @click.option("--members", type=click.IntRange(min=1), default=None,
               help="Nombre de membres synthétiques (sans cette option : le groupe de démonstration à 6 membres).")
 @click.option("--years", type=click.IntRange(1, 20), default=3, show_default=True,
-              help=f"Nombre d'années civiles de livres, la dernière s'arrêtant au {DEFAULT_END.isoformat()}.")
+              help="Nombre d'années civiles de livres, la dernière s'arrêtant au jour --as-of.")
 @click.option("--seed", type=int, default=DEMO_SEED, show_default=True,
               help="Graine du tirage aléatoire : même graine, mêmes fichiers à l'octet près.")
-def generate_command(out_dir: Path, members: int | None, years: int, seed: int) -> None:
+@click.option("--as-of", "as_of", type=ISO_DATE, default=DEFAULT_END, show_default=True,
+              help="Dernier jour des livres écrits (le groupe de démonstration s'arrête au 30/11/2026).")
+def generate_command(out_dir: Path, members: int | None, years: int, seed: int, as_of: date) -> None:
     """Écrire le groupe de démonstration, ou un groupe synthétique, dans OUT_DIR.
 
     OUT_DIR reçoit group.toml, group.beancount et un dossier par membre ; les fichiers existants
     sont réécrits, les autres ne sont pas touchés.
     """
-    end = DEFAULT_END
+    end = as_of
     start = date(end.year - years + 1, 1, 1)
     began = time.perf_counter()
     report = build_group(out_dir, members, start, end, seed)
