@@ -11,27 +11,31 @@ opened on the French log-in page, and each role sees only its scope:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 import sys
 import threading
 import time
-from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from html import escape
 from http import HTTPStatus
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
 import click
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import Flask, Response, g, jsonify, redirect, request, session
+from flask import Flask, Response, current_app, g, has_app_context, jsonify, redirect, request, session, url_for
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from comptasso.problems import Problem
 from comptasso.tomlfile import locate, read_toml, validate
+
+if TYPE_CHECKING:
+    from fava.internal_api import LedgerData
 
 USERS_FILE = "users.toml"
 Role = Literal["bookkeeper", "treasurer", "board"]
@@ -272,10 +276,26 @@ class AccessGuard:
     def __init__(self, users: Users, scopes: Mapping[str, str | None], *, clock: Clock = time.time,
                  throttle: Throttle | None = None):
         self.users = users
-        self.scopes = dict(scopes)
-        self.group_slug = next((slug for slug, member in scopes.items() if member is None), None)
+        self.initial_scopes = dict(scopes)
+        #: ledger file → member id (None: the group view), set by `install` from Fava's ledgers.
+        self.members_by_file: dict[str, str | None] = {}
         self.clock = clock
         self.throttle = throttle or Throttle(clock=clock)
+
+    # --- scopes
+
+    @property
+    def scopes(self) -> dict[str, str | None]:
+        """Fava slug → member id, as Fava names the ledgers now (a title edited while serving renames its slug)."""
+        if not self.members_by_file or not has_app_context():
+            return self.initial_scopes
+        ledgers = current_app.config["LEDGERS"].items()
+        return {slug: self.members_by_file[ledger.beancount_file_path] for slug, ledger in ledgers
+                if ledger.beancount_file_path in self.members_by_file}
+
+    @property
+    def group_slug(self) -> str | None:
+        return next((slug for slug, member in self.scopes.items() if member is None), None)
 
     # --- sessions
 
@@ -311,7 +331,9 @@ class AccessGuard:
         setattr(g, USER_KEY, user)
         if request.method not in SAFE_METHODS and not self.same_origin():
             return self.refuse(Decision(HTTPStatus.FORBIDDEN, reason="requête refusée : elle ne vient pas de cette page"))
-        decision = authorize(user, request.method, request.path, self.scopes, self.group_slug)
+        scopes = self.scopes
+        group_slug = next((slug for slug, member in scopes.items() if member is None), None)
+        decision = authorize(user, request.method, request.path, scopes, group_slug)
         if decision.location:
             return redirect(decision.location, code=int(decision.status))
         if decision.status != HTTPStatus.OK:
@@ -398,6 +420,8 @@ def install(app: Flask, users: Users, scopes: Mapping[str, str | None], *, clock
             throttle: Throttle | None = None) -> AccessGuard:
     """Require a log-in on every request of `app`; the guard runs before every other hook."""
     guard = AccessGuard(users, scopes, clock=clock, throttle=throttle)
+    guard.members_by_file = {ledger.beancount_file_path: scopes[slug]
+                             for slug, ledger in app.config["LEDGERS"].items() if slug in scopes}
     app.secret_key = secrets.token_bytes(32)
     app.config.update(SESSION_COOKIE_NAME="comptasso_session", SESSION_COOKIE_HTTPONLY=True,
                       SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=users.secure_cookie)
@@ -405,8 +429,71 @@ def install(app: Flask, users: Users, scopes: Mapping[str, str | None], *, clock
     app.add_url_rule("/logout", "comptasso_logout", guard.logout, methods=["GET", "POST"])
     app.before_request_funcs.setdefault(None, []).insert(0, guard.before_request)
     app.extensions["comptasso_access"] = guard
+    restrict_ledger_list(app)
     return guard
 
+
+# ----------------------------------------------------------------------------- the ledger switcher
+
+#: Fava's JSON endpoint of the report-independent ledger data (`/<bfile>/api/ledger_data`).
+LEDGER_DATA_ENDPOINT = "json_api.get_ledger_data"
+
+
+def ledger_link(user: User, slug: str, scopes: Mapping[str, str | None], group_slug: str | None, *,
+                has_pool: bool) -> str | None:
+    """The path `user` may follow to ledger `slug`: its home, else its pool page (if it has one), else None."""
+    home, pool = f"/{slug}/", f"/{slug}/extension/{POOL_EXTENSION}/pool"
+    if authorize(user, "GET", home, scopes, group_slug).status == HTTPStatus.OK:
+        return home
+    if has_pool and authorize(user, "GET", pool, scopes, group_slug).status == HTTPStatus.OK:
+        return pool
+    return None
+
+
+def visible_ledgers(entries: Sequence[Sequence[str]], guard: AccessGuard) -> list[tuple[str, str]]:
+    """Fava's `other_ledgers` (title, url) cut to what the request's user may open (in a request context)."""
+    user = current_user()
+    if user is None:
+        return [(title, url) for title, url in entries]
+    ledgers = dict(current_app.config["LEDGERS"].items())
+    scopes = guard.scopes
+    group_slug = next((slug for slug, member in scopes.items() if member is None), None)
+    slug_of_url = {url_for("index", bfile=slug): slug for slug in scopes}
+    kept: list[tuple[str, str]] = []
+    for title, url in entries:
+        slug = slug_of_url.get(url)
+        if slug is None:
+            continue  # a ledger renamed since the start: its scope is unknown, so it is not listed
+        ledger = ledgers.get(slug)
+        has_pool = ledger is not None and ledger.extensions.get_extension(POOL_EXTENSION) is not None
+        path = ledger_link(user, slug, scopes, group_slug, has_pool=has_pool)
+        if path is not None:
+            kept.append((title, url + path.removeprefix(f"/{slug}/")))  # Fava's url: script root, quoting
+    return kept
+
+
+def restrict_ledger_list(app: Flask) -> None:
+    """Fava's ledger switcher (page and `api/ledger_data`) lists only the ledgers the user may open."""
+    guard: AccessGuard = app.extensions["comptasso_access"]
+    fava_ledger_data = app.jinja_env.globals["get_ledger_data"]
+
+    def ledger_data() -> LedgerData:
+        data = fava_ledger_data()
+        return replace(data, other_ledgers=visible_ledgers(data.other_ledgers, guard))
+
+    app.add_template_global(ledger_data, "get_ledger_data")
+    fava_view = app.view_functions[LEDGER_DATA_ENDPOINT]
+
+    @functools.wraps(fava_view)
+    def ledger_data_view(*args: object, **kwargs: object) -> Response:
+        response = app.make_response(fava_view(*args, **kwargs))
+        payload = response.get_json(silent=True) if response.status_code == HTTPStatus.OK else None
+        if isinstance(payload, dict) and isinstance(payload.get("data"), dict):
+            payload["data"]["other_ledgers"] = visible_ledgers(payload["data"].get("other_ledgers", []), guard)
+            response.set_data(app.json.dumps(payload))
+        return response
+
+    app.view_functions[LEDGER_DATA_ENDPOINT] = ledger_data_view
 
 
 @click.command("password-hash")

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from click.testing import CliRunner
 from flask import Flask
 
-from comptasso.access import Throttle, authorize, hash_password, load_users, safe_next, verify_password
+from comptasso.access import (Throttle, authorize, hash_password, ledger_link, load_users, safe_next,
+                              verify_password)
 from comptasso.cli import main as comptasso
+from comptasso.consolidation import group_ledger_text
 from comptasso.serve import build_app, prepare
 from tests.conftest import DEMO_LEDGERS, DEMO_RULES, write_group
 from tests.test_consolidation import BORROWER, LENDER
@@ -138,6 +141,93 @@ def test_authorize_rules() -> None:
     assert authorize(compta, "PUT", "/ressourcerie/api/source", SCOPES, "groupe").status == 200
     assert authorize(board, "GET", "/ressourcerie/journal/", SCOPES, "groupe").status == 200
     assert authorize(board, "POST", "/ressourcerie/api/add_entries", SCOPES, "groupe").status == 403
+
+
+# --- the ledger switcher ----------------------------------------------------------------------------
+
+def titled(tmp_path: Path, *, group_pool: bool) -> Flask:
+    """Two titled member ledgers (the switcher shows titles) and a group view, with or without its pool page."""
+    ledgers_dir, rules_dir = write_group(
+        tmp_path, {"ressourcerie": 'option "title" "Ressourcerie Durance"\n' + LENDER,
+                   "velo-gap": 'option "title" "Vélo Gap"\n' + BORROWER},
+        plugins='allowed = ["banquasso.fava_ext", "comptasso.consolidation"]\n')
+    if group_pool:
+        (ledgers_dir / "group.beancount").write_text(
+            group_ledger_text("Groupe de test") + '2024-01-01 custom "fava-extension" "banquasso.fava_ext"\n',
+            encoding="utf-8")
+    (rules_dir / "users.toml").write_text(users_text(), encoding="utf-8")
+    items, problems = prepare(ledgers_dir, rules_dir, tmp_path)
+    assert problems == []
+    users, problems = load_users(rules_dir / "users.toml", ["velo-gap", "ressourcerie"])
+    assert users is not None, problems
+    return build_app(items, users=users)
+
+
+def switcher(client, slug: str) -> tuple[list[list[str]], list[list[str]]]:
+    """`other_ledgers` of the page's embedded ledger-data and of the JSON API."""
+    import json
+    import re
+    page = client.get(f"/{slug}/income_statement/")
+    assert page.status_code == 200
+    embedded = re.search(r'<script type="application/json" id="ledger-data">(.*?)</script>',
+                         page.get_data(as_text=True), re.S)
+    assert embedded is not None
+    api = client.get(f"/{slug}/api/ledger_data")
+    assert api.status_code == 200
+    return json.loads(embedded.group(1))["other_ledgers"], api.get_json()["data"]["other_ledgers"]
+
+
+def slugs_of(app: Flask) -> dict[str, str]:
+    return {led.options["title"]: slug for slug, led in app.config["LEDGERS"].items()}
+
+
+def test_a_treasurer_switcher_lists_only_what_they_may_open(tmp_path: Path) -> None:
+    app = titled(tmp_path, group_pool=True)
+    slugs = slugs_of(app)
+    velo, group = slugs["Vélo Gap"], quote(slugs["Groupe de test — vue consolidée"])
+    client, _ = log_in(app, "velo")
+    page, api = switcher(client, velo)
+    pool = f"/{group}/extension/BanquAssoExtension/pool"
+    # the other member is gone; the group view is listed, but by its pool page (all a treasurer may open there)
+    assert page == api == [["Groupe de test — vue consolidée", pool]]
+    assert "Ressourcerie Durance" not in client.get(f"/{velo}/income_statement/").get_data(as_text=True)
+    assert client.get(pool).status_code == 200
+    # the bookkeeper and the board still see every other ledger, by its home page
+    for login in ("compta", "conseil"):
+        client, _ = log_in(app, login)
+        page, api = switcher(client, velo)
+        assert page == api == [["Ressourcerie Durance", f"/{slugs['Ressourcerie Durance']}/"],
+                               ["Groupe de test — vue consolidée", f"/{group}/"]], login
+
+
+def test_a_group_view_without_pool_page_is_not_listed_for_a_treasurer(tmp_path: Path) -> None:
+    app = titled(tmp_path, group_pool=False)
+    client, _ = log_in(app, "velo")
+    page, api = switcher(client, slugs_of(app)["Vélo Gap"])
+    assert page == api == []
+
+
+def test_without_users_the_switcher_is_fava_s(tmp_path: Path) -> None:
+    ledgers_dir, rules_dir = write_group(
+        tmp_path, {"ressourcerie": 'option "title" "Ressourcerie Durance"\n' + LENDER,
+                   "velo-gap": 'option "title" "Vélo Gap"\n' + BORROWER})
+    items, problems = prepare(ledgers_dir, rules_dir, tmp_path)
+    assert problems == []
+    app = build_app(items)
+    slugs = slugs_of(app)
+    page, api = switcher(app.test_client(), slugs["Vélo Gap"])
+    assert [title for title, _url in page] == [title for title, _url in api] == \
+        ["Ressourcerie Durance", "Groupe de test — vue consolidée"]
+
+
+def test_ledger_link_rules() -> None:
+    users, _ = load_users_from_text(users_text())
+    velo, compta = users.users["velo"], users.users["compta"]
+    assert ledger_link(velo, "velo", SCOPES, "groupe", has_pool=True) == "/velo/"
+    assert ledger_link(velo, "ressourcerie", SCOPES, "groupe", has_pool=True) is None
+    assert ledger_link(velo, "groupe", SCOPES, "groupe", has_pool=True) == POOL
+    assert ledger_link(velo, "groupe", SCOPES, "groupe", has_pool=False) is None
+    assert ledger_link(compta, "groupe", SCOPES, "groupe", has_pool=True) == "/groupe/"
 
 
 def load_users_from_text(text: str, tmp: Path | None = None):
@@ -300,3 +390,20 @@ def test_password_hash_command() -> None:
     assert result.exit_code == 0 and verify_password(result.stdout.strip(), "un-long-mot-de-passe")
     short = CliRunner().invoke(comptasso, ["password-hash", "--password-stdin"], input="court\n")
     assert short.exit_code == 2 and "10 caractères au moins" in short.output
+
+
+def test_a_ledger_renamed_while_serving_stays_closed_to_other_treasurers(tmp_path: Path) -> None:
+    """Fava renames a ledger's address when its title changes; the scopes follow the file, not the address."""
+    app = titled(tmp_path, group_pool=True)
+    slugs = slugs_of(app)
+    main_file = tmp_path / "ledgers" / "ressourcerie" / "main.beancount"
+    main_file.write_text(main_file.read_text(encoding="utf-8").replace(
+        'option "title" "Ressourcerie Durance"', 'option "title" "Ressourcerie Renommee"'), encoding="utf-8")
+    app.config["LEDGERS"][slugs["Ressourcerie Durance"]].load_file()
+    renamed = slugs_of(app)["Ressourcerie Renommee"]
+    assert renamed != slugs["Ressourcerie Durance"]
+    client, _ = log_in(app, "velo")
+    assert client.get(f"/{quote(renamed)}/income_statement/").status_code == 403
+    assert client.get(f"/{quote(renamed)}/api/ledger_data").status_code == 403
+    client, _ = log_in(app, "compta")
+    assert client.get(f"/{quote(renamed)}/income_statement/").status_code == 200
