@@ -184,12 +184,20 @@ def scheduler_command(ctx: click.Context, ledgers_dir: Path, rules_dir: Path, as
     reports = reports_dir or default_reports_dir(ledgers_dir)
     registry = open_registry(ledgers_dir)
     if run_job is not None:
+        reported: list[str] = []
+
+        def report(message: str) -> None:
+            """What the job says (alerts, its summary) is the command's output."""
+            reported.append(message)
+            click.echo(message)
+
         try:
-            job_ctx = JobContext(Path(ledgers_dir), Path(rules_dir), reports, registry, log=progress)
+            job_ctx = JobContext(Path(ledgers_dir), Path(rules_dir), reports, registry, log=report)
             outcome = JOBS[run_job](job_ctx, as_of or paris_today())
         finally:
             registry.close()
-        click.echo(f"{LABELS[run_job]} ({outcome.run_for.isoformat()}) : {outcome.message}")
+        if not any(outcome.message in line for line in reported):
+            click.echo(f"{LABELS[run_job]} ({outcome.run_for.isoformat()}) : {outcome.message}")
         sys.exit(1 if outcome.status == FAILED else 0)
     _setup_logging()
     lock_path = var_dir(ledgers_dir) / "locks" / "scheduler.lock"
