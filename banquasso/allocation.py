@@ -26,7 +26,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, ROUND_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
 
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
@@ -422,8 +422,13 @@ def _weights(problem: AllocationInput, cands: Sequence[Candidate]) -> dict[int, 
 
 
 def settle(problem: AllocationInput, cands: Sequence[Candidate], cents_values: Sequence[float]) -> tuple[Advance, ...]:
-    """Round the solver's cents to the nearest cent, cut any exact excess, drop what falls under the minimum."""
-    amounts = [(Decimal(max(0, round(v))) / 100).quantize(CENT) for v in cents_values]
+    """Round the solver's cents to the nearest cent (half up), cut any exact excess, drop what falls under the minimum.
+
+    The solver's float cents are converted exactly to Decimal and rounded there; every later check
+    is exact, in Decimal.
+    """
+    amounts = [(max(ZERO, Decimal(float(v)).to_integral_value(ROUND_HALF_UP)) / 100).quantize(CENT)
+               for v in cents_values]
     amounts = [min(a, c.upper) for a, c in zip(amounts, cands, strict=True)]
     for _ in range(len(cands) + 1):
         amounts = [a if a >= problem.limits.min_advance and a > 0 else ZERO for a in amounts]
