@@ -45,6 +45,8 @@ NO_WRITE = frozenset({"json_api.put_format_source"})
 #: Addresses that only this computer reaches.
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
+#: Set to 1 to make Fava poll the files' modification times instead of using file notifications.
+POLL_WATCHER_ENV = "COMPTASSO_POLL_WATCHER"
 #: Flask config key: the day the BanquAsso pages show by default (`comptasso serve --as-of`).
 AS_OF_CONFIG = "COMPTASSO_AS_OF"
 
@@ -229,14 +231,19 @@ def _locale() -> str:
 
 
 def build_app(served: Sequence[ServedLedger], *, read_only: bool = False, load: bool = True,
-              users: Users | None = None) -> Flask:
+              users: Users | None = None, poll_watcher: bool | None = None) -> Flask:
     """Fava's app over the served files, in French by default, guarded by the safety rules.
 
     With `users`, a log-in is required and each role sees its scope (comptasso.access).
+    `poll_watcher` (default: `$COMPTASSO_POLL_WATCHER` = 1) makes Fava look for changed files by
+    their modification time instead of the system's file notifications, which network folders
+    (NFS, SMB) do not send and which a machine may run out of.
     """
     from fava.application import create_app
 
-    app = create_app([str(s.path) for s in served], load=load, read_only=read_only)
+    if poll_watcher is None:
+        poll_watcher = os.environ.get(POLL_WATCHER_ENV) == "1"
+    app = create_app([str(s.path) for s in served], load=load, read_only=read_only, poll_watcher=poll_watcher)
     Babel(app, locale_selector=_locale, default_locale=DEFAULT_LANGUAGE)
     guard = SafetyGuard(served)
     app.before_request_funcs.setdefault(None, []).insert(0, guard.before_request)
@@ -290,10 +297,13 @@ def run_server(app: Flask, host: str, port: int) -> None:
               help="Fichier des utilisateurs (défaut : users.toml du dossier des règles, s'il existe).")
 @click.option("--as-of", "as_of", type=ISO_DATE, default=None,
               help="Jour affiché par défaut dans les pages BanquAsso (défaut : aujourd'hui).")
+@click.option("--poll-watcher", is_flag=True,
+              help="Surveiller les fichiers par leur date de modification (dossiers réseau NFS, SMB).")
 @click.option("--scheduler", "with_scheduler", is_flag=True,
               help="Faire tourner aussi le planificateur (travaux du matin et relevé mensuel) dans ce processus.")
 def serve_command(ledgers_dir: Path, rules_dir: Path, port: int, host: str, read_only: bool,
-                  users_file: Path | None, as_of: dt.date | None = None, with_scheduler: bool = False) -> None:
+                  users_file: Path | None, as_of: dt.date | None = None, poll_watcher: bool = False,
+                  with_scheduler: bool = False) -> None:
     """Ouvrir Fava sur les livres de chaque membre et sur la vue consolidée du groupe."""
     os.environ[RULES_ENV] = str(Path(rules_dir).resolve())
     with tempfile.TemporaryDirectory(prefix="comptasso-serve-") as workdir:
@@ -303,7 +313,7 @@ def serve_command(ledgers_dir: Path, rules_dir: Path, port: int, host: str, read
         host = "127.0.0.1" if host == "localhost" else host
         users = users_or_exit(users_file, rules_dir, served, host)
         progress(f"Chargement de {len(served)} livre(s) dans Fava…")
-        app = build_app(served, read_only=read_only, users=users)
+        app = build_app(served, read_only=read_only, users=users, poll_watcher=poll_watcher or None)
         app.config[AS_OF_CONFIG] = as_of
         slugs = {ledger.beancount_file_path: slug for slug, ledger in app.config["LEDGERS"].items()}
         for item in served:

@@ -78,6 +78,11 @@ def write_group(
     return ledgers_dir, rules_dir
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The suite builds many Fava apps: Fava polls file times instead of holding a notifier per ledger."""
+    os.environ.setdefault("COMPTASSO_POLL_WATCHER", "1")
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test gets its own ledger cache, so no test sees another's."""
