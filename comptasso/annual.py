@@ -157,16 +157,14 @@ PASSIF_SECTIONS = (EQUITY, DEDICATED, PROVISIONS, DEBTS)
 CARRIED_FORWARD = "Report à nouveau"
 YEAR_RESULT = "Excédent ou déficit de l'exercice"
 
+# Amortissements (28) and dépréciations (29) take the heading of the asset they reduce (see
+# `depreciated_asset`), so this table only needs the asset numbers.
 _FIXED: tuple[tuple[str, str, str], ...] = (
     ("20", FIXED_ASSETS, "Immobilisations incorporelles"),
-    ("280", FIXED_ASSETS, "Immobilisations incorporelles"),
-    ("290", FIXED_ASSETS, "Immobilisations incorporelles"),
     ("2", FIXED_ASSETS, "Immobilisations corporelles"),
     ("24", FIXED_ASSETS, "Biens reçus par legs ou donations destinés à être cédés"),
     ("26", FIXED_ASSETS, "Immobilisations financières"),
     ("27", FIXED_ASSETS, "Immobilisations financières"),
-    ("296", FIXED_ASSETS, "Immobilisations financières"),
-    ("297", FIXED_ASSETS, "Immobilisations financières"),
     ("3", CURRENT_ASSETS, "Stocks et en-cours"),
     ("486", CURRENT_ASSETS, "Charges constatées d'avance"),
     ("5", CURRENT_ASSETS, "Disponibilités"),
@@ -243,6 +241,20 @@ def result_heading(account: str) -> tuple[str, str]:
     return found
 
 
+def is_depreciation(number: str) -> bool:
+    """Classes 28 (amortissements) and 29 (dépréciations) of fixed assets: contra-asset accounts."""
+    return number.startswith(("28", "29"))
+
+
+def depreciated_asset(number: str) -> str:
+    """The PCG number of the asset a 28/29 account reduces: its second digit removed (28182 → 2182).
+
+    The PCG numbers amortissements and dépréciations by inserting 8 or 9 after the class digit of the
+    asset's number (2813 → 213, 2905 → 205, 2974 → 274); any other number is returned unchanged.
+    """
+    return number[0] + number[2:] if is_depreciation(number) else number
+
+
 def balance_sheet_heading(account: str, balance: Decimal) -> tuple[str, str, str]:
     """(side, section, heading) of a balance-sheet account with its balance (positive = debit)."""
     number = pcg_number(account) or ""
@@ -256,7 +268,7 @@ def balance_sheet_heading(account: str, balance: Decimal) -> tuple[str, str, str
     elif number.startswith("51") and balance < 0:
         side, found = PASSIF, _longest(number, _CREDIT_BALANCE)
     elif cls in "235" and cls:
-        side, found = ACTIF, _longest(number, _FIXED)
+        side, found = ACTIF, _longest(depreciated_asset(number), _FIXED)
     else:  # no usable number: by root
         side = ACTIF if account.startswith("Assets") else PASSIF
         found = (CURRENT_ASSETS, "Autres créances") if side == ACTIF else (DEBTS, "Autres dettes")
@@ -265,6 +277,17 @@ def balance_sheet_heading(account: str, balance: Decimal) -> tuple[str, str, str
 
 
 # --- The statements -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pair:
+    """An amount for year N and year N-1."""
+
+    n: Decimal
+    n1: Decimal
+
+
+NO_PAIR = Pair(ZERO, ZERO)
 
 
 @dataclass(frozen=True)
@@ -278,12 +301,25 @@ class AccountAmount:
 
 @dataclass(frozen=True)
 class Line:
-    """One heading of a statement, with its amounts for N and N-1 and the accounts behind them."""
+    """One heading of a statement, with its amounts for N and N-1 and the accounts behind them.
+
+    `n` and `n1` are net. On a fixed-asset line, `depreciation` is the accumulated amortissements and
+    dépréciations (the credit balance of its 28/29 accounts, positive) and `gross` the value of its
+    assets; net = gross − depreciation. Other lines have no depreciation (None).
+    """
 
     heading: str
     n: Decimal
     n1: Decimal
     accounts: tuple[AccountAmount, ...]
+    depreciation: Pair | None = None
+
+    @property
+    def gross(self) -> Pair | None:
+        """Valeur brute: the net amount plus the depreciation (None off the fixed assets)."""
+        if self.depreciation is None:
+            return None
+        return Pair(self.n + self.depreciation.n, self.n1 + self.depreciation.n1)
 
 
 @dataclass(frozen=True)
@@ -301,13 +337,16 @@ class Section:
     def total_n1(self) -> Decimal:
         return sum((line.n1 for line in self.lines), ZERO)
 
+    @property
+    def depreciation(self) -> Pair:
+        """Accumulated amortissements and dépréciations of the section's lines (zero off the fixed assets)."""
+        found = [line.depreciation for line in self.lines if line.depreciation is not None]
+        return Pair(sum((p.n for p in found), ZERO), sum((p.n1 for p in found), ZERO))
 
-@dataclass(frozen=True)
-class Pair:
-    """An amount for year N and year N-1."""
-
-    n: Decimal
-    n1: Decimal
+    @property
+    def gross(self) -> Pair:
+        """Total before depreciation: net plus depreciation."""
+        return Pair(self.total_n + self.depreciation.n, self.total_n1 + self.depreciation.n1)
 
 
 @dataclass(frozen=True)
@@ -355,11 +394,30 @@ class AnnualAccounts:
 
     @property
     def total_actif(self) -> Pair:
+        """Total of the assets, net of depreciation (equal to the liabilities)."""
         return self._sum(self.actif)
+
+    @property
+    def actif_depreciation(self) -> Pair:
+        """Accumulated amortissements and dépréciations of all assets."""
+        parts = [s.depreciation for s in self.actif]
+        return Pair(sum((p.n for p in parts), ZERO), sum((p.n1 for p in parts), ZERO))
+
+    @property
+    def actif_gross(self) -> Pair:
+        """Total of the assets before depreciation."""
+        net, dep = self.total_actif, self.actif_depreciation
+        return Pair(net.n + dep.n, net.n1 + dep.n1)
 
     @property
     def total_passif(self) -> Pair:
         return self._sum(self.passif)
+
+
+def _depreciation(accounts: Sequence[AccountAmount]) -> Pair:
+    """Accumulated depreciation of a fixed-asset line: minus the (actif-signed) amounts of its 28/29 accounts."""
+    reducing = [a for a in accounts if is_depreciation(pcg_number(a.account) or "")]
+    return Pair(-sum((a.n for a in reducing), ZERO), -sum((a.n1 for a in reducing), ZERO))
 
 
 def _sections(titles: Sequence[str], order: Sequence[str],
@@ -376,8 +434,9 @@ def _sections(titles: Sequence[str], order: Sequence[str],
             names = sorted(set(n_accounts) | set(n1_accounts))
             accounts = tuple(AccountAmount(a, cents(n_accounts.get(a, ZERO)), cents(n1_accounts.get(a, ZERO)))
                              for a in names)
+            depreciation = _depreciation(accounts) if title == FIXED_ASSETS else None
             lines.append(Line(heading, sum((a.n for a in accounts), ZERO), sum((a.n1 for a in accounts), ZERO),
-                              accounts))
+                              accounts, depreciation))
         out.append(Section(title, tuple(lines)))
     return tuple(out)
 
@@ -454,12 +513,18 @@ def _pair(pair: Pair) -> dict[str, Decimal]:
     return {"n": cents(pair.n), "n1": cents(pair.n1)}
 
 
+def _line_json(line: Line) -> dict[str, object]:
+    out: dict[str, object] = {"heading": line.heading, "n": line.n, "n1": line.n1,
+                              "accounts": [{"account": a.account, "n": a.n, "n1": a.n1} for a in line.accounts]}
+    if line.depreciation is not None and line.gross is not None:
+        out.update(gross=_pair(line.gross), depreciation=_pair(line.depreciation), net=_pair(Pair(line.n, line.n1)))
+    return out
+
+
 def _sections_json(sections: Sequence[Section]) -> list[dict[str, object]]:
     return [{
         "title": s.title, "total": _pair(Pair(s.total_n, s.total_n1)),
-        "lines": [{"heading": line.heading, "n": line.n, "n1": line.n1,
-                   "accounts": [{"account": a.account, "n": a.n, "n1": a.n1} for a in line.accounts]}
-                  for line in s.lines],
+        "lines": [_line_json(line) for line in s.lines],
     } for s in sections]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from reportlab.lib.units import mm
-from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, Spacer
+from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, Paragraph, Spacer
 
 from comptasso import pdfstyle
 from comptasso.annual import (
@@ -25,6 +25,47 @@ from comptasso.money import fr_date
 def _widths() -> list[float]:
     width = pdfstyle.content_width()
     return [width - 2 * 34 * mm, 34 * mm, 34 * mm]
+
+
+def _actif_widths() -> list[float]:
+    width = pdfstyle.content_width()
+    return [width - 4 * 26 * mm, 26 * mm, 26 * mm, 26 * mm, 26 * mm]
+
+
+def _actif_table(accounts: AnnualAccounts) -> Flowable:
+    """The assets: Brut, Amortissements et dépréciations and Net for N, Net for N-1 (ANC 2018-06).
+
+    Lines outside the fixed assets have no depreciation: their gross value is their net value.
+    """
+    st = pdfstyle.styles()
+    year = accounts.year
+    rows: list[list[str | Paragraph]] = [["Rubrique", f"Brut\n{year}", "Amortissements\net dépréciations",
+                                          f"Net\n{year}", f"Net\n{year - 1}"]]
+    bold, band = [], []
+
+    def amounts(gross: Pair, depreciation: Pair | None, net: Pair) -> list[str]:
+        shown = pdfstyle.money(depreciation.n) if depreciation is not None else ""
+        return [pdfstyle.money(gross.n), shown, pdfstyle.money(net.n), pdfstyle.money(net.n1)]
+
+    for section in accounts.actif:
+        if not section.lines:
+            continue
+        band.append(len(rows))
+        rows.append([section.title, "", "", "", ""])
+        for line in section.lines:
+            net = Pair(line.n, line.n1)
+            heading = Paragraph(pdfstyle.escape("\u00a0" * 4 + line.heading), st.cell)
+            rows.append([heading, *amounts(line.gross or net, line.depreciation, net)])
+        bold.append(len(rows))
+        fixed = any(line.depreciation is not None for line in section.lines)
+        rows.append([f"Total {section.title[0].lower()}{section.title[1:]}",
+                     *amounts(section.gross, section.depreciation if fixed else None,
+                              Pair(section.total_n, section.total_n1))])
+    bold.append(len(rows))
+    any_fixed = any(line.depreciation is not None for section in accounts.actif for line in section.lines)
+    rows.append(["Total de l'actif", *amounts(accounts.actif_gross, accounts.actif_depreciation if any_fixed else None,
+                                              accounts.total_actif)])
+    return pdfstyle.table(rows, _actif_widths(), bold_rows=bold, band_rows=band)
 
 
 def _rows(accounts: AnnualAccounts, sections: Sequence[Section], total_label: str | None,
@@ -86,7 +127,7 @@ def render_annual_pdf(accounts: AnnualAccounts) -> bytes:
         pdfstyle.paragraph(f"{period}{siren}. Présentation du règlement ANC n° 2018-06 "
                            f"(comptes des associations). Livres lus au {fr_date(accounts.as_of)}.", st.subtitle),
         pdfstyle.paragraph("Bilan — actif", st.heading),
-        _statement(accounts, accounts.actif, "Total de l'actif", accounts.total_actif),
+        _actif_table(accounts),
         CondPageBreak(80 * mm),
         pdfstyle.paragraph("Bilan — passif", st.heading),
         _statement(accounts, accounts.passif, "Total du passif", accounts.total_passif),

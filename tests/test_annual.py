@@ -164,6 +164,125 @@ def test_contrary_balances_change_side() -> None:
     assert balance_sheet_heading("Assets:2818-Amortissements", D("-5"))[:2] == ("actif", "Actif immobilisé")
 
 
+# A minibus bought 1 July 2024 (12 000 €, 5 years straight line: 1 200 € for half of 2024, 2 400 € in
+# 2025), software bought 1 March 2025 (1 500 €, 3 years: 1 500 × 10/36 = 416,67 € in 2025) and a loan
+# of 1 000 € written down by 300 € at the end of 2025.
+DEPRECIATION_LEDGER = """
+option "operating_currency" "EUR"
+2024-01-01 open Assets:512-Banque EUR
+2024-01-01 open Assets:205-Logiciels EUR
+2024-01-01 open Assets:2805-Amort-Logiciels EUR
+2024-01-01 open Assets:2182-Materiel-Transport EUR
+2024-01-01 open Assets:28182-Amort-Materiel-Transport EUR
+2024-01-01 open Assets:274-Prets:Asso-Voisine EUR
+2024-01-01 open Assets:2974-Depreciation-Prets EUR
+2024-01-01 open Equity:102-Fonds-Associatifs EUR
+2024-01-01 open Expenses:681-Dotations:6811-Dotations-Amortissements EUR
+2024-01-01 open Expenses:686-Dotations-Financieres:6866-Depreciations EUR
+
+2024-01-01 * "Ouverture"
+  Assets:512-Banque              30000.00 EUR
+  Equity:102-Fonds-Associatifs  -30000.00 EUR
+2024-07-01 * "Garage Alpes Auto" "Minibus"
+  Assets:2182-Materiel-Transport  12000.00 EUR
+  Assets:512-Banque              -12000.00 EUR
+2024-09-01 * "Prêt à l'association voisine"
+  Assets:274-Prets:Asso-Voisine   1000.00 EUR
+  Assets:512-Banque              -1000.00 EUR
+2024-12-31 * "Dotation aux amortissements 2024"
+  Expenses:681-Dotations:6811-Dotations-Amortissements   1200.00 EUR
+  Assets:28182-Amort-Materiel-Transport                 -1200.00 EUR
+2025-03-01 * "Logiciel de gestion"
+  Assets:205-Logiciels   1500.00 EUR
+  Assets:512-Banque     -1500.00 EUR
+2025-12-31 * "Dotation aux amortissements 2025"
+  Expenses:681-Dotations:6811-Dotations-Amortissements   2816.67 EUR
+  Assets:28182-Amort-Materiel-Transport                 -2400.00 EUR
+  Assets:2805-Amort-Logiciels                            -416.67 EUR
+2025-12-31 * "Dépréciation du prêt"
+  Expenses:686-Dotations-Financieres:6866-Depreciations   300.00 EUR
+  Assets:2974-Depreciation-Prets                         -300.00 EUR
+"""
+
+
+def _fixed(accounts: AnnualAccounts) -> dict[str, tuple[tuple[Decimal, ...], tuple[Decimal, ...]]]:
+    """{heading: ((gross, depreciation, net) for N, (gross, depreciation, net) for N-1)} of the fixed assets."""
+    [section] = [s for s in accounts.actif if s.title == annual.FIXED_ASSETS]
+    out = {}
+    for line in section.lines:
+        assert line.gross is not None and line.depreciation is not None
+        out[line.heading] = ((line.gross.n, line.depreciation.n, line.n),
+                             (line.gross.n1, line.depreciation.n1, line.n1))
+    return out
+
+
+def test_fixed_assets_gross_depreciation_net(tmp_path: Path) -> None:
+    accounts = _accounts(DEPRECIATION_LEDGER, tmp_path=tmp_path)
+    assert _fixed(accounts) == {
+        "Immobilisations incorporelles": ((D("1500.00"), D("416.67"), D("1083.33")),
+                                          (D("0.00"), D("0.00"), D("0.00"))),
+        "Immobilisations corporelles": ((D("12000.00"), D("3600.00"), D("8400.00")),
+                                        (D("12000.00"), D("1200.00"), D("10800.00"))),
+        "Immobilisations financières": ((D("1000.00"), D("300.00"), D("700.00")),
+                                        (D("1000.00"), D("0.00"), D("1000.00"))),
+    }
+    fixed = accounts.actif[0]
+    assert (fixed.gross, fixed.depreciation) == (annual.Pair(D("14500.00"), D("13000.00")),
+                                                 annual.Pair(D("4316.67"), D("1200.00")))
+    assert (fixed.total_n, fixed.total_n1) == (D("10183.33"), D("11800.00"))
+    [cash] = accounts.actif[1].lines
+    assert (cash.n, cash.n1, cash.depreciation, cash.gross) == (D("15500.00"), D("17000.00"), None, None)
+    assert accounts.actif_gross == annual.Pair(D("30000.00"), D("30000.00"))
+    assert accounts.actif_depreciation == annual.Pair(D("4316.67"), D("1200.00"))
+    assert accounts.total_actif == accounts.total_passif == annual.Pair(D("25683.33"), D("28800.00"))
+    assert _lines(accounts.passif) == {
+        "Fonds propres sans droit de reprise": (D("30000.00"), D("30000.00")),
+        "Report à nouveau": (D("-1200.00"), D("0.00")),
+        "Excédent ou déficit de l'exercice": (D("-3116.67"), D("-1200.00")),
+    }
+    assert _lines(accounts.expenses) == {
+        "Dotations aux amortissements, dépréciations et provisions": (D("2816.67"), D("1200.00")),
+        "Charges financières": (D("300.00"), D("0.00")),
+    }
+
+
+@pytest.mark.parametrize(("number", "asset"), [("28182", "2182"), ("2813", "213"), ("2805", "205"),
+                                              ("2911", "211"), ("2974", "274"), ("2182", "2182"), ("512", "512")])
+def test_depreciation_reduces_the_asset_without_its_second_digit(number: str, asset: str) -> None:
+    assert annual.depreciated_asset(number) == asset
+
+
+def test_depreciation_takes_the_heading_of_its_asset() -> None:
+    assert balance_sheet_heading("Assets:2805-Amort-Logiciels", D("-5"))[2] == "Immobilisations incorporelles"
+    assert balance_sheet_heading("Assets:2813-Amort-Constructions", D("-5"))[2] == "Immobilisations corporelles"
+    assert balance_sheet_heading("Assets:2974-Depreciation-Prets", D("-5"))[2] == "Immobilisations financières"
+    assert balance_sheet_heading("Assets:2911-Depreciation-Terrains", D("-5"))[2] == "Immobilisations corporelles"
+
+
+def test_depreciation_in_json_and_pdf(tmp_path: Path) -> None:
+    ledgers, rules = write_group(tmp_path, {"asso": DEPRECIATION_LEDGER})
+    result = CliRunner().invoke(main, ["report", "asso", "--year", "2025", "--as-of", "2026-03-31", "--json",
+                                       "--ledgers", str(ledgers), "--rules", str(rules)])
+    assert result.exit_code == 0, result.stderr
+    bilan = json.loads(result.stdout)["bilan"]
+    tangible = bilan["actif"][0]["lines"][1]
+    assert tangible["heading"] == "Immobilisations corporelles"
+    assert (tangible["n"], tangible["n1"]) == ("8400.00", "10800.00")
+    assert tangible["gross"] == {"n": "12000.00", "n1": "12000.00"}
+    assert tangible["depreciation"] == {"n": "3600.00", "n1": "1200.00"}
+    assert tangible["net"] == {"n": "8400.00", "n1": "10800.00"}
+    assert tangible["accounts"] == [
+        {"account": "Assets:2182-Materiel-Transport", "n": "12000.00", "n1": "12000.00"},
+        {"account": "Assets:28182-Amort-Materiel-Transport", "n": "-3600.00", "n1": "-1200.00"}]
+    assert "gross" not in bilan["actif"][1]["lines"][0]
+    assert bilan["total_actif"] == bilan["total_passif"] == {"n": "25683.33", "n1": "28800.00"}
+    reader = pypdf.PdfReader(io.BytesIO(render_annual_pdf(_accounts(DEPRECIATION_LEDGER, tmp_path=tmp_path / "b"))))
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    for expected in ("Brut", "Amortissements", "dépréciations", "Net", "14 500,00 €", "4 316,67 €", "10 183,33 €",
+                     "1 083,33 €", "3 600,00 €", "25 683,33 €", "28 800,00 €", "Exercice 2025"):
+        assert expected in text, expected
+
+
 def test_every_heading_has_its_place_in_the_layout() -> None:
     assert {h for _, _, h in annual.ACTIF_TABLES} <= set(annual.ACTIF_ORDER)
     assert {h for _, _, h in annual.PASSIF_TABLES} <= set(annual.PASSIF_ORDER)
@@ -250,7 +369,8 @@ def test_report_refuses_a_broken_ledger_and_unknown_member(tmp_path: Path) -> No
 
 ACCOUNTS = ["Assets:512-Banque", "Assets:411-Usagers:A", "Liabilities:401-Fournisseurs:B", "Equity:102-Fonds",
             "Income:706-Prestations", "Income:741-Subventions", "Expenses:606-Achats", "Expenses:641-Salaires",
-            "Liabilities:1687-Avances", "Assets:2182-Materiel", "Expenses:864-Benevoles", "Income:870-Benevolat"]
+            "Liabilities:1687-Avances", "Assets:2182-Materiel", "Expenses:864-Benevoles", "Income:870-Benevolat",
+            "Assets:28182-Amort-Materiel", "Expenses:6811-Dotations"]
 
 
 @st.composite
@@ -276,6 +396,10 @@ def test_bilan_always_balances_and_result_is_the_income_statement(entries: list[
                if p.account.startswith(("Income:", "Expenses:")) and not p.account.split(":")[1].startswith("8")),
               Decimal(0))
     assert accounts.result.n == -pnl
+    amortised = sum((p.units.number for e in entries if e.date.year <= 2025 for p in e.postings
+                     if p.account.startswith("Assets:28")), Decimal(0))
+    assert accounts.actif_depreciation.n == -amortised
+    assert accounts.actif_gross.n - accounts.actif_depreciation.n == accounts.total_actif.n
 
 
 # --- The demo group ---------------------------------------------------------------------------------
