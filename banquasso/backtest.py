@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from beancount.core import data
 
-from banquasso.forecast import Day, GroupForecast, check_horizon, forecast_outlook, lowest, read_group
+from banquasso.forecast import Day, GroupForecast, check_horizon, cumulate, forecast_outlook, lowest, read_group
 from banquasso.policy import FloorPolicy
 from comptasso.books import GroupBooks
 from comptasso.chart import is_treasury
@@ -85,12 +85,7 @@ def actual_balances(entries: Sequence[data.Directive], as_of: dt.date, days: int
             opening += amount
         else:
             moves[entry.date] += amount
-    balance, out = opening, []
-    for offset in range(1, days + 1):
-        day = as_of + dt.timedelta(days=offset)
-        balance += moves.get(day, ZERO)
-        out.append((day, balance))
-    return tuple(out)
+    return cumulate(opening, moves, as_of, days)
 
 
 def last_transaction(books: GroupBooks) -> dt.date | None:

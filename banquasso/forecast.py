@@ -22,17 +22,22 @@ ZERO = Decimal("0")
 Day = tuple[dt.date, Decimal]
 
 
+def cumulate(opening: Decimal, moves: Mapping[dt.date, Decimal], as_of: dt.date, days: int) -> tuple[Day, ...]:
+    """The balance at the end of each day A+1..A+days: the opening plus the day's moves, day after day."""
+    balance, out = opening, []
+    for offset in range(1, days + 1):
+        day = as_of + dt.timedelta(days=offset)
+        balance += moves.get(day, ZERO)
+        out.append((day, balance))
+    return tuple(out)
+
+
 def project(opening: Decimal, flows: Iterable[Flow], as_of: dt.date, horizon: int) -> tuple[Day, ...]:
     """The balance of each day A+1..A+horizon: the opening plus every flow dated A+1..that day."""
     by_day: dict[dt.date, Decimal] = defaultdict(Decimal)
     for flow in flows:
         by_day[flow.date] += flow.amount
-    balance, out = opening, []
-    for offset in range(1, horizon + 1):
-        day = as_of + dt.timedelta(days=offset)
-        balance += by_day.get(day, ZERO)
-        out.append((day, balance))
-    return tuple(out)
+    return cumulate(opening, by_day, as_of, horizon)
 
 
 def lowest(days: Sequence[Day]) -> Day:
@@ -46,18 +51,11 @@ def days_below(days: Sequence[Day], floor: Decimal) -> tuple[dt.date, ...]:
     return tuple(day for day, balance in days if balance < floor)
 
 
-@dataclass(frozen=True)
-class MemberForecast:
-    """One member's projection: opening balance, floor, every expected flow and each day's balance."""
+class DailyLows:
+    """The low point and the days under the floor of a daily projection (`days`, `floor`)."""
 
-    member_id: str
-    name: str
-    as_of: dt.date
-    opening_balance: Decimal
-    monthly_payroll: Decimal
-    floor: Decimal
-    flows: tuple[Flow, ...]
     days: tuple[Day, ...]
+    floor: Decimal
 
     @property
     def min_balance(self) -> Decimal:
@@ -77,7 +75,21 @@ class MemberForecast:
 
 
 @dataclass(frozen=True)
-class GroupForecast:
+class MemberForecast(DailyLows):
+    """One member's projection: opening balance, floor, every expected flow and each day's balance."""
+
+    member_id: str
+    name: str
+    as_of: dt.date
+    opening_balance: Decimal
+    monthly_payroll: Decimal
+    floor: Decimal
+    flows: tuple[Flow, ...]
+    days: tuple[Day, ...]
+
+
+@dataclass(frozen=True)
+class GroupForecast(DailyLows):
     """The projection of every member and of the group (the sum of the members on every day)."""
 
     as_of: dt.date
@@ -97,21 +109,9 @@ class GroupForecast:
         return sum((m.opening_balance for m in self.members), ZERO)
 
     @property
-    def floor(self) -> Decimal:
+    def floor(self) -> Decimal:  # type: ignore[override]
         """The sum of the members' floors."""
         return sum((m.floor for m in self.members), ZERO)
-
-    @property
-    def min_balance(self) -> Decimal:
-        return lowest(self.days)[1]
-
-    @property
-    def min_date(self) -> dt.date:
-        return lowest(self.days)[0]
-
-    @property
-    def days_below_floor(self) -> int:
-        return len(days_below(self.days, self.floor))
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
+from filelock import FileLock, Timeout
 from sqlalchemy.exc import IntegrityError
 
 from banquasso.advance_flows import advance_flows
@@ -100,6 +101,22 @@ def _now() -> dt.datetime:
 
 
 # ------------------------------------------------------------------------------------------ bookkeeping
+
+
+class SchedulerBusy(RuntimeError):
+    """Another scheduler already runs for these books."""
+
+
+def scheduler_lock(ledgers_dir: Path) -> FileLock:
+    """The lock that keeps one scheduler per group of books, acquired; SchedulerBusy if another holds it."""
+    path = var_dir(ledgers_dir) / "locks" / "scheduler.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(path), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise SchedulerBusy(f"{path}:0: un autre planificateur tourne déjà pour ces livres") from None
+    return lock
 
 
 def already_done(registry: Registry, job: str, key: dt.date) -> bool:
@@ -307,5 +324,5 @@ def stored_next_runs(registry: Registry) -> dict[str, dt.datetime | None]:
 __all__ = [
     "DAILY", "MONTHLY", "TIMEZONE", "JobContext", "JobOutcome", "Times", "already_done",
     "build_scheduler", "daily_job", "default_reports_dir", "monthly_job", "next_runs", "paris_today",
-    "run_scheduled", "statement_path", "stored_next_runs", "triggers",
+    "SchedulerBusy", "run_scheduled", "scheduler_lock", "statement_path", "stored_next_runs", "triggers",
 ]

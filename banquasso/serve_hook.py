@@ -5,14 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from filelock import FileLock, Timeout
+from banquasso.jobs import SchedulerBusy, build_scheduler, default_reports_dir, scheduler_lock
+from banquasso.registry.db import open_registry
 
-from banquasso.jobs import build_scheduler, default_reports_dir
-from banquasso.registry.db import open_registry, var_dir
-
-
-class SchedulerBusy(RuntimeError):
-    """Another scheduler already runs for these books."""
+__all__ = ["SchedulerBusy", "start_beside_fava"]
 
 
 def start_beside_fava(ledgers_dir: Path, rules_dir: Path) -> Callable[[], None]:
@@ -20,13 +16,7 @@ def start_beside_fava(ledgers_dir: Path, rules_dir: Path) -> Callable[[], None]:
 
     The same lock as `banquasso scheduler` keeps one scheduler per group of books.
     """
-    lock_path = var_dir(ledgers_dir) / "locks" / "scheduler.lock"
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(lock_path), timeout=0)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise SchedulerBusy(f"{lock_path}:0: un autre planificateur tourne déjà pour ces livres") from None
+    lock = scheduler_lock(ledgers_dir)
     from apscheduler.schedulers.background import BackgroundScheduler
 
     registry = open_registry(ledgers_dir)

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from filelock import FileLock, Timeout
 
 from banquasso.accuracy import BUCKETS, Accuracy, AccuracyReport, accuracy
 from banquasso.capacity import WINDOWS
@@ -23,16 +22,18 @@ from banquasso.jobs import (
     MONTHLY,
     TIMEZONE,
     JobContext,
+    SchedulerBusy,
     Times,
     build_scheduler,
     default_reports_dir,
     next_runs,
     paris_today,
+    scheduler_lock,
     statement_path,
     stored_next_runs,
 )
 from banquasso.monitoring import last_runs, load_snapshots
-from banquasso.registry.db import open_registry, var_dir
+from banquasso.registry.db import open_registry
 from banquasso.statement.data import Month, MonthError, StatementData, prepare, registry_exists
 from banquasso.statement.pdf import render_statement, write_atomically
 from comptasso.cliutil import (
@@ -200,14 +201,11 @@ def scheduler_command(ctx: click.Context, ledgers_dir: Path, rules_dir: Path, as
             click.echo(f"{LABELS[run_job]} ({outcome.run_for.isoformat()}) : {outcome.message}")
         sys.exit(1 if outcome.status == FAILED else 0)
     _setup_logging()
-    lock_path = var_dir(ledgers_dir) / "locks" / "scheduler.lock"
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(lock_path), timeout=0)
     try:
-        lock.acquire()
-    except Timeout:
+        lock = scheduler_lock(ledgers_dir)
+    except SchedulerBusy as busy:
         registry.close()
-        fail([f"{lock_path}:0: un autre planificateur tourne déjà pour ces livres"])
+        fail([str(busy)])
     try:
         _run_scheduler(ctx, ledgers_dir, rules_dir, reports, registry, Times(daily_at, monthly_at), with_fava, port)
     finally:

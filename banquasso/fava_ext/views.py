@@ -15,7 +15,7 @@ from banquasso.capacity import Capacity
 from banquasso.delays import DelayModel
 from banquasso.flows import OpenTranche, tranche_flow
 from banquasso.advance_flows import read_group_with_advances
-from banquasso.forecast import DEFAULT_HORIZON, GroupForecast, MemberForecast, forecast_outlook
+from banquasso.forecast import DEFAULT_HORIZON, GroupForecast, GroupOutlook, MemberForecast, forecast_outlook
 from banquasso.monitoring import AdvanceOnDay, advances_on, member_alerts
 from banquasso.plan import Plan, group_capacity, plan_group
 from banquasso.policy import Policy, load_policy
@@ -193,13 +193,19 @@ def grant_rows(entries: Sequence[data.Directive], as_of: dt.date | None = None) 
     return tuple(GrantRow(g, scheduled.get(c, ZERO)) for c, g in sorted(book.grants.items()))
 
 
+def _outlook(inputs: Inputs, as_of: dt.date) -> GroupOutlook:
+    """The group's books as of `as_of` with the registry's advances; ProblemsError if they cannot be read."""
+    outlook, problems = read_group_with_advances(inputs.books, as_of, DEFAULT_HORIZON, inputs.policy.floor)
+    if outlook is None:
+        raise ProblemsError(problems)
+    return outlook
+
+
 def member_page(inputs: Inputs, member_id: str, as_of: dt.date,
                 scenarios: int = DEFAULT_SCENARIOS, seed: int = DEFAULT_SEED) -> MemberPage:
     """The member page: the forecast and risk of `banquasso forecast --risk`, tranches, advances, alerts."""
-    books, policy = inputs.books, inputs.policy
-    outlook, problems = read_group_with_advances(books, as_of, DEFAULT_HORIZON, policy.floor)
-    if outlook is None:
-        raise ProblemsError(problems)
+    books = inputs.books
+    outlook = _outlook(inputs, as_of)
     forecast = forecast_outlook(outlook)
     risk = simulate(outlook, scenarios, seed)
     member = forecast.member(member_id)
@@ -218,10 +224,7 @@ def member_page(inputs: Inputs, member_id: str, as_of: dt.date,
 def pool_page(inputs: Inputs, as_of: dt.date) -> PoolPage:
     """The pool page: the forecast's lows, `banquasso capacity`, `banquasso plan`, outstanding advances."""
     books, policy = inputs.books, inputs.policy
-    outlook, problems = read_group_with_advances(books, as_of, DEFAULT_HORIZON, policy.floor)
-    if outlook is None:
-        raise ProblemsError(problems)
-    forecast = forecast_outlook(outlook)
+    forecast = forecast_outlook(_outlook(inputs, as_of))
     capacity = group_capacity(books, policy, as_of)
     plan = plan_group(books, policy, as_of, DEFAULT_HORIZON)
     entries = {m.id: books.ledgers[m.id].entries for m in books.members}
