@@ -79,8 +79,11 @@ def dry_run_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--dry-run", is_flag=True, help="Montrer ce qui serait écrit, sans rien changer.")(func)
 
 
-def _report(outcome: Outcome, desk: Desk, books: GroupBooks | None, as_json: bool) -> None:
-    """Print an operation's outcome; exit 1 with every problem when it failed."""
+def _report(outcome: Outcome, desk: Desk, as_json: bool, *, wrote_ledgers: bool = False) -> None:
+    """Print an operation's outcome; exit 1 with every problem when it failed.
+
+    After a write into the ledgers, the JSON document reads the books again to show their balances.
+    """
     for message in outcome.messages if not as_json else ():
         click.echo(message)
     if not outcome.ok:
@@ -88,6 +91,7 @@ def _report(outcome: Outcome, desk: Desk, books: GroupBooks | None, as_json: boo
             click.echo(message, err=True)
         fail(outcome.problems)
     if as_json:
+        books = _books(desk) if wrote_ledgers else None
         document = _document(outcome.advance, desk, books) if outcome.advance else None
         dump_json({"advance": document, "messages": list(outcome.messages), "entries": list(outcome.entries),
                    "dry_run": desk.dry_run})
@@ -219,7 +223,7 @@ def approve_command(advance_id: str, ledgers_dir: Path, rules_dir: Path, as_of: 
         raise click.UsageError("l'approbation exige --by (qui approuve) et --decision (référence de la décision "
                                "du conseil d'administration du prêteur)")
     desk = _desk(ledgers_dir, rules_dir, as_of, by, dry_run)
-    _report(approve(desk, advance_id, by, decision), desk, None, as_json)
+    _report(approve(desk, advance_id, by, decision), desk, as_json)
 
 
 @advance_command.command("reject")
@@ -234,7 +238,7 @@ def reject_command(advance_id: str, ledgers_dir: Path, rules_dir: Path, as_of: d
     if by is None or reason is None:
         raise click.UsageError("le rejet exige --by (qui rejette) et --reason (le motif)")
     desk = _desk(ledgers_dir, rules_dir, as_of, by, dry_run)
-    _report(reject(desk, advance_id, by, reason), desk, None, as_json)
+    _report(reject(desk, advance_id, by, reason), desk, as_json)
 
 
 @advance_command.command("disburse")
@@ -248,7 +252,7 @@ def disburse_command(advance_id: str, ledgers_dir: Path, rules_dir: Path, as_of:
     """Verser une avance approuvée : écritures (!) dans les deux livres."""
     desk = _desk(ledgers_dir, rules_dir, as_of, by, dry_run)
     outcome = disburse(desk, advance_id, on)
-    _report(outcome, desk, _books(desk) if as_json and outcome.ok else None, as_json)
+    _report(outcome, desk, as_json, wrote_ledgers=True)
 
 
 @advance_command.command("confirm")
@@ -262,7 +266,7 @@ def confirm_command(advance_id: str, ledgers_dir: Path, rules_dir: Path, as_of: 
     """Confirmer les mouvements vus sur le relevé bancaire : les écritures passent de ! à *."""
     desk = _desk(ledgers_dir, rules_dir, as_of, by, dry_run)
     outcome = confirm(desk, advance_id, event)
-    _report(outcome, desk, _books(desk) if as_json and outcome.ok else None, as_json)
+    _report(outcome, desk, as_json, wrote_ledgers=True)
 
 
 @advance_command.command("repay")
@@ -277,7 +281,7 @@ def repay_command(advance_id: str, ledgers_dir: Path, rules_dir: Path, as_of: dt
     """Enregistrer un remboursement (intérêts courus d'abord, puis capital)."""
     desk = _desk(ledgers_dir, rules_dir, as_of, by, dry_run)
     outcome = repay(desk, advance_id, amount, on)
-    _report(outcome, desk, _books(desk) if as_json and outcome.ok else None, as_json)
+    _report(outcome, desk, as_json, wrote_ledgers=True)
 
 
 @advance_command.command("cancel")
@@ -294,7 +298,7 @@ def cancel_command(advance_id: str, ledgers_dir: Path, rules_dir: Path, as_of: d
         raise click.UsageError("l'annulation exige --event (le mouvement), --by (qui annule) et --reason (le motif)")
     desk = _desk(ledgers_dir, rules_dir, as_of, by, dry_run)
     outcome = cancel(desk, advance_id, event, reason)
-    _report(outcome, desk, _books(desk) if as_json and outcome.ok else None, as_json)
+    _report(outcome, desk, as_json, wrote_ledgers=True)
 
 
 def _show_text(document: dict[str, Any], names: dict[str, str]) -> list[str]:
