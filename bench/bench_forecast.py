@@ -8,11 +8,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from banquasso.forecast import forecast_outlook, read_group
-from banquasso.policy import load_policy
-from banquasso.risk import simulate
+from banquasso.forecast.daily import forecast_outlook, read_group
+from banquasso.terms.policy import load_policy
+from banquasso.forecast.risk import simulate
 from bench.common import Result, demo_group, generated_group, rules_dir, timed
-from comptasso.books import open_books
+from comptasso.books.facade import open_books
 
 AS_OF = dt.date(2026, 11, 30)
 

@@ -11,8 +11,8 @@ from pathlib import Path
 from beancount import loader
 
 from bench.common import Result, demo_group, generated_group, rules_dir, timed
-from comptasso.books import open_books
-from comptasso.group import load_group
+from comptasso.books.facade import open_books
+from comptasso.books.group import load_group
 
 
 def _bean_check_all(ledgers: Path) -> None:

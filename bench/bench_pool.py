@@ -6,11 +6,11 @@ import datetime as dt
 import sys
 import time
 
-from banquasso.allocation import EXACT_LIMIT, allocate
-from banquasso.plan import plan_group, plan_inputs
-from banquasso.policy import load_policy
+from banquasso.pool.allocation import EXACT_LIMIT, allocate
+from banquasso.pool.plan import plan_group, plan_inputs
+from banquasso.terms.policy import load_policy
 from bench.common import Result, generated_group, rules_dir, timed
-from comptasso.books import open_books
+from comptasso.books.facade import open_books
 
 AS_OF = dt.date(2026, 11, 30)
 SIZES = (50, 200)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 
-from comptasso.books import GroupBooks, open_books
+from comptasso.books.facade import GroupBooks, open_books
 from tests.conftest import write_group
 
 OPEN = """

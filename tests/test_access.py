@@ -9,11 +9,11 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 
-from comptasso.access import (Throttle, authorize, hash_password, ledger_link, load_users, safe_next,
+from comptasso.web.access import (Throttle, authorize, hash_password, ledger_link, load_users, safe_next,
                               verify_password)
-from comptasso.cli import main as comptasso
-from comptasso.consolidation import group_ledger_text
-from comptasso.serve import build_app, prepare
+from comptasso.cli.main import main as comptasso
+from comptasso.plugins.consolidation import group_ledger_text
+from comptasso.web.serve import build_app, prepare
 from tests.conftest import DEMO_LEDGERS, DEMO_RULES, write_group
 from tests.test_consolidation import BORROWER, LENDER
 
@@ -50,7 +50,7 @@ def served(tmp_path: Path) -> tuple[Flask, Clock, dict[str, str]]:
     assert users is not None, problems
     clock = Clock()
     app = build_app(items, users=None)
-    from comptasso.access import install
+    from comptasso.web.access import install
     by_path = {str(s.path): s.member_id for s in items}
     scopes = {slug: by_path[led.beancount_file_path] for slug, led in app.config["LEDGERS"].items()}
     install(app, users, scopes, clock=clock, throttle=Throttle(clock=clock))
@@ -358,7 +358,7 @@ def test_the_demo_users_file_is_valid_and_its_passwords_match() -> None:
 
 def test_serve_refuses_a_network_host_without_users(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ledgers_dir, rules_dir = write_group(tmp_path, {"ressourcerie": LENDER})
-    monkeypatch.setattr("comptasso.serve.run_server", lambda app, host, port: None)
+    monkeypatch.setattr("comptasso.web.serve.run_server", lambda app, host, port: None)
     result = CliRunner().invoke(comptasso, ["serve", "--ledgers", str(ledgers_dir), "--rules", str(rules_dir),
                                             "--host", "0.0.0.0"])
     assert result.exit_code == 2 and "il n'écoute que sur 127.0.0.1" in result.output
@@ -369,7 +369,7 @@ def test_serve_refuses_a_network_host_without_users(tmp_path: Path, monkeypatch:
 def test_serve_with_a_users_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ledgers_dir, rules_dir = write_group(tmp_path, {"ressourcerie": LENDER})
     seen: list[Flask] = []
-    monkeypatch.setattr("comptasso.serve.run_server", lambda app, host, port: seen.append(app))
+    monkeypatch.setattr("comptasso.web.serve.run_server", lambda app, host, port: seen.append(app))
     bad = tmp_path / "bad.toml"
     bad.write_text('[[users]]\nlogin = "a1"\nrole = "treasurer"\nmember = "velo-gap"\n'
                    f'password_hash = "{DIGEST}"\n', encoding="utf-8")

@@ -14,10 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pypdf import PdfReader
 
-from banquasso.accuracy import accuracy
-from banquasso.cli import main
-from banquasso.jobs import JobContext, daily_job
-from banquasso.monitoring import Snapshot
+from banquasso.watch.accuracy import accuracy
+from banquasso.commands.main import main
+from banquasso.scheduler.jobs import JobContext, daily_job
+from banquasso.watch.monitoring import Snapshot
 from banquasso.registry.db import open_registry
 from tests.conftest import write_group
 

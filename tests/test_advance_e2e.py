@@ -12,15 +12,15 @@ import pytest
 from beancount.core import data
 from click.testing import CliRunner, Result
 
-from banquasso.advance_flows import advance_flows, registry_flows
-from banquasso.cli import main
-from banquasso.forecast import forecast_group
+from banquasso.forecast.advance_flows import advance_flows, registry_flows
+from banquasso.commands.main import main
+from banquasso.forecast.daily import forecast_group
 from banquasso.registry.db import DB_URL_ENV
-from comptasso.books import GroupBooks, open_books
-from comptasso.chart import is_treasury
-from comptasso.loading import load_member_ledger
+from comptasso.books.facade import GroupBooks, open_books
+from comptasso.model.chart import is_treasury
+from comptasso.books.loading import load_member_ledger
 from comptasso.money import cents
-from comptasso.reference import load_allowed_plugins
+from comptasso.books.reference import load_allowed_plugins
 from tests.conftest import DEMO_AS_OF, DEMO_LEDGERS
 
 pytestmark = pytest.mark.skipif(not (DEMO_LEDGERS / "group.toml").exists(), reason="demo group not generated")

@@ -8,7 +8,7 @@ from decimal import Decimal
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from banquasso.allocation import (
+from banquasso.pool.allocation import (
     AllocationInput,
     BorrowerInput,
     FiscalYear,
@@ -257,7 +257,7 @@ def _grid_optimum(problem: AllocationInput, grid: int) -> Decimal:
     choices = [[ZERO] + [D(v) for v in range(grid, int(c.upper) + 1, grid) if D(v) >= limits.min_advance]
                for c in cands]
     best = empty_unmet(problem)
-    from banquasso.allocation import Advance, Allocation, unmet_after
+    from banquasso.pool.allocation import Advance, Allocation, unmet_after
 
     for amounts in itertools.product(*choices):
         advances = tuple(

@@ -17,11 +17,11 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from comptasso import annual
-from comptasso.annual import AnnualAccounts, annual_accounts, balance_sheet_heading
-from comptasso.annual_pdf import render_annual_pdf
-from comptasso.cli import main
-from comptasso.loading import load_member_ledger
+from comptasso.reports import annual
+from comptasso.reports.annual import AnnualAccounts, annual_accounts, balance_sheet_heading
+from comptasso.reports.annual_pdf import render_annual_pdf
+from comptasso.cli.main import main
+from comptasso.books.loading import load_member_ledger
 from tests.conftest import DEMO_AS_OF, DEMO_LEDGERS, write_group
 
 LEDGER = """
@@ -408,7 +408,7 @@ def test_bilan_always_balances_and_result_is_the_income_statement(entries: list[
 @pytest.mark.skipif(not (DEMO_LEDGERS / "group.toml").exists(), reason="demo group not generated")
 def test_demo_members_balance_and_match_beancount(demo_copy: tuple[Path, Path]) -> None:
     ledgers, _ = demo_copy
-    from comptasso.group import load_group
+    from comptasso.books.group import load_group
     group, _ = load_group(ledgers)
     assert group is not None
     for member in group.members:

@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from banquasso.cli import main as banquasso
-from comptasso.access import hash_password, load_users
-from comptasso.consolidation import RULES_ENV
+from banquasso.commands.main import main as banquasso
+from comptasso.web.access import hash_password, load_users
+from comptasso.plugins.consolidation import RULES_ENV
 from comptasso.money import fr_money
-from comptasso.serve import build_app, prepare
+from comptasso.web.serve import build_app, prepare
 from tests.conftest import DEMO_AS_OF, ROOT, in_ci
 
 pytestmark = pytest.mark.browser

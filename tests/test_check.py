@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from comptasso.cli import main
+from comptasso.cli.main import main
 from tests.conftest import write_group
 
 GOOD = """

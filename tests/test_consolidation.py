@@ -14,9 +14,9 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from comptasso.chart import class_problem, is_treasury, pcg_number
-from comptasso.cli import main
-from comptasso.consolidation import (
+from comptasso.model.chart import class_problem, is_treasury, pcg_number
+from comptasso.cli.main import main
+from comptasso.plugins.consolidation import (
     GROUP_LEDGER,
     RULES_ENV,
     AdvanceAccounts,

@@ -8,9 +8,9 @@ import click
 import pytest
 from pydantic import BaseModel
 
-from banquasso.cli import main as banquasso_main
-from comptasso.cli import main as comptasso_main
-from comptasso.lazycli import LazyGroup
+from banquasso.commands.main import main as banquasso_main
+from comptasso.cli.main import main as comptasso_main
+from comptasso.cli.lazy import LazyGroup
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = "\n".join(p.read_text(encoding="utf-8") for p in sorted((ROOT / "docs").glob("*.md"))) + (
@@ -53,7 +53,7 @@ def _keys(model: type[BaseModel], prefix: str = "") -> list[str]:
 
 
 def test_every_policy_key_documented() -> None:
-    from banquasso.policy import Policy
+    from banquasso.terms.policy import Policy
 
     pool_doc = (ROOT / "docs" / "pool.md").read_text(encoding="utf-8")
     keys = _keys(Policy)

@@ -16,11 +16,11 @@ from fava.application import CLIENT_SIDE_REPORTS
 from fava.help import HELP_PAGES
 from flask import Flask
 
-from comptasso.books import open_books
-from comptasso.chart import is_treasury
-from comptasso.cli import main
-from comptasso.consolidation import GROUP_LEDGER, RULES_ENV
-from comptasso.serve import ServedLedger, build_app, prepare
+from comptasso.books.facade import open_books
+from comptasso.model.chart import is_treasury
+from comptasso.cli.main import main
+from comptasso.plugins.consolidation import GROUP_LEDGER, RULES_ENV
+from comptasso.web.serve import ServedLedger, build_app, prepare
 from tests.conftest import DEMO_LEDGERS, DEMO_RULES, in_ci, write_group
 from tests.test_consolidation import BORROWER, LENDER, balances
 

@@ -15,13 +15,13 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
-from banquasso.cli import main as banquasso
+from banquasso.commands.main import main as banquasso
 from banquasso.fava_ext.chart import Series, chart_svg, nice_step
 from banquasso.fava_ext.tranche_form import check_form, insert_after_grant, parse_amount
-from comptasso.access import hash_password, load_users
-from comptasso.consolidation import RULES_ENV
-from comptasso.grants import extract_grants
-from comptasso.serve import build_app, prepare
+from comptasso.web.access import hash_password, load_users
+from comptasso.plugins.consolidation import RULES_ENV
+from comptasso.model.grants import extract_grants
+from comptasso.web.serve import build_app, prepare
 from tests.conftest import write_group
 
 AS_OF = "2026-11-30"
@@ -163,7 +163,7 @@ def test_the_page_follows_the_as_of_date(site: Site) -> None:
 
 def test_serve_as_of_sets_the_default_day(site: Site) -> None:
     """`comptasso serve --as-of` sets the day a page shows when the address names none."""
-    from comptasso.serve import AS_OF_CONFIG
+    from comptasso.web.serve import AS_OF_CONFIG
 
     site.app.config[AS_OF_CONFIG] = dt.date(2026, 1, 5)
     doc = site.client().get(f"/{site.velo}/{EXT}/forecast_data").get_json()

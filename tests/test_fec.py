@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
@@ -14,9 +16,9 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from comptasso.cli import main
-from comptasso.fec import FIELDS, build_fec
-from comptasso.fec_verify import FAULTS, verify_fec
+from comptasso.cli.main import main
+from comptasso.reports.fec import FIELDS, build_fec
+from comptasso.reports.fec_verify import FAULTS, verify_fec
 from tests.conftest import DEMO_AS_OF, DEMO_LEDGERS, write_group
 
 SIREN = "123456789"
@@ -331,10 +333,29 @@ def test_any_balanced_books_give_a_valid_fec(tmp_path_factory: pytest.TempPathFa
     summary, faults = verify_fec(path)
     assert [f.code for f in faults] == ([] if fec.rows else ["vide"])  # a year without entries is no FEC
     assert fec.total_debit == fec.total_credit == summary.total_debit
-    in_year = [e for e in entries if isinstance(e, data.Transaction) and e.date.year == 2025]
+    _assert_opening_plus_moves(fec, entries)
+
+
+def _assert_opening_plus_moves(fec: Any, entries: list[data.Directive]) -> None:
+    """Total debit = the opening entry (AN, which takes in entries dated 1 January) + later moves."""
+    opening_day = dt.date(2025, 1, 1)
+    in_year = [e for e in entries if isinstance(e, data.Transaction) and opening_day < e.date <= dt.date(2025, 12, 31)]
     moved = sum((p.units.number for e in in_year for p in e.postings if p.units.number > 0), Decimal(0))
     opening = sum((Decimal(r[11].replace(",", ".")) for r in fec.rows if r[0] == "AN"), Decimal(0))
     assert fec.total_debit == moved + opening
+
+
+def test_an_entry_of_the_first_of_january_is_counted_once_in_the_opening() -> None:
+    """The counterexample Hypothesis found against the first oracle: a 1 January entry is in the AN line."""
+    opens: list[data.Directive] = [data.Open(data.new_metadata("x", 0), dt.date(2024, 1, 1), a, None, None)
+                                   for a in ACCOUNTS]
+    postings = [data.Posting("Assets:512-Banque", Amount(Decimal("0.01"), "EUR"), None, None, None, None),
+                data.Posting("Equity:102-Fonds", Amount(Decimal("-0.01"), "EUR"), None, None, None, None)]
+    entry = data.Transaction(data.new_metadata("x", 10), dt.date(2025, 1, 1), "*", None, "op 0",
+                             data.EMPTY_SET, data.EMPTY_SET, postings)
+    fec = build_fec([*opens, entry], 2025, dt.date(2026, 12, 31), SIREN)
+    assert fec.total_debit == Decimal("0.01")
+    _assert_opening_plus_moves(fec, [*opens, entry])
 
 
 # --- The demo group ---------------------------------------------------------------------------------
@@ -344,7 +365,7 @@ def test_any_balanced_books_give_a_valid_fec(tmp_path_factory: pytest.TempPathFa
 def test_every_demo_member_fec_2025_passes_verify(demo_copy: tuple[Path, Path], tmp_path: Path) -> None:
     ledgers, rules = demo_copy
     runner = CliRunner()
-    from comptasso.group import load_group
+    from comptasso.books.group import load_group
     group, _ = load_group(ledgers)
     assert group is not None and len(group.members) == 6
     for member in group.members:

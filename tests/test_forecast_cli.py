@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from banquasso.cli import main
+from banquasso.commands.main import main
 from tests.conftest import write_group
 from tests.forecast_helpers import OPEN, grant, opening, receipt
 
@@ -162,10 +162,10 @@ def test_invalid_policy_exits_1(tmp_path: Path) -> None:
 
 
 def test_pandas_frames(group: list[str]) -> None:
-    from banquasso.forecast import read_group
-    from banquasso.frames import balances_frame, flows_frame, funders_frame, load_forecast, risk_frame, summary_frame
-    from banquasso.risk import simulate
-    from comptasso.books import open_books
+    from banquasso.forecast.daily import read_group
+    from banquasso.forecast.frames import balances_frame, flows_frame, funders_frame, load_forecast, risk_frame, summary_frame
+    from banquasso.forecast.risk import simulate
+    from comptasso.books.facade import open_books
 
     ledgers, rules = group[1], group[3]
     forecast = load_forecast(ledgers, rules, "2026-06-30", horizon=35)
@@ -186,7 +186,7 @@ def test_pandas_frames(group: list[str]) -> None:
 
 
 def test_load_forecast_raises_with_every_problem(tmp_path: Path) -> None:
-    from banquasso.frames import load_forecast
+    from banquasso.forecast.frames import load_forecast
     from comptasso.problems import ProblemsError
 
     ledgers, rules = write_group(tmp_path, {"velo-gap": OTHER}, pool="[floor]\nfixed = -3\n")

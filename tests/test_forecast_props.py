@@ -12,11 +12,11 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from banquasso.flows import Flow
-from banquasso.forecast import forecast_group, project
-from comptasso.books import GroupBooks
-from comptasso.grants import Source
-from comptasso.previsions import Prevision, expected_occurrences, occurrences
+from banquasso.forecast.flows import Flow
+from banquasso.forecast.daily import forecast_group, project
+from comptasso.books.facade import GroupBooks
+from comptasso.model.grants import Source
+from comptasso.model.previsions import Prevision, expected_occurrences, occurrences
 from tests.forecast_helpers import books_of, d, grant, opening, receipt
 
 A = d("2026-06-30")

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from banquasso.forecast import check_horizon, forecast_group, project
-from banquasso.flows import Flow
-from banquasso.policy import FloorPolicy
-from comptasso.grants import Source
-from comptasso.previsions import Prevision, expected_occurrences, occurrences
+from banquasso.forecast.daily import check_horizon, forecast_group, project
+from banquasso.forecast.flows import Flow
+from banquasso.terms.policy import FloorPolicy
+from comptasso.model.grants import Source
+from comptasso.model.previsions import Prevision, expected_occurrences, occurrences
 from comptasso.problems import ProblemsError
 from tests.forecast_helpers import books_of, d, grant, opening, receipt, salary
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from comptasso.cli import main
-from comptasso.group import account_component, load_group
+from comptasso.cli.main import main
+from comptasso.books.group import account_component, load_group
 from tests.conftest import write_group
 
 LEDGER = """

@@ -14,10 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from comptasso import atomic
-from comptasso.cli import main
+from comptasso.cli.main import main
 from comptasso.importing import run
 from comptasso.importing.statement import parse_bank_amount
-from comptasso.loading import load_member_ledger
+from comptasso.books.loading import load_member_ledger
 from comptasso.money import fr_number
 from tests.conftest import ROOT, write_group
 

@@ -14,8 +14,8 @@ from beancount.parser import parser
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from banquasso.ledger_write import FAULT_ENV, FAULT_EXIT, FileEdit, journal_path, recover, write_files, write_lock
-from banquasso.postings import HEADER, Accounts, add_entries, blocks, disbursement, repayment, set_flag
+from banquasso.registry.ledger_write import FAULT_ENV, FAULT_EXIT, FileEdit, journal_path, recover, write_files, write_lock
+from banquasso.registry.postings import HEADER, Accounts, add_entries, blocks, disbursement, repayment, set_flag
 from banquasso.registry.db import DB_URL_ENV
 from comptasso.problems import Problem
 from tests.test_registry import make_group, propose_args, run
@@ -110,7 +110,7 @@ def test_recover_puts_back_what_a_journal_recorded(tmp_path: Path) -> None:
     ledgers, _ = make_group(tmp_path)
     before = engine_files(ledgers)
     target = ledgers / "preteur" / "banquasso.beancount"
-    code = (f"import sys; from pathlib import Path; from banquasso.ledger_write import *; "
+    code = (f"import sys; from pathlib import Path; from banquasso.registry.ledger_write import *; "
             f"write_files(Path({str(ledgers)!r}), [FileEdit(Path({str(target)!r}), 'moitié\\n')], lambda: [])")
     done = subprocess.run([sys.executable, "-c", code], env={**os.environ, FAULT_ENV: "renamed-1"}, check=False)
     assert done.returncode == FAULT_EXIT

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from comptasso import books as books_module
-from comptasso.books import open_books
+from comptasso.books import facade as books_module
+from comptasso.books.facade import open_books
 from tests.conftest import write_group
 
 LEDGER = """

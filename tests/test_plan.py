@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from banquasso.cli import main
-from banquasso.plan import fiscal_year_start, plan_group, read_forecast
-from banquasso.policy import load_policy
-from comptasso.books import open_books
+from banquasso.commands.main import main
+from banquasso.pool.plan import fiscal_year_start, plan_group, read_forecast
+from banquasso.terms.policy import load_policy
+from comptasso.books.facade import open_books
 from tests.conftest import DEMO_AS_OF, DEMO_LEDGERS, write_group
 
 D = Decimal

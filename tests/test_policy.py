@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from banquasso.policy import LEGAL_MAX_DAYS, Policy, default_policy, load_policy
+from banquasso.terms.policy import LEGAL_MAX_DAYS, Policy, default_policy, load_policy
 from tests.conftest import DEMO_RULES
 
 

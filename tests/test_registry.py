@@ -14,13 +14,13 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import select, text
 
-from banquasso.cli import main
-from banquasso.policy import default_policy
+from banquasso.commands.main import main
+from banquasso.terms.policy import default_policy
 from banquasso.registry import lifecycle
 from banquasso.registry.db import DB_URL_ENV, alembic_config, open_registry, script_head
 from banquasso.registry.models import AppendOnlyError, AuditLog
 from banquasso.registry.service import Desk, Proposal, approve, confirm, disburse, load_view, propose, repay
-from comptasso.group import load_group
+from comptasso.books.group import load_group
 from tests.conftest import in_ci, write_group
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from banquasso.forecast import forecast_outlook, read_group
-from banquasso.policy import FloorPolicy
-from banquasso.risk import figures, simulate
+from banquasso.forecast.daily import forecast_outlook, read_group
+from banquasso.terms.policy import FloorPolicy
+from banquasso.forecast.risk import figures, simulate
 from tests.forecast_helpers import books_of, d, grant, opening, receipt
 
 A = d("2026-06-30")

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from banquasso.cli import main
-from banquasso.schedule import (
+from banquasso.commands.main import main
+from banquasso.terms.schedule import (
     ScheduleError,
     add_months,
     annuity_payment,
@@ -213,7 +213,7 @@ def test_schedule_of_a_registered_advance(demo_copy, monkeypatch) -> None:
 
     from click.testing import CliRunner
 
-    from banquasso.cli import main
+    from banquasso.commands.main import main
 
     monkeypatch.delenv("BANQUASSO_DB_URL", raising=False)
     ledgers, rules = demo_copy

@@ -16,8 +16,8 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from click.testing import CliRunner
 from pypdf import PdfReader
 
-from banquasso.cli import main
-from banquasso.jobs import (
+from banquasso.commands.main import main
+from banquasso.scheduler.jobs import (
     DAILY,
     DAILY_GRACE_SECONDS,
     MONTHLY,
@@ -28,7 +28,7 @@ from banquasso.jobs import (
     monthly_job,
     next_runs,
 )
-from banquasso.monitoring import BELOW_FLOOR, LATE_LINE, count_rows, last_runs, load_alerts, load_snapshots
+from banquasso.watch.monitoring import BELOW_FLOOR, LATE_LINE, count_rows, last_runs, load_alerts, load_snapshots
 from banquasso.registry.db import Registry, open_registry
 from tests.test_statement import lending_group
 

@@ -8,11 +8,11 @@ import pytest
 from click.testing import CliRunner
 from filelock import FileLock, Timeout
 
-from banquasso.jobs import stored_next_runs
+from banquasso.scheduler.jobs import stored_next_runs
 from banquasso.registry.db import open_registry, var_dir
-from banquasso.serve_hook import SchedulerBusy, start_beside_fava
-from comptasso import serve
-from comptasso.cli import main
+from banquasso.scheduler.serve_hook import SchedulerBusy, start_beside_fava
+from comptasso.web import serve
+from comptasso.cli.main import main
 
 
 @pytest.fixture(autouse=True)

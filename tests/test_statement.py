@@ -12,15 +12,15 @@ import pytest
 from click.testing import CliRunner
 from pypdf import PdfReader
 
-from banquasso.advance_flows import advance_flows
-from banquasso.cli import main
-from banquasso.forecast import forecast_group
+from banquasso.forecast.advance_flows import advance_flows
+from banquasso.commands.main import main
+from banquasso.forecast.daily import forecast_group
 from banquasso.registry.db import open_registry
 from banquasso.registry.models import Advance, Payment, ScheduleLine
 from banquasso.registry.service import load_views
 from banquasso.statement import pdf as statement_pdf
 from banquasso.statement.data import Month, MonthError, books_date
-from comptasso.books import open_books
+from comptasso.books.facade import open_books
 from comptasso.money import fr_money
 from tests.conftest import DEMO_AS_OF, write_group
 
@@ -250,7 +250,7 @@ def test_demo_statement(demo_copy: tuple[Path, Path], tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     books, _ = open_books(ledgers, rules)
     assert books is not None
-    from banquasso.policy import load_policy
+    from banquasso.terms.policy import load_policy
     policy, _ = load_policy(rules)
     assert policy is not None
     engine = forecast_group(books, dt.date.fromisoformat(DEMO_AS_OF), floor_policy=policy.floor)

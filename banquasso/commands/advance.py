@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from banquasso.policy import load_policy
+from banquasso.terms.policy import load_policy
 from banquasso.registry import lifecycle
 from banquasso.registry.db import open_registry
 from banquasso.registry.service import (
@@ -34,8 +34,8 @@ from banquasso.registry.service import (
 )
 from banquasso.registry.snapshot import AdvanceView
 from banquasso.registry.status import advance_document
-from comptasso.books import GroupBooks
-from comptasso.cliutil import (
+from comptasso.books.facade import GroupBooks
+from comptasso.cli.util import (
     ISO_DATE,
     as_of_option,
     books_options,
@@ -46,7 +46,7 @@ from comptasso.cliutil import (
     progress,
     today,
 )
-from comptasso.group import load_group
+from comptasso.books.group import load_group
 from comptasso.money import fr_date, fr_money, fr_number, parse_amount
 from comptasso.problems import Problem, ProblemsError
 
@@ -147,7 +147,7 @@ def _read_plan(path: str) -> tuple[list[Proposal], list[Problem]]:
 
 def _plan_now(books: GroupBooks, desk: Desk) -> list[Proposal]:
     """The advances `banquasso plan` proposes as of the desk's date."""
-    from banquasso.plan import plan_group  # the solver is slow to import; only this path needs it
+    from banquasso.pool.plan import plan_group  # the solver is slow to import; only this path needs it
 
     try:
         plan = plan_group(books, desk.policy, desk.as_of, progress=progress)

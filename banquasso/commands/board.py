@@ -11,10 +11,10 @@ from typing import Any
 
 import click
 
-from banquasso.accuracy import BUCKETS, Accuracy, AccuracyReport, accuracy
-from banquasso.capacity import WINDOWS
-from banquasso.forecast import books_start
-from banquasso.jobs import (
+from banquasso.watch.accuracy import BUCKETS, Accuracy, AccuracyReport, accuracy
+from banquasso.pool.capacity import WINDOWS
+from banquasso.forecast.daily import books_start
+from banquasso.scheduler.jobs import (
     DAILY,
     FAILED,
     JOBS,
@@ -32,11 +32,11 @@ from banquasso.jobs import (
     statement_path,
     stored_next_runs,
 )
-from banquasso.monitoring import last_runs, load_snapshots
+from banquasso.watch.monitoring import last_runs, load_snapshots
 from banquasso.registry.db import open_registry
 from banquasso.statement.data import Month, MonthError, StatementData, prepare, registry_exists
 from banquasso.statement.pdf import render_statement, write_atomically
-from comptasso.cliutil import (
+from comptasso.cli.util import (
     as_of_option,
     books_options,
     dump_json,
@@ -225,7 +225,7 @@ def _run_scheduler(ctx: click.Context, ledgers_dir: Path, rules_dir: Path, repor
     progress(f"Relevés mensuels dans {reports} ; registre {registry.label} (Ctrl+C pour arrêter)")
     try:
         if with_fava:
-            from comptasso.serve import serve_command
+            from comptasso.web.serve import serve_command
 
             scheduler.start()
             ctx.invoke(serve_command, ledgers_dir=ledgers_dir, rules_dir=rules_dir, port=port, host="127.0.0.1",

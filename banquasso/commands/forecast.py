@@ -12,16 +12,16 @@ from typing import Any
 
 import click
 
-from banquasso.backtest import Backtest, Comparison, backtest
-from banquasso.delays import DelayModel, FunderDelay
-from banquasso.advance_flows import read_group_with_advances
-from banquasso.forecast import (
+from banquasso.forecast.backtest import Backtest, Comparison, backtest
+from banquasso.forecast.delays import DelayModel, FunderDelay
+from banquasso.forecast.advance_flows import read_group_with_advances
+from banquasso.forecast.daily import (
     DEFAULT_HORIZON, MAX_HORIZON, GroupForecast, GroupOutlook, MemberForecast, books_start, forecast_outlook,
 )
-from banquasso.policy import Policy, load_policy
-from banquasso.risk import DEFAULT_SCENARIOS, DEFAULT_SEED, GroupRisk, RiskFigures, simulate
-from comptasso.books import GroupBooks
-from comptasso.cliutil import as_of_option, books_options, dump_json, fail, json_option, load_or_exit, progress, today
+from banquasso.terms.policy import Policy, load_policy
+from banquasso.forecast.risk import DEFAULT_SCENARIOS, DEFAULT_SEED, GroupRisk, RiskFigures, simulate
+from comptasso.books.facade import GroupBooks
+from comptasso.cli.util import as_of_option, books_options, dump_json, fail, json_option, load_or_exit, progress, today
 from comptasso.money import fr_date, fr_money, fr_number, money_json
 
 WARN = "⚠"

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import click
 
-from banquasso.capacity import WINDOWS, Capacity
+from banquasso.pool.capacity import WINDOWS, Capacity
 from banquasso.commands.schedule import policy_or_exit
-from banquasso.forecast import DEFAULT_HORIZON, books_start
-from banquasso.plan import Plan, group_capacity, plan_group
-from comptasso.books import GroupBooks
-from comptasso.cliutil import as_of_option, books_options, dump_json, fail, json_option, load_or_exit, progress, today
+from banquasso.forecast.daily import DEFAULT_HORIZON, books_start
+from banquasso.pool.plan import Plan, group_capacity, plan_group
+from comptasso.books.facade import GroupBooks
+from comptasso.cli.util import as_of_option, books_options, dump_json, fail, json_option, load_or_exit, progress, today
 from comptasso.money import fr_date, fr_money
 from comptasso.problems import ProblemsError
 

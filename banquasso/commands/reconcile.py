@@ -8,13 +8,13 @@ from pathlib import Path
 import click
 from filelock import Timeout
 
-from banquasso.ledger_write import recover, write_lock
-from banquasso.policy import load_policy
+from banquasso.registry.ledger_write import recover, write_lock
+from banquasso.terms.policy import load_policy
 from banquasso.registry.db import open_registry
 from banquasso.registry.reconcile import Reconciliation, reconcile
 from banquasso.registry.service import engine_file, load_views
-from comptasso.cliutil import as_of_option, books_options, dump_json, fail, json_option, load_or_exit, today
-from comptasso.group import load_group
+from comptasso.cli.util import as_of_option, books_options, dump_json, fail, json_option, load_or_exit, today
+from comptasso.books.group import load_group
 from comptasso.money import fr_money, money_json
 from comptasso.problems import Problem
 

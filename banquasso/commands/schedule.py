@@ -9,9 +9,9 @@ from typing import Any
 
 import click
 
-from banquasso.policy import DAY_COUNTS, METHODS, Policy, load_policy
-from banquasso.schedule import Schedule, ScheduleError, build_schedule
-from comptasso.cliutil import (
+from banquasso.terms.policy import DAY_COUNTS, METHODS, Policy, load_policy
+from banquasso.terms.schedule import Schedule, ScheduleError, build_schedule
+from comptasso.cli.util import (
     ISO_DATE, as_of_option, dump_json, fail, json_option, ledgers_option, rules_option, today,
 )
 from comptasso.money import fr_date, fr_money, fr_number, parse_amount

@@ -24,11 +24,11 @@ from banquasso.fava_ext.views import (
     Inputs, MemberPage, Place, PoolPage, ledgers_folder, member_page, pool_page, read_inputs, rules_folder,
 )
 from banquasso.registry.db import database_url
-from comptasso.access import User, current_user
-from comptasso.cliutil import today
-from comptasso.serve import AS_OF_CONFIG
-from comptasso.grants import extract_grants
-from comptasso.group import load_group
+from comptasso.web.access import User, current_user
+from comptasso.cli.util import today
+from comptasso.web.serve import AS_OF_CONFIG
+from comptasso.model.grants import extract_grants
+from comptasso.books.group import load_group
 from comptasso.money import fr_date, fr_money, fr_number, money_json
 from comptasso.problems import Problem, ProblemsError
 from fava.ext import FavaExtensionBase, extension_endpoint

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from comptasso.grants import TRANCHE, GrantBook
+from comptasso.model.grants import TRANCHE, GrantBook
 from comptasso.money import fr_date, fr_money
 
 ROWS = 3

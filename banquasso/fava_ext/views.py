@@ -11,23 +11,23 @@ from pathlib import Path
 
 from beancount.core import data
 
-from banquasso.capacity import Capacity
-from banquasso.delays import DelayModel
-from banquasso.flows import OpenTranche, tranche_flow
-from banquasso.advance_flows import read_group_with_advances
-from banquasso.forecast import DEFAULT_HORIZON, GroupForecast, GroupOutlook, MemberForecast, forecast_outlook
-from banquasso.monitoring import AdvanceOnDay, advances_on, member_alerts
-from banquasso.plan import Plan, group_capacity, plan_group
-from banquasso.policy import Policy, load_policy
+from banquasso.pool.capacity import Capacity
+from banquasso.forecast.delays import DelayModel
+from banquasso.forecast.flows import OpenTranche, tranche_flow
+from banquasso.forecast.advance_flows import read_group_with_advances
+from banquasso.forecast.daily import DEFAULT_HORIZON, GroupForecast, GroupOutlook, MemberForecast, forecast_outlook
+from banquasso.watch.monitoring import AdvanceOnDay, advances_on, member_alerts
+from banquasso.pool.plan import Plan, group_capacity, plan_group
+from banquasso.terms.policy import Policy, load_policy
 from banquasso.registry import lifecycle
 from banquasso.registry.db import DB_URL_ENV, database_url, open_registry
 from banquasso.registry.service import load_views
 from banquasso.registry.snapshot import AdvanceView
-from banquasso.risk import DEFAULT_SCENARIOS, DEFAULT_SEED, GroupRisk, simulate
-from comptasso.books import GroupBooks, open_books
-from comptasso.consolidation import RULES_ENV
-from comptasso.grants import Grant, extract_grants
-from comptasso.group import GROUP_FILE
+from banquasso.forecast.risk import DEFAULT_SCENARIOS, DEFAULT_SEED, GroupRisk, simulate
+from comptasso.books.facade import GroupBooks, open_books
+from comptasso.plugins.consolidation import RULES_ENV
+from comptasso.model.grants import Grant, extract_grants
+from comptasso.books.group import GROUP_FILE
 from comptasso.problems import Problem, ProblemsError
 
 ZERO = Decimal("0.00")

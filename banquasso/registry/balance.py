@@ -10,8 +10,8 @@ from decimal import Decimal
 from beancount.core import data
 
 from banquasso.registry.snapshot import ZERO, AdvanceView
-from banquasso.schedule import interest
-from comptasso.grants import extract_grants
+from banquasso.terms.schedule import interest
+from comptasso.model.grants import extract_grants
 from comptasso.money import cents
 
 

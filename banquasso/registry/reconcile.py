@@ -10,10 +10,10 @@ from decimal import Decimal
 
 from beancount.core import data
 
-from banquasso.policy import AccountsPolicy
-from banquasso.postings import EngineEntry, event_entries
+from banquasso.terms.policy import AccountsPolicy
+from banquasso.registry.postings import EngineEntry, event_entries
 from banquasso.registry.snapshot import ZERO, AdvanceView, PaymentView
-from comptasso.group import Group, Member
+from comptasso.books.group import Group, Member
 from comptasso.money import fr_money
 from comptasso.problems import Problem, at
 

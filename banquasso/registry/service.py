@@ -22,9 +22,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from banquasso.ledger_write import FileEdit, recover, write_files, write_lock
-from banquasso.policy import Policy
-from banquasso.postings import (
+from banquasso.registry.ledger_write import FileEdit, recover, write_files, write_lock
+from banquasso.terms.policy import Policy
+from banquasso.registry.postings import (
     CLEARED,
     PENDING,
     EngineEntry,
@@ -40,12 +40,12 @@ from banquasso.registry.db import Registry
 from banquasso.registry.models import Advance, AuditLog, Payment, Posting, ScheduleLine
 from banquasso.registry.reconcile import reconcile
 from banquasso.registry.snapshot import ZERO, AdvanceView, snapshot, view_json
-from banquasso.schedule import ScheduleError, build_schedule
-from comptasso.books import GroupBooks, open_books
-from comptasso.checks import ENGINE_FILE, check_engine_file
-from comptasso.grants import extract_grants
-from comptasso.group import Group, Member
-from comptasso.loading import load_member_ledger
+from banquasso.terms.schedule import ScheduleError, build_schedule
+from comptasso.books.facade import GroupBooks, open_books
+from comptasso.model.checks import ENGINE_FILE, check_engine_file
+from comptasso.model.grants import extract_grants
+from comptasso.books.group import Group, Member
+from comptasso.books.loading import load_member_ledger
 from comptasso.money import cents, fr_money
 from comptasso.problems import Problem
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from banquasso.registry.models import Advance
-from banquasso.schedule import ScheduleLine
+from banquasso.terms.schedule import ScheduleLine
 
 ZERO = Decimal("0.00")
 

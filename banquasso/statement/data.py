@@ -13,21 +13,21 @@ from pathlib import Path
 from babel.dates import format_date
 from beancount.core import data
 
-from banquasso.accuracy import AccuracyReport, accuracy
-from banquasso.advance_flows import advance_flows
-from banquasso.capacity import WINDOWS, Capacity
-from banquasso.delays import DelayModel
-from banquasso.flows import MemberBooks, tranche_flow
-from banquasso.forecast import DEFAULT_HORIZON, GroupForecast, books_start, forecast_outlook, read_group
-from banquasso.monitoring import AdvanceOnDay, Snapshot, advances_on, load_snapshots, member_alerts
-from banquasso.plan import Plan, fiscal_year_start, group_capacity, plan_group
-from banquasso.policy import Policy, load_policy
+from banquasso.watch.accuracy import AccuracyReport, accuracy
+from banquasso.forecast.advance_flows import advance_flows
+from banquasso.pool.capacity import WINDOWS, Capacity
+from banquasso.forecast.delays import DelayModel
+from banquasso.forecast.flows import MemberBooks, tranche_flow
+from banquasso.forecast.daily import DEFAULT_HORIZON, GroupForecast, books_start, forecast_outlook, read_group
+from banquasso.watch.monitoring import AdvanceOnDay, Snapshot, advances_on, load_snapshots, member_alerts
+from banquasso.pool.plan import Plan, fiscal_year_start, group_capacity, plan_group
+from banquasso.terms.policy import Policy, load_policy
 from banquasso.registry.balance import DueLine
 from banquasso.registry.db import DB_URL_ENV, Registry, database_url, open_registry
 from banquasso.registry.service import load_views
 from banquasso.registry.snapshot import AdvanceView
-from banquasso.risk import DEFAULT_SCENARIOS, DEFAULT_SEED, GroupRisk, RiskFigures, simulate
-from comptasso.books import GroupBooks, open_books
+from banquasso.forecast.risk import DEFAULT_SCENARIOS, DEFAULT_SEED, GroupRisk, RiskFigures, simulate
+from comptasso.books.facade import GroupBooks, open_books
 from comptasso.problems import Problem, ProblemsError
 
 ZERO = Decimal("0.00")

@@ -13,12 +13,12 @@ from pathlib import Path
 from reportlab.lib.units import mm
 from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, PageBreak, Paragraph, Spacer
 
-from banquasso.accuracy import BUCKETS, Accuracy
-from banquasso.capacity import WINDOWS
-from banquasso.monitoring import AdvanceOnDay
+from banquasso.watch.accuracy import BUCKETS, Accuracy
+from banquasso.pool.capacity import WINDOWS
+from banquasso.watch.monitoring import AdvanceOnDay
 from banquasso.statement.charts import forecast_chart
 from banquasso.statement.data import DUE_SOON_DAYS, MemberPage, StatementData
-from comptasso import pdfstyle
+from comptasso.reports import pdfstyle
 from comptasso.money import fr_date, fr_money, fr_number
 
 METHODS = {"bullet": "in fine", "on-receipt": "à l'encaissement", "linear": "linéaire", "annuity": "annuités"}

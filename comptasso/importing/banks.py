@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from comptasso.problems import Problem
-from comptasso.tomlfile import locate, read_toml, validate
+from comptasso.books.tomlfile import locate, read_toml, validate
 
 BANKS_FILE = "banks.toml"
 

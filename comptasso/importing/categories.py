@@ -10,9 +10,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from comptasso.group import ACCOUNT
+from comptasso.books.group import ACCOUNT
 from comptasso.problems import Problem
-from comptasso.tomlfile import locate, read_toml, validate
+from comptasso.books.tomlfile import locate, read_toml, validate
 
 CATEGORIES_FILE = "categories.toml"
 DEFAULT_SUSPENSE = "Assets:471-Operations-En-Attente"

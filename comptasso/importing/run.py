@@ -13,10 +13,10 @@ from beancount.parser import printer
 from beangulp.extract import DUPLICATE
 
 from comptasso.atomic import atomic_write, locked
-from comptasso.group import Member
+from comptasso.books.group import Member
 from comptasso.importing.categories import Categories
 from comptasso.importing.importer import BankImporter, duplicate_reason
-from comptasso.loading import load_member_ledger
+from comptasso.books.loading import load_member_ledger
 from comptasso.problems import Problem
 
 IMPORT_FILE = "import.beancount"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from comptasso.cliutil import ISO_DATE
+from comptasso.cli.util import ISO_DATE
 from comptasso.synthetic.basics import french_date
 from comptasso.synthetic.group import DEFAULT_END, DEMO_SEED, build_group
 

@@ -1,4 +1,4 @@
-"""Monitoring: forecast snapshots, alerts and job runs of the scheduler (banquasso.monitoring).
+"""Monitoring: forecast snapshots, alerts and job runs of the scheduler (banquasso.watch.monitoring).
 
 Revision ID: 0002
 Revises: 0001

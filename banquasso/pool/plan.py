@@ -1,0 +1,324 @@
+"""The pool plan: needs and lenders read from the forecast, the allocation program, and why needs stay unmet."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from banquasso.pool.allocation import (
+    Allocation,
+    AllocationInput,
+    BorrowerInput,
+    FiscalYear,
+    LenderInput,
+    Limits,
+    NeedInput,
+    SecurityInput,
+    active,
+    allocate,
+)
+from banquasso.pool.capacity import Capacity, down, member_capacity
+from banquasso.forecast.flows import Flow, tranche_flow, treasury_and_payroll
+from banquasso.forecast.advance_flows import read_group_with_advances
+from banquasso.forecast.daily import MAX_HORIZON, GroupForecast, GroupOutlook, forecast_outlook, read_group
+from banquasso.pool.needs import Need, Security, member_needs, securities_for
+from banquasso.terms.policy import Policy
+from comptasso.books.facade import GroupBooks
+from comptasso.money import money_json
+from comptasso.problems import ProblemsError
+
+ZERO = Decimal("0.00")
+CAPACITY_HORIZON = 180
+Progress = Callable[[str], None]
+
+REASONS = {
+    "no-grant": "aucune subvention ouverte attendue après le début du besoin ne peut garantir une avance",
+    "too-long": "la subvention qui la garantirait n'est attendue qu'au-delà de la durée maximale (limits.max_days)",
+    "security": "garanties épuisées : les subventions ouvertes, après décote (haircut), ne couvrent pas davantage",
+    "borrower-cap": "plafond d'avances par emprunteur atteint (limits.max_advance_per_borrower)",
+    "min-advance": "le reste est inférieur à l'avance minimale (limits.min_advance)",
+    "legal-cap": "plafond légal atteint : 50 % de la trésorerie nette des prêteurs à l'ouverture de l'exercice",
+    "no-lender": "aucun prêteur n'a d'excédent au-dessus de son plancher sur toute la période "
+                 "(limits.max_lender_share)",
+}
+
+
+@dataclass(frozen=True)
+class PlannedAdvance:
+    """One proposed advance, with its dates and the tranche that secures it."""
+
+    lender: str
+    borrower: str
+    amount: Decimal
+    disburse_on: dt.date
+    repay_on: dt.date
+    security: Security
+    method: str
+
+
+@dataclass(frozen=True)
+class UnmetNeed:
+    """What stays under the floor after the plan, for one need, and the rule that binds."""
+
+    need: Need
+    amount: Decimal
+    reason: str
+
+    @property
+    def text(self) -> str:
+        return REASONS[self.reason]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The proposed advances and the unmet needs, as of a day."""
+
+    as_of: dt.date
+    horizon_days: int
+    needs: tuple[Need, ...]
+    advances: tuple[PlannedAdvance, ...]
+    unmet: tuple[UnmetNeed, ...]
+    status: str
+
+    @property
+    def total_need(self) -> Decimal:
+        return sum((n.amount for n in self.needs), ZERO)
+
+    @property
+    def total_unmet(self) -> Decimal:
+        return sum((u.amount for u in self.unmet), ZERO)
+
+    @property
+    def total_covered(self) -> Decimal:
+        return self.total_need - self.total_unmet
+
+    def to_json(self) -> dict[str, object]:
+        """The JSON document of SPEC section 10, with a few extra keys."""
+        return {
+            "as_of": self.as_of.isoformat(), "horizon_days": self.horizon_days, "status": self.status,
+            "advances": [
+                {"lender": a.lender, "borrower": a.borrower, "amount": money_json(a.amount),
+                 "disburse_on": a.disburse_on.isoformat(), "repay_on": a.repay_on.isoformat(),
+                 "days": (a.repay_on - a.disburse_on).days, "method": a.method,
+                 "secured_by": {"convention": a.security.convention,
+                                "tranche_date": a.security.tranche_date.isoformat(),
+                                "funder": a.security.funder, "expected_on": a.security.expected.isoformat(),
+                                "open_amount": money_json(a.security.open_amount),
+                                "haircut": str(a.security.haircut)}}
+                for a in self.advances
+            ],
+            "needs": [{"member": n.member, "from": n.start.isoformat(), "to": n.end.isoformat(),
+                       "amount": money_json(n.amount)} for n in self.needs],
+            "unmet": [{"member": u.need.member, "from": u.need.start.isoformat(), "to": u.need.end.isoformat(),
+                       "amount": money_json(u.amount), "reason": u.text, "reason_code": u.reason}
+                      for u in self.unmet],
+            "total_need": money_json(self.total_need), "total_covered": money_json(self.total_covered),
+            "total_unmet": money_json(self.total_unmet),
+        }
+
+
+def fiscal_year_start(day: dt.date, month: int) -> dt.date:
+    """The opening day of the financial year that contains `day`."""
+    start = dt.date(day.year, month, 1)
+    return start if start <= day else dt.date(day.year - 1, month, 1)
+
+
+def lent_since(books: GroupBooks, member: str, since: dt.date, as_of: dt.date, account: str) -> Decimal:
+    """What a member has advanced (debits to its lender-principal accounts) from `since` to `as_of`."""
+    total = ZERO
+    for entry in books.ledgers[member].entries:
+        if since <= entry.date <= as_of and hasattr(entry, "postings"):
+            for posting in entry.postings:
+                if posting.units is not None and posting.units.number > 0 and (
+                        posting.account == account or posting.account.startswith(account + ":")):
+                    total += posting.units.number
+    return total
+
+
+def fiscal_years(books: GroupBooks, member: str, forecast_days: Sequence[tuple[dt.date, Decimal]],
+                 as_of: dt.date, policy: Policy) -> tuple[FiscalYear, ...]:
+    """The member's financial years over the forecast, with their opening cash and what was lent in them."""
+    month = policy.limits.financial_year_start_month
+    first_day = as_of + dt.timedelta(days=1)
+    out, index, horizon = [], 0, len(forecast_days)
+    while index < horizon:
+        opening = fiscal_year_start(first_day + dt.timedelta(days=index), month)
+        following = dt.date(opening.year + 1, month, 1)
+        last = min(horizon - 1, (following - first_day).days - 1)
+        eve = opening - dt.timedelta(days=1)
+        if eve <= as_of:
+            known = [e for e in books.ledgers[member].entries if e.date <= eve]
+            cash, _ = treasury_and_payroll(known, eve)
+            lent = lent_since(books, member, opening, as_of, policy.accounts.lender_principal)
+            out.append(FiscalYear(index, last, cash, None, lent))
+        else:
+            eve_index = (eve - first_day).days
+            out.append(FiscalYear(index, last, forecast_days[eve_index][1], eve_index, ZERO))
+        index = last + 1
+    return tuple(out)
+
+
+def _security_input(security: Security, as_of: dt.date) -> SecurityInput:
+    return SecurityInput(security.member, f"{security.convention}@{security.tranche_date.isoformat()}",
+                         (security.repay_on - as_of).days - 1, security.cap)
+
+
+def member_securities(outlook: GroupOutlook, books: GroupBooks, member: str, policy: Policy) -> list[Security]:
+    """The open tranches of a member as securities, expected on max(A+1, tranche date + funder delay)."""
+    kinds = {fid: f.kind for fid, f in books.reference.funders.items()}
+    member_books = next(m for m in outlook.members if m.member_id == member)
+    rows = []
+    for tranche in member_books.open_tranches:
+        expected = tranche_flow(tranche, outlook.delays.delay(tranche.funder), outlook.as_of).date
+        rows.append((tranche.convention, tranche.funder, tranche.due, expected, tranche.amount))
+    return securities_for(member, rows, kinds, policy)
+
+
+def read_forecast(books: GroupBooks, as_of: dt.date, horizon: int, policy: Policy,
+                  extra_flows: Mapping[str, Sequence[Flow]] | None = None) -> tuple[GroupOutlook, GroupForecast]:
+    """The forecast over `horizon` days with the registry's advances (or the given `extra_flows`).
+
+    Raises ProblemsError when the books cannot be read.
+    """
+    if extra_flows is None:
+        outlook, problems = read_group_with_advances(books, as_of, horizon, policy.floor)
+    else:
+        outlook, problems = read_group(books, as_of, horizon, policy.floor, extra_flows)
+    if outlook is None:
+        raise ProblemsError(problems)
+    return outlook, forecast_outlook(outlook)
+
+
+@dataclass(frozen=True)
+class PlanInputs:
+    """The allocation program built from the forecast, with the needs and securities it indexes."""
+
+    problem: AllocationInput
+    needs: tuple[Need, ...]
+    securities: tuple[Security, ...]
+    first_day: dt.date
+
+
+def plan_inputs(books: GroupBooks, policy: Policy, as_of: dt.date, horizon: int = 91,
+                progress: Progress | None = None,
+                extra_flows: Mapping[str, Sequence[Flow]] | None = None) -> PlanInputs:
+    """Needs within `horizon` days; lenders' floors checked as long as an advance may last (+ limits.max_days).
+
+    A member below its floor on some day of the horizon borrows; every other member may lend.
+    """
+    window = min(MAX_HORIZON, horizon + policy.limits.max_days)
+    if progress:
+        progress(f"Prévision de trésorerie sur {window} jours…")
+    outlook, forecast = read_forecast(books, as_of, window, policy, extra_flows)
+    first_day = as_of + dt.timedelta(days=1)
+    needs: list[Need] = []
+    securities: list[Security] = []
+    lenders: list[LenderInput] = []
+    borrowers: list[BorrowerInput] = []
+    for member in forecast.members:
+        balances = [b for _, b in member.days]
+        mine = member_securities(outlook, books, member.member_id, policy)
+        found = member_needs(member.member_id, member.floor, balances[:horizon], first_day, mine,
+                             policy.limits.max_days)
+        if found:
+            needs.extend(found)
+            securities.extend(mine)
+            borrowers.append(BorrowerInput(member.member_id, tuple(member.floor - b for b in balances)))
+        else:
+            years = fiscal_years(books, member.member_id, member.days, as_of, policy)
+            lenders.append(LenderInput(member.member_id, tuple(b - member.floor for b in balances), years))
+    index = {s: i for i, s in enumerate(securities)}
+    need_inputs = tuple(
+        NeedInput(n.member, n.episode.start, n.episode.end, tuple(index[s] for s in n.securities)) for n in needs)
+    limits = policy.limits
+    problem = AllocationInput(
+        window, tuple(lenders), tuple(borrowers), tuple(_security_input(s, as_of) for s in securities),
+        need_inputs,
+        Limits(limits.max_lender_share, limits.max_days, limits.min_advance, limits.max_advance_per_borrower,
+               limits.max_lent_share_of_net_cash),
+    )
+    return PlanInputs(problem, tuple(needs), tuple(securities), first_day)
+
+
+def plan_group(books: GroupBooks, policy: Policy, as_of: dt.date, horizon: int = 91,
+               progress: Progress | None = None,
+               extra_flows: Mapping[str, Sequence[Flow]] | None = None) -> Plan:
+    """The plan: the optimal advances for the needs within `horizon` days, and why the rest stays unmet.
+
+    The forecast includes the registry's approved and running advances, or `extra_flows` when given.
+    """
+    inputs = plan_inputs(books, policy, as_of, horizon, progress, extra_flows)
+    problem, needs, securities, first_day = inputs.problem, inputs.needs, inputs.securities, inputs.first_day
+    if progress:
+        progress(f"Programme linéaire : {len(needs)} besoin(s), {len(problem.lenders)} prêteur(s)…")
+    allocation = allocate(problem)
+    advances = tuple(
+        PlannedAdvance(a.lender, a.borrower, a.amount, first_day + dt.timedelta(days=a.start),
+                       securities[a.security].repay_on, securities[a.security], policy.terms.default_method)
+        for a in sorted(allocation.advances, key=lambda a: (a.start, a.borrower, a.lender, a.security))
+    )
+    unmet = tuple(
+        UnmetNeed(need, amount, explain(problem, allocation, n, need, securities, policy))
+        for n, (need, amount) in enumerate(zip(needs, allocation.unmet, strict=True)) if amount > 0
+    )
+    return Plan(as_of, horizon, needs, advances, unmet, allocation.status)
+
+
+def explain(problem: AllocationInput, allocation: Allocation, n: int, need: Need, securities: Sequence[Security],
+            policy: Policy) -> str:
+    """The rule that stops the plan from covering more of a need (a key of REASONS)."""
+    later = [s for s in securities if s.member == need.member and s.repay_on > need.start and s.cap > 0]
+    if not later:
+        return "no-grant"
+    if not need.securities:
+        return "too-long"
+    used = {s: ZERO for s in range(len(problem.securities))}
+    for adv in allocation.advances:
+        used[adv.security] += adv.amount
+    sec_left = sum((problem.securities[s].cap - used[s] for s in problem.needs[n].securities), ZERO)
+    if sec_left < Decimal("0.01"):
+        return "security"
+    shortfall = next(b.shortfall for b in problem.borrowers if b.id == need.member)
+    days = range(need.episode.start, need.episode.end + 1)
+    worst = max(days, key=lambda d: shortfall[d])
+    borrowed = sum((a.amount for a in allocation.advances
+                    if a.borrower == need.member and active(a.start, a.repay, worst)), ZERO)
+    if borrowed >= policy.limits.max_advance_per_borrower - Decimal("0.01"):
+        return "borrower-cap"
+    mine = [c for c in allocation.candidates if c.need == n]
+    if not mine:
+        return "no-lender"
+    if min(sec_left, max(c.upper for c in mine)) < policy.limits.min_advance:
+        return "min-advance"
+    if all(_legal_room_left(problem, allocation, c.lender, c.start) < max(policy.limits.min_advance, Decimal("0.01"))
+           for c in mine):
+        return "legal-cap"
+    return "no-lender"
+
+
+def _legal_room_left(problem: AllocationInput, allocation: Allocation, lender_index: int, day: int) -> Decimal:
+    lender = problem.lenders[lender_index]
+    fy = next((f for f in lender.fiscal_years if f.first <= day <= f.last), None)
+    if fy is None:
+        return Decimal("1e12")
+    share = problem.limits.legal_share
+    paid = sum((a.amount for a in allocation.advances if a.lender == lender.id and fy.first <= a.start <= fy.last), ZERO)
+    if fy.eve is not None:
+        paid += share * sum((a.amount for a in allocation.advances
+                             if a.lender == lender.id and active(a.start, a.repay, fy.eve)), ZERO)
+    return share * fy.opening_cash - fy.already_lent - paid
+
+
+def group_capacity(books: GroupBooks, policy: Policy, as_of: dt.date) -> Capacity:
+    """What each member can advance from A+1 for 30, 60, 90 and 180 days, after the policy limits."""
+    _, forecast = read_forecast(books, as_of, CAPACITY_HORIZON, policy)
+    share = policy.limits.max_lent_share_of_net_cash
+    members = []
+    for member in forecast.members:
+        years = fiscal_years(books, member.member_id, member.days, as_of, policy)
+        first = years[0]
+        cap = down(max(ZERO, share * first.opening_cash - first.already_lent))
+        members.append(member_capacity(member.member_id, [b for _, b in member.days], member.floor, policy, cap))
+    return Capacity(as_of, tuple(members))

@@ -1,0 +1,328 @@
+"""The scheduler's jobs (daily forecast snapshot and alerts, monthly statement) and their APScheduler setup.
+
+The jobs are plain functions of a context and a date, idempotent through the unique (job, date)
+key of the `job_run` table: run twice for the same date, the second run stores nothing. APScheduler
+only calls them, at fixed times in Europe/Paris, coalescing missed runs into one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from filelock import FileLock, Timeout
+from sqlalchemy.exc import IntegrityError
+
+from banquasso.forecast.advance_flows import advance_flows
+from banquasso.forecast.daily import DEFAULT_HORIZON, GroupForecast, forecast_outlook, read_group
+from banquasso.watch.monitoring import (
+    Alert,
+    JobRun,
+    advances_on,
+    alert_row,
+    find_run,
+    floor_alerts,
+    late_alerts,
+    snapshot_rows,
+)
+from banquasso.terms.policy import load_policy
+from banquasso.registry.db import Registry, open_registry, var_dir
+from banquasso.registry.service import load_views
+from banquasso.statement.data import Month, MonthError, prepare
+from banquasso.statement.pdf import render_statement, write_atomically
+from comptasso.books.facade import open_books
+from comptasso.problems import Problem
+
+TIMEZONE = ZoneInfo("Europe/Paris")
+DAILY, MONTHLY = "daily", "monthly"
+LABELS = {DAILY: "Prévision et alertes du matin", MONTHLY: "Relevé mensuel du conseil"}
+#: A daily run may start up to 23 hours late (after that, the next day's run is due anyway).
+DAILY_GRACE_SECONDS = 23 * 3600
+#: The monthly statement may be written up to 27 days late (a machine off on the 1st catches up).
+MONTHLY_GRACE_SECONDS = 27 * 24 * 3600
+OK, SKIPPED, FAILED = "ok", "skipped", "failed"
+
+logger = logging.getLogger("banquasso.scheduler.jobs")
+
+
+def _log(message: str) -> None:
+    logger.info(message)
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """Where a job reads the books and writes its results."""
+
+    ledgers_dir: Path
+    rules_dir: Path
+    reports_dir: Path
+    registry: Registry
+    log: Callable[[str], None] = _log
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """What a run did: `ok`, `skipped` (already done for that key) or `failed`, with a French message."""
+
+    job: str
+    run_for: dt.date
+    status: str
+    message: str
+    path: Path | None = None
+
+
+def default_reports_dir(ledgers_dir: Path) -> Path:
+    """`reports/` beside the ledgers folder."""
+    return var_dir(ledgers_dir).parent / "reports"
+
+
+def statement_path(reports_dir: Path, month: Month) -> Path:
+    """`reports/YYYY-MM.pdf`."""
+    return Path(reports_dir) / f"{month.iso}.pdf"
+
+
+def paris_today(now: dt.datetime | None = None) -> dt.date:
+    """Today's date in Europe/Paris (the group's day, whatever the machine's time zone)."""
+    return (now or dt.datetime.now(TIMEZONE)).astimezone(TIMEZONE).date()
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+# ------------------------------------------------------------------------------------------ bookkeeping
+
+
+class SchedulerBusy(RuntimeError):
+    """Another scheduler already runs for these books."""
+
+
+def scheduler_lock(ledgers_dir: Path) -> FileLock:
+    """The lock that keeps one scheduler per group of books, acquired; SchedulerBusy if another holds it."""
+    path = var_dir(ledgers_dir) / "locks" / "scheduler.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(path), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise SchedulerBusy(f"{path}:0: un autre planificateur tourne déjà pour ces livres") from None
+    return lock
+
+
+def already_done(registry: Registry, job: str, key: dt.date) -> bool:
+    """Whether `job` already succeeded for `key`."""
+    with registry.session() as session:
+        run = find_run(session, job, key)
+        return run is not None and run.status == OK
+
+
+def _commit(registry: Registry, job: str, key: dt.date, started: dt.datetime, status: str, message: str,
+            rows: Sequence[object] = ()) -> bool:
+    """Record the run with its rows in one transaction; False when a successful run got there first."""
+    try:
+        with registry.session() as session, session.begin():
+            run = find_run(session, job, key)
+            if run is not None and run.status == OK:
+                return False
+            if run is None:
+                run = JobRun(job=job, run_for=key, status=status, started_at=started, message=message)
+                session.add(run)
+            run.status, run.started_at, run.finished_at, run.message = status, started, _now(), message
+            session.add_all(list(rows))
+        return True
+    except IntegrityError:
+        return False
+
+
+def _fail(ctx: JobContext, job: str, key: dt.date, started: dt.datetime, message: str) -> JobOutcome:
+    _commit(ctx.registry, job, key, started, FAILED, message)
+    ctx.log(f"{LABELS[job]} du {key.isoformat()} : échec — {message}")
+    return JobOutcome(job, key, FAILED, message)
+
+
+def _problems_text(problems: Sequence[Problem], limit: int = 5) -> str:
+    shown = "; ".join(str(p) for p in problems[:limit])
+    more = f" (et {len(problems) - limit} autre(s))" if len(problems) > limit else ""
+    return f"livres ou règles invalides : {shown}{more}"
+
+
+# -------------------------------------------------------------------------------------------- daily
+
+
+def daily_watch(ctx: JobContext, today: dt.date) -> tuple[GroupForecast | None, list[Alert], list[Problem]]:
+    """The forecast of the books as of `today` (with the registry's advances) and the alerts it raises."""
+    books, problems = open_books(ctx.ledgers_dir, ctx.rules_dir)
+    errors = [p for p in problems if p.is_error]
+    if books is None or errors:
+        return None, [], errors or problems
+    policy, policy_problems = load_policy(ctx.rules_dir)
+    if policy is None or any(p.is_error for p in policy_problems):
+        return None, [], policy_problems
+    entries = {m.id: books.ledgers[m.id].entries for m in books.members}
+    views = [v for v in load_views(ctx.registry) if v.proposed_on <= today]
+    outlook, problems = read_group(books, today, DEFAULT_HORIZON, policy.floor, advance_flows(views, entries, today))
+    if outlook is None:
+        return None, [], problems
+    forecast = forecast_outlook(outlook)
+    alerts = floor_alerts(forecast) + late_alerts(advances_on(views, entries, today))
+    return forecast, alerts, []
+
+
+def daily_job(ctx: JobContext, today: dt.date) -> JobOutcome:
+    """Store the morning's forecast snapshot and alerts (late advance lines, members soon under their floor).
+
+    Idempotent: a second run for the same day stores nothing.
+    """
+    if already_done(ctx.registry, DAILY, today):
+        return JobOutcome(DAILY, today, SKIPPED, f"déjà exécuté pour le {today.isoformat()} : rien à refaire")
+    started = _now()
+    forecast, alerts, problems = daily_watch(ctx, today)
+    if forecast is None:
+        return _fail(ctx, DAILY, today, started, _problems_text(problems))
+    message = f"{len(forecast.members)} prévision(s) enregistrée(s), {len(alerts)} alerte(s)"
+    rows: list[object] = [*snapshot_rows(forecast), *(alert_row(a) for a in alerts)]
+    if not _commit(ctx.registry, DAILY, today, started, OK, message, rows):
+        return JobOutcome(DAILY, today, SKIPPED, f"déjà exécuté pour le {today.isoformat()} : rien à refaire")
+    for alert in alerts:
+        ctx.log(f"ALERTE {alert.message}")
+    ctx.log(f"{LABELS[DAILY]} du {today.isoformat()} : {message}")
+    return JobOutcome(DAILY, today, OK, message)
+
+
+# ------------------------------------------------------------------------------------------- monthly
+
+
+def monthly_key(today: dt.date) -> dt.date:
+    """The monthly job's key: the first day of the month it runs in (one statement per month)."""
+    return today.replace(day=1)
+
+
+def monthly_job(ctx: JobContext, today: dt.date) -> JobOutcome:
+    """Write the previous month's statement to `reports/YYYY-MM.pdf` (atomically); once per month."""
+    key = monthly_key(today)
+    month = Month.of(today).previous()
+    path = statement_path(ctx.reports_dir, month)
+    if already_done(ctx.registry, MONTHLY, key):
+        return JobOutcome(MONTHLY, key, SKIPPED, f"relevé de {month.iso} déjà écrit ce mois-ci : rien à refaire", path)
+    started = _now()
+    try:
+        data, problems = prepare(ctx.ledgers_dir, ctx.rules_dir, month, today, registry=ctx.registry)
+    except MonthError as exc:
+        return _fail(ctx, MONTHLY, key, started, str(exc))
+    if data is None:
+        return _fail(ctx, MONTHLY, key, started, _problems_text(problems))
+    try:
+        write_atomically(path, render_statement(data))
+    except OSError as exc:
+        return _fail(ctx, MONTHLY, key, started, f"impossible d'écrire {path} : {exc.strerror or exc}")
+    message = f"relevé de {month.iso} écrit dans {path}"
+    if not _commit(ctx.registry, MONTHLY, key, started, OK, message):
+        return JobOutcome(MONTHLY, key, SKIPPED, f"relevé de {month.iso} déjà écrit ce mois-ci : rien à refaire", path)
+    ctx.log(f"{LABELS[MONTHLY]} : {message}")
+    return JobOutcome(MONTHLY, key, OK, message, path)
+
+
+JOBS: dict[str, Callable[[JobContext, dt.date], JobOutcome]] = {DAILY: daily_job, MONTHLY: monthly_job}
+
+
+# ------------------------------------------------------------------------------------------ APScheduler
+
+
+@dataclass(frozen=True)
+class Times:
+    """When the jobs run, in Europe/Paris: the daily job at hh:mm, the monthly job on the 1st at hh:mm."""
+
+    daily: tuple[int, int] = (6, 30)
+    monthly: tuple[int, int] = (7, 0)
+
+
+def triggers(times: Times = Times()) -> dict[str, CronTrigger]:
+    """The cron trigger of each job."""
+    return {
+        DAILY: CronTrigger(hour=times.daily[0], minute=times.daily[1], timezone=TIMEZONE),
+        MONTHLY: CronTrigger(day=1, hour=times.monthly[0], minute=times.monthly[1], timezone=TIMEZONE),
+    }
+
+
+GRACE = {DAILY: DAILY_GRACE_SECONDS, MONTHLY: MONTHLY_GRACE_SECONDS}
+
+
+def next_runs(now: dt.datetime, times: Times = Times()) -> dict[str, dt.datetime]:
+    """The next fire time of each job after `now` (an aware datetime)."""
+    out = {}
+    for job, trigger in triggers(times).items():
+        fire = trigger.get_next_fire_time(None, now)
+        assert fire is not None  # a cron trigger without end date always fires again
+        out[job] = fire
+    return out
+
+
+def run_scheduled(job: str, ledgers_dir: str, rules_dir: str, reports_dir: str) -> str:
+    """What APScheduler calls (by reference, so the job store can persist it): run `job` for today in Paris."""
+    registry = open_registry(Path(ledgers_dir))
+    try:
+        ctx = JobContext(Path(ledgers_dir), Path(rules_dir), Path(reports_dir), registry)
+        outcome = JOBS[job](ctx, paris_today())
+        if outcome.status == SKIPPED:
+            ctx.log(f"{LABELS[job]} : {outcome.message}")
+        return outcome.status
+    finally:
+        registry.close()
+
+
+def build_scheduler(
+    ledgers_dir: Path,
+    rules_dir: Path,
+    reports_dir: Path,
+    registry: Registry,
+    *,
+    times: Times = Times(),
+    scheduler_class: type[BaseScheduler] = BlockingScheduler,
+    jobstore: Any = None,
+    executor: Any = None,
+) -> BaseScheduler:
+    """A scheduler whose jobs live in the registry's database (SQLAlchemyJobStore), Europe/Paris time.
+
+    Each job: coalesce missed runs into one, one instance at a time, a misfire grace time so that a
+    machine switched off catches up once when it comes back.
+    """
+    scheduler = scheduler_class(
+        timezone=TIMEZONE,
+        jobstores={"default": jobstore if jobstore is not None else SQLAlchemyJobStore(engine=registry.engine)},
+        executors={"default": executor if executor is not None else ThreadPoolExecutor(1)},
+        job_defaults={"coalesce": True, "max_instances": 1},
+    )
+    args = [str(Path(ledgers_dir).resolve()), str(Path(rules_dir).resolve()), str(Path(reports_dir).resolve())]
+    for job, trigger in triggers(times).items():
+        scheduler.add_job(run_scheduled, trigger=trigger, args=[job, *args], id=job, name=LABELS[job],
+                          replace_existing=True, coalesce=True, max_instances=1, misfire_grace_time=GRACE[job])
+    return scheduler
+
+
+def stored_next_runs(registry: Registry) -> dict[str, dt.datetime | None]:
+    """The next run of each job as the job store holds it (empty when the scheduler never started)."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    scheduler = BackgroundScheduler(timezone=TIMEZONE, jobstores={"default": SQLAlchemyJobStore(engine=registry.engine)})
+    scheduler.start(paused=True)
+    try:
+        return {job.id: job.next_run_time for job in scheduler.get_jobs()}
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+__all__ = [
+    "DAILY", "MONTHLY", "TIMEZONE", "JobContext", "JobOutcome", "Times", "already_done",
+    "build_scheduler", "daily_job", "default_reports_dir", "monthly_job", "next_runs", "paris_today",
+    "SchedulerBusy", "run_scheduled", "scheduler_lock", "statement_path", "stored_next_runs", "triggers",
+]

@@ -1,0 +1,1 @@
+"""Watching the pool: daily snapshots, alerts and forecast accuracy."""

@@ -1,0 +1,1 @@
+"""Reading the books: the group file, reference files, safe loading, the cache and the facade."""

@@ -1,0 +1,119 @@
+"""The group's books: one facade over the group file, the reference files and every member ledger."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from beancount.core import data
+
+from comptasso.books import cache
+from comptasso.books.group import Group, Member, load_group
+from comptasso.books.loading import MemberLedger, gc_paused, load_member_ledger
+from comptasso.problems import Problem
+from comptasso.books.reference import Reference, load_reference
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class GroupBooks:
+    """Everything read from `ledgers/` and `rules/`: the group, its funders and each member's ledger."""
+
+    group: Group
+    reference: Reference
+    ledgers: Mapping[str, MemberLedger]
+    problems: tuple[Problem, ...]
+
+    @property
+    def members(self) -> tuple[Member, ...]:
+        return self.group.members
+
+    def ledger(self, member_id: str) -> MemberLedger:
+        self.group.member(member_id)
+        return self.ledgers[member_id]
+
+    def all_problems(self) -> list[Problem]:
+        out = list(self.problems)
+        for member in self.group.members:
+            out.extend(self.ledgers[member.id].problems)
+        return out
+
+    @property
+    def ok(self) -> bool:
+        return not any(p.is_error for p in self.all_problems())
+
+
+def default_cache_dir(ledgers_dir: Path) -> Path:
+    """`var/cache` beside the ledgers folder, or `$COMPTASSO_CACHE_DIR`."""
+    env = os.environ.get("COMPTASSO_CACHE_DIR")
+    return Path(env) if env else Path(ledgers_dir).resolve().parent / "var" / "cache"
+
+
+def _load_one(args: tuple[str, Path, frozenset[str]]) -> MemberLedger:
+    member_id, main, allowed = args
+    return load_member_ledger(member_id, main, allowed)
+
+
+def load_ledgers(
+    members: Iterable[Member],
+    allowed: frozenset[str],
+    cache_dir: Path | None,
+    jobs: int = 1,
+    progress: Progress | None = None,
+) -> dict[str, MemberLedger]:
+    """Load members from the cache where fresh, parse the others (in parallel if jobs > 1)."""
+    result: dict[str, MemberLedger] = {}
+    todo: list[Member] = []
+    for member in members:
+        hit = cache.read(cache_dir, member.ledger, allowed) if cache_dir else None
+        if hit is not None:
+            result[member.id] = hit
+        else:
+            todo.append(member)
+    if progress and todo:
+        progress(f"Lecture de {len(todo)} livre(s) sur {len(result) + len(todo)}…")
+    work = [(m.id, m.ledger, allowed) for m in todo]
+    if jobs > 1 and len(work) > 1:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(work))) as pool, gc_paused():
+            loaded = list(pool.map(_load_one, work))
+    else:
+        loaded = [_load_one(w) for w in work]
+    for member, ledger in zip(todo, loaded, strict=True):
+        result[member.id] = ledger
+        if cache_dir:
+            cache.write(cache_dir, member.ledger, allowed, ledger)
+    return result
+
+
+def open_books(
+    ledgers_dir: Path,
+    rules_dir: Path,
+    *,
+    cache_dir: Path | None | bool = True,
+    jobs: int | None = None,
+    progress: Progress | None = None,
+) -> tuple[GroupBooks | None, list[Problem]]:
+    """Read the group: `group.toml`, `rules/`, then every member ledger (cached by content)."""
+    group, problems = load_group(Path(ledgers_dir))
+    reference, ref_problems = load_reference(Path(rules_dir))
+    problems += ref_problems
+    if group is None:
+        return None, problems
+    if cache_dir is True:
+        cache_dir = default_cache_dir(group.ledgers_dir)
+    elif cache_dir is False:
+        cache_dir = None
+    jobs = jobs if jobs is not None else min(os.cpu_count() or 1, 4)
+    ledgers = load_ledgers(group.members, reference.allowed_plugins, cache_dir, jobs, progress)
+    books = GroupBooks(group, reference, ledgers, tuple(problems))
+    return books, books.all_problems()
+
+
+def as_of(entries: Iterable[data.Directive], day: dt.date) -> list[data.Directive]:
+    """The directives that exist at the end of `day` (dated on or before it)."""
+    return [entry for entry in entries if entry.date <= day]

@@ -1,0 +1,131 @@
+"""The group file `ledgers/group.toml`: the group and its member associations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from comptasso.problems import Problem
+from comptasso.books.tomlfile import locate, read_toml, validate
+
+GROUP_FILE = "group.toml"
+MEMBER_ID = r"^[a-z0-9][a-z0-9-]{1,31}$"
+ACCOUNT = r"^(Assets|Liabilities|Equity|Income|Expenses)(:[A-Z0-9][A-Za-z0-9-]*)+$"
+
+
+class _GroupTable(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1)
+    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+
+
+class _MemberTable(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=MEMBER_ID)
+    name: str = Field(min_length=1)
+    siren: str | None = Field(default=None, pattern=r"^\d{9}$")
+    ledger: str = Field(min_length=1)
+    bank_account: str = Field(pattern=ACCOUNT)
+
+    @field_validator("ledger")
+    @classmethod
+    def _relative(cls, value: str) -> str:
+        if Path(value).is_absolute():
+            raise ValueError(f"chemin absolu interdit « {value} » : il doit rester dans ledgers/")
+        return value
+
+
+class _GroupFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    group: _GroupTable
+    members: list[_MemberTable] = Field(min_length=1)
+
+
+def account_component(member_id: str) -> str:
+    """A member id as an account component: `velo-gap` → `Velo-Gap`."""
+    return "-".join(part[:1].upper() + part[1:] for part in member_id.split("-"))
+
+
+@dataclass(frozen=True)
+class Member:
+    """One member association and where its books are."""
+
+    id: str
+    name: str
+    siren: str | None
+    ledger: Path
+    bank_account: str
+
+    @property
+    def folder(self) -> Path:
+        return self.ledger.parent
+
+    @property
+    def component(self) -> str:
+        return account_component(self.id)
+
+
+@dataclass(frozen=True)
+class Group:
+    """The employer group: its name, currency and members, read from `group.toml`."""
+
+    name: str
+    currency: str
+    members: tuple[Member, ...]
+    ledgers_dir: Path
+
+    @property
+    def file(self) -> Path:
+        return self.ledgers_dir / GROUP_FILE
+
+    def member(self, member_id: str) -> Member:
+        for member in self.members:
+            if member.id == member_id:
+                return member
+        known = ", ".join(m.id for m in self.members)
+        raise KeyError(f"membre inconnu « {member_id} » (membres : {known})")
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(m.id for m in self.members)
+
+
+def load_group(ledgers_dir: Path) -> tuple[Group | None, list[Problem]]:
+    """Read and check `group.toml`: keys, ids, unique ids, ledgers inside the folder."""
+    ledgers_dir = Path(ledgers_dir).resolve()
+    path = ledgers_dir / GROUP_FILE
+    data, problems = read_toml(path)
+    if problems:
+        return None, problems
+    parsed, problems = validate(path, _GroupFile, data)
+    if parsed is None:
+        return None, problems
+    text = path.read_text(encoding="utf-8")
+    members: list[Member] = []
+    seen: set[str] = set()
+    for index, table in enumerate(parsed.members):
+        where = f"members[{index}]"
+        if table.id in seen:
+            line = locate(text, ("members", index, "id"))
+            problems.append(Problem(str(path), line, f"{where}.id : identifiant en double « {table.id} »"))
+            continue
+        seen.add(table.id)
+        ledger = (ledgers_dir / table.ledger).resolve()
+        if not ledger.is_relative_to(ledgers_dir):
+            line = locate(text, ("members", index, "ledger"))
+            problems.append(Problem(
+                str(path), line,
+                f"{where}.ledger : « {table.ledger} » sort du dossier des livres {ledgers_dir}",
+            ))
+            continue
+        if not ledger.is_file():
+            line = locate(text, ("members", index, "ledger"))
+            problems.append(Problem(str(path), line, f"{where}.ledger : fichier introuvable « {table.ledger} »"))
+            continue
+        members.append(Member(table.id, table.name, table.siren, ledger, table.bank_account))
+    if problems:
+        return None, problems
+    group = Group(parsed.group.name, parsed.group.currency, tuple(members), ledgers_dir)
+    return group, []

@@ -1,0 +1,1 @@
+"""The `comptasso` command line: entry point, lazy command table, shared options, accounting commands."""

@@ -1,0 +1,261 @@
+"""The bookkeeper's commands: `comptasso import`, `comptasso fec` and `comptasso report`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from comptasso.reports.annual import accounts_json, annual_accounts
+from comptasso.reports.annual_pdf import render_annual_pdf
+from comptasso.atomic import atomic_write
+from comptasso.model.checks import check_member
+from comptasso.cli.util import as_of_option, books_options, dump_json, fail, json_option, today
+from comptasso.reports.fec import build_fec, description
+from comptasso.reports.fec_verify import verify_fec
+from comptasso.books.group import ACCOUNT, Group, Member, load_group
+from comptasso.importing.banks import BankFormat, load_banks
+from comptasso.importing.categories import load_categories
+from comptasso.importing.importer import BankImporter
+from comptasso.importing.run import ImportResult, import_statement
+from comptasso.books.loading import MemberLedger, load_member_ledger
+from comptasso.money import fr_date, fr_money, money_json
+from comptasso.reports.pdfstyle import write_pdf
+from comptasso.problems import Problem
+from comptasso.books.reference import Reference, load_reference
+from comptasso.books.tomlfile import locate
+
+YEAR = click.IntRange(1900, 2999)
+
+
+def _group_and_reference(ledgers_dir: Path, rules_dir: Path) -> tuple[Group, Reference]:
+    group, problems = load_group(ledgers_dir)
+    reference, ref_problems = load_reference(rules_dir)
+    errors = [p for p in problems + ref_problems if p.is_error]
+    if group is None or errors:
+        fail(errors or problems)
+    return group, reference
+
+
+def _member(group: Group, member_id: str) -> Member:
+    try:
+        return group.member(member_id)
+    except KeyError as exc:
+        raise click.BadParameter(str(exc.args[0]), param_hint="MEMBER") from exc
+
+
+def _checked_ledger(group: Group, reference: Reference, member: Member) -> MemberLedger:
+    """The member's ledger, loaded and checked against the group's rules; exit 1 on any error."""
+    ledger = load_member_ledger(member.id, member.ledger, reference.allowed_plugins)
+    problems = list(ledger.problems)
+    if not any(p.is_error for p in problems):
+        problems += check_member(member, ledger.entries, ledger.options, reference, group.currency)
+    errors = [p for p in problems if p.is_error]
+    if errors:
+        fail(errors)
+    return ledger
+
+
+def _warn(problems: Sequence[Problem]) -> None:
+    for problem in problems:
+        click.echo(str(problem), err=True)
+
+
+# --- import -------------------------------------------------------------------------------------
+
+
+def _choose_importer(banks: dict[str, BankFormat], bank_id: str | None, source: Path, account: str,
+                     member: Member, rules_dir: Path, currency: str) -> BankImporter:
+    categories, problems = load_categories(rules_dir)
+    if problems:
+        fail(problems)
+
+    def make(fmt: BankFormat) -> BankImporter:
+        return BankImporter(fmt, account, member.id, categories, currency=currency)
+
+    if bank_id is not None:
+        if bank_id not in banks:
+            known = ", ".join(sorted(banks)) or "aucune"
+            raise click.BadParameter(f"banque inconnue « {bank_id} » (rules/banks.toml : {known})",
+                                     param_hint="--bank")
+        return make(banks[bank_id])
+    found = [make(fmt) for fmt in banks.values() if make(fmt).identify(str(source))]
+    if len(found) == 1:
+        return found[0]
+    names = ", ".join(i.fmt.id for i in found) if found else ", ".join(sorted(banks)) or "aucune"
+    reason = "plusieurs banques reconnaissent ce fichier" if found else \
+        "aucune banque de rules/banks.toml ne reconnaît ce fichier"
+    raise click.UsageError(f"{reason} : précisez --bank ({names})")
+
+
+def _import_json(result: ImportResult, importer: BankImporter, dry_run: bool) -> dict[str, object]:
+    return {
+        "member": result.member_id, "file": result.source, "bank": importer.fmt.id,
+        "account": importer.bank_account, "target": result.target, "dry_run": dry_run,
+        "written": result.written, "include_added": result.include_added,
+        "added": [{"date": e.date, "amount": money_json(e.postings[0].units.number), "label": e.narration,
+                   "account": e.postings[1].account, "flag": e.flag, "import_id": e.meta["import-id"],
+                   "source": e.meta["import-source"]} for e in result.added],
+        "duplicates": [{"date": d.entry.date, "amount": money_json(d.entry.postings[0].units.number),
+                        "label": d.entry.narration, "source": d.entry.meta["import-source"],
+                        "reason": d.reason,
+                        "existing": f"{d.existing.meta.get('filename')}:{d.existing.meta.get('lineno')}"}
+                       for d in result.duplicates],
+    }
+
+
+def _print_import(result: ImportResult, dry_run: bool) -> None:
+    for entry in result.added:
+        mark = "à revoir" if entry.flag == "!" else ""
+        click.echo(f"+ {fr_date(entry.date)}  {fr_money(entry.postings[0].units.number):>15}  "
+                   f"{entry.narration[:40]:<40}  {entry.postings[1].account} {mark}".rstrip())
+    for dup in result.duplicates:
+        click.echo(f"= {fr_date(dup.entry.date)}  {fr_money(dup.entry.postings[0].units.number):>15}  "
+                   f"{dup.entry.narration[:40]:<40}  ignorée : {dup.reason}")
+    verb = "à ajouter (essai, rien n'est écrit)" if dry_run else "ajoutée(s)"
+    click.echo(f"{len(result.added)} opération(s) {verb} dans {result.target}, "
+               f"{len(result.duplicates)} doublon(s) ignoré(s).")
+    if result.include_added:
+        click.echo("Le livre principal inclut désormais import.beancount." if result.written else
+                   "Le livre principal recevra la ligne include \"import.beancount\".")
+
+
+@click.command("import")
+@click.argument("member")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--bank", "bank_id", default=None, help="Banque de rules/banks.toml (défaut : reconnue d'après le fichier).")
+@click.option("--account", default=None, help="Compte bancaire du livre (défaut : bank_account du membre).")
+@click.option("--dry-run", is_flag=True, help="Montrer ce qui serait ajouté sans rien écrire.")
+@books_options
+@as_of_option
+@json_option
+def import_command(member: str, file: Path, bank_id: str | None, account: str | None, dry_run: bool,
+                   ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool) -> None:
+    """Importer un relevé bancaire (CSV ou OFX) dans import.beancount du membre."""
+    group, reference = _group_and_reference(ledgers_dir, rules_dir)
+    target = _member(group, member)
+    account = account or target.bank_account
+    if not re.match(ACCOUNT, account):
+        raise click.BadParameter(f"compte invalide « {account} »", param_hint="--account")
+    banks, problems = load_banks(rules_dir)
+    if problems:
+        fail(problems)
+    importer = _choose_importer(banks, bank_id, file, account, target, rules_dir, group.currency)
+    result = import_statement(target, group.ledgers_dir, reference.allowed_plugins, importer, file,
+                              as_of or today(), dry_run=dry_run)
+    if not result.ok:
+        fail([p for p in result.problems if p.is_error])
+    if as_json:
+        dump_json(_import_json(result, importer, dry_run))
+    else:
+        _print_import(result, dry_run)
+
+
+# --- fec ----------------------------------------------------------------------------------------
+
+
+def _siren(group: Group, member: Member) -> str:
+    if member.siren:
+        return member.siren
+    text = group.file.read_text(encoding="utf-8")
+    index = group.ids.index(member.id)
+    line = locate(text, ("members", index, "id"))
+    fail([Problem(str(group.file), line, f"members[{index}].siren absent : le FEC de « {member.id} » "
+                                         "porte le SIREN dans son nom de fichier")])
+
+
+def _verify(path: Path, year: int | None, as_json: bool) -> None:
+    closing = dt.date(year, 12, 31) if year else None
+    summary, faults = verify_fec(path, closing)
+    if as_json:
+        dump_json({"file": path, "ok": not faults, "lines": summary.lines, "entries": summary.entries,
+                   "total_debit": money_json(summary.total_debit), "total_credit": money_json(summary.total_credit),
+                   "start": summary.start, "closing": summary.closing,
+                   "faults": [{"line": f.line, "code": f.code, "message": f.message} for f in faults]})
+    else:
+        _warn([f.problem(str(path)) for f in faults])
+        state = "conforme" if not faults else f"{len(faults)} défaut(s)"
+        click.echo(f"{path.name} : {summary.entries} écriture(s), {summary.lines} ligne(s), "
+                   f"débit {fr_money(summary.total_debit)}, crédit {fr_money(summary.total_credit)} — {state}.")
+    raise SystemExit(1 if faults else 0)
+
+
+@click.command("fec")
+@click.argument("member", required=False)
+@click.option("--year", type=YEAR, default=None, help="Exercice (année civile) à exporter.")
+@click.option("--verify", "verify_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="Vérifier un fichier FEC au lieu d'en produire un.")
+@click.option("--output", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"),
+              show_default=True, help="Dossier où écrire le FEC et sa description.")
+@books_options
+@as_of_option
+@json_option
+def fec_command(member: str | None, year: int | None, verify_file: Path | None, out_dir: Path,
+                ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool) -> None:
+    """Produire le FEC d'un membre pour un exercice, ou vérifier un fichier FEC (--verify)."""
+    if verify_file is not None:
+        _verify(verify_file, year, as_json)
+    if member is None or year is None:
+        raise click.UsageError("indiquez le membre et --year (ou --verify FICHIER)")
+    group, reference = _group_and_reference(ledgers_dir, rules_dir)
+    target = _member(group, member)
+    siren = _siren(group, target)
+    ledger = _checked_ledger(group, reference, target)
+    as_of = as_of or today()
+    fec = build_fec(ledger.entries, year, as_of, siren, where=str(target.ledger))
+    path, notice = out_dir / fec.filename, out_dir / fec.description_filename
+    out_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, fec.text())
+    atomic_write(notice, description(fec, target.name, as_of))
+    _, faults = verify_fec(path)
+    _warn(list(fec.problems) + [f.problem(str(path)) for f in faults])
+    if as_json:
+        dump_json({"member": target.id, "year": year, "as_of": as_of, "file": path, "description": notice,
+                   "entries": fec.entries, "lines": len(fec.rows), "journals": list(fec.journals),
+                   "total_debit": money_json(fec.total_debit), "total_credit": money_json(fec.total_credit),
+                   "faults": [{"line": f.line, "code": f.code, "message": f.message} for f in faults],
+                   "warnings": [str(p) for p in fec.problems]})
+    else:
+        click.echo(f"FEC {year} de {target.name} : {path} ({fec.entries} écriture(s), {len(fec.rows)} ligne(s), "
+                   f"débit {fr_money(fec.total_debit)} = crédit {fr_money(fec.total_credit)}).")
+        click.echo(f"Description : {notice}")
+    if faults:
+        raise SystemExit(1)
+
+
+# --- report -------------------------------------------------------------------------------------
+
+
+@click.command("report")
+@click.argument("member")
+@click.option("--year", type=YEAR, required=True, help="Exercice (année civile).")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Fichier PDF (défaut : reports/<membre>-comptes-annuels-<année>.pdf).")
+@books_options
+@as_of_option
+@json_option
+def report_command(member: str, year: int, output: Path | None, ledgers_dir: Path, rules_dir: Path,
+                   as_of: dt.date | None, as_json: bool) -> None:
+    """Bilan et compte de résultat (règlement ANC 2018-06), exercices N et N-1, en PDF ou JSON."""
+    group, reference = _group_and_reference(ledgers_dir, rules_dir)
+    target = _member(group, member)
+    ledger = _checked_ledger(group, reference, target)
+    accounts = annual_accounts(ledger.entries, year, as_of or today(), member_id=target.id,
+                               member_name=target.name, siren=target.siren, where=str(target.ledger))
+    _warn(accounts.problems)
+    if output is not None or not as_json:
+        path = output or Path("reports") / f"{target.id}-comptes-annuels-{year}.pdf"
+        write_pdf(path, render_annual_pdf(accounts))
+        if not as_json:
+            result = accounts.result.n
+            click.echo(f"Comptes annuels {year} de {target.name} : {path}")
+            click.echo(f"{'Excédent' if result >= 0 else 'Déficit'} de l'exercice : {fr_money(result)} ; "
+                       f"total du bilan : {fr_money(accounts.total_actif.n)}.")
+    if as_json:
+        dump_json(accounts_json(accounts))
+
+
+COMMANDS = (import_command, fec_command, report_command)

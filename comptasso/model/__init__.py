@@ -1,0 +1,1 @@
+"""The ledger conventions as values: chart, grants, invoices, previsions, and the checks over them."""

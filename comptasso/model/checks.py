@@ -1,0 +1,84 @@
+"""The group's bookkeeping rules (`comptasso check`): chart, grants, invoices, engine file, currency."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from beancount.core import data
+
+from comptasso.books.facade import GroupBooks
+from comptasso.model.chart import class_problem
+from comptasso.model.grants import extract_grants, tranche_sum_warnings
+from comptasso.books.group import Member
+from comptasso.model.invoices import extract_invoices
+from comptasso.model.previsions import extract_previsions
+from comptasso.problems import Problem, at
+from comptasso.books.reference import Reference
+
+ENGINE_FILE = "banquasso.beancount"
+
+
+def check_chart(entries: Sequence[data.Directive]) -> list[Problem]:
+    """Every open account carries a PCG number whose class agrees with its root."""
+    out = []
+    for entry in entries:
+        if isinstance(entry, data.Open):
+            reason = class_problem(entry.account)
+            if reason:
+                out.append(at(entry.meta, reason))
+    return out
+
+
+def check_currency(entries: Sequence[data.Directive], currency: str) -> list[Problem]:
+    """Every posting is in the group's currency."""
+    out = []
+    for entry in entries:
+        if isinstance(entry, data.Transaction):
+            for posting in entry.postings:
+                if posting.units is not None and posting.units.currency != currency:
+                    out.append(at(posting.meta or entry.meta,
+                                  f"montant en {posting.units.currency} : seule la devise {currency} est admise"))
+    return out
+
+
+def check_grants(entries: Sequence[data.Directive], reference: Reference) -> list[Problem]:
+    """Grant metadata present, funder known, tranches on known conventions summing to the grant."""
+    book, problems = extract_grants(entries)
+    for grant in book.grants.values():
+        if grant.funder is not None and reference.funder(grant.funder) is None:
+            problems.append(Problem(grant.source.file, grant.source.line,
+                                    f"financeur inconnu « {grant.funder} » (absent de rules/funders.toml)"))
+    return problems + tranche_sum_warnings(book)
+
+
+def check_engine_file(member: Member, options: dict) -> list[Problem]:
+    """The member ledger includes the engine's own file beside it."""
+    expected = str((member.folder / ENGINE_FILE).resolve())
+    if expected in options.get("include", []):
+        return []
+    return [Problem(str(member.ledger), 0, f'le livre doit inclure le fichier du moteur : include "{ENGINE_FILE}"')]
+
+
+def check_member(member: Member, entries: Sequence[data.Directive], options: dict,
+                 reference: Reference, currency: str) -> list[Problem]:
+    """Every rule of the group on one member's ledger."""
+    problems = check_chart(entries) + check_currency(entries, currency)
+    problems += check_grants(entries, reference)
+    problems += extract_invoices(entries)[1]
+    problems += extract_previsions(entries)[1]
+    problems += check_engine_file(member, options)
+    return problems
+
+
+def check_books(books: GroupBooks, as_of: dt.date | None = None) -> list[Problem]:
+    """Beancount's own errors plus the group's rules (on entries up to `as_of`), sorted by file and line."""
+    problems = list(books.problems)
+    for member in books.members:
+        ledger = books.ledgers[member.id]
+        problems.extend(ledger.problems)
+        entries = ledger.entries if as_of is None else [e for e in ledger.entries if e.date <= as_of]
+        if entries:
+            problems.extend(check_member(member, entries, ledger.options, books.reference,
+                                         books.group.currency))
+    return sorted(set(problems), key=lambda p: (p.file, p.line, p.message))

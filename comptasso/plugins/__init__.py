@@ -1,0 +1,1 @@
+"""Beancount plugins the product ships (the group's consolidated view)."""

@@ -1,0 +1,368 @@
+"""The consolidated group ledger: a Beancount plugin that merges every member with eliminations.
+
+`ledgers/group.beancount` loads it with::
+
+    plugin "comptasso.consolidation" "group.toml"
+
+The configuration string is ``PATH[;rules=DIR]``: PATH is the group file (or the folder holding
+it), relative to the folder of the Beancount file that loads the plugin; ``rules=DIR`` names the
+rules folder, relative to the same folder (default: ``rules/`` beside the ledgers folder). The
+environment variable ``COMPTASSO_RULES_DIR`` (set by ``comptasso serve --rules``) takes
+precedence over both, so the command line always wins.
+
+Every member's directives come back with each account prefixed by the member right after the
+root (``Assets:512-CreditCoop`` → ``Assets:Velo-Gap:512-CreditCoop``). Inter-member advances are
+eliminated: both sides of an advance land on one elimination account per lender/borrower pair,
+and both sides of its interest on one elimination account, so they net to zero once both ledgers
+hold their entries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from beancount.core import account as bc_account
+from beancount.core import data, flags
+from beancount.parser.grammar import ValueType
+
+from comptasso.books.facade import GroupBooks, open_books
+from comptasso.model.chart import pcg_number
+from comptasso.books.group import account_component, load_group
+from comptasso.problems import Problem
+
+__plugins__ = ("consolidate",)
+
+PLUGIN = "comptasso.consolidation"
+RULES_ENV = "COMPTASSO_RULES_DIR"
+ELIMINATIONS = "Eliminations"
+#: Member directives the group view leaves out: Fava settings and extensions of a member (the
+#: group file has its own; an extension is code), and queries written against unprefixed accounts.
+DROPPED_CUSTOMS = frozenset({"fava-option", "fava-extension"})
+
+#: SPEC section 4 defaults of `rules/pool.toml` `[accounts]`.
+DEFAULT_ACCOUNTS: Mapping[str, str] = {
+    "lender_principal": "Assets:2748-Avances-BanquAsso",
+    "lender_interest": "Income:768-Interets-BanquAsso",
+    "borrower_principal": "Liabilities:1687-Avances-BanquAsso",
+    "borrower_interest": "Expenses:6618-Interets-BanquAsso",
+}
+
+
+class ConsolidationError(NamedTuple):
+    """A Beancount-style error (source, message, entry), so that Fava lists it."""
+
+    source: dict[str, Any]
+    message: str
+    entry: data.Directive | None
+
+
+@dataclass(frozen=True)
+class PluginConfig:
+    """Where the group file and the rules folder are, read from the plugin's config string."""
+
+    ledgers_dir: Path
+    rules_dir: Path
+
+
+@dataclass(frozen=True)
+class AdvanceAccounts:
+    """The four advance accounts of `rules/pool.toml` `[accounts]`."""
+
+    lender_principal: str
+    lender_interest: str
+    borrower_principal: str
+    borrower_interest: str
+
+    @property
+    def principal_elimination(self) -> str:
+        """`Assets:Eliminations:2748-Avances-Intra-Groupe` (root and number of the lender side)."""
+        return _elimination(self.lender_principal, "Avances-Intra-Groupe")
+
+    @property
+    def interest_elimination(self) -> str:
+        """`Income:Eliminations:768-Interets-Intra-Groupe` (root and number of the lender side)."""
+        return _elimination(self.lender_interest, "Interets-Intra-Groupe")
+
+
+def _elimination(account: str, label: str) -> str:
+    root = account.split(":", 1)[0]
+    number = pcg_number(account) or "0"
+    return f"{root}:{ELIMINATIONS}:{number}-{label}"
+
+
+GROUP_LEDGER = "group.beancount"
+
+
+def group_ledger_text(group_name: str, config: str = "group.toml") -> str:
+    """The text of a group ledger file (`ledgers/group.beancount`) for a group."""
+    title = group_name.replace("\\", "").replace('"', "'")
+    return (
+        f'option "title" "{title} — vue consolidée"\n'
+        'option "operating_currency" "EUR"\n'
+        f'plugin "{PLUGIN}" "{config}"\n\n'
+        '2024-01-01 custom "fava-option" "language" "fr"\n'
+        '2024-01-01 custom "fava-option" "locale" "fr_FR"\n'
+    )
+
+
+def parse_config(config: str | None, base: Path) -> tuple[PluginConfig | None, str | None]:
+    """Read `PATH[;rules=DIR]` relative to `base`; return the config or a French error."""
+    parts = [p.strip() for p in (config or "group.toml").split(";")]
+    target = base / (parts[0] or "group.toml")
+    ledgers_dir = target if target.is_dir() else target.parent
+    if not target.is_dir() and target.name != "group.toml":
+        return None, f"configuration « {config} » : le fichier du groupe doit s'appeler group.toml"
+    rules_dir = ledgers_dir.parent / "rules"
+    for part in parts[1:]:
+        key, sep, value = part.partition("=")
+        if not sep or key.strip() != "rules" or not value.strip():
+            return None, (f"configuration « {config} » : option « {part} » inconnue "
+                          "(syntaxe : \"group.toml;rules=../rules\")")
+        rules_dir = base / value.strip()
+    env = os.environ.get(RULES_ENV)
+    if env:
+        rules_dir = Path(env)
+    return PluginConfig(ledgers_dir.resolve(), rules_dir.resolve()), None
+
+
+def read_advance_accounts(rules_dir: Path) -> tuple[AdvanceAccounts, list[Problem]]:
+    """The `[accounts]` table of `rules/pool.toml` (SPEC defaults for what is absent)."""
+    path = rules_dir / "pool.toml"
+    values = dict(DEFAULT_ACCOUNTS)
+    if not path.is_file():
+        return AdvanceAccounts(**values), []
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8")).get("accounts", {})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        return AdvanceAccounts(**values), [Problem(str(path), 0, f"fichier illisible : {exc}")]
+    problems = []
+    for key in DEFAULT_ACCOUNTS:
+        value = table.get(key) if isinstance(table, dict) else None
+        if isinstance(value, str) and value:
+            values[key] = value
+        elif value is not None:
+            problems.append(Problem(str(path), 0, f"accounts.{key} : un nom de compte est attendu"))
+    return AdvanceAccounts(**values), problems
+
+
+def under(account: str, base: str) -> str | None:
+    """The part of `account` below `base` ('' for `base` itself), or None if not under it."""
+    if account == base:
+        return ""
+    if account.startswith(base + ":"):
+        return account[len(base) + 1:]
+    return None
+
+
+@dataclass(frozen=True)
+class Renamer:
+    """How one member's accounts are named in the group view."""
+
+    member_id: str
+    accounts: AdvanceAccounts
+
+    def eliminated(self, account: str) -> bool:
+        """True when the account is one of the four advance accounts (or below one)."""
+        a = self.accounts
+        bases = (a.lender_principal, a.borrower_principal, a.lender_interest, a.borrower_interest)
+        return any(under(account, base) is not None for base in bases)
+
+    def __call__(self, account: str) -> str:
+        a, me = self.accounts, account_component(self.member_id)
+        rest = under(account, a.lender_principal)
+        if rest is not None:  # lender: …:<Borrower>[:…] → elimination:<Lender>:<Borrower>[:…]
+            return _join(a.principal_elimination, me, rest) if rest else a.principal_elimination
+        rest = under(account, a.borrower_principal)
+        if rest is not None:  # borrower: …:<Lender>[:…] → elimination:<Lender>:<Borrower>[:…]
+            if not rest:
+                return a.principal_elimination
+            lender, _, deeper = rest.partition(":")
+            return _join(a.principal_elimination, lender, me, deeper)
+        for base in (a.lender_interest, a.borrower_interest):
+            rest = under(account, base)
+            if rest is not None:
+                return a.interest_elimination
+        root, sep, tail = account.partition(":")
+        return f"{root}:{me}:{tail}" if sep else f"{root}:{me}"
+
+
+def _join(*parts: str) -> str:
+    return ":".join(p for p in parts if p)
+
+
+def _rename_custom(entry: data.Custom, rename: Renamer) -> data.Custom:
+    values = [
+        v._replace(value=rename(v.value)) if v.dtype == bc_account.TYPE and isinstance(v.value, str) else v
+        for v in entry.values
+    ]
+    return entry._replace(values=values)
+
+
+def _position(meta: Mapping[str, Any] | None) -> tuple[str, int]:
+    meta = meta or {}
+    return str(meta.get("filename", "")), int(meta.get("lineno", 0) or 0)
+
+
+def member_entries(
+    member_id: str, entries: Sequence[data.Directive], accounts: AdvanceAccounts
+) -> tuple[list[data.Directive], list[data.Open]]:
+    """One member's directives for the group view, and the Opens of its eliminated accounts.
+
+    Balance assertions and pads of eliminated accounts are left out (their per-member amounts
+    mean nothing once both sides share one account); a kept pad's padding transaction is left
+    out too, because the group ledger's own pad step inserts it again.
+    """
+    rename = Renamer(member_id, accounts)
+    kept_pads = {
+        _position(e.meta) for e in entries
+        if isinstance(e, data.Pad) and not rename.eliminated(e.account) and not rename.eliminated(e.source_account)
+    }
+    out: list[data.Directive] = []
+    opens: list[data.Open] = []
+    for entry in entries:
+        if isinstance(entry, data.Open):
+            if rename.eliminated(entry.account):
+                opens.append(entry._replace(account=rename(entry.account), currencies=None, booking=None))
+            else:
+                out.append(entry._replace(account=rename(entry.account)))
+        elif isinstance(entry, data.Close):
+            if not rename.eliminated(entry.account):
+                out.append(entry._replace(account=rename(entry.account)))
+        elif isinstance(entry, data.Balance):
+            if not rename.eliminated(entry.account):
+                out.append(entry._replace(account=rename(entry.account), diff_amount=None))
+        elif isinstance(entry, data.Pad):
+            if _position(entry.meta) in kept_pads:
+                out.append(entry._replace(account=rename(entry.account),
+                                          source_account=rename(entry.source_account)))
+        elif isinstance(entry, data.Transaction):
+            if entry.flag == flags.FLAG_PADDING and _position(entry.meta) in kept_pads:
+                continue
+            postings = [p._replace(account=rename(p.account)) for p in entry.postings]
+            out.append(entry._replace(postings=postings))
+        elif isinstance(entry, (data.Note, data.Document)):
+            out.append(entry._replace(account=rename(entry.account)))
+        elif isinstance(entry, data.Custom):
+            if entry.type not in DROPPED_CUSTOMS:
+                out.append(_rename_custom(entry, rename))
+        elif isinstance(entry, data.Query):
+            continue
+        else:  # Commodity, Price, Event
+            out.append(entry)
+    return out, opens
+
+
+def elimination_opens(opens: Iterable[data.Open]) -> list[data.Open]:
+    """One Open per elimination account, on the earliest date any member opened one of its sides."""
+    first: dict[str, data.Open] = {}
+    for entry in opens:
+        known = first.get(entry.account)
+        if known is None or entry.date < known.date:
+            first[entry.account] = entry
+    return list(first.values())
+
+
+def unique_commodities(entries: Iterable[data.Directive]) -> list[data.Directive]:
+    """Keep the first Commodity directive of each currency (every member declares EUR)."""
+    seen: set[str] = set()
+    out = []
+    for entry in entries:
+        if isinstance(entry, data.Commodity):
+            if entry.currency in seen:
+                continue
+            seen.add(entry.currency)
+        out.append(entry)
+    return out
+
+
+def to_error(problem: Problem, member_id: str | None = None) -> ConsolidationError:
+    """A problem as a Beancount-style error located at its file and line."""
+    prefix = f"[{member_id}] " if member_id else ""
+    return ConsolidationError(data.new_metadata(problem.file, problem.line), prefix + problem.message, None)
+
+
+def consolidated_entries(
+    books: GroupBooks, accounts: AdvanceAccounts
+) -> tuple[list[data.Directive], list[ConsolidationError]]:
+    """Every member's directives, prefixed and eliminated, and every member's errors."""
+    errors = [to_error(p) for p in books.problems if p.is_error]
+    merged: list[data.Directive] = []
+    opens: list[data.Open] = []
+    for member in books.members:
+        ledger = books.ledgers[member.id]
+        errors.extend(to_error(p, member.id) for p in ledger.problems if p.is_error)
+        if member.component == ELIMINATIONS:
+            errors.append(ConsolidationError(
+                data.new_metadata(str(books.group.file), 0),
+                f"[{member.id}] l'identifiant « {member.id} » est réservé aux comptes d'élimination", None))
+            continue
+        entries, member_opens = member_entries(member.id, ledger.entries, accounts)
+        merged.extend(entries)
+        opens.extend(member_opens)
+    merged.extend(elimination_opens(opens))
+    return unique_commodities(sorted(merged, key=data.entry_sortkey)), errors
+
+
+def _merge_options(options_map: dict[str, Any], books: GroupBooks) -> None:
+    """Show numbers as the members do, and let Fava watch (and edit) the members' files."""
+    includes = list(options_map.get("include", []))
+    dcontext = options_map.get("dcontext")
+    for member in books.members:
+        options = books.ledgers[member.id].options
+        for filename in options.get("include", []):
+            if filename not in includes:
+                includes.append(filename)
+        if dcontext is not None and options.get("dcontext") is not None:
+            dcontext.update_from(options["dcontext"])
+        for currency in options.get("commodities", ()):
+            if isinstance(options_map.get("commodities"), set):
+                options_map["commodities"].add(currency)
+    options_map["include"] = includes
+
+
+def _french_defaults(entries: Sequence[data.Directive]) -> list[data.Directive]:
+    """`fava-option` language `fr` and locale `fr_FR` unless the group file sets them."""
+    set_keys = {
+        e.values[0].value for e in entries
+        if isinstance(e, data.Custom) and e.type == "fava-option" and e.values
+    }
+    day = min((e.date for e in entries), default=dt.date(1970, 1, 1))
+    meta = data.new_metadata("<comptasso.plugins.consolidation>", 0)
+    out = []
+    for key, value in (("language", "fr"), ("locale", "fr_FR")):
+        if key not in set_keys:
+            values = [ValueType(key, str), ValueType(value, str)]
+            out.append(data.Custom(meta, day, "fava-option", values))
+    return out
+
+
+def consolidate(
+    entries: list[data.Directive], options_map: dict[str, Any], config: str | None = None
+) -> tuple[list[data.Directive], list[Any]]:
+    """Beancount plugin: the group file's own entries plus every member's, consolidated."""
+    base = Path(options_map.get("filename") or ".").resolve().parent
+    parsed, message = parse_config(config, base)
+    here = data.new_metadata(str(options_map.get("filename", "<group>")), 0)
+    if parsed is None:
+        return entries, [ConsolidationError(here, message or "configuration invalide", None)]
+    group, _problems = load_group(parsed.ledgers_dir)
+    loading = Path(options_map.get("filename") or ".").resolve()
+    if group is not None and any(loading.is_relative_to(m.folder) for m in group.members):
+        return entries, [ConsolidationError(here, f"le greffon « {PLUGIN} » ne se charge que dans la vue "
+                                                  "consolidée (ledgers/group.beancount), pas dans un livre de membre",
+                                            None)]
+    books, problems = open_books(parsed.ledgers_dir, parsed.rules_dir, jobs=1)
+    if books is None:
+        return entries, [to_error(p) for p in problems if p.is_error]
+    accounts, account_problems = read_advance_accounts(parsed.rules_dir)
+    members, errors = consolidated_entries(books, accounts)
+    errors.extend(to_error(p) for p in account_problems)
+    _merge_options(options_map, books)
+    combined = sorted([*entries, *_french_defaults(entries), *members], key=data.entry_sortkey)
+    return unique_commodities(combined), errors

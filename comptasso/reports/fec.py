@@ -1,0 +1,412 @@
+"""The FEC (fichier des écritures comptables, article A47 A-1 of the LPF) of one member for one year."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from beancount.core import data
+
+from comptasso.reports.annual import (
+    BALANCE_SHEET_ROOTS,
+    carried_results,
+    posting_amount,
+    transactions,
+    year_bounds,
+)
+from comptasso.model.chart import has_prefix, is_treasury, pcg_number
+from comptasso.money import ZERO, cents
+from comptasso.problems import Problem
+
+FIELDS: tuple[str, ...] = (
+    "JournalCode", "JournalLib", "EcritureNum", "EcritureDate", "CompteNum", "CompteLib",
+    "CompAuxNum", "CompAuxLib", "PieceRef", "PieceDate", "EcritureLib", "Debit", "Credit",
+    "EcritureLet", "DateLet", "ValidDate", "Montantdevise", "Idevise",
+)
+SEPARATOR = "\t"
+NUMBER_WIDTH = 8  # CompteNum: the PCG number right-padded with zeros to 8 digits
+ENTRY_NUMBER_WIDTH = 6
+AUXILIARY_PREFIXES = ("401", "411")  # suppliers and customers: one auxiliary account per third party
+
+JOURNALS: dict[str, str] = {
+    "AN": "À nouveaux",
+    "BQ": "Banque",
+    "VT": "Ventes",
+    "AC": "Achats",
+    "OD": "Opérations diverses",
+}
+
+# Accounts of the carried-forward results when the ledger has none of that number.
+CARRIED_ACCOUNTS: dict[str, str] = {
+    "110": "Report à nouveau (solde créditeur)",
+    "119": "Report à nouveau (solde débiteur)",
+    "120": "Résultat de l'exercice (excédent)",
+    "129": "Résultat de l'exercice (déficit)",
+}
+
+
+# --- Accounts -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FecAccount:
+    """How a Beancount account is written in the FEC: general account and optional auxiliary."""
+
+    num: str
+    lib: str
+    aux_num: str = ""
+    aux_lib: str = ""
+
+
+def one_line(text: str) -> str:
+    """No tab, carriage return or newline inside a field: each becomes a space."""
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def label_of(component_path: Sequence[str]) -> str:
+    """`['512-CreditCoop']` → `CreditCoop`; `['441-Subventions-A-Recevoir', 'Region-Sud']` → `Subventions A Recevoir Region Sud`."""
+    words = []
+    for part in component_path:
+        words.append(re.sub(r"^\d+-?", "", part).replace("-", " ").strip())
+    return one_line(" ".join(w for w in words if w)) or "Compte"
+
+
+def split_account(account: str) -> tuple[str, str | None]:
+    """(general account, auxiliary component) — the auxiliary part only below 401/411."""
+    parts = account.split(":")
+    for index in range(len(parts) - 1, 0, -1):
+        if re.match(r"^\d", parts[index]):
+            if has_prefix(account, *AUXILIARY_PREFIXES) and index + 1 < len(parts):
+                return ":".join(parts[: index + 1]), ":".join(parts[index + 1:])
+            return account, None
+    return account, None
+
+
+def _numbered_tail(account: str) -> list[str]:
+    """The components from the deepest numbered one down (the whole path below the root if none)."""
+    parts = account.split(":")
+    starts = [i for i in range(1, len(parts)) if re.match(r"^\d", parts[i])]
+    return parts[starts[-1]:] if starts else parts[1:]
+
+
+def padded(number: str) -> str:
+    """The FEC CompteNum of a PCG number: right-padded with zeros to 8 digits (longer ones kept)."""
+    return number.ljust(NUMBER_WIDTH, "0")
+
+
+def account_numbers(accounts: Iterable[str], names: dict[str, str],
+                    opened: dict[str, dt.date] | None = None) -> dict[str, FecAccount]:
+    """CompteNum/CompteLib (and auxiliary) of every account, one distinct number per general account.
+
+    General accounts sharing a PCG number (`512-CreditCoop`, `512-Banque-Postale`) get the padded
+    number plus 0, 1, 2… in the order they were opened, then of their names, so one CompteNum always
+    has one CompteLib and an account opened later never renumbers the older ones.
+    """
+    opened = opened or {}
+    generals: dict[str, str] = {}
+    for account in sorted(set(accounts)):
+        general, _ = split_account(account)
+        number = pcg_number(general)
+        if number is not None:
+            generals.setdefault(general, number)
+    taken: set[str] = set()
+    nums: dict[str, str] = {}
+    never = dt.date.max
+    for general, number in sorted(generals.items(),
+                                  key=lambda kv: (padded(kv[1]), opened.get(kv[0], never), kv[0])):
+        candidate = padded(number)
+        while candidate in taken:
+            candidate = str(int(candidate) + 1).rjust(len(candidate), "0")
+        taken.add(candidate)
+        nums[general] = candidate
+    out: dict[str, FecAccount] = {}
+    for account in set(accounts):
+        general, aux = split_account(account)
+        num = nums.get(general, "")
+        lib = one_line(names.get(general, "")) or label_of(_numbered_tail(general))
+        if aux:
+            aux_lib = one_line(names.get(account, "")) or label_of(aux.split(":"))
+            out[account] = FecAccount(num, lib, one_line(aux), aux_lib)
+        else:
+            out[account] = FecAccount(num, lib)
+    return out
+
+
+def open_names(entries: Iterable[data.Directive]) -> dict[str, str]:
+    """The `name` metadata of open directives: the account's label in the FEC."""
+    return {e.account: str(e.meta["name"]) for e in entries
+            if isinstance(e, data.Open) and isinstance(e.meta.get("name"), str)}
+
+
+# --- Journals -----------------------------------------------------------------------------------
+
+
+def is_opening(entry: data.Transaction, first_day: dt.date) -> bool:
+    """The ledger's own opening entry: on its first day, balance-sheet accounts only, against 10x/11x."""
+    if entry.date != first_day:
+        return False
+    roots = {p.account.split(":", 1)[0] for p in entry.postings}
+    return roots <= BALANCE_SHEET_ROOTS and any(
+        p.account.startswith("Equity:") and has_prefix(p.account, "10", "11") for p in entry.postings)
+
+
+def journal_code(entry: data.Transaction, first_day: dt.date) -> str:
+    """AN opening, BQ treasury, VT sales (411/70), AC purchases (401/60-62), OD otherwise."""
+    accounts = [p.account for p in entry.postings]
+    if is_opening(entry, first_day):
+        return "AN"
+    if any(is_treasury(a) for a in accounts):
+        return "BQ"
+    if any(has_prefix(a, "411", "70") for a in accounts):
+        return "VT"
+    if any(has_prefix(a, "401", "60", "61", "62") for a in accounts):
+        return "AC"
+    return "OD"
+
+
+# --- Lettering ----------------------------------------------------------------------------------
+
+
+def lettering(entries: Sequence[data.Transaction], end: dt.date) -> dict[tuple[str, str], dt.date]:
+    """(401/411 account, link) pairs whose linked postings net to zero by `end`, with the clearing date."""
+    totals: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
+    last: dict[tuple[str, str], dt.date] = {}
+    for entry in entries:
+        if entry.date > end:
+            continue
+        for link in entry.links:
+            for posting in entry.postings:
+                if has_prefix(posting.account, *AUXILIARY_PREFIXES):
+                    key = (posting.account, link)
+                    totals[key] += posting_amount(posting)
+                    last[key] = max(last.get(key, entry.date), entry.date)
+    return {key: last[key] for key, total in totals.items() if total == 0}
+
+
+# --- The file -----------------------------------------------------------------------------------
+
+
+def fec_amount(value: Decimal) -> str:
+    """`1234.5` → `1234,50`: decimal comma, no thousands separator."""
+    return f"{cents(value):.2f}".replace(".", ",")
+
+
+def fec_date(day: dt.date) -> str:
+    """AAAAMMJJ."""
+    return day.strftime("%Y%m%d")
+
+
+@dataclass(frozen=True)
+class Fec:
+    """One year's FEC: its rows (18 text fields each) and what the description file states."""
+
+    siren: str
+    year: int
+    start: dt.date
+    closing: dt.date
+    rows: tuple[tuple[str, ...], ...]
+    entries: int
+    total_debit: Decimal
+    total_credit: Decimal
+    journals: tuple[str, ...]
+    problems: tuple[Problem, ...]
+
+    @property
+    def filename(self) -> str:
+        return f"{self.siren}FEC{fec_date(self.closing)}.txt"
+
+    @property
+    def description_filename(self) -> str:
+        return f"{self.siren}FEC{fec_date(self.closing)}-description.txt"
+
+    def text(self) -> str:
+        lines = [SEPARATOR.join(FIELDS)] + [SEPARATOR.join(row) for row in self.rows]
+        return "\n".join(lines) + "\n"
+
+
+def _piece_ref(entry: data.Transaction, number: str) -> str:
+    if entry.links:
+        return one_line(sorted(entry.links)[0])
+    for key in ("piece", "convention", "advance", "import-source"):
+        value = entry.meta.get(key)
+        if isinstance(value, str) and value.strip():
+            return one_line(value)
+    return number
+
+
+def _piece_date(entry: data.Transaction) -> dt.date:
+    value = entry.meta.get("piece-date")
+    return value if isinstance(value, dt.date) else entry.date
+
+
+def _label(entry: data.Transaction) -> str:
+    parts = [p for p in (entry.payee, entry.narration) if p]
+    return one_line(" - ".join(parts))
+
+
+@dataclass(frozen=True)
+class _Draft:
+    """An entry before numbering: journal, date, label, piece and its (account, amount) lines."""
+
+    journal: str
+    date: dt.date
+    label: str
+    entry: data.Transaction | None
+    lines: tuple[tuple[str, Decimal, data.Posting | None], ...]
+
+
+def _opening_draft(entries: Sequence[data.Directive], year: int, start: dt.date,
+                   numbered: dict[str, str]) -> _Draft | None:
+    """Balance-sheet balances at the end of the previous year, and the results carried into this one."""
+    before = [e for e in transactions(entries) if e.date < start]
+    if not before:
+        return None
+    sums: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for entry in before:
+        for posting in entry.postings:
+            if posting.account.split(":", 1)[0] in BALANCE_SHEET_ROOTS:
+                sums[posting.account] += posting_amount(posting)
+    carried = carried_results(entries, year)
+    lines: list[tuple[str, Decimal, data.Posting | None]] = [
+        (a, v, None) for a, v in sorted(sums.items()) if v != 0]
+    for value, credit_number, debit_number in ((carried.earlier_years, "110", "119"),
+                                               (carried.previous_year, "120", "129")):
+        if value != 0:
+            number = credit_number if value > 0 else debit_number
+            lines.append((numbered.get(number, f"#{number}"), -value, None))
+    if not lines:
+        return None
+    return _Draft("AN", start, f"À nouveaux au {start.strftime('%d/%m/%Y')}", None, tuple(lines))
+
+
+def _carry_accounts(accounts: Iterable[str]) -> dict[str, str]:
+    """Ledger accounts numbered 110/119/120/129 (the first by name), used for the carried results."""
+    out: dict[str, str] = {}
+    for account in sorted(accounts):
+        number = pcg_number(account)
+        if number in CARRIED_ACCOUNTS and account.startswith(("Equity:", "Liabilities:")):
+            out.setdefault(number, account)
+    return out
+
+
+def build_fec(entries: Sequence[data.Directive], year: int, as_of: dt.date, siren: str,
+              where: str = "") -> Fec:
+    """The FEC of `year` from a member's entries read as of `as_of` (opening entries first)."""
+    start, closing = year_bounds(year)
+    end = min(as_of, closing)
+    known = [e for e in entries if e.date <= end]
+    txns = transactions(known)
+    problems: list[Problem] = []
+    if as_of < closing:
+        problems.append(Problem(where, 0, f"exercice {year} non terminé à la date de lecture "
+                                          f"{as_of.strftime('%d/%m/%Y')} : FEC provisoire", "warning"))
+    first_day = min((e.date for e in txns), default=start)
+    all_accounts = {p.account for e in txns for p in e.postings} | {
+        e.account for e in known if isinstance(e, data.Open)}
+    carry = _carry_accounts(all_accounts)
+    opening = _opening_draft(known, year, start, carry)
+    drafts: list[_Draft] = [opening] if opening else []
+    pending = 0
+    for entry in txns:
+        if not start <= entry.date <= closing:
+            continue
+        lines = tuple((p.account, posting_amount(p), p) for p in entry.postings if posting_amount(p) != 0)
+        if not lines:
+            continue
+        pending += entry.flag == "!"
+        drafts.append(_Draft(journal_code(entry, first_day), entry.date, _label(entry), entry, lines))
+    if pending:
+        problems.append(Problem(where, 0, f"{pending} écriture(s) de {year} encore marquée(s) « ! » "
+                                          "(à confirmer) figurent dans le FEC", "warning"))
+    drafts.sort(key=lambda d: (d.date, d.journal != "AN"))
+    # Numbered over every account of the ledger, so an account keeps its CompteNum from year to year.
+    opened = {e.account: e.date for e in known if isinstance(e, data.Open)}
+    fec_accounts = account_numbers(all_accounts, open_names(known), opened)
+    for number, lib in CARRIED_ACCOUNTS.items():
+        fec_accounts[f"#{number}"] = FecAccount(padded(number), lib)
+    letters = lettering(txns, closing)
+    rows: list[tuple[str, ...]] = []
+    total_debit = total_credit = ZERO
+    for index, draft in enumerate(drafts, start=1):
+        number = str(index).rjust(ENTRY_NUMBER_WIDTH, "0")
+        piece = _piece_ref(draft.entry, number) if draft.entry else f"AN{year}"
+        piece_date = _piece_date(draft.entry) if draft.entry else draft.date
+        for account, amount, posting in draft.lines:
+            acc = fec_accounts[account]
+            debit, credit = (amount, ZERO) if amount > 0 else (ZERO, -amount)
+            total_debit += cents(debit)
+            total_credit += cents(credit)
+            let, date_let = "", ""
+            if draft.entry is not None:
+                for link in sorted(draft.entry.links):
+                    cleared = letters.get((account, link))
+                    if cleared is not None:
+                        let, date_let = one_line(link), fec_date(cleared)
+                        break
+            devise, idevise = "", ""
+            if posting is not None and posting.units is not None and posting.units.currency != "EUR":
+                devise, idevise = fec_amount(posting.units.number), posting.units.currency
+            rows.append((
+                draft.journal, JOURNALS[draft.journal], number, fec_date(draft.date), acc.num, acc.lib,
+                acc.aux_num, acc.aux_lib, piece, fec_date(piece_date), draft.label or acc.lib,
+                fec_amount(debit), fec_amount(credit), let, date_let, fec_date(draft.date), devise, idevise,
+            ))
+    journals = tuple(sorted({d.journal for d in drafts}))
+    return Fec(siren, year, start, closing, tuple(rows), len(drafts), total_debit, total_credit,
+               journals, tuple(problems))
+
+
+def description(fec: Fec, member_name: str, generated_as_of: dt.date) -> str:
+    """The description of the file that the administration requires with a flat-file FEC (French)."""
+    digest = hashlib.sha256(fec.text().encode("utf-8")).hexdigest()
+    journals = "\n".join(f"  {code}  {JOURNALS[code]}" for code in fec.journals) or "  (aucun)"
+    fields = "\n".join(f"  {i:2d}. {name}" for i, name in enumerate(FIELDS, start=1))
+    return f"""DESCRIPTION DU FICHIER DES ÉCRITURES COMPTABLES
+(article A47 A-1 du Livre des procédures fiscales)
+
+Association : {member_name}
+SIREN : {fec.siren}
+Exercice : du {fec.start.strftime('%d/%m/%Y')} au {fec.closing.strftime('%d/%m/%Y')}
+Fichier : {fec.filename}
+Empreinte SHA-256 : {digest}
+Établi à partir des livres lus au {generated_as_of.strftime('%d/%m/%Y')} par Comptasso.
+
+Format
+  Fichier texte à plat, encodage UTF-8, une ligne par ligne d'écriture, fin de ligne LF.
+  Première ligne : les noms des 18 champs. Séparateur de champs : tabulation.
+  Dates au format AAAAMMJJ. Montants avec une virgule décimale, sans séparateur de milliers,
+  toujours positifs : le sens est donné par la colonne Debit ou Credit.
+  Aucun champ ne contient de tabulation ni de retour à la ligne.
+
+Champs, dans l'ordre
+{fields}
+
+Conventions
+  EcritureNum : numéro continu sur tout l'exercice (000001, 000002…), dans l'ordre chronologique ;
+    les à-nouveaux (journal AN) sont la première écriture.
+  CompteNum : numéro du plan comptable associatif complété à droite par des zéros sur 8 chiffres ;
+    deux comptes de même numéro reçoivent des numéros consécutifs (51200000, 51200001).
+  CompAuxNum / CompAuxLib : compte auxiliaire du tiers pour les comptes 401 (fournisseurs)
+    et 411 (usagers, clients).
+  PieceRef : lien de la pièce (facture), sinon référence de convention, d'avance ou de relevé.
+  EcritureLet / DateLet : lettrage des comptes de tiers par le lien de la facture, quand la facture
+    est soldée à la clôture.
+  ValidDate : date de l'écriture. Montantdevise / Idevise : vides (toutes les écritures en euros).
+  À-nouveaux : soldes des comptes de bilan au {(fec.start - dt.timedelta(days=1)).strftime('%d/%m/%Y')} ;
+    le résultat de l'exercice précédent en 120 (excédent) ou 129 (déficit), les résultats antérieurs
+    en 110 (report à nouveau créditeur) ou 119 (débiteur).
+
+Journaux
+{journals}
+
+Totaux
+  Écritures : {fec.entries}
+  Lignes : {len(fec.rows)}
+  Total débit : {fec_amount(fec.total_debit)}
+  Total crédit : {fec_amount(fec.total_credit)}
+"""

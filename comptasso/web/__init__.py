@@ -1,0 +1,1 @@
+"""The web layer: Fava served over every member ledger, with log-in and access scopes."""
