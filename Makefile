@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # The demo books end on this day: the demo prints the same thing every day.
 DEMO_AS_OF := 2026-11-30
 
-.PHONY: install demo test serve bench clean
+.PHONY: install demo test lint serve bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest -q
+
+# The tooling contract: ruff and mypy --strict over the source, the tests and the benchmarks.
+lint: install
+	$(BIN)/ruff check comptasso banquasso tests bench
+	$(BIN)/mypy
 
 serve: install
 	$(BIN)/comptasso serve

@@ -12,12 +12,19 @@ Severity = Literal["error", "warning"]
 
 @dataclass(frozen=True, order=True)
 class Problem:
-    """One error or warning, located in a file (line 0 when the whole file is meant)."""
+    """One error or warning, located in a file (line 0 when the whole file is meant).
+
+    `code` is the stable name of the kind of problem (docs/problems.md lists them): code decides on it,
+    never on `message`, which is for people. `subject` names what the problem is about (an advance id,
+    an account, a policy key) when there is one.
+    """
 
     file: str
     line: int
     message: str
     severity: Severity = "error"
+    code: str = ""
+    subject: str = ""
 
     def __str__(self) -> str:
         prefix = "" if self.severity == "error" else "avertissement : "
