@@ -337,16 +337,20 @@ def test_any_balanced_books_give_a_valid_fec(tmp_path_factory: pytest.TempPathFa
 
 
 def _assert_opening_plus_moves(fec: Any, entries: list[data.Directive]) -> None:
-    """Total debit = the opening entry (AN, which takes in entries dated 1 January) + later moves."""
-    opening_day = dt.date(2025, 1, 1)
-    in_year = [e for e in entries if isinstance(e, data.Transaction) and opening_day < e.date <= dt.date(2025, 12, 31)]
+    """Total debit = the balances carried from before the year (piece AN2025) + every entry of the year.
+
+    An entry of the year may itself sit in journal AN (the ledger's own opening entry, on its first day,
+    against 10x/11x): it is a move of the year, not part of the carried balances.
+    """
+    in_year = [e for e in entries if isinstance(e, data.Transaction) and e.date.year == 2025]
     moved = sum((p.units.number for e in in_year for p in e.postings if p.units.number > 0), Decimal(0))
-    opening = sum((Decimal(r[11].replace(",", ".")) for r in fec.rows if r[0] == "AN"), Decimal(0))
-    assert fec.total_debit == moved + opening
+    carried = sum((Decimal(r[11].replace(",", ".")) for r in fec.rows if r[8] == "AN2025"), Decimal(0))
+    assert fec.total_debit == moved + carried
 
 
-def test_an_entry_of_the_first_of_january_is_counted_once_in_the_opening() -> None:
-    """The counterexample Hypothesis found against the first oracle: a 1 January entry is in the AN line."""
+def test_the_ledgers_own_opening_entry_is_counted_once() -> None:
+    """The counterexample Hypothesis found against the first oracle: the ledger's first entry, on 1 January
+    against 102, is journal AN; the oracle counted it as carried balance and as a move of the year."""
     opens: list[data.Directive] = [data.Open(data.new_metadata("x", 0), dt.date(2024, 1, 1), a, None, None)
                                    for a in ACCOUNTS]
     postings = [data.Posting("Assets:512-Banque", Amount(Decimal("0.01"), "EUR"), None, None, None, None),
@@ -354,6 +358,7 @@ def test_an_entry_of_the_first_of_january_is_counted_once_in_the_opening() -> No
     entry = data.Transaction(data.new_metadata("x", 10), dt.date(2025, 1, 1), "*", None, "op 0",
                              data.EMPTY_SET, data.EMPTY_SET, postings)
     fec = build_fec([*opens, entry], 2025, dt.date(2026, 12, 31), SIREN)
+    assert {r[0] for r in fec.rows} == {"AN"}
     assert fec.total_debit == Decimal("0.01")
     _assert_opening_plus_moves(fec, [*opens, entry])
 

@@ -26,7 +26,8 @@ from banquasso.registry.snapshot import AdvanceView
 from banquasso.forecast.risk import DEFAULT_SCENARIOS, DEFAULT_SEED, GroupRisk, simulate
 from comptasso.books.facade import GroupBooks, open_books
 from comptasso.plugins.consolidation import RULES_ENV
-from comptasso.model.grants import Grant, extract_grants
+from comptasso.model.grants import Grant
+from comptasso.model.member import member_model
 from comptasso.books.group import GROUP_FILE
 from comptasso.problems import Problem, ProblemsError
 
@@ -185,8 +186,7 @@ def tranche_rows(tranches: Sequence[OpenTranche], delays: DelayModel, as_of: dt.
 
 def grant_rows(entries: Sequence[data.Directive], as_of: dt.date | None = None) -> tuple[GrantRow, ...]:
     """The member's notified grants (known at the end of `as_of`) and what their tranches already schedule."""
-    known = [e for e in entries if as_of is None or e.date <= as_of]
-    book, _ = extract_grants(known)
+    book = member_model(entries, as_of).grants
     scheduled: dict[str, Decimal] = {}
     for tranche in book.tranches:
         scheduled[tranche.convention] = scheduled.get(tranche.convention, ZERO) + tranche.amount

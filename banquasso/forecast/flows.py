@@ -11,9 +11,10 @@ from typing import Literal
 from beancount.core import data
 
 from comptasso.model.chart import is_payroll, is_treasury
-from comptasso.model.grants import TrancheStatus, extract_grants
-from comptasso.model.invoices import Invoice, extract_invoices
-from comptasso.model.previsions import Prevision, expected_occurrences, extract_previsions
+from comptasso.model.grants import TrancheStatus
+from comptasso.model.invoices import Invoice
+from comptasso.model.member import member_model
+from comptasso.model.previsions import Prevision, expected_occurrences
 from comptasso.problems import Problem
 
 FlowKind = Literal["subvention", "facture-client", "facture-fournisseur", "prevision", "avance"]
@@ -80,16 +81,13 @@ def treasury_and_payroll(entries: Iterable[data.Directive], as_of: dt.date) -> t
 
 def read_member(member_id: str, entries: Sequence[data.Directive], as_of: dt.date) -> tuple[MemberBooks, list[Problem]]:
     """Read a member's books as they stood at the end of `as_of` (later entries are ignored)."""
-    known = [e for e in entries if e.date <= as_of]
-    opening, payroll = treasury_and_payroll(known, as_of)
-    grants, problems = extract_grants(known)
-    invoices, more = extract_invoices(known)
-    previsions, even_more = extract_previsions(known)
+    model = member_model(entries, as_of)
+    opening, payroll = treasury_and_payroll(model.known, as_of)
     books = MemberBooks(
-        member_id, as_of, opening, payroll, tuple(grants.statuses()),
-        tuple(i for i in invoices if i.open_amount > 0), tuple(previsions),
+        member_id, as_of, opening, payroll, model.statuses,
+        tuple(i for i in model.invoices if i.open_amount > 0), model.previsions,
     )
-    return books, problems + more + even_more
+    return books, model.problems
 
 
 def tranche_flow(tranche: OpenTranche, delay_days: int, as_of: dt.date) -> Flow:

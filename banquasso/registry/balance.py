@@ -11,7 +11,7 @@ from beancount.core import data
 
 from banquasso.registry.snapshot import ZERO, AdvanceView
 from banquasso.terms.schedule import interest
-from comptasso.model.grants import extract_grants
+from comptasso.model.member import member_model
 from comptasso.money import cents
 
 
@@ -34,8 +34,7 @@ def securing_receipt(view: AdvanceView, borrower_entries: Sequence[data.Directiv
     """The day the borrower fully received the securing grant tranche (None if not yet, as of `as_of`)."""
     if view.convention is None or view.tranche_date is None:
         return None
-    book, _ = extract_grants(e for e in borrower_entries if e.date <= as_of)
-    for status in book.statuses():
+    for status in member_model(borrower_entries, as_of).statuses:
         if status.tranche.convention == view.convention and status.tranche.due == view.tranche_date:
             return status.completed_on
     return None

@@ -27,6 +27,13 @@ class LedgerFiles:
     includes: tuple[IncludeMatch, ...]
 
 
+class Entries(list[data.Directive]):
+    """A loaded ledger's directives: a list with an identity that can be weakly referenced.
+
+    `comptasso.model.member` memoises each member's model on it, so the model is extracted once per load.
+    """
+
+
 @dataclass(frozen=True)
 class MemberLedger:
     """A member's loaded ledger: Beancount directives, options and every problem found."""
@@ -36,6 +43,10 @@ class MemberLedger:
     options: dict[str, Any]
     problems: tuple[Problem, ...]
     files: LedgerFiles = field(compare=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.entries, Entries):
+            object.__setattr__(self, "entries", Entries(self.entries))
 
     @property
     def ok(self) -> bool:
