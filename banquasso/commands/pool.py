@@ -13,7 +13,9 @@ from banquasso.commands.schedule import policy_or_exit
 from banquasso.forecast.daily import DEFAULT_HORIZON, books_start
 from banquasso.pool.plan import Plan, group_capacity, plan_group
 from comptasso.books.facade import GroupBooks
-from comptasso.cli.util import as_of_option, books_options, dump_json, fail, json_option, load_or_exit, progress, today
+from comptasso.cli.util import (
+    as_of_option, books_options, dump_json, excluded_json, fail, json_option, load_usable, progress, today,
+)
 from comptasso.money import fr_date, fr_money
 from comptasso.problems import ProblemsError
 
@@ -80,14 +82,14 @@ def plan_text(plan: Plan) -> str:
 def capacity_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool) -> None:
     """Ce que chaque membre peut avancer, pour 30, 60, 90 ou 180 jours."""
     policy = policy_or_exit(rules_dir)
-    books = load_or_exit(ledgers_dir, rules_dir, quiet=as_json)
+    books = load_usable(ledgers_dir, rules_dir, quiet=as_json)
     day = _day(books, as_of)
     try:
         capacity = group_capacity(books, policy, day)
     except ProblemsError as exc:
         fail(exc.problems)
     if as_json:
-        dump_json(capacity.to_json())
+        dump_json({**capacity.to_json(), "excluded": excluded_json(books)})
     else:
         click.echo(capacity_table(capacity))
 
@@ -101,13 +103,13 @@ def capacity_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, 
 def plan_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool, horizon: int) -> None:
     """Les avances proposées et les besoins qui restent non couverts, avec leur raison."""
     policy = policy_or_exit(rules_dir)
-    books = load_or_exit(ledgers_dir, rules_dir, quiet=as_json)
+    books = load_usable(ledgers_dir, rules_dir, quiet=as_json)
     day = _day(books, as_of)
     try:
         plan = plan_group(books, policy, day, horizon, progress=progress)
     except ProblemsError as exc:
         fail(exc.problems)
     if as_json:
-        dump_json(plan.to_json())
+        dump_json({**plan.to_json(), "excluded": excluded_json(books)})
     else:
         click.echo(plan_text(plan))

@@ -14,7 +14,7 @@ from comptasso import __version__
 from comptasso.books.loading import MemberLedger, digest, gc_paused
 from comptasso.books.safety import expand_include
 
-FORMAT = 1
+FORMAT = 2
 
 
 def _extra_key(allowed_plugins: frozenset[str]) -> str:

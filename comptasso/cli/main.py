@@ -9,7 +9,7 @@ import click
 
 from comptasso.books.facade import open_books
 from comptasso.model.checks import check_books
-from comptasso.cli.util import as_of_option, books_options, dump_json, fail, json_option, progress
+from comptasso.cli.util import as_of_option, books_options, check_timezone, dump_json, fail, json_option, progress
 from comptasso.cli.lazy import LazyGroup
 from comptasso.problems import Problem
 
@@ -29,6 +29,7 @@ COMMANDS = {
 @click.version_option(package_name="comptasso")
 def main() -> None:
     """Comptasso : la comptabilité partagée des associations du groupement."""
+    check_timezone()
 
 
 @main.command()
