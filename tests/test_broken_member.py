@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import warnings
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from beancount import loader
@@ -29,8 +30,8 @@ ALPHA = OPEN + opening("20000.00") + """
 BETA = OPEN + opening("5000.00") + """
 2025-01-01 custom "prevision" Expenses:606-Achats "Fournitures" -300.00 EUR "mensuel" 10
 """
-TYPO = '\n2025-03-01 * "Fournisseur" "Facture saisie à la française"\n  Expenses:606-Achats  12,50 EUR\n' \
-       '  Assets:512-Banque\n'
+TYPO = ('\n2025-03-01 * "Fournisseur" "Facture saisie à la française"\n  Expenses:606-Achats  12,50 EUR\n'
+        '  Assets:512-Banque\n')
 
 
 def _group(tmp_path: Path, beta: str = BETA + TYPO) -> tuple[Path, Path]:
@@ -181,8 +182,8 @@ OPENS = "2026-01-01 open Assets:Bank\n2026-01-01 open Expenses:X\n"
 BEANCOUNT_CASES = {
     "number-format": (OPENS + '2026-01-02 * "t"\n  Assets:Bank  12,50 EUR\n  Expenses:X\n', 4,
                       "montant mal écrit « 12,50 »", "12,50"),
-    "account-unknown": ('2026-01-01 open Assets:Bank\n2026-01-02 * "t"\n  Assets:Bank  1.00 EUR\n'
-                        '  Expenses:Y  -1.00 EUR\n', 2, "compte « Expenses:Y » jamais ouvert", "Expenses:Y"),
+    "account-unknown": (('2026-01-01 open Assets:Bank\n2026-01-02 * "t"\n  Assets:Bank  1.00 EUR\n'
+                         '  Expenses:Y  -1.00 EUR\n'), 2, "compte « Expenses:Y » jamais ouvert", "Expenses:Y"),
     "account-inactive": (OPENS + '2026-01-02 close Assets:Bank\n2026-01-03 * "t"\n  Assets:Bank  1.00 EUR\n'
                          '  Expenses:X\n', 4, "compte « Assets:Bank » fermé", "Assets:Bank"),
     "transaction-unbalanced": (OPENS + '2026-01-02 * "t"\n  Assets:Bank  12.50 EUR\n  Expenses:X  -12.00 EUR\n',
@@ -194,8 +195,8 @@ BEANCOUNT_CASES = {
                        "compte « Assets:Bank » ouvert deux fois", "Assets:Bank"),
     "account-close-unopened": ('2026-01-02 close Assets:Bank\n', 1, "fermeture du compte « Assets:Bank »",
                                "Assets:Bank"),
-    "currency-not-allowed": ('2026-01-01 open Assets:Bank EUR\n2026-01-01 open Expenses:X\n2026-01-02 * "t"\n'
-                             '  Assets:Bank  1.00 USD\n  Expenses:X\n', 3, "devise USD refusée", "Assets:Bank"),
+    "currency-not-allowed": (('2026-01-01 open Assets:Bank EUR\n2026-01-01 open Expenses:X\n2026-01-02 * "t"\n'
+                              '  Assets:Bank  1.00 USD\n  Expenses:X\n'), 3, "devise USD refusée", "Assets:Bank"),
     "syntax-error": (OPENS + '2026-01-02 * "t"\n  Assets:Bank  12.50 EUR EUR\n', 4, "ligne mal formée", ""),
     "token-invalid": ('2026-01-01 open Assets:bank\n', 1, "élément non reconnu « Assets:bank »", "Assets:bank"),
     "date-invalid": ('2026-13-01 open Assets:Bank\n', 1, "date impossible", ""),
@@ -219,10 +220,11 @@ def test_common_beancount_errors_get_a_french_message_and_a_code(code: str) -> N
 
 
 def test_other_beancount_errors_keep_their_message_with_a_generic_code() -> None:
-    class PluginError(tuple):  # an error class the translations do not know
-        source = {"filename": "x.beancount", "lineno": 7}
-        message = "Something unusual happened"
+    class PluginError(NamedTuple):  # an error class the translations do not know
+        source: dict[str, object]
+        message: str
+        entry: None
 
-    problem = translate(PluginError())
+    problem = translate(PluginError({"filename": "x.beancount", "lineno": 7}, "Something unusual happened", None))
     assert (problem.file, problem.line, problem.code, problem.message) == (
         "x.beancount", 7, BEANCOUNT_ERROR, "Something unusual happened")
