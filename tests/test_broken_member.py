@@ -130,7 +130,7 @@ def test_check_reports_every_member_and_exits_1(tmp_path: Path) -> None:
     doc = json.loads(result.stdout)
     assert doc["members"] == ["alpha", "beta"]
     assert any("montant mal écrit « 12,50 »" in e["message"] and e["line"] == _typo_line(ledgers)
-               for e in doc["errors"])
+               and (e["code"], e["subject"]) == ("number-format", "12,50") for e in doc["errors"])
 
 
 def test_the_books_say_who_is_excluded_and_why(tmp_path: Path) -> None:

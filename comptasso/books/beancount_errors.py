@@ -37,41 +37,54 @@ class Translation:
         return self.pattern.search(message)
 
 
-def _rule(code: str, classes: str, pattern: str, french: Explain, subject_group: int = 0) -> Translation:
+def _rule(*, code: str, classes: str, pattern: str, french: Explain, subject_group: int = 0) -> Translation:
     return Translation(code, frozenset(classes.split()), re.compile(pattern), french, subject_group)
 
 
 TRANSLATIONS: tuple[Translation, ...] = (
-    _rule("number-format", "LexerError", r"Invalid number format: '([^']*)'",
-          lambda m: f"montant mal écrit « {m[1]} » : Beancount veut un point décimal, sans espace ni "
-                    "séparateur de milliers (12.50 EUR, 1234.56 EUR)", 1),
-    _rule("date-invalid", "LexerError", r"ValueError: (?:year|month|day) (?:must be in|is out of range)",
-          lambda m: "date impossible : Beancount veut une date réelle au format AAAA-MM-JJ"),
-    _rule("token-invalid", "LexerError", r"Invalid token: '([^']*)'",
-          lambda m: f"élément non reconnu « {m[1]} » : chaque partie d'un nom de compte commence par une "
-                    "majuscule ou un chiffre (Assets:512-Banque)", 1),
-    _rule("syntax-error", "ParserSyntaxError ParserError", r"syntax error",
-          lambda m: "ligne mal formée : vérifiez l'indentation des lignes d'une écriture, les guillemets, "
-                    "et que chaque montant est suivi de sa devise"),
-    _rule("account-unknown", "ValidationError", r"Invalid reference to unknown account '([^']+)'",
-          lambda m: f"compte « {m[1]} » jamais ouvert : ajoutez une directive « open » datée au plus tard "
-                    "du jour de sa première écriture", 1),
-    _rule("account-inactive", "ValidationError", r"Invalid reference to inactive account '([^']+)'",
-          lambda m: f"compte « {m[1]} » fermé ou pas encore ouvert à la date de cette écriture", 1),
-    _rule("account-close-unopened", "ValidationError", r"Unopened account (\S+) is being closed",
-          lambda m: f"fermeture du compte « {m[1]} », qui n'a jamais été ouvert", 1),
-    _rule("open-duplicate", "ValidationError", r"Duplicate open directive for (\S+)",
-          lambda m: f"compte « {m[1]} » ouvert deux fois : gardez une seule directive « open »", 1),
-    _rule("currency-not-allowed", "ValidationError", r"Invalid currency (\S+) for account '([^']+)'",
-          lambda m: f"devise {m[1]} refusée sur le compte « {m[2]} » (voir les devises de sa directive « open »)", 2),
-    _rule("transaction-unbalanced", "ValidationError", r"Transaction does not balance: \((.*)\)",
-          lambda m: f"écriture déséquilibrée : ses lignes ne s'annulent pas, il reste {m[1]}"),
-    _rule("balance-failed", "BalanceError",
-          r"Balance failed for '([^']+)': expected (.+?) != accumulated (.+?) \(",
-          lambda m: f"contrôle de solde en échec sur « {m[1]} » : solde attendu {m[2]}, les écritures "
-                    f"donnent {m[3]}", 1),
-    _rule("auto-posting-multiple", "CategorizationError", r"more than one auto-posting",
-          lambda m: "plusieurs lignes sans montant dans la même écriture : une seule peut rester sans montant"),
+    _rule(code="number-format", classes="LexerError", subject_group=1,
+          pattern=r"Invalid number format: '([^']*)'",
+          french=lambda m: f"montant mal écrit « {m[1]} » : Beancount veut un point décimal, sans espace ni "
+                           "séparateur de milliers (12.50 EUR, 1234.56 EUR)"),
+    _rule(code="date-invalid", classes="LexerError",
+          pattern=r"ValueError: (?:year|month|day) (?:must be in|is out of range)",
+          french=lambda m: "date impossible : Beancount veut une date réelle au format AAAA-MM-JJ"),
+    _rule(code="token-invalid", classes="LexerError", subject_group=1,
+          pattern=r"Invalid token: '([^']*)'",
+          french=lambda m: f"élément non reconnu « {m[1]} » : chaque partie d'un nom de compte commence par une "
+                           "majuscule ou un chiffre (Assets:512-Banque)"),
+    _rule(code="syntax-error", classes="ParserSyntaxError ParserError",
+          pattern=r"syntax error",
+          french=lambda m: "ligne mal formée : vérifiez l'indentation des lignes d'une écriture, les guillemets, "
+                           "et que chaque montant est suivi de sa devise"),
+    _rule(code="account-unknown", classes="ValidationError", subject_group=1,
+          pattern=r"Invalid reference to unknown account '([^']+)'",
+          french=lambda m: f"compte « {m[1]} » jamais ouvert : ajoutez une directive « open » datée au plus tard "
+                           "du jour de sa première écriture"),
+    _rule(code="account-inactive", classes="ValidationError", subject_group=1,
+          pattern=r"Invalid reference to inactive account '([^']+)'",
+          french=lambda m: f"compte « {m[1]} » fermé ou pas encore ouvert à la date de cette écriture"),
+    _rule(code="account-close-unopened", classes="ValidationError", subject_group=1,
+          pattern=r"Unopened account (\S+) is being closed",
+          french=lambda m: f"fermeture du compte « {m[1]} », qui n'a jamais été ouvert"),
+    _rule(code="open-duplicate", classes="ValidationError", subject_group=1,
+          pattern=r"Duplicate open directive for (\S+)",
+          french=lambda m: f"compte « {m[1]} » ouvert deux fois : gardez une seule directive « open »"),
+    _rule(code="currency-not-allowed", classes="ValidationError", subject_group=2,
+          pattern=r"Invalid currency (\S+) for account '([^']+)'",
+          french=lambda m: f"devise {m[1]} refusée sur le compte « {m[2]} » (voir les devises de sa directive "
+                           "« open »)"),
+    _rule(code="transaction-unbalanced", classes="ValidationError",
+          pattern=r"Transaction does not balance: \((.*)\)",
+          french=lambda m: f"écriture déséquilibrée : ses lignes ne s'annulent pas, il reste {m[1]}"),
+    _rule(code="balance-failed", classes="BalanceError", subject_group=1,
+          pattern=r"Balance failed for '([^']+)': expected (.+?) != accumulated (.+?) \(",
+          french=lambda m: f"contrôle de solde en échec sur « {m[1]} » : solde attendu {m[2]}, les écritures "
+                           f"donnent {m[3]}"),
+    _rule(code="auto-posting-multiple", classes="CategorizationError",
+          pattern=r"more than one auto-posting",
+          french=lambda m: "plusieurs lignes sans montant dans la même écriture : une seule peut rester sans "
+                           "montant"),
 )
 
 

@@ -59,4 +59,5 @@ def check(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bo
 
 
 def _problem_json(problem: Problem) -> dict[str, object]:
-    return {"file": problem.file, "line": problem.line, "message": problem.message}
+    return {"file": problem.file, "line": problem.line, "message": problem.message, "code": problem.code,
+            "subject": problem.subject}
