@@ -228,3 +228,19 @@ def test_other_beancount_errors_keep_their_message_with_a_generic_code() -> None
     problem = translate(PluginError({"filename": "x.beancount", "lineno": 7}, "Something unusual happened", None))
     assert (problem.file, problem.line, problem.code, problem.message) == (
         "x.beancount", 7, BEANCOUNT_ERROR, "Something unusual happened")
+
+
+def test_books_that_load_but_cannot_be_read_are_left_out_too(tmp_path: Path) -> None:
+    """A `prevision` on day 32 loads in Beancount but cannot be forecast: same treatment as a typo."""
+    beta = BETA.replace('"mensuel" 10', '"mensuel" 32')
+    ledgers, rules = _group(tmp_path, beta)
+    line = next(i for i, text in enumerate((ledgers / "beta" / "main.beancount").read_text(encoding="utf-8")
+                                           .splitlines(), 1) if '"mensuel" 32' in text)
+    for command in (["forecast", "--member", "alpha"], ["capacity"], ["plan"]):
+        result = _run(banquasso, ledgers, rules, *command, "--as-of", AS_OF, "--json")
+        assert result.exit_code == 0, (command, result.output)
+        [excluded] = json.loads(result.stdout)["excluded"]
+        assert excluded["id"] == "beta" and f"main.beancount:{line}:" in excluded["problems"][0]
+        assert f"main.beancount:{line}: avertissement : membre « beta »" in result.stderr
+    asked = _run(banquasso, ledgers, rules, "forecast", "--member", "beta", "--as-of", AS_OF)
+    assert asked.exit_code == 1 and f"main.beancount:{line}:" in asked.stderr

@@ -11,9 +11,9 @@ from typing import Any
 
 import click
 
-from banquasso.watch.accuracy import BUCKETS, Accuracy, AccuracyReport, accuracy
-from banquasso.pool.capacity import WINDOWS
 from banquasso.forecast.daily import books_start
+from banquasso.pool.capacity import WINDOWS
+from banquasso.registry.db import open_registry
 from banquasso.scheduler.jobs import (
     DAILY,
     JOBS,
@@ -31,10 +31,11 @@ from banquasso.scheduler.jobs import (
     statement_path,
     stored_next_runs,
 )
-from banquasso.watch.monitoring import last_runs, load_snapshots
-from banquasso.registry.db import open_registry
 from banquasso.statement.data import Month, MonthError, StatementData, prepare, registry_exists
 from banquasso.statement.pdf import render_statement, write_atomically
+from banquasso.watch.accuracy import BUCKETS, Accuracy, AccuracyReport, accuracy
+from banquasso.watch.monitoring import last_runs, load_snapshots
+from comptasso import clock
 from comptasso.cli.util import (
     as_of_option,
     books_options,
@@ -45,7 +46,6 @@ from comptasso.cli.util import (
     progress,
     today,
 )
-from comptasso import clock
 from comptasso.money import fr_date, fr_money, money_json
 
 # ---------------------------------------------------------------------------------------------- statement
@@ -168,7 +168,8 @@ def _setup_logging() -> None:
 @as_of_option
 @_reports_option
 @click.option("--run", "run_job", type=click.Choice([DAILY, MONTHLY]), default=None,
-              help="Exécuter ce travail une fois pour --as-of (défaut : aujourd'hui dans le fuseau du groupe), puis s'arrêter.")
+              help="Exécuter ce travail une fois pour --as-of (défaut : aujourd'hui dans le fuseau du groupe), "
+                   "puis s'arrêter.")
 @click.option("--daily-at", callback=_hhmm, default="06:30", show_default=True,
               help="Heure du travail quotidien (fuseau du groupe, Europe/Paris par défaut).")
 @click.option("--monthly-at", callback=_hhmm, default="07:00", show_default=True,

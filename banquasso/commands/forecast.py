@@ -12,17 +12,33 @@ from typing import Any
 
 import click
 
-from banquasso.forecast.backtest import Backtest, Comparison, backtest
-from banquasso.forecast.delays import DelayModel, FunderDelay
 from banquasso.forecast.advance_flows import read_group_with_advances
+from banquasso.forecast.backtest import Backtest, Comparison, backtest
 from banquasso.forecast.daily import (
-    DEFAULT_HORIZON, MAX_HORIZON, GroupForecast, GroupOutlook, MemberForecast, books_start, forecast_outlook,
+    DEFAULT_HORIZON,
+    MAX_HORIZON,
+    GroupForecast,
+    GroupOutlook,
+    MemberForecast,
+    books_start,
+    forecast_outlook,
+    readable,
 )
-from banquasso.terms.policy import Policy, load_policy
+from banquasso.forecast.delays import DelayModel, FunderDelay
 from banquasso.forecast.risk import DEFAULT_SCENARIOS, DEFAULT_SEED, GroupRisk, RiskFigures, simulate
+from banquasso.terms.policy import Policy, load_policy
 from comptasso.books.facade import GroupBooks
 from comptasso.cli.util import (
-    as_of_option, books_options, dump_json, excluded_json, fail, json_option, load_usable, progress, today,
+    as_of_option,
+    books_options,
+    dump_json,
+    excluded_json,
+    fail,
+    json_option,
+    load_usable,
+    progress,
+    report_exclusions,
+    today,
 )
 from comptasso.money import fr_date, fr_money, fr_number, money_json
 
@@ -45,7 +61,7 @@ def _open(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, quiet: bool
 
     --as-of before the books start is a usage error.
     """
-    books = load_usable(ledgers_dir, rules_dir, member=member, quiet=quiet)
+    books = load_usable(ledgers_dir, rules_dir, member=member, quiet=quiet, report=False)
     policy, problems = load_policy(rules_dir)
     if policy is None or any(p.is_error for p in problems):
         fail(problems)
@@ -54,7 +70,7 @@ def _open(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, quiet: bool
     if start is not None and day < start:
         raise click.BadParameter(f"les livres commencent le {start.isoformat()} : aucune donnée au "
                                  f"{day.isoformat()}", param_hint="'--as-of'")
-    return books, policy, day
+    return report_exclusions(readable(books, day), member), policy, day
 
 
 def _outlook(books: GroupBooks, policy: Policy, day: dt.date, horizon: int) -> GroupOutlook:

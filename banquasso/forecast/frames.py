@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from banquasso.forecast.daily import DEFAULT_HORIZON, GroupForecast, forecast_group, readable
 from banquasso.forecast.delays import DelayModel
-from banquasso.forecast.daily import DEFAULT_HORIZON, GroupForecast, forecast_group
-from banquasso.terms.policy import load_policy
 from banquasso.forecast.risk import GroupRisk
+from banquasso.terms.policy import load_policy
 from comptasso import clock
 from comptasso.books.facade import open_books
 from comptasso.problems import ProblemsError
@@ -44,7 +44,7 @@ def load_forecast(
     errors = [p for p in [*(books.problems if books else problems), *policy_problems] if p.is_error]
     if books is None or policy is None or errors:
         raise ProblemsError(errors or problems)
-    usable = books.without_broken()
+    usable = readable(books.without_broken(), day)
     if not usable.members:
         raise ProblemsError([p for e in usable.excluded for p in e.problems])
     for exclusion in usable.excluded:

@@ -24,7 +24,12 @@ from filelock import FileLock, Timeout
 from sqlalchemy.exc import IntegrityError
 
 from banquasso.forecast.advance_flows import advance_flows
-from banquasso.forecast.daily import DEFAULT_HORIZON, GroupForecast, forecast_outlook, read_group
+from banquasso.forecast.daily import DEFAULT_HORIZON, GroupForecast, forecast_outlook, read_group, readable
+from banquasso.registry.db import Registry, open_registry, var_dir
+from banquasso.registry.service import load_views
+from banquasso.statement.data import Month, MonthError, prepare
+from banquasso.statement.pdf import render_statement, write_atomically
+from banquasso.terms.policy import load_policy
 from banquasso.watch.monitoring import (
     Alert,
     JobRun,
@@ -35,11 +40,6 @@ from banquasso.watch.monitoring import (
     late_alerts,
     snapshot_rows,
 )
-from banquasso.terms.policy import load_policy
-from banquasso.registry.db import Registry, open_registry, var_dir
-from banquasso.registry.service import load_views
-from banquasso.statement.data import Month, MonthError, prepare
-from banquasso.statement.pdf import render_statement, write_atomically
 from comptasso import clock
 from comptasso.books.facade import Exclusion, open_books
 from comptasso.money import fr_date
@@ -175,7 +175,7 @@ def exclusion_alert(exclusion: Exclusion, today: dt.date) -> Alert:
     first = exclusion.problems[0]
     return Alert(today, EXCLUDED_LEDGER, exclusion.member_id, f"{Path(first.file).name}:{first.line}", None, None,
                  f"{exclusion.name} ({exclusion.member_id}) exclu de la prévision du {fr_date(today)} : son livre "
-                 f"ne se charge pas — {first}")
+                 f"a des erreurs — {first}")
 
 
 def daily_watch(ctx: JobContext, today: dt.date) -> Watch:
@@ -186,7 +186,7 @@ def daily_watch(ctx: JobContext, today: dt.date) -> Watch:
     opened, problems = open_books(ctx.ledgers_dir, ctx.rules_dir)
     if opened is None or any(p.is_error for p in opened.problems):
         return Watch(None, [], [p for p in problems if p.is_error] or problems)
-    books = opened.without_broken()
+    books = readable(opened.without_broken(), today)
     if not books.members:
         return Watch(None, [], [p for e in books.excluded for p in e.problems], books.excluded)
     policy, policy_problems = load_policy(ctx.rules_dir)
@@ -271,7 +271,10 @@ JOBS: dict[str, Callable[[JobContext, dt.date], JobOutcome]] = {DAILY: daily_job
 
 @dataclass(frozen=True)
 class Times:
-    """When the jobs run, in the group's time zone (Europe/Paris by default): the daily job at hh:mm, the monthly job on the 1st at hh:mm."""
+    """When the jobs run, in the group's time zone (Europe/Paris by default).
+
+    The daily job at hh:mm, the monthly job on the 1st at hh:mm.
+    """
 
     daily: tuple[int, int] = (6, 30)
     monthly: tuple[int, int] = (7, 0)
@@ -279,9 +282,10 @@ class Times:
 
 def triggers(times: Times = Times()) -> dict[str, CronTrigger]:
     """The cron trigger of each job."""
+    zone = clock.group_timezone()
     return {
-        DAILY: CronTrigger(hour=times.daily[0], minute=times.daily[1], timezone=clock.group_timezone()),
-        MONTHLY: CronTrigger(day=1, hour=times.monthly[0], minute=times.monthly[1], timezone=clock.group_timezone()),
+        DAILY: CronTrigger(hour=times.daily[0], minute=times.daily[1], timezone=zone),
+        MONTHLY: CronTrigger(day=1, hour=times.monthly[0], minute=times.monthly[1], timezone=zone),
     }
 
 
@@ -344,7 +348,8 @@ def stored_next_runs(registry: Registry) -> dict[str, dt.datetime | None]:
     """The next run of each job as the job store holds it (empty when the scheduler never started)."""
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    scheduler = BackgroundScheduler(timezone=clock.group_timezone(), jobstores={"default": SQLAlchemyJobStore(engine=registry.engine)})
+    scheduler = BackgroundScheduler(timezone=clock.group_timezone(),
+                                    jobstores={"default": SQLAlchemyJobStore(engine=registry.engine)})
     scheduler.start(paused=True)
     try:
         return {job.id: job.next_run_time for job in scheduler.get_jobs()}
@@ -353,7 +358,25 @@ def stored_next_runs(registry: Registry) -> dict[str, dt.datetime | None]:
 
 
 __all__ = [
-    "DAILY", "EXCLUDED_LEDGER", "MONTHLY", "JobContext", "Watch", "daily_watch", "exclusion_alert", "JobOutcome", "Times", "already_done",
-    "build_scheduler", "daily_job", "default_reports_dir", "monthly_job", "next_runs",
-    "SchedulerBusy", "run_scheduled", "scheduler_lock", "statement_path", "stored_next_runs", "triggers",
+    "DAILY",
+    "EXCLUDED_LEDGER",
+    "MONTHLY",
+    "JobContext",
+    "JobOutcome",
+    "SchedulerBusy",
+    "Times",
+    "Watch",
+    "already_done",
+    "build_scheduler",
+    "daily_job",
+    "daily_watch",
+    "default_reports_dir",
+    "exclusion_alert",
+    "monthly_job",
+    "next_runs",
+    "run_scheduled",
+    "scheduler_lock",
+    "statement_path",
+    "stored_next_runs",
+    "triggers",
 ]

@@ -14,8 +14,8 @@ from beancount.core import data
 from comptasso.books import cache
 from comptasso.books.group import Group, Member, load_group
 from comptasso.books.loading import MemberLedger, gc_paused, load_member_ledger
-from comptasso.problems import Problem
 from comptasso.books.reference import Reference, load_reference
+from comptasso.problems import Problem
 
 Progress = Callable[[str], None]
 #: The code of the warning that names a member left out of a computation because its ledger is broken.
@@ -24,7 +24,7 @@ MEMBER_EXCLUDED = "member-excluded"
 
 @dataclass(frozen=True)
 class Exclusion:
-    """A member left out of the group's computations: its ledger does not load without errors."""
+    """A member left out of the group's computations: its ledger has errors (on loading, or on reading)."""
 
     member_id: str
     name: str
@@ -35,8 +35,8 @@ class Exclusion:
         first = self.problems[0]
         more = f" (et {len(self.problems) - 1} autre(s) erreur(s))" if len(self.problems) > 1 else ""
         return Problem(first.file, first.line,
-                       f"membre « {self.member_id} » ({self.name}) exclu des calculs du groupe : son livre ne "
-                       f"se charge pas — {first.message}{more}", "warning", MEMBER_EXCLUDED, self.member_id)
+                       f"membre « {self.member_id} » ({self.name}) exclu des calculs du groupe : son livre a "
+                       f"des erreurs — {first.message}{more}", "warning", MEMBER_EXCLUDED, self.member_id)
 
     def to_json(self) -> dict[str, object]:
         """`{"id", "problems": ["file:line: message"]}`, the element of a JSON output's `excluded` list."""
@@ -86,14 +86,18 @@ class GroupBooks:
         Every computation of the group (forecast, capacity, plan, the morning job) runs on these:
         one member's broken ledger is reported and left out, it never stops the others' results.
         """
-        broken = self.broken()
-        if not broken:
+        return self.exclude(self.broken())
+
+    def exclude(self, exclusions: Iterable[Exclusion]) -> GroupBooks:
+        """The same books without the members of `exclusions`, which are added to `excluded`."""
+        added = tuple(exclusions)
+        if not added:
             return self
-        gone = {e.member_id for e in broken}
+        gone = {e.member_id for e in added}
         members = tuple(m for m in self.group.members if m.id not in gone)
         ledgers = {m.id: self.ledgers[m.id] for m in members}
         return replace(self, group=replace(self.group, members=members), ledgers=ledgers,
-                       excluded=self.excluded + broken)
+                       excluded=self.excluded + added)
 
 
 def default_cache_dir(ledgers_dir: Path) -> Path:

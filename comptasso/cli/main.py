@@ -8,11 +8,10 @@ from pathlib import Path
 import click
 
 from comptasso.books.facade import open_books
-from comptasso.model.checks import check_books
-from comptasso.cli.util import as_of_option, books_options, check_timezone, dump_json, fail, json_option, progress
 from comptasso.cli.lazy import LazyGroup
+from comptasso.cli.util import as_of_option, books_options, check_timezone, dump_json, fail, json_option, progress
+from comptasso.model.checks import check_books
 from comptasso.problems import Problem
-
 
 #: Commands that live in their own modules, imported when used.
 COMMANDS = {

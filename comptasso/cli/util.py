@@ -105,12 +105,11 @@ def load_or_exit(ledgers_dir: Path, rules_dir: Path, *, quiet: bool = False) -> 
 
 
 def load_usable(ledgers_dir: Path, rules_dir: Path, *, member: str | None = None,
-                quiet: bool = False) -> GroupBooks:
+                quiet: bool = False, report: bool = True) -> GroupBooks:
     """Open the books for a group computation: the members whose ledger is broken are left out.
 
-    Each one left out gets a French warning on stderr naming it and file:line; the others' results
-    still come out. Exit 1 when the group file or the rules are invalid, when `member` (the one
-    asked for) is itself broken, or when no member is left.
+    Exit 1 when the group file or the rules are invalid. With `report` (the default), then
+    `report_exclusions`; without, the caller leaves out more members first and reports after.
     """
     books, problems = open_books(ledgers_dir, rules_dir, progress=None if quiet else progress)
     if books is None:
@@ -119,14 +118,22 @@ def load_usable(ledgers_dir: Path, rules_dir: Path, *, member: str | None = None
     if group_errors:
         fail(group_errors)
     usable = books.without_broken()
-    asked = next((e for e in usable.excluded if e.member_id == member), None)
+    return report_exclusions(usable, member) if report else usable
+
+
+def report_exclusions(books: GroupBooks, member: str | None = None) -> GroupBooks:
+    """Warn on stderr about each member left out (naming it and file:line); the others' results come out.
+
+    Exit 1 when `member` (the one asked for) is itself left out, with its errors, or when no member is left.
+    """
+    asked = next((e for e in books.excluded if e.member_id == member), None)
     if asked is not None:
         fail(asked.problems)
-    if not usable.members:
-        fail([p for e in usable.excluded for p in e.problems])
-    for exclusion in usable.excluded:
+    if not books.members:
+        fail([p for e in books.excluded for p in e.problems])
+    for exclusion in books.excluded:
         click.echo(str(exclusion.warning()), err=True)
-    return usable
+    return books
 
 
 def excluded_json(books: GroupBooks) -> list[dict[str, object]]:
