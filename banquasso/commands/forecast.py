@@ -120,7 +120,7 @@ def _member_json(member: MemberForecast, risk: GroupRisk | None) -> dict[str, An
 
 
 def forecast_json(forecast: GroupForecast, members: Sequence[MemberForecast], risk: GroupRisk | None,
-                  excluded: Sequence[dict[str, object]] = ()) -> dict:
+                  excluded: Sequence[dict[str, object]] = ()) -> dict[str, Any]:
     """The document of `banquasso forecast --json` (SPEC section 10), with a few extra keys.
 
     `excluded` lists the members left out because their ledger is broken.
