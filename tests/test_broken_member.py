@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import warnings
 from pathlib import Path
@@ -244,3 +245,25 @@ def test_books_that_load_but_cannot_be_read_are_left_out_too(tmp_path: Path) -> 
         assert f"main.beancount:{line}: avertissement : membre « beta »" in result.stderr
     asked = _run(banquasso, ledgers, rules, "forecast", "--member", "beta", "--as-of", AS_OF)
     assert asked.exit_code == 1 and f"main.beancount:{line}:" in asked.stderr
+
+
+def test_the_forecast_reads_each_member_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`readable` reads the members; `read_group` reuses those reads for the same entries and day."""
+    from banquasso.forecast import daily
+
+    ledgers, rules = _group(tmp_path, BETA)
+    books, _ = open_books(ledgers, rules, cache_dir=False)
+    assert books is not None
+    calls: list[tuple[str, str]] = []
+    real = daily.read_member
+
+    def counting(member_id: str, entries: list, as_of: dt.date):  # type: ignore[no-untyped-def]
+        calls.append((member_id, as_of.isoformat()))
+        return real(member_id, entries, as_of)
+
+    monkeypatch.setattr(daily, "read_member", counting)
+    day = dt.date(2025, 6, 30)
+    outlook, _ = daily.read_group(daily.readable(books, day), day, 10)
+    assert outlook is not None and calls == [("alpha", "2025-06-30"), ("beta", "2025-06-30")]
+    daily.read_group(books, day + dt.timedelta(days=1), 10)  # another day: read again
+    assert calls[2:] == [("alpha", "2025-07-01"), ("beta", "2025-07-01")]
