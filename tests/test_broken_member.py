@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
 import pytest
 from beancount import loader
+from beancount.core.data import Directive
 from click.testing import CliRunner, Result
 
 from banquasso.commands.main import main as banquasso
@@ -17,7 +19,7 @@ from banquasso.forecast.frames import load_forecast
 from comptasso.books.beancount_errors import BEANCOUNT_ERROR, translate
 from comptasso.books.facade import MEMBER_EXCLUDED, open_books
 from comptasso.cli.main import main as comptasso
-from comptasso.problems import ProblemsError
+from comptasso.problems import Problem, ProblemsError
 from tests.conftest import DEMO_AS_OF, write_group
 from tests.forecast_helpers import OPEN, opening
 
@@ -249,15 +251,16 @@ def test_books_that_load_but_cannot_be_read_are_left_out_too(tmp_path: Path) -> 
 
 def test_the_forecast_reads_each_member_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`readable` reads the members; `read_group` reuses those reads for the same entries and day."""
-    from banquasso.forecast import daily
+    from banquasso.forecast import daily, flows
 
     ledgers, rules = _group(tmp_path, BETA)
     books, _ = open_books(ledgers, rules, cache_dir=False)
     assert books is not None
     calls: list[tuple[str, str]] = []
-    real = daily.read_member
+    real = flows.read_member
 
-    def counting(member_id: str, entries: list, as_of: dt.date):  # type: ignore[no-untyped-def]
+    def counting(member_id: str, entries: Sequence[Directive],
+                 as_of: dt.date) -> tuple[flows.MemberBooks, list[Problem]]:
         calls.append((member_id, as_of.isoformat()))
         return real(member_id, entries, as_of)
 
