@@ -55,9 +55,14 @@ def at(meta: dict[str, Any] | None, message: str, severity: Severity = "error") 
 
 
 def from_beancount(error: Any) -> Problem:
-    """Convert a Beancount error (a namedtuple with source, message, entry)."""
+    """Convert a Beancount error (a namedtuple with source, message, entry), its English message as is.
+
+    Member ledgers are loaded with `comptasso.books.beancount_errors.translate`, which adds the French
+    message and the code; this is the plain conversion for errors outside a member ledger.
+    """
     message = str(getattr(error, "message", error)).strip()
-    return at(getattr(error, "source", None), message)
+    problem = at(getattr(error, "source", None), message)
+    return Problem(problem.file, problem.line, problem.message, problem.severity, "beancount-error")
 
 
 def in_file(path: Path | str, message: str, line: int = 0) -> Problem:

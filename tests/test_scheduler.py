@@ -6,6 +6,7 @@ import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from apscheduler.events import EVENT_JOB_SUBMITTED, JobSubmissionEvent
@@ -20,8 +21,8 @@ from banquasso.commands.main import main
 from banquasso.scheduler.jobs import (
     DAILY,
     DAILY_GRACE_SECONDS,
+    EXCLUDED_LEDGER,
     MONTHLY,
-    TIMEZONE,
     JobContext,
     build_scheduler,
     daily_job,
@@ -32,7 +33,7 @@ from banquasso.watch.monitoring import BELOW_FLOOR, LATE_LINE, count_rows, last_
 from banquasso.registry.db import Registry, open_registry
 from tests.test_statement import lending_group
 
-PARIS = TIMEZONE
+PARIS = ZoneInfo("Europe/Paris")
 
 
 @pytest.fixture
@@ -81,17 +82,49 @@ def test_daily_marks_late_advance_lines(group: tuple[JobContext, list[str]]) -> 
 
 def test_a_failed_run_is_recorded_and_retried(group: tuple[JobContext, list[str]]) -> None:
     ctx, _ = group
-    main_file = ctx.ledgers_dir / "alpha" / "main.beancount"
-    good = main_file.read_text(encoding="utf-8")
-    main_file.write_text(good + '\n2026-02-01 * "Cassé"\n  Assets:Inconnu 5 EUR\n', encoding="utf-8")
+    files = [ctx.ledgers_dir / m / "main.beancount" for m in ("alpha", "beta")]
+    good = [f.read_text(encoding="utf-8") for f in files]
+    for file, text in zip(files, good, strict=True):  # every member broken: nothing is left to forecast
+        file.write_text(text + '\n2026-02-01 * "Cassé"\n  Assets:Inconnu 5 EUR\n', encoding="utf-8")
     day = dt.date(2026, 4, 20)
     failed = daily_job(ctx, day)
     assert failed.status == "failed" and "main.beancount" in failed.message
     assert count_rows(ctx.registry) == {"snapshots": 0, "alerts": 0, "runs": 1}
     assert last_runs(ctx.registry)[DAILY].status == "failed"
-    main_file.write_text(good, encoding="utf-8")
+    for file, text in zip(files, good, strict=True):
+        file.write_text(text, encoding="utf-8")
     assert daily_job(ctx, day).status == "ok"
     assert count_rows(ctx.registry) == {"snapshots": 2, "alerts": 1, "runs": 1}
+
+
+def test_a_broken_member_is_left_out_and_the_bookkeeper_alerted(group: tuple[JobContext, list[str]]) -> None:
+    ctx, log = group
+    main_file = ctx.ledgers_dir / "alpha" / "main.beancount"
+    good = main_file.read_text(encoding="utf-8")
+    main_file.write_text(good + '\n2026-02-01 * "Typo"\n  Assets:512-Banque  12,50 EUR\n', encoding="utf-8")
+    broken_line = len(good.splitlines()) + 3
+    day = dt.date(2026, 4, 20)
+    outcome = daily_job(ctx, day)
+    assert outcome.status == "ok", outcome.message
+    assert "1 membre(s) exclu(s)" in outcome.message and "alpha" in outcome.message
+    assert [s.member for s in load_snapshots(ctx.registry)] == ["beta"]  # the other member still forecast
+    alerts = {a.kind: a for a in load_alerts(ctx.registry, day)}
+    assert set(alerts) == {EXCLUDED_LEDGER, BELOW_FLOOR}  # beta's own alert still comes out
+    excluded = alerts[EXCLUDED_LEDGER]
+    assert (excluded.member, excluded.reference) == ("alpha", f"main.beancount:{broken_line}")
+    assert f"main.beancount:{broken_line}" in excluded.message and "montant mal écrit « 12,50 »" in excluded.message
+    assert any("ALERTE" in line and "exclu" in line for line in log)
+    assert last_runs(ctx.registry)[DAILY].message == outcome.message
+
+
+def test_scheduler_run_with_a_broken_member_exits_0_and_says_so(group: tuple[JobContext, list[str]]) -> None:
+    ctx, _ = group
+    main_file = ctx.ledgers_dir / "beta" / "main.beancount"
+    main_file.write_text(main_file.read_text(encoding="utf-8") + '\n2026-02-01 open Assets:bank\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["scheduler", "--ledgers", str(ctx.ledgers_dir), "--rules", str(ctx.rules_dir),
+                                       "--run", "daily", "--as-of", "2026-04-20"])
+    assert result.exit_code == 0, result.output
+    assert "beta" in result.output and "exclu" in result.output and "1 prévision(s)" in result.output
 
 
 def test_monthly_job_writes_the_previous_month_once(group: tuple[JobContext, list[str]]) -> None:

@@ -11,38 +11,38 @@ from typing import Any
 
 import click
 
-from banquasso.watch.accuracy import BUCKETS, Accuracy, AccuracyReport, accuracy
-from banquasso.pool.capacity import WINDOWS
 from banquasso.forecast.daily import books_start
+from banquasso.pool.capacity import WINDOWS
+from banquasso.registry.db import open_registry
 from banquasso.scheduler.jobs import (
     DAILY,
-    FAILED,
     JOBS,
     LABELS,
     MONTHLY,
-    TIMEZONE,
+    OK,
+    SKIPPED,
     JobContext,
     SchedulerBusy,
     Times,
     build_scheduler,
     default_reports_dir,
     next_runs,
-    paris_today,
     scheduler_lock,
     statement_path,
     stored_next_runs,
 )
-from banquasso.watch.monitoring import last_runs, load_snapshots
-from banquasso.registry.db import open_registry
 from banquasso.statement.data import Month, MonthError, StatementData, prepare, registry_exists
 from banquasso.statement.pdf import render_statement, write_atomically
+from banquasso.watch.accuracy import BUCKETS, Accuracy, AccuracyReport, accuracy
+from banquasso.watch.monitoring import last_runs, load_snapshots
+from comptasso import clock
 from comptasso.cli.util import (
     as_of_option,
     books_options,
     dump_json,
     fail,
     json_option,
-    load_or_exit,
+    load_usable,
     progress,
     today,
 )
@@ -168,11 +168,12 @@ def _setup_logging() -> None:
 @as_of_option
 @_reports_option
 @click.option("--run", "run_job", type=click.Choice([DAILY, MONTHLY]), default=None,
-              help="Exécuter ce travail une fois pour --as-of (défaut : aujourd'hui à Paris), puis s'arrêter.")
+              help="Exécuter ce travail une fois pour --as-of (défaut : aujourd'hui dans le fuseau du groupe), "
+                   "puis s'arrêter.")
 @click.option("--daily-at", callback=_hhmm, default="06:30", show_default=True,
-              help="Heure du travail quotidien (heure de Paris).")
+              help="Heure du travail quotidien (fuseau du groupe, Europe/Paris par défaut).")
 @click.option("--monthly-at", callback=_hhmm, default="07:00", show_default=True,
-              help="Heure du relevé mensuel, le 1er du mois (heure de Paris).")
+              help="Heure du relevé mensuel, le 1er du mois (fuseau du groupe).")
 @click.option("--with-fava", is_flag=True, help="Ouvrir aussi Fava (comme `comptasso serve`) dans le même processus.")
 @click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True,
               help="Port de Fava avec --with-fava.")
@@ -180,26 +181,23 @@ def _setup_logging() -> None:
 def scheduler_command(ctx: click.Context, ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None,
                       reports_dir: Path | None, run_job: str | None, daily_at: tuple[int, int],
                       monthly_at: tuple[int, int], with_fava: bool, port: int) -> None:
-    """Le planificateur : prévision et alertes chaque matin, relevé du mois écoulé le 1er (heure de Paris)."""
-    load_or_exit(ledgers_dir, rules_dir, quiet=True)
+    """Le planificateur : prévision et alertes chaque matin, relevé du mois écoulé le 1er (fuseau du groupe)."""
+    load_usable(ledgers_dir, rules_dir, quiet=True)
     reports = reports_dir or default_reports_dir(ledgers_dir)
     registry = open_registry(ledgers_dir)
     if run_job is not None:
-        reported: list[str] = []
-
         def report(message: str) -> None:
             """What the job says (alerts, its summary) is the command's output."""
-            reported.append(message)
             click.echo(message)
 
         try:
             job_ctx = JobContext(Path(ledgers_dir), Path(rules_dir), reports, registry, log=report)
-            outcome = JOBS[run_job](job_ctx, as_of or paris_today())
+            outcome = JOBS[run_job](job_ctx, as_of or today())
         finally:
             registry.close()
-        if not any(outcome.message in line for line in reported):
+        if outcome.status == SKIPPED:  # a run that did something, or failed, has already said so
             click.echo(f"{LABELS[run_job]} ({outcome.run_for.isoformat()}) : {outcome.message}")
-        sys.exit(1 if outcome.status == FAILED else 0)
+        sys.exit(0 if outcome.status in (OK, SKIPPED) else 1)
     _setup_logging()
     try:
         lock = scheduler_lock(ledgers_dir)
@@ -220,8 +218,8 @@ def _run_scheduler(ctx: click.Context, ledgers_dir: Path, rules_dir: Path, repor
 
     kind = BackgroundScheduler if with_fava else BlockingScheduler
     scheduler = build_scheduler(ledgers_dir, rules_dir, reports, registry, times=times, scheduler_class=kind)
-    for job, when in next_runs(dt.datetime.now(TIMEZONE), times).items():
-        progress(f"{LABELS[job]} : prochaine exécution le {when.strftime('%d/%m/%Y à %H:%M')} (heure de Paris)")
+    for job, when in next_runs(clock.now(), times).items():
+        progress(f"{LABELS[job]} : prochaine exécution le {when.strftime('%d/%m/%Y à %H:%M')} ({clock.zone_label()})")
     progress(f"Relevés mensuels dans {reports} ; registre {registry.label} (Ctrl+C pour arrêter)")
     try:
         if with_fava:
@@ -244,7 +242,7 @@ def _run_scheduler(ctx: click.Context, ledgers_dir: Path, rules_dir: Path, repor
 
 
 def _at(value: dt.datetime | None) -> str | None:
-    return None if value is None else value.astimezone(TIMEZONE).isoformat()
+    return None if value is None else value.astimezone(clock.group_timezone()).isoformat()
 
 
 @click.command("jobs")
@@ -253,7 +251,8 @@ def _at(value: dt.datetime | None) -> str | None:
 @json_option
 def jobs_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool) -> None:
     """Les travaux planifiés : prochaine exécution et dernier résultat de chacun."""
-    now = dt.datetime.now(TIMEZONE) if as_of is None else dt.datetime.combine(as_of, dt.time(0), TIMEZONE)
+    zone = clock.group_timezone()
+    now = clock.now() if as_of is None else dt.datetime.combine(as_of, dt.time(0), zone)
     planned = next_runs(now)
     stored: dict[str, dt.datetime | None] = {}
     last: dict[str, Any] = {}
@@ -275,13 +274,13 @@ def jobs_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_j
                 "finished_at": _at(run.finished_at)},
         })
     if as_json:
-        dump_json({"time_zone": "Europe/Paris", "jobs": rows})
+        dump_json({"time_zone": zone.key, "jobs": rows})
         return
     for row in rows:
         when = dt.datetime.fromisoformat(row["next_run"]).strftime("%d/%m/%Y %H:%M") if row["next_run"] else "—"
         origin = "" if row["scheduled"] else " (planificateur jamais démarré : heure par défaut)"
         click.echo(f"{row['label']} ({row['id']})")
-        click.echo(f"  Prochaine exécution : {when} heure de Paris{origin}")
+        click.echo(f"  Prochaine exécution : {when} {clock.zone_label()}{origin}")
         if row["last_run"] is None:
             click.echo("  Dernier résultat : jamais exécuté")
         else:
@@ -323,7 +322,7 @@ def accuracy_text(report: AccuracyReport, names: dict[str, str]) -> str:
 def accuracy_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool,
                      member: str | None) -> None:
     """Comparer les prévisions enregistrées chaque matin avec la trésorerie réellement constatée."""
-    books = load_or_exit(ledgers_dir, rules_dir, quiet=as_json)
+    books = load_usable(ledgers_dir, rules_dir, member=member, quiet=as_json)
     if member is not None and member not in books.group.ids:
         raise click.BadParameter(f"membre inconnu « {member} » (membres : {', '.join(books.group.ids)})",
                                  param_hint="'--member'")

@@ -12,16 +12,34 @@ from typing import Any
 
 import click
 
-from banquasso.forecast.backtest import Backtest, Comparison, backtest
-from banquasso.forecast.delays import DelayModel, FunderDelay
 from banquasso.forecast.advance_flows import read_group_with_advances
+from banquasso.forecast.backtest import Backtest, Comparison, backtest
 from banquasso.forecast.daily import (
-    DEFAULT_HORIZON, MAX_HORIZON, GroupForecast, GroupOutlook, MemberForecast, books_start, forecast_outlook,
+    DEFAULT_HORIZON,
+    MAX_HORIZON,
+    GroupForecast,
+    GroupOutlook,
+    MemberForecast,
+    books_start,
+    forecast_outlook,
+    readable,
 )
-from banquasso.terms.policy import Policy, load_policy
+from banquasso.forecast.delays import DelayModel, FunderDelay
 from banquasso.forecast.risk import DEFAULT_SCENARIOS, DEFAULT_SEED, GroupRisk, RiskFigures, simulate
+from banquasso.terms.policy import Policy, load_policy
 from comptasso.books.facade import GroupBooks
-from comptasso.cli.util import as_of_option, books_options, dump_json, fail, json_option, load_or_exit, progress, today
+from comptasso.cli.util import (
+    as_of_option,
+    books_options,
+    dump_json,
+    excluded_json,
+    fail,
+    json_option,
+    load_usable,
+    progress,
+    report_exclusions,
+    today,
+)
 from comptasso.money import fr_date, fr_money, fr_number, money_json
 
 WARN = "⚠"
@@ -37,9 +55,13 @@ horizon_option = click.option("--horizon", type=int, default=DEFAULT_HORIZON, sh
                               callback=_horizon, help="Nombre de jours projetés après --as-of (1 à 731).")
 
 
-def _open(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, quiet: bool) -> tuple[GroupBooks, Policy, dt.date]:
-    """Books and policy, or exit 1 with every error; --as-of before the books start is a usage error."""
-    books = load_or_exit(ledgers_dir, rules_dir, quiet=quiet)
+def _open(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, quiet: bool,
+          member: str | None = None) -> tuple[GroupBooks, Policy, dt.date]:
+    """Books (broken members left out, see load_usable) and policy, or exit 1 with every error.
+
+    --as-of before the books start is a usage error.
+    """
+    books = load_usable(ledgers_dir, rules_dir, member=member, quiet=quiet, report=False)
     policy, problems = load_policy(rules_dir)
     if policy is None or any(p.is_error for p in problems):
         fail(problems)
@@ -48,7 +70,7 @@ def _open(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, quiet: bool
     if start is not None and day < start:
         raise click.BadParameter(f"les livres commencent le {start.isoformat()} : aucune donnée au "
                                  f"{day.isoformat()}", param_hint="'--as-of'")
-    return books, policy, day
+    return report_exclusions(readable(books, day), member), policy, day
 
 
 def _outlook(books: GroupBooks, policy: Policy, day: dt.date, horizon: int) -> GroupOutlook:
@@ -59,8 +81,9 @@ def _outlook(books: GroupBooks, policy: Policy, day: dt.date, horizon: int) -> G
 
 
 def _check_member(books: GroupBooks, member: str | None) -> None:
-    if member is not None and member not in books.group.ids:
-        raise click.BadParameter(f"membre inconnu « {member} » (membres : {', '.join(books.group.ids)})",
+    known = (*books.group.ids, *(e.member_id for e in books.excluded))
+    if member is not None and member not in known:
+        raise click.BadParameter(f"membre inconnu « {member} » (membres : {', '.join(known)})",
                                  param_hint="'--member'")
 
 
@@ -96,15 +119,20 @@ def _member_json(member: MemberForecast, risk: GroupRisk | None) -> dict[str, An
     return doc
 
 
-def forecast_json(forecast: GroupForecast, members: Sequence[MemberForecast], risk: GroupRisk | None) -> dict:
-    """The document of `banquasso forecast --json` (SPEC section 10), with a few extra keys."""
+def forecast_json(forecast: GroupForecast, members: Sequence[MemberForecast], risk: GroupRisk | None,
+                  excluded: Sequence[dict[str, object]] = ()) -> dict[str, Any]:
+    """The document of `banquasso forecast --json` (SPEC section 10), with a few extra keys.
+
+    `excluded` lists the members left out because their ledger is broken.
+    """
     group: dict[str, Any] = {
         "opening_balance": money_json(forecast.opening_balance), "floor": money_json(forecast.floor),
         "min_balance": money_json(forecast.min_balance), "min_date": forecast.min_date.isoformat(),
         "days_below_floor": forecast.days_below_floor, "days": _days_json(forecast.days),
     }
     doc: dict[str, Any] = {"as_of": forecast.as_of.isoformat(), "horizon_days": forecast.horizon_days,
-                           "members": [_member_json(m, risk) for m in members], "group": group}
+                           "members": [_member_json(m, risk) for m in members], "group": group,
+                           "excluded": list(excluded)}
     if risk is not None:
         group["risk"] = _risk_json(risk.group)
         doc["risk"] = {"scenarios": risk.scenarios, "seed": risk.seed}
@@ -179,7 +207,7 @@ def forecast_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, 
     """Prévision de trésorerie jour par jour de chaque membre et du groupe."""
     if as_json and as_csv:
         raise click.UsageError("choisissez --json ou --csv, pas les deux")
-    books, policy, day = _open(ledgers_dir, rules_dir, as_of, quiet=False)
+    books, policy, day = _open(ledgers_dir, rules_dir, as_of, quiet=False, member=member)
     _check_member(books, member)
     outlook = _outlook(books, policy, day, horizon)
     forecast = forecast_outlook(outlook)
@@ -189,7 +217,7 @@ def forecast_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, 
         simulated = simulate(outlook, scenarios, seed, progress)
     shown = [forecast.member(member)] if member else list(forecast.members)
     if as_json:
-        dump_json(forecast_json(forecast, shown, simulated))
+        dump_json(forecast_json(forecast, shown, simulated, excluded_json(books)))
     elif as_csv:
         click.echo(forecast_csv(forecast, shown), nl=False)
     else:
@@ -232,7 +260,8 @@ def funders_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, a
     books, policy, day = _open(ledgers_dir, rules_dir, as_of, quiet=as_json)
     model = _outlook(books, policy, day, 1).delays
     if as_json:
-        dump_json({"as_of": day.isoformat(), "funders": [funder_json(f) for f in model.funders.values()]})
+        dump_json({"as_of": day.isoformat(), "funders": [funder_json(f) for f in model.funders.values()],
+                   "excluded": excluded_json(books)})
     else:
         click.echo(funders_text(model))
 
@@ -289,7 +318,7 @@ def backtest_text(result: Backtest, members: Sequence[str], names: dict[str, str
 def backtest_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool, horizon: int,
                      member: str | None) -> None:
     """Comparer la prévision faite au --as-of avec la trésorerie réelle des jours suivants."""
-    books, policy, day = _open(ledgers_dir, rules_dir, as_of, quiet=False)
+    books, policy, day = _open(ledgers_dir, rules_dir, as_of, quiet=False, member=member)
     _check_member(books, member)
     try:
         result, problems = backtest(books, day, horizon, policy.floor)
@@ -302,6 +331,6 @@ def backtest_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, 
         if result.days_compared < result.horizon_days:
             progress(f"Les livres s'arrêtent au {result.compared_until.isoformat()} : "
                      f"{result.days_compared} jours comparés sur {result.horizon_days}.")
-        dump_json(backtest_json(result, shown))
+        dump_json({**backtest_json(result, shown), "excluded": excluded_json(books)})
     else:
         click.echo(backtest_text(result, shown, {m.id: m.name for m in books.members}))

@@ -27,3 +27,6 @@ COMMANDS = {
 @click.version_option(package_name="comptasso")
 def main() -> None:
     """BanquAsso : la trésorerie mutualisée des associations du groupement."""
+    from comptasso.cli.util import check_timezone
+
+    check_timezone()

@@ -8,12 +8,23 @@ from pathlib import Path
 
 import click
 
-from banquasso.pool.capacity import WINDOWS, Capacity
 from banquasso.commands.schedule import policy_or_exit
-from banquasso.forecast.daily import DEFAULT_HORIZON, books_start
+from banquasso.forecast.daily import DEFAULT_HORIZON, books_start, readable
+from banquasso.pool.capacity import WINDOWS, Capacity
 from banquasso.pool.plan import Plan, group_capacity, plan_group
 from comptasso.books.facade import GroupBooks
-from comptasso.cli.util import as_of_option, books_options, dump_json, fail, json_option, load_or_exit, progress, today
+from comptasso.cli.util import (
+    as_of_option,
+    books_options,
+    dump_json,
+    excluded_json,
+    fail,
+    json_option,
+    load_usable,
+    progress,
+    report_exclusions,
+    today,
+)
 from comptasso.money import fr_date, fr_money
 from comptasso.problems import ProblemsError
 
@@ -29,13 +40,18 @@ def _table(rows: Sequence[Sequence[str]], right: Sequence[bool]) -> str:
     return "\n".join(out)
 
 
-def _day(books: GroupBooks, as_of: dt.date | None) -> dt.date:
+def _open(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, quiet: bool) -> tuple[GroupBooks, dt.date]:
+    """The books and the day; members whose books are broken are left out with a warning.
+
+    --as-of before the books start is a usage error.
+    """
+    books = load_usable(ledgers_dir, rules_dir, quiet=quiet, report=False)
     day = as_of or today()
     start = books_start(books)
     if start is not None and day < start:
         raise click.BadParameter(f"les livres commencent le {start.isoformat()} : aucune donnée au "
                                  f"{day.isoformat()}", param_hint="'--as-of'")
-    return day
+    return report_exclusions(readable(books, day)), day
 
 
 def capacity_table(capacity: Capacity) -> str:
@@ -80,14 +96,13 @@ def plan_text(plan: Plan) -> str:
 def capacity_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool) -> None:
     """Ce que chaque membre peut avancer, pour 30, 60, 90 ou 180 jours."""
     policy = policy_or_exit(rules_dir)
-    books = load_or_exit(ledgers_dir, rules_dir, quiet=as_json)
-    day = _day(books, as_of)
+    books, day = _open(ledgers_dir, rules_dir, as_of, quiet=as_json)
     try:
         capacity = group_capacity(books, policy, day)
     except ProblemsError as exc:
         fail(exc.problems)
     if as_json:
-        dump_json(capacity.to_json())
+        dump_json({**capacity.to_json(), "excluded": excluded_json(books)})
     else:
         click.echo(capacity_table(capacity))
 
@@ -101,13 +116,12 @@ def capacity_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, 
 def plan_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool, horizon: int) -> None:
     """Les avances proposées et les besoins qui restent non couverts, avec leur raison."""
     policy = policy_or_exit(rules_dir)
-    books = load_or_exit(ledgers_dir, rules_dir, quiet=as_json)
-    day = _day(books, as_of)
+    books, day = _open(ledgers_dir, rules_dir, as_of, quiet=as_json)
     try:
         plan = plan_group(books, policy, day, horizon, progress=progress)
     except ProblemsError as exc:
         fail(exc.problems)
     if as_json:
-        dump_json(plan.to_json())
+        dump_json({**plan.to_json(), "excluded": excluded_json(books)})
     else:
         click.echo(plan_text(plan))

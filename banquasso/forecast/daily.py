@@ -8,11 +8,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from beancount.core import data
+
 from banquasso.forecast.delays import DelayModel, delay_model
 from banquasso.forecast.flows import Flow, MemberBooks, fixed_flows, read_member, tranche_flow
 from banquasso.terms.floors import member_floor, monthly_payroll
 from banquasso.terms.policy import FloorPolicy
-from comptasso.books.facade import GroupBooks
+from comptasso.books.facade import Exclusion, GroupBooks
 from comptasso.problems import Problem, ProblemsError
 
 DEFAULT_HORIZON = 91
@@ -143,6 +145,38 @@ def books_start(books: GroupBooks) -> dt.date | None:
     return min(firsts) if firsts else None
 
 
+#: The reads of the last `readable` call, by member: (entries, day, read, problems); `read_group` reuses them.
+_LAST_READS: dict[str, tuple[Sequence[data.Directive], dt.date, MemberBooks, tuple[Problem, ...]]] = {}
+
+
+def _read(member_id: str, entries: Sequence[data.Directive], as_of: dt.date) -> tuple[MemberBooks, list[Problem]]:
+    """`read_member`, or what `readable` just read for the very same entries and day."""
+    hit = _LAST_READS.get(member_id)
+    if hit is not None and hit[0] is entries and hit[1] == as_of:
+        return hit[2], list(hit[3])
+    return read_member(member_id, entries, as_of)
+
+
+def readable(books: GroupBooks, as_of: dt.date) -> GroupBooks:
+    """The books without the members whose grants, invoices or previsions cannot be read as of `as_of`.
+
+    Those members are added to `books.excluded` with their errors, like a ledger that does not load:
+    one member's broken books never stop the others' forecast, capacity or plan.
+    """
+    reads = {}
+    exclusions = []
+    for member in books.members:
+        entries = books.ledgers[member.id].entries
+        read, problems = read_member(member.id, entries, as_of)
+        reads[member.id] = (entries, as_of, read, tuple(problems))
+        errors = tuple(p for p in problems if p.is_error)
+        if errors:
+            exclusions.append(Exclusion(member.id, member.name, errors))
+    _LAST_READS.clear()
+    _LAST_READS.update(reads)
+    return books.exclude(exclusions)
+
+
 def read_group(
     books: GroupBooks,
     as_of: dt.date,
@@ -161,7 +195,7 @@ def read_group(
     problems: list[Problem] = []
     members: list[MemberBooks] = []
     for member in books.members:
-        read, found = read_member(member.id, books.ledgers[member.id].entries, as_of)
+        read, found = _read(member.id, books.ledgers[member.id].entries, as_of)
         members.append(read)
         problems.extend(found)
     errors = [p for p in problems if p.is_error]

@@ -11,14 +11,16 @@ only to plot. Typical use::
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from pathlib import Path
 
 import pandas as pd
 
+from banquasso.forecast.daily import DEFAULT_HORIZON, GroupForecast, forecast_group, readable
 from banquasso.forecast.delays import DelayModel
-from banquasso.forecast.daily import DEFAULT_HORIZON, GroupForecast, forecast_group
-from banquasso.terms.policy import load_policy
 from banquasso.forecast.risk import GroupRisk
+from banquasso.terms.policy import load_policy
+from comptasso import clock
 from comptasso.books.facade import open_books
 from comptasso.problems import ProblemsError
 
@@ -31,14 +33,23 @@ def load_forecast(
     as_of: str | dt.date | None = None,
     horizon: int = DEFAULT_HORIZON,
 ) -> GroupForecast:
-    """Open the books and the policy and forecast; raises ProblemsError listing every error."""
-    day = dt.date.fromisoformat(as_of) if isinstance(as_of, str) else (as_of or dt.date.today())
+    """Open the books and the policy and forecast; raises ProblemsError listing every error.
+
+    A member whose ledger is broken is left out of the forecast with a warning (`warnings.warn`);
+    the default day is the group's today (comptasso.clock).
+    """
+    day = dt.date.fromisoformat(as_of) if isinstance(as_of, str) else (as_of or clock.today())
     books, problems = open_books(Path(ledgers_dir), Path(rules_dir))
     policy, policy_problems = load_policy(Path(rules_dir))
-    errors = [p for p in problems + policy_problems if p.is_error]
+    errors = [p for p in [*(books.problems if books else problems), *policy_problems] if p.is_error]
     if books is None or policy is None or errors:
         raise ProblemsError(errors or problems)
-    return forecast_group(books, day, horizon, policy.floor)
+    usable = readable(books.without_broken(), day)
+    if not usable.members:
+        raise ProblemsError([p for e in usable.excluded for p in e.problems])
+    for exclusion in usable.excluded:
+        warnings.warn(str(exclusion.warning()), stacklevel=2)
+    return forecast_group(usable, day, horizon, policy.floor)
 
 
 def balances_frame(forecast: GroupForecast) -> pd.DataFrame:

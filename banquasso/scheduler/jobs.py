@@ -2,7 +2,8 @@
 
 The jobs are plain functions of a context and a date, idempotent through the unique (job, date)
 key of the `job_run` table: run twice for the same date, the second run stores nothing. APScheduler
-only calls them, at fixed times in Europe/Paris, coalescing missed runs into one.
+only calls them, at fixed times in the group's time zone (Europe/Paris unless `$COMPTASSO_TZ` says
+otherwise, see comptasso.clock), coalescing missed runs into one.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -24,7 +24,12 @@ from filelock import FileLock, Timeout
 from sqlalchemy.exc import IntegrityError
 
 from banquasso.forecast.advance_flows import advance_flows
-from banquasso.forecast.daily import DEFAULT_HORIZON, GroupForecast, forecast_outlook, read_group
+from banquasso.forecast.daily import DEFAULT_HORIZON, GroupForecast, forecast_outlook, read_group, readable
+from banquasso.registry.db import Registry, open_registry, var_dir
+from banquasso.registry.service import load_views
+from banquasso.statement.data import Month, MonthError, prepare
+from banquasso.statement.pdf import render_statement, write_atomically
+from banquasso.terms.policy import load_policy
 from banquasso.watch.monitoring import (
     Alert,
     JobRun,
@@ -35,15 +40,11 @@ from banquasso.watch.monitoring import (
     late_alerts,
     snapshot_rows,
 )
-from banquasso.terms.policy import load_policy
-from banquasso.registry.db import Registry, open_registry, var_dir
-from banquasso.registry.service import load_views
-from banquasso.statement.data import Month, MonthError, prepare
-from banquasso.statement.pdf import render_statement, write_atomically
-from comptasso.books.facade import open_books
+from comptasso import clock
+from comptasso.books.facade import Exclusion, open_books
+from comptasso.money import fr_date
 from comptasso.problems import Problem
 
-TIMEZONE = ZoneInfo("Europe/Paris")
 DAILY, MONTHLY = "daily", "monthly"
 LABELS = {DAILY: "Prévision et alertes du matin", MONTHLY: "Relevé mensuel du conseil"}
 #: A daily run may start up to 23 hours late (after that, the next day's run is due anyway).
@@ -51,6 +52,8 @@ DAILY_GRACE_SECONDS = 23 * 3600
 #: The monthly statement may be written up to 27 days late (a machine off on the 1st catches up).
 MONTHLY_GRACE_SECONDS = 27 * 24 * 3600
 OK, SKIPPED, FAILED = "ok", "skipped", "failed"
+#: The alert kind (in `alert.kind`) telling the bookkeeper that a member was left out of the morning's run.
+EXCLUDED_LEDGER = "livre-exclu"
 
 logger = logging.getLogger("banquasso.scheduler.jobs")
 
@@ -89,11 +92,6 @@ def default_reports_dir(ledgers_dir: Path) -> Path:
 def statement_path(reports_dir: Path, month: Month) -> Path:
     """`reports/YYYY-MM.pdf`."""
     return Path(reports_dir) / f"{month.iso}.pdf"
-
-
-def paris_today(now: dt.datetime | None = None) -> dt.date:
-    """Today's date in Europe/Paris (the group's day, whatever the machine's time zone)."""
-    return (now or dt.datetime.now(TIMEZONE)).astimezone(TIMEZONE).date()
 
 
 def _now() -> dt.datetime:
@@ -159,23 +157,52 @@ def _problems_text(problems: Sequence[Problem], limit: int = 5) -> str:
 # -------------------------------------------------------------------------------------------- daily
 
 
-def daily_watch(ctx: JobContext, today: dt.date) -> tuple[GroupForecast | None, list[Alert], list[Problem]]:
-    """The forecast of the books as of `today` (with the registry's advances) and the alerts it raises."""
-    books, problems = open_books(ctx.ledgers_dir, ctx.rules_dir)
-    errors = [p for p in problems if p.is_error]
-    if books is None or errors:
-        return None, [], errors or problems
+@dataclass(frozen=True)
+class Watch:
+    """What the morning's watch found: the forecast (None when it could not be made), alerts, problems.
+
+    `excluded` names the members left out because their ledger is broken; each one also has an alert.
+    """
+
+    forecast: GroupForecast | None
+    alerts: list[Alert]
+    problems: list[Problem]
+    excluded: tuple[Exclusion, ...] = ()
+
+
+def exclusion_alert(exclusion: Exclusion, today: dt.date) -> Alert:
+    """The bookkeeper's alert about a member whose ledger is broken: it names the member and file:line."""
+    first = exclusion.problems[0]
+    return Alert(today, EXCLUDED_LEDGER, exclusion.member_id, f"{Path(first.file).name}:{first.line}", None, None,
+                 f"{exclusion.name} ({exclusion.member_id}) exclu de la prévision du {fr_date(today)} : son livre "
+                 f"a des erreurs — {first}")
+
+
+def daily_watch(ctx: JobContext, today: dt.date) -> Watch:
+    """The forecast of the books as of `today` (with the registry's advances) and the alerts it raises.
+
+    A member whose ledger is broken is left out; the others are forecast and alerted as usual.
+    """
+    opened, problems = open_books(ctx.ledgers_dir, ctx.rules_dir)
+    if opened is None or any(p.is_error for p in opened.problems):
+        return Watch(None, [], [p for p in problems if p.is_error] or problems)
+    books = readable(opened.without_broken(), today)
+    if not books.members:
+        return Watch(None, [], [p for e in books.excluded for p in e.problems], books.excluded)
     policy, policy_problems = load_policy(ctx.rules_dir)
     if policy is None or any(p.is_error for p in policy_problems):
-        return None, [], policy_problems
+        return Watch(None, [], policy_problems, books.excluded)
     entries = {m.id: books.ledgers[m.id].entries for m in books.members}
     views = [v for v in load_views(ctx.registry) if v.proposed_on <= today]
-    outlook, problems = read_group(books, today, DEFAULT_HORIZON, policy.floor, advance_flows(views, entries, today))
+    flows = {m: f for m, f in advance_flows(views, entries, today).items() if m in books.group.ids}
+    outlook, problems = read_group(books, today, DEFAULT_HORIZON, policy.floor, flows)
     if outlook is None:
-        return None, [], problems
+        return Watch(None, [], problems, books.excluded)
     forecast = forecast_outlook(outlook)
-    alerts = floor_alerts(forecast) + late_alerts(advances_on(views, entries, today))
-    return forecast, alerts, []
+    known = [v for v in views if v.borrower in books.group.ids]
+    alerts = [exclusion_alert(e, today) for e in books.excluded]
+    alerts += floor_alerts(forecast) + late_alerts(advances_on(known, entries, today))
+    return Watch(forecast, alerts, [], books.excluded)
 
 
 def daily_job(ctx: JobContext, today: dt.date) -> JobOutcome:
@@ -186,10 +213,14 @@ def daily_job(ctx: JobContext, today: dt.date) -> JobOutcome:
     if already_done(ctx.registry, DAILY, today):
         return JobOutcome(DAILY, today, SKIPPED, f"déjà exécuté pour le {today.isoformat()} : rien à refaire")
     started = _now()
-    forecast, alerts, problems = daily_watch(ctx, today)
+    watch = daily_watch(ctx, today)
+    forecast, alerts = watch.forecast, watch.alerts
     if forecast is None:
-        return _fail(ctx, DAILY, today, started, _problems_text(problems))
+        return _fail(ctx, DAILY, today, started, _problems_text(watch.problems))
     message = f"{len(forecast.members)} prévision(s) enregistrée(s), {len(alerts)} alerte(s)"
+    if watch.excluded:
+        message += f" ; {len(watch.excluded)} membre(s) exclu(s), livre invalide : " + ", ".join(
+            f"{e.member_id} ({e.problems[0]})" for e in watch.excluded)
     rows: list[object] = [*snapshot_rows(forecast), *(alert_row(a) for a in alerts)]
     if not _commit(ctx.registry, DAILY, today, started, OK, message, rows):
         return JobOutcome(DAILY, today, SKIPPED, f"déjà exécuté pour le {today.isoformat()} : rien à refaire")
@@ -240,7 +271,10 @@ JOBS: dict[str, Callable[[JobContext, dt.date], JobOutcome]] = {DAILY: daily_job
 
 @dataclass(frozen=True)
 class Times:
-    """When the jobs run, in Europe/Paris: the daily job at hh:mm, the monthly job on the 1st at hh:mm."""
+    """When the jobs run, in the group's time zone (Europe/Paris by default).
+
+    The daily job at hh:mm, the monthly job on the 1st at hh:mm.
+    """
 
     daily: tuple[int, int] = (6, 30)
     monthly: tuple[int, int] = (7, 0)
@@ -248,9 +282,10 @@ class Times:
 
 def triggers(times: Times = Times()) -> dict[str, CronTrigger]:
     """The cron trigger of each job."""
+    zone = clock.group_timezone()
     return {
-        DAILY: CronTrigger(hour=times.daily[0], minute=times.daily[1], timezone=TIMEZONE),
-        MONTHLY: CronTrigger(day=1, hour=times.monthly[0], minute=times.monthly[1], timezone=TIMEZONE),
+        DAILY: CronTrigger(hour=times.daily[0], minute=times.daily[1], timezone=zone),
+        MONTHLY: CronTrigger(day=1, hour=times.monthly[0], minute=times.monthly[1], timezone=zone),
     }
 
 
@@ -268,11 +303,11 @@ def next_runs(now: dt.datetime, times: Times = Times()) -> dict[str, dt.datetime
 
 
 def run_scheduled(job: str, ledgers_dir: str, rules_dir: str, reports_dir: str) -> str:
-    """What APScheduler calls (by reference, so the job store can persist it): run `job` for today in Paris."""
+    """What APScheduler calls (by reference, so the job store can persist it): run `job` for the group's today."""
     registry = open_registry(Path(ledgers_dir))
     try:
         ctx = JobContext(Path(ledgers_dir), Path(rules_dir), Path(reports_dir), registry)
-        outcome = JOBS[job](ctx, paris_today())
+        outcome = JOBS[job](ctx, clock.today())
         if outcome.status == SKIPPED:
             ctx.log(f"{LABELS[job]} : {outcome.message}")
         return outcome.status
@@ -291,13 +326,13 @@ def build_scheduler(
     jobstore: Any = None,
     executor: Any = None,
 ) -> BaseScheduler:
-    """A scheduler whose jobs live in the registry's database (SQLAlchemyJobStore), Europe/Paris time.
+    """A scheduler whose jobs live in the registry's database (SQLAlchemyJobStore), in the group's time zone.
 
     Each job: coalesce missed runs into one, one instance at a time, a misfire grace time so that a
     machine switched off catches up once when it comes back.
     """
     scheduler = scheduler_class(
-        timezone=TIMEZONE,
+        timezone=clock.group_timezone(),
         jobstores={"default": jobstore if jobstore is not None else SQLAlchemyJobStore(engine=registry.engine)},
         executors={"default": executor if executor is not None else ThreadPoolExecutor(1)},
         job_defaults={"coalesce": True, "max_instances": 1},
@@ -313,7 +348,8 @@ def stored_next_runs(registry: Registry) -> dict[str, dt.datetime | None]:
     """The next run of each job as the job store holds it (empty when the scheduler never started)."""
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    scheduler = BackgroundScheduler(timezone=TIMEZONE, jobstores={"default": SQLAlchemyJobStore(engine=registry.engine)})
+    scheduler = BackgroundScheduler(timezone=clock.group_timezone(),
+                                    jobstores={"default": SQLAlchemyJobStore(engine=registry.engine)})
     scheduler.start(paused=True)
     try:
         return {job.id: job.next_run_time for job in scheduler.get_jobs()}
@@ -322,7 +358,25 @@ def stored_next_runs(registry: Registry) -> dict[str, dt.datetime | None]:
 
 
 __all__ = [
-    "DAILY", "MONTHLY", "TIMEZONE", "JobContext", "JobOutcome", "Times", "already_done",
-    "build_scheduler", "daily_job", "default_reports_dir", "monthly_job", "next_runs", "paris_today",
-    "SchedulerBusy", "run_scheduled", "scheduler_lock", "statement_path", "stored_next_runs", "triggers",
+    "DAILY",
+    "EXCLUDED_LEDGER",
+    "MONTHLY",
+    "JobContext",
+    "JobOutcome",
+    "SchedulerBusy",
+    "Times",
+    "Watch",
+    "already_done",
+    "build_scheduler",
+    "daily_job",
+    "daily_watch",
+    "default_reports_dir",
+    "exclusion_alert",
+    "monthly_job",
+    "next_runs",
+    "run_scheduled",
+    "scheduler_lock",
+    "statement_path",
+    "stored_next_runs",
+    "triggers",
 ]

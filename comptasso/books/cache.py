@@ -14,7 +14,7 @@ from comptasso import __version__
 from comptasso.books.loading import MemberLedger, digest, gc_paused
 from comptasso.books.safety import expand_include
 
-FORMAT = 2  # 2: entries are `loading.Entries`
+FORMAT = 3  # 2: French Beancount messages and codes; 3: entries are `loading.Entries`
 
 
 def _extra_key(allowed_plugins: frozenset[str]) -> str:

@@ -6,7 +6,7 @@ import datetime as dt
 import os
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from beancount.core import data
@@ -14,10 +14,33 @@ from beancount.core import data
 from comptasso.books import cache
 from comptasso.books.group import Group, Member, load_group
 from comptasso.books.loading import MemberLedger, gc_paused, load_member_ledger
-from comptasso.problems import Problem
 from comptasso.books.reference import Reference, load_reference
+from comptasso.problems import Problem
 
 Progress = Callable[[str], None]
+#: The code of the warning that names a member left out of a computation because its ledger is broken.
+MEMBER_EXCLUDED = "member-excluded"
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """A member left out of the group's computations: its ledger has errors (on loading, or on reading)."""
+
+    member_id: str
+    name: str
+    problems: tuple[Problem, ...]
+
+    def warning(self) -> Problem:
+        """The French warning that names the member and where its ledger first fails (file:line)."""
+        first = self.problems[0]
+        more = f" (et {len(self.problems) - 1} autre(s) erreur(s))" if len(self.problems) > 1 else ""
+        return Problem(first.file, first.line,
+                       f"membre « {self.member_id} » ({self.name}) exclu des calculs du groupe : son livre a "
+                       f"des erreurs — {first.message}{more}", "warning", MEMBER_EXCLUDED, self.member_id)
+
+    def to_json(self) -> dict[str, object]:
+        """`{"id", "problems": ["file:line: message"]}`, the element of a JSON output's `excluded` list."""
+        return {"id": self.member_id, "problems": [str(p) for p in self.problems]}
 
 
 @dataclass(frozen=True)
@@ -28,6 +51,7 @@ class GroupBooks:
     reference: Reference
     ledgers: Mapping[str, MemberLedger]
     problems: tuple[Problem, ...]
+    excluded: tuple[Exclusion, ...] = ()
 
     @property
     def members(self) -> tuple[Member, ...]:
@@ -46,6 +70,34 @@ class GroupBooks:
     @property
     def ok(self) -> bool:
         return not any(p.is_error for p in self.all_problems())
+
+    def broken(self) -> tuple[Exclusion, ...]:
+        """The members whose ledger has errors (Beancount's or the loader's), in the group's order."""
+        out = []
+        for member in self.group.members:
+            errors = tuple(p for p in self.ledgers[member.id].problems if p.is_error)
+            if errors:
+                out.append(Exclusion(member.id, member.name, errors))
+        return tuple(out)
+
+    def without_broken(self) -> GroupBooks:
+        """The same books without the members whose ledger is broken, listed in `excluded`.
+
+        Every computation of the group (forecast, capacity, plan, the morning job) runs on these:
+        one member's broken ledger is reported and left out, it never stops the others' results.
+        """
+        return self.exclude(self.broken())
+
+    def exclude(self, exclusions: Iterable[Exclusion]) -> GroupBooks:
+        """The same books without the members of `exclusions`, which are added to `excluded`."""
+        added = tuple(exclusions)
+        if not added:
+            return self
+        gone = {e.member_id for e in added}
+        members = tuple(m for m in self.group.members if m.id not in gone)
+        ledgers = {m.id: self.ledgers[m.id] for m in members}
+        return replace(self, group=replace(self.group, members=members), ledgers=ledgers,
+                       excluded=self.excluded + added)
 
 
 def default_cache_dir(ledgers_dir: Path) -> Path:

@@ -109,7 +109,8 @@ def load_group(ledgers_dir: Path) -> tuple[Group | None, list[Problem]]:
         where = f"members[{index}]"
         if table.id in seen:
             line = locate(text, ("members", index, "id"))
-            problems.append(Problem(str(path), line, f"{where}.id : identifiant en double « {table.id} »"))
+            problems.append(Problem(str(path), line, f"{where}.id : identifiant en double « {table.id} »",
+                                    code="member-duplicate", subject=f"{where}.id"))
             continue
         seen.add(table.id)
         ledger = (ledgers_dir / table.ledger).resolve()
@@ -118,11 +119,13 @@ def load_group(ledgers_dir: Path) -> tuple[Group | None, list[Problem]]:
             problems.append(Problem(
                 str(path), line,
                 f"{where}.ledger : « {table.ledger} » sort du dossier des livres {ledgers_dir}",
+                code="ledger-outside", subject=f"{where}.ledger",
             ))
             continue
         if not ledger.is_file():
             line = locate(text, ("members", index, "ledger"))
-            problems.append(Problem(str(path), line, f"{where}.ledger : fichier introuvable « {table.ledger} »"))
+            problems.append(Problem(str(path), line, f"{where}.ledger : fichier introuvable « {table.ledger} »",
+                                    code="ledger-missing", subject=f"{where}.ledger"))
             continue
         members.append(Member(table.id, table.name, table.siren, ledger, table.bank_account))
     if problems:

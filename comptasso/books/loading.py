@@ -15,8 +15,9 @@ from beancount.core import data
 from beancount.ops import validation
 from beancount.parser import booking, parser
 
-from comptasso.problems import Problem, from_beancount
+from comptasso.books.beancount_errors import translate
 from comptasso.books.safety import IncludeMatch, check_file
+from comptasso.problems import Problem
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ def _parse_all(
         try:
             text = Path(filename).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            unsafe.append(Problem(filename, 0, f"fichier illisible : {exc}"))
+            unsafe.append(Problem(filename, 0, f"fichier illisible : {exc}", code="file-unreadable"))
             continue
         file_entries, file_errors, options_map = parser.parse_string(text, filename)
         entries.extend(file_entries)
@@ -109,7 +110,8 @@ def _parse_all(
         includes.extend(found)
         for match in found:
             if not match.matches:
-                unsafe.append(Problem(filename, 0, f"inclusion « {match.pattern} » : aucun fichier ne correspond"))
+                unsafe.append(Problem(filename, 0, f"inclusion « {match.pattern} » : aucun fichier ne correspond",
+                                      code="include-no-match", subject=match.pattern))
             stack.extend(m for m in match.matches if m not in seen)
     assert top is not None or unsafe
     options = loader.aggregate_options_map(top or parser.parse_string("")[2], others)
@@ -129,13 +131,13 @@ def _load(member_id: str, main: Path, allowed_plugins: frozenset[str]) -> Member
     """The loading pipeline proper (see load_member_ledger)."""
     entries, parse_errors, options, files, unsafe = _parse_all(main, main.parent, allowed_plugins)
     if unsafe:
-        problems = [from_beancount(e) for e in parse_errors] + unsafe
+        problems = [translate(e) for e in parse_errors] + unsafe
         return MemberLedger(member_id, [], options, tuple(problems), files)
     entries.sort(key=data.entry_sortkey)
     entries, booking_errors = booking.book(entries, options)
     entries, errors = loader.run_transformations(entries, parse_errors + booking_errors, options, None)
     errors.extend(validation.validate(entries, options, None, None))
-    return MemberLedger(member_id, entries, options, tuple(from_beancount(e) for e in errors), files)
+    return MemberLedger(member_id, entries, options, tuple(translate(e) for e in errors), files)
 
 
 def unsafe_problems(

@@ -71,7 +71,8 @@ def load_funders(rules_dir: Path) -> tuple[dict[str, Funder], list[Problem]]:
     for index, table in enumerate(parsed.funders):
         if table.id in funders:
             line = locate(text, ("funders", index, "id"))
-            problems.append(Problem(str(path), line, f"funders[{index}].id : financeur en double « {table.id} »"))
+            problems.append(Problem(str(path), line, f"funders[{index}].id : financeur en double « {table.id} »",
+                                    code="funder-duplicate", subject=f"funders[{index}].id"))
             continue
         funders[table.id] = Funder(table.id, table.name, table.kind, table.default_delay_days)
     return funders, problems

@@ -51,11 +51,13 @@ def check_file(
             problems.append(Problem(
                 source_file, directive_line(text, "plugin", module),
                 f"greffon « {module} » refusé : il n'est pas dans la liste autorisée (rules/plugins.toml)",
+                code="plugin-not-allowed", subject=module,
             ))
     if options_map.get("insert_pythonpath"):
         problems.append(Problem(
             source_file, directive_line(text, "option", "insert_pythonpath"),
             "option « insert_pythonpath » refusée : un livre ne peut pas ajouter de code Python",
+            code="pythonpath-refused", subject="insert_pythonpath",
         ))
     includes: list[IncludeMatch] = []
     root = folder.resolve()
@@ -67,6 +69,7 @@ def check_file(
             problems.append(Problem(
                 source_file, directive_line(text, "include", pattern),
                 f"inclusion « {pattern} » refusée : hors du dossier du membre {root}",
+                code="include-outside-member", subject=pattern,
             ))
             continue
         includes.append(match)

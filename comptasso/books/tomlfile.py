@@ -30,15 +30,15 @@ def read_toml(path: Path) -> tuple[dict[str, Any], list[Problem]]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return {}, [Problem(str(path), 0, "fichier introuvable")]
+        return {}, [Problem(str(path), 0, "fichier introuvable", code="file-missing")]
     except (OSError, UnicodeDecodeError) as exc:
-        return {}, [Problem(str(path), 0, f"fichier illisible : {exc}")]
+        return {}, [Problem(str(path), 0, f"fichier illisible : {exc}", code="file-unreadable")]
     try:
         return tomllib.loads(text), []
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
         line = int(match.group(1)) if match else 0
-        return {}, [Problem(str(path), line, f"syntaxe TOML invalide : {exc}")]
+        return {}, [Problem(str(path), line, f"syntaxe TOML invalide : {exc}", code="toml-syntax")]
 
 
 def dotted(loc: Sequence[str | int]) -> str:
@@ -75,6 +75,15 @@ def locate(text: str, loc: Sequence[str | int]) -> int:
     return start + 1 if table else 0
 
 
+#: The code of a key that fails validation, by pydantic error type (`other`: every other type).
+KEY_CODES = {"extra_forbidden": "key-unknown", "missing": "key-missing", "other": "key-invalid"}
+
+
+def key_code(error_type: str) -> str:
+    """The problem code of a pydantic validation error: `key-unknown`, `key-missing` or `key-invalid`."""
+    return KEY_CODES.get(error_type, KEY_CODES["other"])
+
+
 def validate(path: Path, model: type[M], data: dict[str, Any]) -> tuple[M | None, list[Problem]]:
     """Validate TOML data against a pydantic model; each error names its key and line."""
     try:
@@ -91,5 +100,6 @@ def validate(path: Path, model: type[M], data: dict[str, Any]) -> tuple[M | None
             if err["type"] == "value_error":
                 reason = str(err.get("ctx", {}).get("error", err["msg"]))
             where = dotted(loc) or "(racine)"
-            problems.append(Problem(str(path), locate(text, loc), f"{where} : {reason}"))
+            problems.append(Problem(str(path), locate(text, loc), f"{where} : {reason}", code=key_code(err["type"]),
+                                    subject=dotted(loc)))
         return None, problems

@@ -8,11 +8,10 @@ from pathlib import Path
 import click
 
 from comptasso.books.facade import open_books
-from comptasso.model.checks import check_books
-from comptasso.cli.util import as_of_option, books_options, dump_json, fail, json_option, progress
 from comptasso.cli.lazy import LazyGroup
+from comptasso.cli.util import as_of_option, books_options, check_timezone, dump_json, fail, json_option, progress
+from comptasso.model.checks import check_books
 from comptasso.problems import Problem
-
 
 #: Commands that live in their own modules, imported when used.
 COMMANDS = {
@@ -29,6 +28,7 @@ COMMANDS = {
 @click.version_option(package_name="comptasso")
 def main() -> None:
     """Comptasso : la comptabilité partagée des associations du groupement."""
+    check_timezone()
 
 
 @main.command()
@@ -58,4 +58,5 @@ def check(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bo
 
 
 def _problem_json(problem: Problem) -> dict[str, object]:
-    return {"file": problem.file, "line": problem.line, "message": problem.message}
+    return {"file": problem.file, "line": problem.line, "message": problem.message, "code": problem.code,
+            "subject": problem.subject}

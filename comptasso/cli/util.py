@@ -12,6 +12,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
+from comptasso import clock
 from comptasso.books.facade import GroupBooks, open_books
 from comptasso.problems import Problem
 
@@ -19,8 +20,24 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def today() -> dt.date:
-    """The default `--as-of`: today, on the machine's clock."""
-    return dt.date.today()
+    """The default `--as-of`: today in the group's time zone (comptasso.clock), never the machine's date."""
+    try:
+        return clock.today()
+    except clock.ClockError as exc:
+        fail([timezone_problem(exc)])
+
+
+def timezone_problem(exc: clock.ClockError) -> Problem:
+    """The problem of an unknown `$COMPTASSO_TZ`."""
+    return Problem(clock.TZ_ENV, 0, str(exc), "error", exc.code, clock.TZ_ENV)
+
+
+def check_timezone() -> None:
+    """Exit 1 with a French message when `$COMPTASSO_TZ` names no time zone (run by both commands first)."""
+    try:
+        clock.group_timezone()
+    except clock.ClockError as exc:
+        fail([timezone_problem(exc)])
 
 
 class IsoDate(click.ParamType):
@@ -85,6 +102,49 @@ def load_or_exit(ledgers_dir: Path, rules_dir: Path, *, quiet: bool = False) -> 
     if books is None or errors:
         fail(errors or problems)
     return books
+
+
+def load_usable(ledgers_dir: Path, rules_dir: Path, *, member: str | None = None,
+                quiet: bool = False, report: bool = True) -> GroupBooks:
+    """Open the books for a group computation: the members whose ledger is broken are left out.
+
+    Exit 1 when the group file or the rules are invalid. With `report` (the default), then
+    `report_exclusions`; without, the caller leaves out more members first and reports after.
+    """
+    books, problems = open_books(ledgers_dir, rules_dir, progress=None if quiet else progress)
+    if books is None:
+        fail(errors_first(problems))
+    group_errors = [p for p in books.problems if p.is_error]
+    if group_errors:
+        fail(group_errors)
+    usable = books.without_broken()
+    return report_exclusions(usable, member) if report else usable
+
+
+def report_exclusions(books: GroupBooks, member: str | None = None) -> GroupBooks:
+    """Warn on stderr about each member left out (naming it and file:line); the others' results come out.
+
+    Exit 1 when `member` (the one asked for) is itself left out, with its errors, or when no member is left.
+    """
+    asked = next((e for e in books.excluded if e.member_id == member), None)
+    if asked is not None:
+        fail(asked.problems)
+    if not books.members:
+        fail([p for e in books.excluded for p in e.problems])
+    for exclusion in books.excluded:
+        click.echo(str(exclusion.warning()), err=True)
+    return books
+
+
+def excluded_json(books: GroupBooks) -> list[dict[str, object]]:
+    """The `excluded` list of a JSON output: `[{"id", "problems": ["file:line: message"]}]`."""
+    return [e.to_json() for e in books.excluded]
+
+
+def errors_first(problems: Iterable[Problem]) -> list[Problem]:
+    """The errors if there are any, else every problem."""
+    problems = list(problems)
+    return [p for p in problems if p.is_error] or problems
 
 
 def _default(value: Any) -> Any:
