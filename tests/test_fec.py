@@ -78,14 +78,16 @@ une tabulation et un saut de ligne"
 EXPECTED = [
     # JournalCode, EcritureNum, EcritureDate, CompteNum, CompteLib, CompAuxNum, CompAuxLib, PieceRef,
     # EcritureLib, Debit, Credit, EcritureLet, DateLet
+    # The opening entry details third-party balances per open invoice, so a carried-over invoice is
+    # lettered with its payment inside the file (A2024-07), and an unpaid one keeps its link (F2024-01).
     ("AN", "000001", "20250101", "41100000", "Clients", "Mairie-De-Gap", "Mairie De Gap", "AN2025",
-     "À nouveaux au 01/01/2025", "1200,00", "0,00", "", ""),
+     "À nouveaux au 01/01/2025 - F2024-01", "1200,00", "0,00", "", ""),
     ("AN", "000001", "20250101", "51200000", "Banque", "", "", "AN2025",
      "À nouveaux au 01/01/2025", "5000,00", "0,00", "", ""),
     ("AN", "000001", "20250101", "10200000", "Fonds Associatifs", "", "", "AN2025",
      "À nouveaux au 01/01/2025", "0,00", "5000,00", "", ""),
     ("AN", "000001", "20250101", "40100000", "Fournisseurs", "Imprimerie-Alpine", "Imprimerie Alpine SARL",
-     "AN2025", "À nouveaux au 01/01/2025", "0,00", "300,00", "", ""),
+     "AN2025", "À nouveaux au 01/01/2025 - A2024-07", "0,00", "300,00", "A2024-07", "20250115"),
     ("AN", "000001", "20250101", "12000000", "Résultat de l'exercice (excédent)", "", "", "AN2025",
      "À nouveaux au 01/01/2025", "0,00", "900,00", "", ""),
     ("BQ", "000002", "20250115", "40100000", "Fournisseurs", "Imprimerie-Alpine", "Imprimerie Alpine SARL",
