@@ -14,7 +14,7 @@ from comptasso.reports.annual_pdf import render_annual_pdf
 from comptasso.atomic import atomic_write
 from comptasso.model.checks import check_member
 from comptasso.cli.util import as_of_option, books_options, dump_json, fail, json_option, today
-from comptasso.reports.fec import build_fec, description
+from comptasso.reports.fec import ENCODINGS, build_fec, description
 from comptasso.reports.fec_verify import verify_fec
 from comptasso.books.group import ACCOUNT, Group, Member, load_group
 from comptasso.importing.banks import BankFormat, load_banks
@@ -185,7 +185,10 @@ def _verify(path: Path, year: int | None, as_json: bool) -> None:
 
 @click.command("fec")
 @click.argument("member", required=False)
-@click.option("--year", type=YEAR, default=None, help="Exercice (année civile) à exporter.")
+@click.option("--year", type=YEAR, default=None,
+              help="Exercice à exporter, désigné par l'année de sa clôture (exercice_debut du membre).")
+@click.option("--encoding", type=click.Choice(ENCODINGS), default="utf-8", show_default=True,
+              help="Encodage du fichier (ISO 8859-15 : caractères absents translittérés, avec un avertissement).")
 @click.option("--verify", "verify_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="Vérifier un fichier FEC au lieu d'en produire un.")
 @click.option("--output", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"),
@@ -193,7 +196,7 @@ def _verify(path: Path, year: int | None, as_json: bool) -> None:
 @books_options
 @as_of_option
 @json_option
-def fec_command(member: str | None, year: int | None, verify_file: Path | None, out_dir: Path,
+def fec_command(member: str | None, year: int | None, encoding: str, verify_file: Path | None, out_dir: Path,
                 ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool) -> None:
     """Produire le FEC d'un membre pour un exercice, ou vérifier un fichier FEC (--verify)."""
     if verify_file is not None:
@@ -205,21 +208,23 @@ def fec_command(member: str | None, year: int | None, verify_file: Path | None, 
     siren = _siren(group, target)
     ledger = _checked_ledger(group, reference, target)
     as_of = as_of or today()
-    fec = build_fec(ledger.entries, year, as_of, siren, where=str(target.ledger))
+    fec = build_fec(ledger.entries, year, as_of, siren, where=str(target.ledger), year_start=target.year_start,
+                    encoding=encoding)
     path, notice = out_dir / fec.filename, out_dir / fec.description_filename
     out_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, fec.text())
+    atomic_write(path, fec.data())
     atomic_write(notice, description(fec, target.name, as_of))
     _, faults = verify_fec(path)
     _warn(list(fec.problems) + [f.problem(str(path)) for f in faults])
     if as_json:
         dump_json({"member": target.id, "year": year, "as_of": as_of, "file": path, "description": notice,
+                   "start": fec.start, "closing": fec.closing, "encoding": fec.encoding,
                    "entries": fec.entries, "lines": len(fec.rows), "journals": list(fec.journals),
                    "total_debit": money_json(fec.total_debit), "total_credit": money_json(fec.total_credit),
                    "faults": [{"line": f.line, "code": f.code, "message": f.message} for f in faults],
                    "warnings": [str(p) for p in fec.problems]})
     else:
-        click.echo(f"FEC {year} de {target.name} : {path} ({fec.entries} écriture(s), {len(fec.rows)} ligne(s), "
+        click.echo(f"FEC {fec.start:%d/%m/%Y}–{fec.closing:%d/%m/%Y} de {target.name} : {path} ({fec.entries} écriture(s), {len(fec.rows)} ligne(s), "
                    f"débit {fr_money(fec.total_debit)} = crédit {fr_money(fec.total_credit)}).")
         click.echo(f"Description : {notice}")
     if faults:
@@ -231,7 +236,8 @@ def fec_command(member: str | None, year: int | None, verify_file: Path | None, 
 
 @click.command("report")
 @click.argument("member")
-@click.option("--year", type=YEAR, required=True, help="Exercice (année civile).")
+@click.option("--year", type=YEAR, required=True,
+              help="Exercice, désigné par l'année de sa clôture (exercice_debut du membre dans group.toml).")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Fichier PDF (défaut : reports/<membre>-comptes-annuels-<année>.pdf).")
 @books_options
@@ -244,7 +250,8 @@ def report_command(member: str, year: int, output: Path | None, ledgers_dir: Pat
     target = _member(group, member)
     ledger = _checked_ledger(group, reference, target)
     accounts = annual_accounts(ledger.entries, year, as_of or today(), member_id=target.id,
-                               member_name=target.name, siren=target.siren, where=str(target.ledger))
+                               member_name=target.name, siren=target.siren, where=str(target.ledger),
+                               year_start=target.year_start)
     _warn(accounts.problems)
     if output is not None or not as_json:
         path = output or Path("reports") / f"{target.id}-comptes-annuels-{year}.pdf"

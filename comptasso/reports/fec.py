@@ -439,7 +439,7 @@ def build_fec(entries: Sequence[data.Directive], year: int, as_of: dt.date, sire
             devise, idevise = "", ""
             posting = line.posting
             if posting is not None and posting.units is not None and posting.units.currency != "EUR":
-                devise, idevise = fec_amount(posting.units.number), posting.units.currency
+                devise, idevise = fec_amount(posting.units.number or ZERO), posting.units.currency
             row = (draft.journal, JOURNALS[draft.journal], number, fec_date(draft.date), acc.num, acc.lib,
                    acc.aux_num, acc.aux_lib, piece, fec_date(piece_date), one_line(label),
                    fec_amount(debit), fec_amount(credit), let, date_let,
