@@ -122,7 +122,7 @@ def import_statement(member: Member, ledgers_dir: Path, allowed_plugins: frozens
                 for line in lines if line.date > as_of]
         if problems or late:
             return result(problems=problems + late)
-        entries = importer.entries_for(lines, str(source))
+        entries = importer.entries_for(lines, str(source), list(ledger.entries))
         importer.deduplicate(entries, list(ledger.entries))
         added = [e for e in entries if DUPLICATE not in e.meta]
         dups = [Duplicate(e, e.meta[DUPLICATE], duplicate_reason(e) or "") for e in entries if DUPLICATE in e.meta]
