@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from comptasso.reports.annexe import annexe_json, build_annexe
+from comptasso.reports.annexe_pdf import render_annexe_pdf
 from comptasso.reports.annual import accounts_json, annual_accounts
 from comptasso.reports.annual_pdf import render_annual_pdf
 from comptasso.atomic import atomic_write
@@ -252,17 +254,28 @@ def report_command(member: str, year: int, output: Path | None, ledgers_dir: Pat
     accounts = annual_accounts(ledger.entries, year, as_of or today(), member_id=target.id,
                                member_name=target.name, siren=target.siren, where=str(target.ledger),
                                year_start=target.year_start)
-    _warn(accounts.problems)
+    annexe = build_annexe(ledger.entries, accounts, where=str(target.ledger))
+    _warn(list(accounts.problems) + list(annexe.problems))
     if output is not None or not as_json:
-        path = output or Path("reports") / f"{target.id}-comptes-annuels-{year}.pdf"
+        path = output or Path("reports") / f"{target.id}-comptes-annuels-{accounts.period.label}.pdf"
+        annexe_path = annexe_pdf_path(path)
         write_pdf(path, render_annual_pdf(accounts))
+        write_pdf(annexe_path, render_annexe_pdf(annexe))
         if not as_json:
             result = accounts.result.n
-            click.echo(f"Comptes annuels {year} de {target.name} : {path}")
+            click.echo(f"Comptes annuels {accounts.period.label} de {target.name} : {path}")
+            click.echo(f"Annexe : {annexe_path}")
             click.echo(f"{'Excédent' if result >= 0 else 'Déficit'} de l'exercice : {fr_money(result)} ; "
                        f"total du bilan : {fr_money(accounts.total_actif.n)}.")
     if as_json:
-        dump_json(accounts_json(accounts))
+        document = accounts_json(accounts)
+        document["annexe"] = annexe_json(annexe)
+        dump_json(document)
+
+
+def annexe_pdf_path(accounts_pdf: Path) -> Path:
+    """The annexe's PDF beside the accounts' PDF: `x.pdf` → `x-annexe.pdf`."""
+    return accounts_pdf.with_name(f"{accounts_pdf.stem}-annexe.pdf")
 
 
 COMMANDS = (import_command, fec_command, report_command)
