@@ -16,7 +16,9 @@ from comptasso.reports.annual_pdf import render_annual_pdf
 from comptasso.atomic import atomic_write
 from comptasso.model.checks import check_member
 from comptasso.cli.util import as_of_option, books_options, dump_json, fail, json_option, today
+from comptasso.reports.closing import before_closing, close_year, find_lock, lock_path, lock_text
 from comptasso.reports.fec import ENCODINGS, build_fec, description
+from comptasso.reports.period import FinancialYear
 from comptasso.reports.fec_verify import verify_fec
 from comptasso.books.group import ACCOUNT, Group, Member, load_group
 from comptasso.importing.banks import BankFormat, load_banks
@@ -210,8 +212,9 @@ def fec_command(member: str | None, year: int | None, encoding: str, verify_file
     siren = _siren(group, target)
     ledger = _checked_ledger(group, reference, target)
     as_of = as_of or today()
+    lock = find_lock(target.folder, FinancialYear.closing_in(year, target.year_start))
     fec = build_fec(ledger.entries, year, as_of, siren, where=str(target.ledger), year_start=target.year_start,
-                    encoding=encoding)
+                    encoding=encoding, validated=lock.closed_on if lock else None)
     path, notice = out_dir / fec.filename, out_dir / fec.description_filename
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write(path, fec.data())
@@ -278,4 +281,40 @@ def annexe_pdf_path(accounts_pdf: Path) -> Path:
     return accounts_pdf.with_name(f"{accounts_pdf.stem}-annexe.pdf")
 
 
-COMMANDS = (import_command, fec_command, report_command)
+# --- cloture -----------------------------------------------------------------------------------
+
+
+@click.command("cloture")
+@click.argument("member")
+@click.option("--year", type=YEAR, required=True,
+              help="Exercice à clôturer, désigné par l'année de sa clôture (exercice_debut du membre).")
+@books_options
+@as_of_option
+@json_option
+def cloture_command(member: str, year: int, ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None,
+                    as_json: bool) -> None:
+    """Clôturer un exercice : vérifications, puis verrou (chaîne d'empreintes) et à-nouveaux de l'exercice suivant."""
+    group, reference = _group_and_reference(ledgers_dir, rules_dir)
+    target = _member(group, member)
+    ledger = _checked_ledger(group, reference, target)
+    period = FinancialYear.closing_in(year, target.year_start)
+    closed_on = as_of or today()
+    problems = before_closing(ledger.entries, period, target.folder, closed_on, str(target.ledger))
+    if problems:
+        fail(problems)
+    lock = close_year(ledger.entries, target.id, period, target.folder, closed_on)
+    path = lock_path(target.folder, period)
+    atomic_write(path, lock_text(lock))
+    if as_json:
+        dump_json({"member": target.id, "start": period.start, "end": period.end, "closed_on": closed_on,
+                   "lock": path, "entries": len(lock.entries), "seal": lock.seal,
+                   "a_nouveaux": [{"account": o.account, "link": o.link, "amount": money_json(o.amount)}
+                                  for o in lock.opening]})
+    else:
+        click.echo(f"Exercice {period.french} de {target.name} clôturé le {fr_date(closed_on)} : "
+                   f"{len(lock.entries)} écriture(s) scellée(s) dans {path}.")
+        click.echo(f"À-nouveaux au {fr_date(period.next().start)} : {len(lock.opening)} ligne(s), "
+                   "comptes de tiers détaillés par facture ouverte.")
+
+
+COMMANDS = (import_command, fec_command, report_command, cloture_command)
