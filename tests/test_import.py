@@ -334,7 +334,7 @@ def _ofx_group(tmp_path: Path, mapping: str = OFX_ACCOUNTS) -> tuple[Path, Path]
     ledgers, rules = _group(tmp_path, TWO_ACCOUNTS)
     banks = rules / "banks.toml"
     text = banks.read_text("utf-8")
-    assert text.rstrip().endswith('format = "ofx"'), "the OFX bank must stay the last table of rules/banks.toml"
+    assert text.rfind("[[banks]]") == text.find('[[banks]]\nid = "ofx"'), "the OFX bank must be the last table"
     banks.write_text(text + mapping, encoding="utf-8")
     categories = rules / "categories.toml"
     categories.write_text(categories.read_text("utf-8") + MM_RULE, encoding="utf-8")
