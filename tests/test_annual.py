@@ -17,11 +17,11 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from comptasso.books.loading import load_member_ledger
+from comptasso.cli.main import main
 from comptasso.reports import annual
 from comptasso.reports.annual import AnnualAccounts, annual_accounts, balance_sheet_heading
 from comptasso.reports.annual_pdf import render_annual_pdf
-from comptasso.cli.main import main
-from comptasso.books.loading import load_member_ledger
 from tests.conftest import DEMO_AS_OF, DEMO_LEDGERS, write_group
 
 LEDGER = """

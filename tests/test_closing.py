@@ -154,7 +154,8 @@ def test_fec_of_a_closed_year_has_the_closing_date_as_valid_date(tmp_path: Path)
     assert _close(ledgers, rules)[0] == 0
     out = tmp_path / "out"
     for year in ("2025", "2026"):
-        code, _, err = _run(ledgers, rules, "fec", "asso", "--year", year, "--as-of", "2027-01-31", "--output", str(out))
+        code, _, err = _run(ledgers, rules, "fec", "asso", "--year", year, "--as-of", "2027-01-31",
+                            "--output", str(out))
         assert code == 0, err
     rows = [r.split("\t") for r in (out / f"{SIREN}FEC20251231.txt").read_text("utf-8").splitlines()[1:]]
     assert {r[15] for r in rows} == {"20260131"}

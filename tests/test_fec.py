@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from beancount.core import data
@@ -16,10 +15,10 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from comptasso.books.loading import load_member_ledger
 from comptasso.cli.main import main
 from comptasso.reports.fec import FIELDS, build_fec, is_opening
 from comptasso.reports.fec_verify import FAULTS, verify_fec
-from comptasso.books.loading import load_member_ledger
 from tests.conftest import DEMO_AS_OF, DEMO_LEDGERS, write_group
 
 SIREN = "123456789"
@@ -352,7 +351,8 @@ def _per_journal(rows: Rows) -> None:
 
 
 VARIANTS: list[tuple[str, dict[str, Any]]] = [
-    ("iso-8859-15", {"change": _set(7, "EcritureLib", "Règlement des affiches : œuvre, 10 € « net »"), "encoding": "iso-8859-15"}),
+    ("iso-8859-15", {"change": _set(7, "EcritureLib", "Règlement des affiches : œuvre, 10 € « net »"),
+                     "encoding": "iso-8859-15"}),
     ("montant-sens", {"change": _montant_sens}),
     ("signed-amounts", {"change": _signed}),
     ("numbering-per-journal", {"change": _per_journal}),
@@ -534,8 +534,9 @@ def test_export_round_trips_through_pandas(tmp_path: Path, encoding: str) -> Non
     else:
         assert "Imprimerie Alpine - Flyers - l'été" in labels
         assert path.read_bytes().decode("iso-8859-15")  # every byte is Latin-9
-        assert "avertissement : FEC en ISO-8859-15 : caractères absents de cet encodage remplacés " \
-               "(« — » ×2, « ’ » ×2)" in result.stderr  # two lines each
+        expected = ("avertissement : FEC en ISO-8859-15 : caractères absents de cet encodage remplacés "
+                    "(« — » ×2, « ’ » ×2)")  # two lines each
+        assert expected in result.stderr
         assert "encodage ISO 8859-15 (Latin-9)" in notice and "« — » (U+2014)" in notice
 
 

@@ -15,10 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from comptasso import atomic
+from comptasso.books.loading import load_member_ledger
 from comptasso.cli.main import main
 from comptasso.importing import run
 from comptasso.importing.statement import parse_bank_amount
-from comptasso.books.loading import load_member_ledger
 from comptasso.money import fr_number
 from tests.conftest import ROOT, write_group
 
@@ -361,7 +361,7 @@ def test_a_two_account_ofx_file_books_each_account(tmp_path: Path, name: str) ->
     from comptasso.model.invoices import extract_invoices
     ledger = load_member_ledger("velo-gap", ledgers / "velo-gap" / "main.beancount", frozenset())
     [invoice] = extract_invoices(ledger.entries)[0]
-    assert invoice.open_amount == Decimal("0")
+    assert invoice.open_amount == Decimal(0)
     # Re-import adds nothing.
     before = (ledgers / "velo-gap" / "import.beancount").read_bytes()
     code, out, _ = _import(ledgers, rules, DATA / name, "--bank", "ofx")
@@ -370,7 +370,7 @@ def test_a_two_account_ofx_file_books_each_account(tmp_path: Path, name: str) ->
 
 
 def test_an_unmapped_ofx_account_is_refused_with_its_id(tmp_path: Path) -> None:
-    ledgers, rules = _ofx_group(tmp_path, OFX_ACCOUNTS.split("[[banks.accounts]]")[0] + "[[banks.accounts]]"
+    ledgers, rules = _ofx_group(tmp_path, OFX_ACCOUNTS.split("[[banks.accounts]]", maxsplit=1)[0] + "[[banks.accounts]]"
                                 + OFX_ACCOUNTS.split("[[banks.accounts]]")[1])
     before = _snapshot(tmp_path)
     code, out, err = _import(ledgers, rules, DATA / "deux-comptes-avril-2025.ofx", "--bank", "ofx")
@@ -407,7 +407,7 @@ def test_a_malformed_ofx_file_changes_nothing(tmp_path: Path) -> None:
     ('\n[[banks.accounts]]\nacctid = "1"\nmember = "velo-gap"\naccount = "512"\n', "banks[2].accounts[0].account"),
     ('\n[[banks.accounts]]\nacctid = "1"\nmember = "Velo Gap"\naccount = "Assets:512-X"\n',
      "banks[2].accounts[0].member"),
-    (OFX_ACCOUNTS + OFX_ACCOUNTS.split("\n\n")[0], "compte OFX « 21020123456 » associé deux fois"),
+    (OFX_ACCOUNTS + OFX_ACCOUNTS.split("\n\n", maxsplit=1)[0], "compte OFX « 21020123456 » associé deux fois"),
 ], ids=["account", "member", "double"])
 def test_bad_ofx_account_mapping_names_the_key(tmp_path: Path, mapping: str, needle: str) -> None:
     ledgers, rules = _ofx_group(tmp_path, mapping)

@@ -9,28 +9,28 @@ from pathlib import Path
 
 import click
 
-from comptasso.reports.annexe import annexe_json, build_annexe
-from comptasso.reports.annexe_pdf import render_annexe_pdf
-from comptasso.reports.annual import accounts_json, annual_accounts
-from comptasso.reports.annual_pdf import render_annual_pdf
 from comptasso.atomic import atomic_write
-from comptasso.model.checks import check_member
-from comptasso.cli.util import as_of_option, books_options, dump_json, fail, json_option, today
-from comptasso.reports.closing import before_closing, close_year, find_lock, lock_path, lock_text
-from comptasso.reports.fec import ENCODINGS, build_fec, description
-from comptasso.reports.period import FinancialYear
-from comptasso.reports.fec_verify import verify_fec
 from comptasso.books.group import ACCOUNT, Group, Member, load_group
+from comptasso.books.loading import MemberLedger, load_member_ledger
+from comptasso.books.reference import Reference, load_reference
+from comptasso.books.tomlfile import locate
+from comptasso.cli.util import as_of_option, books_options, dump_json, fail, json_option, today
 from comptasso.importing.banks import BankFormat, load_banks
 from comptasso.importing.categories import load_categories
 from comptasso.importing.importer import BankImporter
 from comptasso.importing.run import ImportResult, import_statement
-from comptasso.books.loading import MemberLedger, load_member_ledger
+from comptasso.model.checks import check_member
 from comptasso.money import fr_date, fr_money, money_json
-from comptasso.reports.pdfstyle import write_pdf
 from comptasso.problems import Problem
-from comptasso.books.reference import Reference, load_reference
-from comptasso.books.tomlfile import locate
+from comptasso.reports.annexe import annexe_json, build_annexe
+from comptasso.reports.annexe_pdf import render_annexe_pdf
+from comptasso.reports.annual import accounts_json, annual_accounts
+from comptasso.reports.annual_pdf import render_annual_pdf
+from comptasso.reports.closing import before_closing, close_year, find_lock, lock_path, lock_text
+from comptasso.reports.fec import ENCODINGS, build_fec, description
+from comptasso.reports.fec_verify import verify_fec
+from comptasso.reports.pdfstyle import write_pdf
+from comptasso.reports.period import FinancialYear
 
 YEAR = click.IntRange(1900, 2999)
 
@@ -229,7 +229,8 @@ def fec_command(member: str | None, year: int | None, encoding: str, verify_file
                    "faults": [{"line": f.line, "code": f.code, "message": f.message} for f in faults],
                    "warnings": [str(p) for p in fec.problems]})
     else:
-        click.echo(f"FEC {fec.start:%d/%m/%Y}–{fec.closing:%d/%m/%Y} de {target.name} : {path} ({fec.entries} écriture(s), {len(fec.rows)} ligne(s), "
+        click.echo(f"FEC {fec.start:%d/%m/%Y}–{fec.closing:%d/%m/%Y} de {target.name} : {path} "
+                   f"({fec.entries} écriture(s), {len(fec.rows)} ligne(s), "
                    f"débit {fr_money(fec.total_debit)} = crédit {fr_money(fec.total_credit)}).")
         click.echo(f"Description : {notice}")
     if faults:

@@ -9,9 +9,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from comptasso.problems import Problem
 from comptasso.books.group import ACCOUNT, MEMBER_ID
 from comptasso.books.tomlfile import locate, read_toml, validate
+from comptasso.problems import Problem
 
 BANKS_FILE = "banks.toml"
 

@@ -102,7 +102,8 @@ class BankImporter(beangulp.Importer):
             if len(ids) > 1:
                 out.append(Problem(str(filepath), 0, f"le relevé contient {len(ids)} comptes ({', '.join(ids)}) : "
                                    f"associez chacun à un compte du livre dans {where.file} "
-                                   f"([[banks.accounts]] de la banque « {self.fmt.id} »)", code="ofx-accounts-unmapped"))
+                                   f"([[banks.accounts]] de la banque « {self.fmt.id} »)",
+                                   code="ofx-accounts-unmapped"))
             return out
         for acctid in ids:
             mapping = self.fmt.ofx_account(acctid)
@@ -155,7 +156,8 @@ class BankImporter(beangulp.Importer):
             links: frozenset[str] = data.EMPTY_SET
             if invoice is not None:
                 taken.add(invoice.link)
-                counter, flag, payee, links = invoice.account, FLAG_CATEGORISED, invoice.payee, frozenset({invoice.link})
+                counter, flag, payee = invoice.account, FLAG_CATEGORISED, invoice.payee
+                links = frozenset({invoice.link})
             else:
                 rule = self.categories.categorise(line.label, line.amount, self.member_id)
                 counter = rule.account if rule else self.categories.suspense_account
@@ -178,7 +180,7 @@ class BankImporter(beangulp.Importer):
     def date(self, filepath: str) -> dt.date | None:
         """The statement's date, for `beangulp archive`: its closing date (OFX DTEND), else its last operation."""
         if self.fmt.format == "ofx":
-            statements, problems = read_statements(Path(filepath))
+            statements, _ = read_statements(Path(filepath))
             ends = [s.end or s.balance_date for s in statements]
             known = [d for d in ends if d is not None]
             if known:

@@ -68,10 +68,10 @@ def bank_day(value: dt.datetime | dt.date | None) -> dt.date | None:
 def _line_of(text: str, fitid: str | None, after: int) -> tuple[int, int]:
     """(line number, offset) of a transaction's FITID in the text, searching from `after`."""
     if fitid:
-        match = re.compile(rf"<FITID>\s*{re.escape(fitid)}", re.I).search(text, after)
+        match = re.compile(rf"<FITID>\s*{re.escape(fitid)}", re.IGNORECASE).search(text, after)
         if match:
             return text.count("\n", 0, match.start()) + 1, match.end()
-    match = re.compile(r"<STMTTRN>", re.I).search(text, after)
+    match = re.compile(r"<STMTTRN>", re.IGNORECASE).search(text, after)
     if match:
         return text.count("\n", 0, match.start()) + 1, match.end()
     return 0, after
@@ -107,7 +107,7 @@ def _statement(model: Any, text: str, offset: int) -> tuple[OfxStatement, int]:
     ), offset
 
 
-_VALUE = re.compile(r"<(TRNAMT|DTPOSTED|BALAMT)>\s*([^<\r\n]*)", re.I)
+_VALUE = re.compile(r"<(TRNAMT|DTPOSTED|BALAMT)>\s*([^<\r\n]*)", re.IGNORECASE)
 _OFX_AMOUNT = re.compile(r"^[+-]?\d*[.,]?\d+$")
 _OFX_DATE = re.compile(r"^\d{8}(\d{6}(\.\d{3})?)?(\[[+-]?\d+(\.\d+)?(:\w+)?\])?$")
 
@@ -129,8 +129,8 @@ def read_statements(path: Path, encoding: str | None = None) -> tuple[list[OfxSt
     ofxtools parses the SGML (OFX 1) or XML (OFX 2), decodes its entities and checks each statement
     against the OFX models; the sign-on block that some French banks leave out is not required.
     """
-    from ofxtools.Parser import OFXTree
     from ofxtools.models.base import Aggregate
+    from ofxtools.Parser import OFXTree
 
     path = Path(path)
     raw = path.read_bytes()
@@ -148,9 +148,9 @@ def read_statements(path: Path, encoding: str | None = None) -> tuple[list[OfxSt
     try:
         tree.parse(io.BytesIO(raw))
         root = tree.getroot()
-        elements = [e for tag in _STATEMENT_TAGS for e in root.iter(tag)]
+        elements = [e for tag in _STATEMENT_TAGS for e in root.iter(tag)] if root is not None else []
         models = [Aggregate.from_etree(e) for e in elements]
-    except Exception as exc:  # ofxtools raises its own ParseError, OFXSpecError, ValueError, KeyError…
+    except Exception as exc:  # noqa: BLE001 - ofxtools raises ParseError, OFXSpecError, ValueError, KeyError…
         line, detail = _first_bad_value(text)
         reason = detail or f"{type(exc).__name__} : {exc}"
         return [], [Problem(str(path), line, f"relevé OFX illisible par ofxtools : {reason} ; rien n'est importé",

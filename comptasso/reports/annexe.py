@@ -30,6 +30,15 @@ ADVANCES_GRANTED = "2748"
 ADVANCES_RECEIVED = "1687"
 
 
+#: The methods every member follows, after the sentence naming the regulation (French).
+METHODS = (
+    "Principes : continuité d'exploitation, permanence des méthodes, indépendance des exercices, coût historique.",
+    "Immobilisations : valeur d'acquisition ; amortissements et dépréciations selon les comptes 28 et 29.",
+    "Subventions affectées non utilisées : inscrites en fonds dédiés (689), reprises (789) à leur utilisation.",
+    "Contributions volontaires en nature : hors bilan et hors résultat, au pied du compte de résultat (86, 87).",
+)
+
+
 @dataclass(frozen=True)
 class Movement:
     """One account's year: opening balance, increases, decreases, closing balance (shown positive)."""
@@ -83,19 +92,10 @@ class Annexe:
     @property
     def methods(self) -> tuple[str, ...]:
         """The accounting methods, in French."""
-        return (
-            f"Les comptes de l'exercice {self.period.french} sont établis selon le règlement ANC n° 2018-06 "
-            f"relatif aux comptes annuels des personnes morales de droit privé à but non lucratif "
-            f"(référentiel : {self.chart_name}).",
-            "Principes : continuité d'exploitation, permanence des méthodes, indépendance des exercices, "
-            "coût historique.",
-            "Immobilisations : valeur d'acquisition ; amortissements et dépréciations selon les écritures "
-            "des comptes 28 et 29.",
-            "Subventions affectées non utilisées : inscrites en fonds dédiés (689) et reprises (789) à leur "
-            "utilisation.",
-            "Contributions volontaires en nature : hors bilan et hors résultat, présentées au pied du compte "
-            "de résultat (comptes 86 et 87).",
-        )
+        regulation = (f"Les comptes de l'exercice {self.period.french} sont établis selon le règlement "
+                      "ANC n° 2018-06 relatif aux comptes annuels des personnes morales de droit privé à but "
+                      f"non lucratif (référentiel : {self.chart_name}).")
+        return (regulation, *METHODS)
 
 
 def _movements(entries: Sequence[data.Directive], period: FinancialYear, accept: object,
@@ -141,12 +141,8 @@ def _in_kind(entries: Sequence[data.Directive], accounts: AnnualAccounts) -> tup
                     value = entry.meta.get(VALUATION_KEY)
                     if isinstance(value, str) and value.strip():
                         valuations[posting.account].add(value.strip())
-    out = []
-    for section in accounts.in_kind:
-        for line in section.lines:
-            for amount in line.accounts:
-                out.append(InKind(amount.account, amount.n, amount.n1, tuple(sorted(valuations[amount.account]))))
-    return tuple(out)
+    return tuple(InKind(amount.account, amount.n, amount.n1, tuple(sorted(valuations[amount.account])))
+                 for section in accounts.in_kind for line in section.lines for amount in line.accounts)
 
 
 def build_annexe(entries: Sequence[data.Directive], accounts: AnnualAccounts, where: str = "") -> Annexe:

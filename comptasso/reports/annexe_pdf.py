@@ -23,9 +23,8 @@ def _movements(title: str, rows: Sequence[Movement], increase: str, decrease: st
     if not rows:
         return [*story, pdfstyle.paragraph(empty, st.body)]
     table: list[list[str | Paragraph]] = [["Compte", "Début d'exercice", increase, decrease, "Fin d'exercice"]]
-    for m in rows:
-        table.append([Paragraph(pdfstyle.escape(m.account), st.cell), pdfstyle.money(m.opening),
-                      pdfstyle.money(m.increases), pdfstyle.money(m.decreases), pdfstyle.money(m.closing)])
+    table.extend([Paragraph(pdfstyle.escape(m.account), st.cell), pdfstyle.money(m.opening),
+                  pdfstyle.money(m.increases), pdfstyle.money(m.decreases), pdfstyle.money(m.closing)] for m in rows)
     total = [sum((m.opening for m in rows), ZERO), sum((m.increases for m in rows), ZERO),
              sum((m.decreases for m in rows), ZERO), sum((m.closing for m in rows), ZERO)]
     table.append(["Total", *(pdfstyle.money(v) for v in total)])
@@ -54,10 +53,10 @@ def render_annexe_pdf(annexe: Annexe) -> bytes:
     if annexe.in_kind:
         rows: list[list[str | Paragraph]] = [["Compte", f"Exercice {label}",
                                               f"Exercice {annexe.period.previous().label}", "Valorisation"]]
-        for item in annexe.in_kind:
-            rows.append([Paragraph(pdfstyle.escape(item.account), st.cell), pdfstyle.money(item.n),
-                         pdfstyle.money(item.n1),
-                         Paragraph(pdfstyle.escape("; ".join(item.valuations) or "non renseignée"), st.cell)])
+        rows.extend([Paragraph(pdfstyle.escape(item.account), st.cell), pdfstyle.money(item.n),
+                     pdfstyle.money(item.n1),
+                     Paragraph(pdfstyle.escape("; ".join(item.valuations) or "non renseignée"), st.cell)]
+                    for item in annexe.in_kind)
         width = pdfstyle.content_width()
         story.append(pdfstyle.table(rows, [width - 3 * 34 * mm, 28 * mm, 28 * mm, 46 * mm]))
     else:

@@ -85,7 +85,6 @@ class CarriedResults:
 def carried_results(entries: Sequence[data.Directive], year: int,
                     first: tuple[int, int] = CALENDAR) -> CarriedResults:
     """Results of the years before `year`, which the ledger never closes (Income/Expenses accumulate)."""
-    start, _ = year_bounds(year, first)
     previous_start, previous_end = year_bounds(year - 1, first)
     earlier = surplus(balances(entries, None, previous_start - dt.timedelta(days=1)))
     previous = surplus(balances(entries, previous_start, previous_end))
@@ -166,10 +165,9 @@ THIRD_PARTY_HEADINGS = ("Concours publics et subventions d'exploitation",
 _RELEASES_2025 = "Reprises sur amortissements, dépréciations et provisions"
 #: The same layout for financial years opened from 1 January 2025: the PCG as modernised by ANC 2022-06
 #: (transfers of charges 791, 771, 775 and 777 gone; investment-grant releases on 747; disposals on 757).
-RESULT_HEADINGS_2025: tuple[tuple[str, str, str], ...] = tuple(
-    (prefix, section, _RELEASES_2025 if heading.startswith("Reprises sur") else heading)
-    for prefix, section, heading in RESULT_HEADINGS if prefix != "791"
-) + (
+RESULT_HEADINGS_2025: tuple[tuple[str, str, str], ...] = (
+    *((prefix, section, _RELEASES_2025 if heading.startswith("Reprises sur") else heading)
+      for prefix, section, heading in RESULT_HEADINGS if prefix != "791"),
     ("747", EXPLOITATION_INCOME, "Quote-part des subventions d'investissement virée au résultat"),
     ("757", EXPLOITATION_INCOME, "Produits des cessions d'immobilisations"),
 )
@@ -459,8 +457,8 @@ class AnnualAccounts:
     actif: tuple[Section, ...]
     passif: tuple[Section, ...]
     problems: tuple[Problem, ...]
-    period: FinancialYear = FinancialYear(dt.date(1, 1, 1), dt.date(1, 12, 31))
-    chart: Chart = ANC_2018
+    period: FinancialYear
+    chart: Chart
 
     @property
     def year_result_in_bilan(self) -> Pair:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from reportlab.lib.units import mm
 from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, Paragraph, Spacer
 
+from comptasso.money import fr_date
 from comptasso.reports import pdfstyle
 from comptasso.reports.annual import (
     EXCEPTIONAL_EXPENSES,
@@ -19,7 +20,6 @@ from comptasso.reports.annual import (
     Pair,
     Section,
 )
-from comptasso.money import fr_date
 
 
 def _widths() -> list[float]:

@@ -3,6 +3,7 @@ beside the ledger, so any later change to a closed period is found (intangibilit
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -16,12 +17,12 @@ from typing import Any
 
 from beancount.core import data
 
+from comptasso.model.chart import has_prefix
 from comptasso.money import ZERO, cents
 from comptasso.problems import Problem, at
 from comptasso.reports.annual import closing_problems, posting_amount, transactions
 from comptasso.reports.fec import AUXILIARY_PREFIXES, invoice_link, opening_lines
 from comptasso.reports.period import FinancialYear
-from comptasso.model.chart import has_prefix
 
 LOCK_PATTERN = re.compile(r"^cloture-(\d{4}(?:-\d{4})?)\.json$")
 GENESIS = "0" * 64
@@ -98,10 +99,8 @@ def locked_entries(entries: Sequence[data.Directive], period: FinancialYear,
     for entry in transactions(entries):
         if entry.date in period:
             file = str(entry.meta.get("filename", ""))
-            try:
+            with contextlib.suppress(ValueError):
                 file = str(Path(file).resolve().relative_to(Path(folder).resolve()))
-            except ValueError:
-                pass
             out.append((entry, LockedEntry(entry.date, file, int(entry.meta.get("lineno", 0) or 0),
                                            entry_digest(entry))))
     out.sort(key=lambda pair: (pair[1].date, pair[1].digest))
@@ -155,8 +154,8 @@ def before_closing(entries: Sequence[data.Directive], period: FinancialYear, fol
     if any(e.date in previous for e in transactions(entries)) and not lock_path(folder, previous).exists():
         out.append(Problem(where, 0, f"exercice précédent {previous.label} non clôturé : clôturez-le d'abord",
                            code="previous-year-open"))
-    for problem in closing_problems(entries, period, where):
-        out.append(Problem(problem.file, problem.line, problem.message, "error", problem.code, problem.subject))
+    out.extend(Problem(p.file, p.line, p.message, "error", p.code, p.subject)
+               for p in closing_problems(entries, period, where))
     return out + lettering_problems(entries, period, where)
 
 

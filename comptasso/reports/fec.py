@@ -13,6 +13,9 @@ from decimal import Decimal
 
 from beancount.core import data
 
+from comptasso.model.chart import has_prefix, is_treasury, pcg_number
+from comptasso.money import ZERO, cents
+from comptasso.problems import Problem
 from comptasso.reports.annual import (
     BALANCE_SHEET_ROOTS,
     carried_results,
@@ -20,9 +23,6 @@ from comptasso.reports.annual import (
     transactions,
 )
 from comptasso.reports.period import CALENDAR, FinancialYear
-from comptasso.model.chart import has_prefix, is_treasury, pcg_number
-from comptasso.money import ZERO, cents
-from comptasso.problems import Problem
 
 FIELDS: tuple[str, ...] = (
     "JournalCode", "JournalLib", "EcritureNum", "EcritureDate", "CompteNum", "CompteLib",
@@ -175,7 +175,7 @@ def journal_code(entry: data.Transaction, first_day: dt.date) -> str:
 
 def invoice_link(entry: data.Transaction) -> str | None:
     """The link that letters an entry's third-party lines: the first of its links (None without any)."""
-    return sorted(entry.links)[0] if entry.links else None
+    return min(entry.links) if entry.links else None
 
 
 def lettering(entries: Sequence[data.Transaction], end: dt.date) -> dict[tuple[str, str], dt.date]:
@@ -369,6 +369,35 @@ def transliterate(text: str, encoding: str, counts: dict[str, int]) -> str:
     return "".join(out)
 
 
+def _rows(drafts: Sequence[_Draft], fec_accounts: dict[str, FecAccount], letters: dict[tuple[str, str], dt.date],
+          period: FinancialYear, encoding: str, validated: dt.date | None,
+          counts: dict[str, int]) -> list[tuple[str, ...]]:
+    """The 18 fields of every line of the numbered drafts (`counts` gets the transliterated characters)."""
+    rows: list[tuple[str, ...]] = []
+    for index, draft in enumerate(drafts, start=1):
+        number = str(index).rjust(ENTRY_NUMBER_WIDTH, "0")
+        piece = piece_ref(draft.entry, number) if draft.entry else f"AN{period.label}"
+        piece_date = _piece_date(draft.entry) if draft.entry else draft.date
+        for line in draft.lines:
+            acc = fec_accounts[line.account]
+            debit, credit = (line.amount, ZERO) if line.amount > 0 else (ZERO, -line.amount)
+            cleared = letters.get((line.account, line.link)) if line.link else None
+            let, date_let = (one_line(line.link), fec_date(cleared)) if cleared and line.link else ("", "")
+            label = draft.label or acc.lib
+            if draft.entry is None and line.link:
+                label = f"{label} - {line.link}"
+            devise, idevise = "", ""
+            posting = line.posting
+            if posting is not None and posting.units is not None and posting.units.currency != "EUR":
+                devise, idevise = fec_amount(posting.units.number or ZERO), posting.units.currency
+            row = (draft.journal, JOURNALS[draft.journal], number, fec_date(draft.date), acc.num, acc.lib,
+                   acc.aux_num, acc.aux_lib, piece, fec_date(piece_date), one_line(label),
+                   fec_amount(debit), fec_amount(credit), let, date_let,
+                   fec_date(validated or draft.date), devise, idevise)
+            rows.append(tuple(transliterate(field, encoding, counts) for field in row))
+    return rows
+
+
 def build_fec(entries: Sequence[data.Directive], year: int, as_of: dt.date, siren: str,
               where: str = "", *, year_start: tuple[int, int] = CALENDAR, encoding: str = "utf-8",
               validated: dt.date | None = None) -> Fec:
@@ -416,35 +445,10 @@ def build_fec(entries: Sequence[data.Directive], year: int, as_of: dt.date, sire
     for number, lib in CARRIED_ACCOUNTS.items():
         fec_accounts[f"#{number}"] = FecAccount(padded(number), lib)
     letters = lettering(txns, closing)
-    rows: list[tuple[str, ...]] = []
-    total_debit = total_credit = ZERO
     counts: dict[str, int] = {}
-    for index, draft in enumerate(drafts, start=1):
-        number = str(index).rjust(ENTRY_NUMBER_WIDTH, "0")
-        piece = piece_ref(draft.entry, number) if draft.entry else f"AN{period.label}"
-        piece_date = _piece_date(draft.entry) if draft.entry else draft.date
-        for line in draft.lines:
-            acc = fec_accounts[line.account]
-            amount = line.amount
-            debit, credit = (amount, ZERO) if amount > 0 else (ZERO, -amount)
-            total_debit += cents(debit)
-            total_credit += cents(credit)
-            let, date_let = "", ""
-            cleared = letters.get((line.account, line.link)) if line.link else None
-            if cleared is not None and line.link is not None:
-                let, date_let = one_line(line.link), fec_date(cleared)
-            label = draft.label or acc.lib
-            if draft.entry is None and line.link:
-                label = f"{label} - {line.link}"
-            devise, idevise = "", ""
-            posting = line.posting
-            if posting is not None and posting.units is not None and posting.units.currency != "EUR":
-                devise, idevise = fec_amount(posting.units.number or ZERO), posting.units.currency
-            row = (draft.journal, JOURNALS[draft.journal], number, fec_date(draft.date), acc.num, acc.lib,
-                   acc.aux_num, acc.aux_lib, piece, fec_date(piece_date), one_line(label),
-                   fec_amount(debit), fec_amount(credit), let, date_let,
-                   fec_date(validated or draft.date), devise, idevise)
-            rows.append(tuple(transliterate(field, encoding, counts) for field in row))
+    rows = _rows(drafts, fec_accounts, letters, period, encoding, validated, counts)
+    total_debit = sum((cents(Decimal(r[11].replace(",", "."))) for r in rows), ZERO)
+    total_credit = sum((cents(Decimal(r[12].replace(",", "."))) for r in rows), ZERO)
     if counts:
         shown = ", ".join(f"« {c} » ×{n}" for c, n in sorted(counts.items()))
         problems.append(Problem(where, 0, f"FEC en {encoding.upper()} : caractères absents de cet encodage "
@@ -455,6 +459,12 @@ def build_fec(entries: Sequence[data.Directive], year: int, as_of: dt.date, sire
 
 
 ENCODING_NAMES = {"utf-8": "UTF-8", "iso-8859-15": "ISO 8859-15 (Latin-9)"}
+
+
+def _valid_date_note(fec: Fec) -> str:
+    if fec.validated:
+        return f"date de clôture (validation) de l'exercice, le {fec.validated:%d/%m/%Y}"
+    return "date de l'écriture (exercice non clôturé)"
 
 
 def _transliteration_note(fec: Fec) -> str:
@@ -480,7 +490,8 @@ Empreinte SHA-256 : {digest}
 Établi à partir des livres lus au {generated_as_of.strftime('%d/%m/%Y')} par Comptasso.
 
 Format
-  Fichier texte à plat, encodage {ENCODING_NAMES[fec.encoding]}, une ligne par ligne d'écriture, fin de ligne LF.{_transliteration_note(fec)}
+  Fichier texte à plat, encodage {ENCODING_NAMES[fec.encoding]}, une ligne par ligne d'écriture,
+  fin de ligne LF.{_transliteration_note(fec)}
   Première ligne : les noms des 18 champs. Séparateur de champs : tabulation.
   Dates au format AAAAMMJJ. Montants avec une virgule décimale, sans séparateur de milliers,
   toujours positifs : le sens est donné par la colonne Debit ou Credit.
@@ -499,7 +510,8 @@ Conventions
   PieceRef : lien de la pièce (facture), sinon référence de convention, d'avance ou de relevé.
   EcritureLet / DateLet : lettrage des comptes de tiers par le lien de la facture, quand la facture
     est soldée à la clôture.
-  ValidDate : {"date de clôture (validation) de l'exercice" if fec.validated else "date de l'écriture (exercice non clôturé)"}. Montantdevise / Idevise : vides (toutes les écritures en euros).
+  ValidDate : {_valid_date_note(fec)}.
+  Montantdevise / Idevise : vides (toutes les écritures en euros).
   À-nouveaux : soldes des comptes de bilan au {(fec.start - dt.timedelta(days=1)).strftime('%d/%m/%Y')} ;
     le résultat de l'exercice précédent en 120 (excédent) ou 129 (déficit), les résultats antérieurs
     en 110 (report à nouveau créditeur) ou 119 (débiteur).

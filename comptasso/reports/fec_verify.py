@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from comptasso.reports.fec import FIELDS
 from comptasso.money import ZERO
 from comptasso.problems import Problem
+from comptasso.reports.fec import FIELDS
 
 #: Every fault the verifier knows, by code, in French.
 FAULTS: dict[str, str] = {
@@ -51,7 +51,7 @@ DATES = ("EcritureDate", "PieceDate", "ValidDate", "DateLet")
 _NAME = re.compile(r"^(\d{9})FEC(\d{8})\.txt$", re.IGNORECASE)
 _SIGNED_AMOUNT = re.compile(r"^[-+]?\d+(,\d{1,2})?$")
 #: The variant of A47 A-1 with one amount and its direction instead of Debit and Credit.
-MONTANT_SENS = FIELDS[:11] + ("Montant", "Sens") + FIELDS[13:]
+MONTANT_SENS = (*FIELDS[:11], "Montant", "Sens", *FIELDS[13:])
 _SENS = {"D": 1, "C": -1, "+1": 1, "-1": -1, "1": 1}
 #: Journal codes and labels that name the opening entries (à-nouveaux).
 OPENING_CODES = frozenset({"AN", "ANO", "RAN", "ANX", "ANV"})
@@ -181,8 +181,8 @@ class _Checker:
             self.fault(number, "nombre-champs", f"{len(values)} champ(s)")
             return
         row = dict(zip(self.fields, values, strict=True))
-        mandatory = MANDATORY if "Debit" in row else tuple(
-            n for n in MANDATORY if n not in ("Debit", "Credit")) + ("Montant", "Sens")
+        mandatory = MANDATORY if "Debit" in row else (
+            *(n for n in MANDATORY if n not in ("Debit", "Credit")), "Montant", "Sens")
         for name in mandatory:
             if not row[name].strip():
                 self.fault(number, "champ-obligatoire", name)
