@@ -17,11 +17,11 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from comptasso.books.loading import load_member_ledger
+from comptasso.cli.main import main
 from comptasso.reports import annual
 from comptasso.reports.annual import AnnualAccounts, annual_accounts, balance_sheet_heading
 from comptasso.reports.annual_pdf import render_annual_pdf
-from comptasso.cli.main import main
-from comptasso.books.loading import load_member_ledger
 from tests.conftest import DEMO_AS_OF, DEMO_LEDGERS, write_group
 
 LEDGER = """
@@ -297,7 +297,11 @@ def test_unbalanced_contributions_in_kind_warn(tmp_path: Path) -> None:
     accounts = _accounts(text, tmp_path=tmp_path)
     assert accounts.total_actif == accounts.total_passif
     [warning] = accounts.problems
+    assert warning.code == "in-kind-unbalanced"
     assert "comptes 86 et 87 diffèrent de 200.00 EUR" in warning.message
+    # Off-balance: the result is the same in both statements; the gap has its own line, to be corrected.
+    assert accounts.result.n == accounts.year_result_in_bilan.n == D("-1905.00")
+    assert _lines(accounts.passif)[annual.IN_KIND_GAP] == (D("200.00"), D("0.00"))
 
 
 def _beancount_income_statement_sum(entries: list[data.Directive], options: dict, year: int) -> Decimal:
@@ -392,6 +396,8 @@ def _entries(draw: st.DrawFn) -> list[data.Directive]:
 def test_bilan_always_balances_and_result_is_the_income_statement(entries: list[data.Directive]) -> None:
     accounts = annual_accounts(entries, 2025, dt.date(2026, 12, 31), member_id="m", member_name="M")
     assert accounts.total_actif == accounts.total_passif
+    # Contributions in kind never touch the result: the bilan's line is the compte de résultat's result.
+    assert accounts.year_result_in_bilan == accounts.result
     pnl = sum((p.units.number for e in entries if e.date.year == 2025 for p in e.postings
                if p.account.startswith(("Income:", "Expenses:")) and not p.account.split(":")[1].startswith("8")),
               Decimal(0))
@@ -418,3 +424,170 @@ def test_demo_members_balance_and_match_beancount(demo_copy: tuple[Path, Path]) 
         assert accounts.total_actif == accounts.total_passif, member.id
         assert accounts.total_actif.n > 0
         assert accounts.result.n == -_beancount_income_statement_sum(ledger.entries, ledger.options, 2025), member.id
+
+
+# --- Issue 14: the headings an expert-comptable expects --------------------------------------------
+
+GIFT_IN_KIND = """
+option "operating_currency" "EUR"
+2025-01-01 open Assets:512-Banque EUR
+2025-01-01 open Equity:102-Fonds-Associatifs EUR
+2025-01-01 open Income:756-Cotisations EUR
+2025-01-01 open Income:875-Dons-En-Nature EUR
+2025-01-01 open Expenses:860-Secours-En-Nature EUR
+2025-01-01 open Expenses:861-Mises-A-Disposition EUR
+2025-01-01 * "Ouverture"
+  Assets:512-Banque              1000.00 EUR
+  Equity:102-Fonds-Associatifs  -1000.00 EUR
+2025-03-01 * "Cotisations"
+  Assets:512-Banque        10000.00 EUR
+  Income:756-Cotisations  -10000.00 EUR
+2025-05-01 * "Colis alimentaires donnés par la Biocoop"
+  Expenses:860-Secours-En-Nature   800.00 EUR
+  Expenses:861-Mises-A-Disposition 200.00 EUR
+  Income:875-Dons-En-Nature      -1000.00 EUR
+"""
+
+
+def test_contributions_in_kind_are_off_balance(tmp_path: Path) -> None:
+    """86 and 87 at the foot of the compte de résultat, never in the result nor the bilan (ANC 2018-06)."""
+    accounts = _accounts(GIFT_IN_KIND, tmp_path=tmp_path)
+    assert accounts.result.n == accounts.year_result_in_bilan.n == D("10000.00")
+    assert _lines(accounts.in_kind) == {"Dons en nature": (D("1000.00"), D("0.00")),
+                                        "Secours en nature": (D("800.00"), D("0.00")),
+                                        "Mises à disposition gratuites de biens": (D("200.00"), D("0.00"))}
+    assert accounts.total_actif.n == accounts.total_passif.n == D("11000.00")
+    assert [p.code for p in accounts.problems] == []
+
+
+ACCRUALS = """
+option "operating_currency" "EUR"
+2025-01-01 open Assets:512-Banque EUR
+2025-01-01 open Assets:486-Charges-Constatees-Avance EUR
+2025-01-01 open Liabilities:487-Produits-Constates-Avance EUR
+2025-01-01 open Assets:471-Attente EUR
+2025-01-01 open Equity:102-Fonds-Associatifs EUR
+2025-01-01 open Income:706-Prestations EUR
+2025-01-01 open Income:741-Subventions-Etat EUR
+2025-01-01 open Income:754-Dons-Manuels EUR
+2025-01-01 open Income:755-Contributions-Financieres EUR
+2025-01-01 open Expenses:616-Assurances EUR
+2025-01-01 * "Ouverture"
+  Assets:512-Banque              5000.00 EUR
+  Equity:102-Fonds-Associatifs  -5000.00 EUR
+2025-02-01 * "Subvention de l'État"
+  Assets:512-Banque               3000.00 EUR
+  Income:741-Subventions-Etat    -3000.00 EUR
+2025-03-01 * "Dons"
+  Assets:512-Banque          500.00 EUR
+  Income:754-Dons-Manuels   -500.00 EUR
+2025-04-01 * "Fondation" "Contribution"
+  Assets:512-Banque                         700.00 EUR
+  Income:755-Contributions-Financieres     -700.00 EUR
+2025-10-01 * "Assurance octobre 2025 - septembre 2026"
+  Expenses:616-Assurances   1200.00 EUR
+  Assets:512-Banque        -1200.00 EUR
+2025-12-31 * "Assurance : part de 2026 (9 mois)"
+  Assets:486-Charges-Constatees-Avance   900.00 EUR
+  Expenses:616-Assurances               -900.00 EUR
+2025-12-15 * "Stage de février 2026 payé d'avance"
+  Assets:512-Banque          400.00 EUR
+  Income:706-Prestations    -400.00 EUR
+2025-12-31 * "Stage : produit de 2026"
+  Income:706-Prestations                       400.00 EUR
+  Liabilities:487-Produits-Constates-Avance   -400.00 EUR
+2025-12-20 ! "Virement inconnu"
+  Assets:512-Banque       50.00 EUR
+  Assets:471-Attente     -50.00 EUR
+"""
+
+
+def test_prepaid_lines_and_third_party_funders(tmp_path: Path) -> None:
+    accounts = _accounts(ACCRUALS, tmp_path=tmp_path)
+    assert _lines(accounts.actif)["Charges constatées d'avance"] == (D("900.00"), D("0.00"))
+    assert "Autres créances" not in _lines(accounts.actif)
+    assert _lines(accounts.passif)["Produits constatés d'avance"] == (D("400.00"), D("0.00"))
+    assert balance_sheet_heading("Assets:486-CCA", D("-5")) == ("actif", "Actif circulant",
+                                                              "Charges constatées d'avance")
+    [exploitation] = [s for s in accounts.income if s.title == annual.EXPLOITATION_INCOME]
+    grouped = {line.heading for line in exploitation.lines if line.group == annual.THIRD_PARTY_FUNDERS}
+    assert grouped == {"Concours publics et subventions d'exploitation", "Ressources liées à la générosité du public",
+                       "Contributions financières"}
+    assert exploitation.group_total(annual.THIRD_PARTY_FUNDERS) == annual.Pair(D("4200.00"), D("0.00"))
+    document = annual.accounts_json(accounts)
+    produits = document["compte_de_resultat"]["produits"]  # type: ignore[index]
+    assert produits[0]["groups"] == [{"heading": "Produits de tiers financeurs",
+                                      "total": {"n": D("4200.00"), "n1": D("0.00")}}]
+    reader = pypdf.PdfReader(io.BytesIO(render_annual_pdf(accounts)))
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    assert "Produits de tiers financeurs" in text and "4 200,00 €" in text
+    assert "Charges constatées d'avance" in text and "Produits constatés d'avance" in text
+
+
+def test_suspense_and_pending_entries_warn_at_closing(tmp_path: Path) -> None:
+    accounts = _accounts(ACCRUALS, tmp_path=tmp_path)
+    codes = {p.code: p for p in accounts.problems}
+    assert set(codes) == {"suspense-not-cleared", "pending-entry"}
+    assert codes["suspense-not-cleared"].subject == "Assets:471-Attente"
+    assert "compte d'attente Assets:471-Attente non soldé au 31/12/2025 : -50.00 EUR" in \
+        codes["suspense-not-cleared"].message
+    assert codes["pending-entry"].file.endswith("main.beancount") and codes["pending-entry"].line > 0
+
+
+# Versioned charts: the same ledger in 2024 (PCG of 2014) and in 2025 (PCG modernised by ANC 2022-06).
+CHART_LEDGER = """
+option "operating_currency" "EUR"
+2024-01-01 open Assets:512-Banque EUR
+2024-01-01 open Equity:102-Fonds-Associatifs EUR
+2024-01-01 open Equity:13-Subventions-Investissement EUR
+2024-01-01 open Income:777-Quote-Part-Subventions EUR
+2024-01-01 open Income:747-Quote-Part-Subventions EUR
+2024-01-01 open Income:791-Transferts-De-Charges EUR
+2024-01-01 open Income:757-Cessions EUR
+2024-01-01 open Income:781-Reprises EUR
+2024-01-01 * "Ouverture"
+  Assets:512-Banque               10000.00 EUR
+  Equity:102-Fonds-Associatifs    -6000.00 EUR
+  Equity:13-Subventions-Investissement  -4000.00 EUR
+2024-12-31 * "Quote-part 2024"
+  Equity:13-Subventions-Investissement  1000.00 EUR
+  Income:777-Quote-Part-Subventions    -1000.00 EUR
+2024-12-31 * "Transfert de charges 2024"
+  Assets:512-Banque                    300.00 EUR
+  Income:791-Transferts-De-Charges    -300.00 EUR
+2025-12-31 * "Quote-part 2025"
+  Equity:13-Subventions-Investissement  1000.00 EUR
+  Income:747-Quote-Part-Subventions    -1000.00 EUR
+2025-12-31 * "Reprise de provision"
+  Assets:512-Banque        200.00 EUR
+  Income:781-Reprises     -200.00 EUR
+2025-12-31 * "Ancien compte encore utilisé"
+  Assets:512-Banque                         50.00 EUR
+  Income:777-Quote-Part-Subventions        -50.00 EUR
+"""
+
+
+def test_the_two_chart_versions(tmp_path: Path) -> None:
+    old = _accounts(CHART_LEDGER, tmp_path=tmp_path / "2024", year=2024)
+    assert old.chart is annual.ANC_2018
+    assert _lines(old.income) == {
+        "Produits exceptionnels": (D("1000.00"), D("0.00")),
+        "Reprises sur amortissements, dépréciations, provisions et transferts de charges": (D("300.00"), D("0.00")),
+    }
+    assert old.problems == ()
+    new = _accounts(CHART_LEDGER, tmp_path=tmp_path / "2025", year=2025)
+    assert new.chart is annual.ANC_2025
+    # Both columns in the layout of N: N-1 under the 2025 headings (791 has no heading of its own any more).
+    assert _lines(new.income) == {
+        "Quote-part des subventions d'investissement virée au résultat": (D("1000.00"), D("0.00")),
+        "Reprises sur amortissements, dépréciations et provisions": (D("200.00"), D("0.00")),
+        "Autres produits": (D("0.00"), D("300.00")),
+        "Produits exceptionnels": (D("50.00"), D("1000.00")),
+    }
+    [removed] = [p for p in new.problems if p.code == "chart-removed-account"]
+    assert removed.subject == "Income:777-Quote-Part-Subventions" and "747" in removed.message
+    assert removed.line > 0
+    assert annual.result_heading("Income:757-Cessions", annual.ANC_2025) == (
+        annual.EXPLOITATION_INCOME, "Produits des cessions d'immobilisations")
+    assert annual.chart_for(annual.FinancialYear.closing_in(2025, (9, 1))) is annual.ANC_2018  # opened 2024-09-01
+    assert annual.chart_for(annual.FinancialYear.closing_in(2026, (9, 1))) is annual.ANC_2025

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from beancount.core import data
@@ -16,8 +15,9 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from comptasso.books.loading import load_member_ledger
 from comptasso.cli.main import main
-from comptasso.reports.fec import FIELDS, build_fec
+from comptasso.reports.fec import FIELDS, build_fec, is_opening
 from comptasso.reports.fec_verify import FAULTS, verify_fec
 from tests.conftest import DEMO_AS_OF, DEMO_LEDGERS, write_group
 
@@ -78,14 +78,16 @@ une tabulation et un saut de ligne"
 EXPECTED = [
     # JournalCode, EcritureNum, EcritureDate, CompteNum, CompteLib, CompAuxNum, CompAuxLib, PieceRef,
     # EcritureLib, Debit, Credit, EcritureLet, DateLet
+    # The opening entry details third-party balances per open invoice, so a carried-over invoice is
+    # lettered with its payment inside the file (A2024-07), and an unpaid one keeps its link (F2024-01).
     ("AN", "000001", "20250101", "41100000", "Clients", "Mairie-De-Gap", "Mairie De Gap", "AN2025",
-     "À nouveaux au 01/01/2025", "1200,00", "0,00", "", ""),
+     "À nouveaux au 01/01/2025 - F2024-01", "1200,00", "0,00", "", ""),
     ("AN", "000001", "20250101", "51200000", "Banque", "", "", "AN2025",
      "À nouveaux au 01/01/2025", "5000,00", "0,00", "", ""),
     ("AN", "000001", "20250101", "10200000", "Fonds Associatifs", "", "", "AN2025",
      "À nouveaux au 01/01/2025", "0,00", "5000,00", "", ""),
     ("AN", "000001", "20250101", "40100000", "Fournisseurs", "Imprimerie-Alpine", "Imprimerie Alpine SARL",
-     "AN2025", "À nouveaux au 01/01/2025", "0,00", "300,00", "", ""),
+     "AN2025", "À nouveaux au 01/01/2025 - A2024-07", "0,00", "300,00", "A2024-07", "20250115"),
     ("AN", "000001", "20250101", "12000000", "Résultat de l'exercice (excédent)", "", "", "AN2025",
      "À nouveaux au 01/01/2025", "0,00", "900,00", "", ""),
     ("BQ", "000002", "20250115", "40100000", "Fournisseurs", "Imprimerie-Alpine", "Imprimerie Alpine SARL",
@@ -230,6 +232,13 @@ def _drop_field(line: int) -> Callable[[Rows], None]:
     return change
 
 
+def _both(*changes: Callable[[Rows], None]) -> Callable[[Rows], None]:
+    def change(rows: Rows) -> None:
+        for one in changes:
+            one(rows)
+    return change
+
+
 def _header_only(rows: Rows) -> None:
     del rows[1:]
 
@@ -256,6 +265,13 @@ BREAKS: list[tuple[str, Callable[[Rows], None], int]] = [
     ("ecriture-incoherente", _set(8, "JournalCode", "OD"), 8),
     ("chronologie", _set_entry("000004", "EcritureDate", "20250110"), 11),
     ("a-nouveaux", _set_entry("000005", "JournalCode", "AN"), 13),
+    # The six faults the first verifier missed (issue 14), each its own case.
+    ("validation-avant-ecriture", _set(9, "ValidDate", "20250131"), 9),
+    ("lettrage-avant-ecriture", _set(7, "DateLet", "20250110"), 7),
+    ("code-devise", _both(_set(9, "Montantdevise", "1000,00"), _set(9, "Idevise", "EURO")), 9),
+    ("ecriture-nulle", _both(_set_entry("000003", "Debit", "0,00"), _set_entry("000003", "Credit", "0,00")), 9),
+    ("lettrage-isole", _both(_set(9, "EcritureLet", "ZZ"), _set(9, "DateLet", "20250201")), 9),
+    ("a-nouveaux-gestion", _both(_set(4, "CompteNum", "60600000"), _set(4, "CompteLib", "Achats")), 4),
 ]
 
 
@@ -280,14 +296,97 @@ def test_file_name_and_encoding_faults(good_fec: Path) -> None:
     assert [(f.line, f.code) for f in faults] == [(0, "nom-fichier")]
     _, faults = verify_fec(renamed, closing=dt.date(2025, 12, 31))
     assert {f.code for f in faults} == {"nom-fichier"}
-    latin = _broken(good_fec, lambda rows: None)
-    latin.write_bytes(latin.read_text("utf-8").encode("iso-8859-15"))
-    _, faults = verify_fec(latin)
-    assert [(f.line, f.code) for f in faults] == [(2, "encodage")]
+    windows = _broken(good_fec, _set(7, "EcritureLib", "Règlement \u2014 affiches"))
+    windows.write_bytes(windows.read_text("utf-8").encode("cp1252"))  # "—" is byte 0x97, a C1 control in Latin-9
+    _, faults = verify_fec(windows)
+    assert [(f.line, f.code) for f in faults] == [(7, "encodage")]
 
 
 def test_every_fault_code_is_exercised() -> None:
-    assert {code for code, _, _ in BREAKS} | {"nom-fichier", "encodage"} == set(FAULTS)
+    assert {code for code, _, _ in BREAKS} | {"nom-fichier", "encodage", "sens"} == set(FAULTS)
+
+
+# --- Every variant A47 A-1 allows passes ------------------------------------------------------------
+
+
+def _variant(good: Path, change: Callable[[Rows], None], name: str = NAME, separator: str = "\t",
+             encoding: str = "utf-8") -> Path:
+    rows = [line.split("\t") for line in good.read_text("utf-8").splitlines()]
+    change(rows)
+    path = good.parent / "variant" / name
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(("\n".join(separator.join(r) for r in rows) + "\n").encode(encoding))
+    return path
+
+
+def _montant_sens(rows: Rows) -> None:
+    debit, credit = FIELDS.index("Debit"), FIELDS.index("Credit")
+    rows[0][debit], rows[0][credit] = "Montant", "Sens"
+    for row in rows[1:]:
+        if row[debit] != "0,00":
+            row[credit] = "D"
+        else:
+            row[debit], row[credit] = row[credit], "C"
+
+
+def _signed(rows: Rows) -> None:
+    """Credits written as negative debits, as some software does."""
+    debit, credit = FIELDS.index("Debit"), FIELDS.index("Credit")
+    for row in rows[1:]:
+        if row[credit] != "0,00":
+            row[debit], row[credit] = f"-{row[credit]}", "0,00"
+
+
+def _per_journal(rows: Rows) -> None:
+    """EcritureNum continuous per journal, the file sorted by journal then number."""
+    counters: dict[str, int] = {}
+    numbers: dict[tuple[str, str], str] = {}
+    for row in rows[1:]:
+        key = (row[0], row[2])
+        if key not in numbers:
+            counters[row[0]] = counters.get(row[0], 0) + 1
+            numbers[key] = f"{row[0]}{counters[row[0]]:05d}"
+        row[2] = numbers[key]
+    rows[1:] = sorted(rows[1:], key=lambda r: (r[0] != "AN", r[0], r[2]))
+
+
+VARIANTS: list[tuple[str, dict[str, Any]]] = [
+    ("iso-8859-15", {"change": _set(7, "EcritureLib", "Règlement des affiches : œuvre, 10 € « net »"),
+                     "encoding": "iso-8859-15"}),
+    ("montant-sens", {"change": _montant_sens}),
+    ("signed-amounts", {"change": _signed}),
+    ("numbering-per-journal", {"change": _per_journal}),
+    ("upper-case-extension", {"change": lambda rows: None, "name": NAME.replace(".txt", ".TXT")}),
+    ("pipe-separator", {"change": lambda rows: None, "separator": "|"}),
+    ("utf-8-bom", {"change": _set(1, "JournalCode", "\ufeffJournalCode")}),
+]
+
+
+@pytest.mark.parametrize(("name", "how"), VARIANTS, ids=[v for v, _ in VARIANTS])
+def test_every_legal_variant_passes(good_fec: Path, name: str, how: dict[str, Any]) -> None:
+    path = _variant(good_fec, **how)
+    summary, faults = verify_fec(path)
+    assert faults == [], faults
+    assert (summary.entries, summary.lines) == (5, 13)
+    assert summary.total_debit == summary.total_credit == Decimal("13300.00")
+
+
+def test_montant_sens_with_a_bad_direction_is_a_fault(good_fec: Path) -> None:
+    def change(rows: Rows) -> None:
+        _montant_sens(rows)
+        rows[8][FIELDS.index("Credit")] = "X"
+    _, faults = verify_fec(_variant(good_fec, change))
+    assert (9, "sens") in {(f.line, f.code) for f in faults}
+
+
+def test_per_journal_numbering_still_catches_a_gap(good_fec: Path) -> None:
+    def change(rows: Rows) -> None:
+        _per_journal(rows)
+        for row in rows[1:]:
+            if row[2] == "BQ00003":
+                row[2] = "BQ00004"
+    _, faults = verify_fec(_variant(good_fec, change))
+    assert "numerotation" in {f.code for f in faults}
 
 
 def test_verify_cli_lists_every_fault_and_exits_1(good_fec: Path) -> None:
@@ -337,15 +436,18 @@ def test_any_balanced_books_give_a_valid_fec(tmp_path_factory: pytest.TempPathFa
 
 
 def _assert_opening_plus_moves(fec: Any, entries: list[data.Directive]) -> None:
-    """Total debit = the balances carried from before the year (piece AN2025) + every entry of the year.
+    """Total debit = journal AN (carried balances and the ledger's own opening entry) + the year's other moves.
 
-    An entry of the year may itself sit in journal AN (the ledger's own opening entry, on its first day,
-    against 10x/11x): it is a move of the year, not part of the carried balances.
+    The ledger's own opening entry (first day, balance sheet against 10x/11x) sits in journal AN even when
+    it is dated in the year: counting it as a move too was the first oracle's fault.
     """
-    in_year = [e for e in entries if isinstance(e, data.Transaction) and e.date.year == 2025]
+    opening_day = dt.date(2025, 1, 1)
+    first_day = min(e.date for e in entries if isinstance(e, data.Transaction))
+    in_year = [e for e in entries if isinstance(e, data.Transaction) and opening_day <= e.date <= dt.date(2025, 12, 31)
+               and not is_opening(e, first_day)]
     moved = sum((p.units.number for e in in_year for p in e.postings if p.units.number > 0), Decimal(0))
-    carried = sum((Decimal(r[11].replace(",", ".")) for r in fec.rows if r[8] == "AN2025"), Decimal(0))
-    assert fec.total_debit == moved + carried
+    opening = sum((Decimal(r[11].replace(",", ".")) for r in fec.rows if r[0] == "AN"), Decimal(0))
+    assert fec.total_debit == moved + opening
 
 
 def test_the_ledgers_own_opening_entry_is_counted_once() -> None:
@@ -382,3 +484,104 @@ def test_every_demo_member_fec_2025_passes_verify(demo_copy: tuple[Path, Path], 
         check = runner.invoke(main, ["fec", "--verify", str(path)])
         assert check.exit_code == 0, check.stderr
         assert "conforme" in check.stdout
+        rows = _pandas_rows(path, "utf-8")
+        assert _amounts(rows, "Debit") == _amounts(rows, "Credit")
+        groups: dict[tuple[str, ...], Decimal] = {}
+        for r in rows:
+            if r[13]:
+                key = (r[4], r[6], r[13])
+                groups[key] = groups.get(key, Decimal(0)) + Decimal(r[11].replace(",", ".")) - \
+                    Decimal(r[12].replace(",", "."))
+        assert groups and {k: v for k, v in groups.items() if v != 0} == {}, member.id
+
+
+# --- Export: encodings, an independent reader, lettering, pieces ------------------------------------
+
+
+def _pandas_rows(path: Path, encoding: str) -> list[tuple[str, ...]]:
+    """The file as an independent reader sees it: pandas, 18 text columns, nothing converted."""
+    import pandas as pd
+    frame = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, encoding=encoding)
+    assert list(frame.columns) == list(FIELDS)
+    return [tuple(str(v) for v in row) for row in frame.itertuples(index=False)]
+
+
+def _amounts(rows: list[tuple[str, ...]], field: str) -> Decimal:
+    return sum((Decimal(r[FIELDS.index(field)].replace(",", ".")) for r in rows), Decimal(0))
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "iso-8859-15"])
+def test_export_round_trips_through_pandas(tmp_path: Path, encoding: str) -> None:
+    ledgers, rules = write_group(tmp_path, {"asso": LEDGER + """
+2025-06-01 * "Imprimerie Alpine" "Flyers — l’été"
+  Expenses:623-Publicite   50.00 EUR
+  Assets:512-Banque       -50.00 EUR
+"""})
+    group = ledgers / "group.toml"
+    group.write_text(group.read_text("utf-8").replace('ledger = "asso/', f'siren = "{SIREN}"\nledger = "asso/'),
+                     encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["fec", "asso", "--year", "2025", "--as-of", "2026-03-31", "--encoding",
+                                       encoding, "--ledgers", str(ledgers), "--rules", str(rules),
+                                       "--output", str(out)])
+    assert result.exit_code == 0, result.stderr
+    path = out / NAME
+    entries = load_member_ledger("asso", ledgers / "asso" / "main.beancount", frozenset()).entries
+    fec = build_fec(entries, 2025, dt.date(2026, 3, 31), SIREN, encoding=encoding)
+    assert _pandas_rows(path, encoding) == list(fec.rows)
+    assert _amounts(list(fec.rows), "Debit") == _amounts(list(fec.rows), "Credit") == fec.total_debit
+    assert verify_fec(path)[1] == []
+    labels = {r[FIELDS.index("EcritureLib")] for r in fec.rows}
+    notice = (out / f"{SIREN}FEC20251231-description.txt").read_text("utf-8")
+    if encoding == "utf-8":
+        assert "Imprimerie Alpine - Flyers — l’été" in labels
+        assert "fec-transliterated" not in {p.code for p in fec.problems}
+        assert "encodage UTF-8" in notice
+    else:
+        assert "Imprimerie Alpine - Flyers - l'été" in labels
+        assert path.read_bytes().decode("iso-8859-15")  # every byte is Latin-9
+        expected = ("avertissement : FEC en ISO-8859-15 : caractères absents de cet encodage remplacés "
+                    "(« — » ×2, « ’ » ×2)")  # two lines each
+        assert expected in result.stderr
+        assert "encodage ISO 8859-15 (Latin-9)" in notice and "« — » (U+2014)" in notice
+
+
+def test_fec_refuses_an_unknown_encoding(tmp_path: Path) -> None:
+    code, _, err, out = _export(tmp_path, "--encoding", "cp1252")
+    assert code == 2 and "--encoding" in err and not out.exists()
+
+
+def test_every_lettering_group_balances_inside_the_file(good_fec: Path) -> None:
+    rows = [line.split("\t") for line in good_fec.read_text("utf-8").splitlines()[1:]]
+    groups: dict[tuple[str, str, str], Decimal] = {}
+    for r in rows:
+        if r[13]:
+            key = (r[4], r[6], r[13])
+            groups[key] = groups.get(key, Decimal(0)) + Decimal(r[11].replace(",", ".")) - \
+                Decimal(r[12].replace(",", "."))
+    assert groups == {("40100000", "Imprimerie-Alpine", "A2024-07"): Decimal(0)}
+
+
+def test_piece_ref_from_the_document_of_the_entry() -> None:
+    opens: list[data.Directive] = [data.Open(data.new_metadata("x", 0), dt.date(2024, 1, 1), a, None, None)
+                                   for a in ACCOUNTS]
+
+    def entry(line: int, meta: dict[str, Any], links: frozenset[str] = data.EMPTY_SET) -> data.Transaction:
+        postings = [data.Posting("Expenses:606-Achats", Amount(Decimal("10.00"), "EUR"), None, None, None, None),
+                    data.Posting("Assets:512-Banque", Amount(Decimal("-10.00"), "EUR"), None, None, None, None)]
+        return data.Transaction(data.new_metadata("x", line, meta), dt.date(2025, 3, line), "*", None, "achat",
+                                data.EMPTY_SET, links, postings)
+    fec = build_fec([*opens, entry(1, {"document": "pieces/2025/ticket-0042.pdf"}),
+                     entry(2, {}, frozenset({"F2025-9"})), entry(3, {})], 2025, dt.date(2026, 1, 31), SIREN)
+    assert [r[FIELDS.index("PieceRef")] for r in fec.rows[::2]] == ["ticket-0042.pdf", "F2025-9", "000003"]
+
+
+def test_valid_date_is_the_closing_date_when_given() -> None:
+    opens: list[data.Directive] = [data.Open(data.new_metadata("x", 0), dt.date(2024, 1, 1), a, None, None)
+                                   for a in ACCOUNTS]
+    postings = [data.Posting("Expenses:606-Achats", Amount(Decimal("10.00"), "EUR"), None, None, None, None),
+                data.Posting("Assets:512-Banque", Amount(Decimal("-10.00"), "EUR"), None, None, None, None)]
+    entry = data.Transaction(data.new_metadata("x", 5), dt.date(2025, 3, 1), "*", None, "achat",
+                             data.EMPTY_SET, data.EMPTY_SET, postings)
+    fec = build_fec([*opens, entry], 2025, dt.date(2026, 1, 31), SIREN, validated=dt.date(2026, 1, 20))
+    assert {r[FIELDS.index("ValidDate")] for r in fec.rows} == {"20260120"}

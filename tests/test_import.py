@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 from decimal import Decimal
@@ -14,10 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from comptasso import atomic
+from comptasso.books.loading import load_member_ledger
 from comptasso.cli.main import main
 from comptasso.importing import run
 from comptasso.importing.statement import parse_bank_amount
-from comptasso.books.loading import load_member_ledger
 from comptasso.money import fr_number
 from tests.conftest import ROOT, write_group
 
@@ -293,3 +294,150 @@ def test_trailing_minus_and_garbage_amounts() -> None:
     for bad in ("12,5,0", "12,345", "douze", ""):
         with pytest.raises(ValueError, match="montant invalide"):
             parse_bank_amount(bad)
+
+
+# --- OFX through ofxtools: several accounts, entities, invoices (issue 14) -------------------------
+
+TWO_ACCOUNTS = LEDGER + """
+2025-01-01 open Assets:512-Livret EUR
+2025-01-01 open Assets:411-Usagers:Mairie-De-Gap EUR
+2025-01-01 open Income:706-Prestations EUR
+2025-01-01 open Expenses:606-Fournitures EUR
+
+2025-03-10 * "Mairie de Gap" "Animation du 8 mars" ^F2025-03
+  echeance: 2025-04-10
+  Assets:411-Usagers:Mairie-De-Gap   1200.00 EUR
+  Income:706-Prestations            -1200.00 EUR
+"""
+
+OFX_ACCOUNTS = """
+[[banks.accounts]]
+acctid = "21020123456"
+member = "velo-gap"
+account = "Assets:512-CreditCoop"
+
+[[banks.accounts]]
+acctid = "21020999888"
+member = "velo-gap"
+account = "Assets:512-Livret"
+"""
+
+MM_RULE = """
+[[rules]]
+pattern = "M&M"
+account = "Expenses:606-Fournitures"
+direction = "debit"
+"""
+
+
+def _ofx_group(tmp_path: Path, mapping: str = OFX_ACCOUNTS) -> tuple[Path, Path]:
+    ledgers, rules = _group(tmp_path, TWO_ACCOUNTS)
+    banks = rules / "banks.toml"
+    text = banks.read_text("utf-8")
+    assert text.rfind("[[banks]]") == text.find('[[banks]]\nid = "ofx"'), "the OFX bank must be the last table"
+    banks.write_text(text + mapping, encoding="utf-8")
+    categories = rules / "categories.toml"
+    categories.write_text(categories.read_text("utf-8") + MM_RULE, encoding="utf-8")
+    return ledgers, rules
+
+
+@pytest.mark.parametrize("name", ["deux-comptes-avril-2025.ofx", "deux-comptes-avril-2025-v2.ofx"],
+                         ids=["ofx1-sgml", "ofx2-xml"])
+def test_a_two_account_ofx_file_books_each_account(tmp_path: Path, name: str) -> None:
+    ledgers, rules = _ofx_group(tmp_path)
+    code, out, err = _import(ledgers, rules, DATA / name, "--bank", "ofx")
+    assert code == 0, err
+    entries = sorted(_imported(ledgers), key=lambda e: (e.date, e.postings[0].account))
+    assert [(e.date.isoformat(), e.postings[0].account, str(e.postings[0].units.number), e.postings[1].account,
+             e.flag, e.meta["ofx-account"]) for e in entries] == [
+        ("2025-04-05", "Assets:512-CreditCoop", "-42.30", "Expenses:606-Fournitures", "*", "21020123456"),
+        ("2025-04-14", "Assets:512-CreditCoop", "1200.00", "Assets:411-Usagers:Mairie-De-Gap", "*", "21020123456"),
+        ("2025-04-20", "Assets:512-CreditCoop", "-5000.00", "Assets:471-Operations-En-Attente", "!", "21020123456"),
+        ("2025-04-20", "Assets:512-Livret", "5000.00", "Assets:471-Operations-En-Attente", "!", "21020999888"),
+    ]
+    assert entries[0].narration.startswith("CB M&M DISTRIBUTION")  # the entity decoded, so the rule matched
+    # The Mairie's transfer pays invoice F2025-03: booked against 411 with the invoice's link.
+    assert entries[1].links == frozenset({"F2025-03"}) and entries[1].payee == "Mairie de Gap"
+    from comptasso.model.invoices import extract_invoices
+    ledger = load_member_ledger("velo-gap", ledgers / "velo-gap" / "main.beancount", frozenset())
+    [invoice] = extract_invoices(ledger.entries)[0]
+    assert invoice.open_amount == Decimal(0)
+    # Re-import adds nothing.
+    before = (ledgers / "velo-gap" / "import.beancount").read_bytes()
+    code, out, _ = _import(ledgers, rules, DATA / name, "--bank", "ofx")
+    assert code == 0 and "0 opération(s) ajoutée(s)" in out and "4 doublon(s)" in out
+    assert (ledgers / "velo-gap" / "import.beancount").read_bytes() == before
+
+
+def test_an_unmapped_ofx_account_is_refused_with_its_id(tmp_path: Path) -> None:
+    ledgers, rules = _ofx_group(tmp_path, OFX_ACCOUNTS.split("[[banks.accounts]]", maxsplit=1)[0] + "[[banks.accounts]]"
+                                + OFX_ACCOUNTS.split("[[banks.accounts]]")[1])
+    before = _snapshot(tmp_path)
+    code, out, err = _import(ledgers, rules, DATA / "deux-comptes-avril-2025.ofx", "--bank", "ofx")
+    assert code == 1 and out == ""
+    assert "deux-comptes-avril-2025.ofx:28: compte OFX « 21020999888 » absent de" in err
+    assert _snapshot(tmp_path) == before
+
+
+def test_a_multi_account_ofx_file_without_mapping_is_refused(tmp_path: Path) -> None:
+    ledgers, rules = _ofx_group(tmp_path, "")
+    before = _snapshot(tmp_path)
+    code, _, err = _import(ledgers, rules, DATA / "deux-comptes-avril-2025-v2.ofx", "--bank", "ofx")
+    assert code == 1 and "le relevé contient 2 comptes (21020123456, 21020999888)" in err
+    assert _snapshot(tmp_path) == before
+
+
+def test_an_ofx_account_of_another_member_is_refused(tmp_path: Path) -> None:
+    ledgers, rules = _ofx_group(tmp_path, OFX_ACCOUNTS.replace('member = "velo-gap"\naccount = "Assets:512-Livret"',
+                                                               'member = "mjc-embrun"\naccount = "Assets:512-Livret"'))
+    code, _, err = _import(ledgers, rules, DATA / "deux-comptes-avril-2025.ofx", "--bank", "ofx")
+    assert code == 1 and "compte OFX « 21020999888 » associé au membre « mjc-embrun », pas à « velo-gap »" in err
+
+
+def test_a_malformed_ofx_file_changes_nothing(tmp_path: Path) -> None:
+    ledgers, rules = _ofx_group(tmp_path)
+    before = _snapshot(tmp_path)
+    code, out, err = _import(ledgers, rules, DATA / "ofx-malforme.ofx", "--bank", "ofx")
+    assert code == 1 and out == ""
+    assert "ofx-malforme.ofx:19: relevé OFX illisible par ofxtools : montant TRNAMT invalide « douze cents »" in err
+    assert _snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize(("mapping", "needle"), [
+    ('\n[[banks.accounts]]\nacctid = "1"\nmember = "velo-gap"\naccount = "512"\n', "banks[2].accounts[0].account"),
+    ('\n[[banks.accounts]]\nacctid = "1"\nmember = "Velo Gap"\naccount = "Assets:512-X"\n',
+     "banks[2].accounts[0].member"),
+    (OFX_ACCOUNTS + OFX_ACCOUNTS.split("\n\n", maxsplit=1)[0], "compte OFX « 21020123456 » associé deux fois"),
+], ids=["account", "member", "double"])
+def test_bad_ofx_account_mapping_names_the_key(tmp_path: Path, mapping: str, needle: str) -> None:
+    ledgers, rules = _ofx_group(tmp_path, mapping)
+    before = _snapshot(tmp_path)
+    code, _, err = _import(ledgers, rules, DATA / "deux-comptes-avril-2025.ofx", "--bank", "ofx")
+    assert code == 1 and needle in err and "banks.toml:" in err
+    assert _snapshot(tmp_path) == before
+
+
+def test_importer_date_is_the_statement_date() -> None:
+    from comptasso.importing.banks import load_banks
+    from comptasso.importing.categories import empty_categories
+    from comptasso.importing.importer import BankImporter
+    banks, problems = load_banks(ROOT / "rules")
+    assert problems == []
+    ofx = BankImporter(banks["ofx"], "Assets:512-CreditCoop", "velo-gap", empty_categories())
+    assert ofx.date(str(DATA / "deux-comptes-avril-2025.ofx")) == dt.date(2025, 4, 30)  # DTEND, not today
+    coop = BankImporter(banks["credit-cooperatif"], "Assets:512-CreditCoop", "velo-gap", empty_categories())
+    assert coop.date(str(DATA / "coop-mars-2025.csv")) == dt.date(2025, 3, 12)  # its last operation
+
+
+def test_a_payment_without_the_invoice_named_is_not_matched() -> None:
+    from comptasso.importing.matching import OpenInvoice, matching_invoice
+    from comptasso.importing.statement import BankLine
+    invoice = OpenInvoice("F2025-03", "Assets:411-Usagers:Mairie-De-Gap", Decimal("1200.00"), dt.date(2025, 3, 10),
+                          dt.date(2025, 4, 10), "Mairie de Gap", "Animation")
+    line = BankLine(dt.date(2025, 4, 14), Decimal("1200.00"), "VIR MAIRIE DE GAP", 1)
+    assert matching_invoice(line, [invoice], set()) == invoice  # counterparty named
+    assert matching_invoice(BankLine(line.date, line.amount, "VIR RECU 8812", 1), [invoice], set()) is None
+    assert matching_invoice(BankLine(line.date, Decimal("1100.00"), line.label, 1), [invoice], set()) is None
+    late = BankLine(dt.date(2025, 9, 1), line.amount, line.label, 1)
+    assert matching_invoice(late, [invoice], set()) is None  # outside the due window
+    assert matching_invoice(line, [invoice], {"F2025-03"}) is None  # already paid by an earlier line

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +30,13 @@ class _MemberTable(BaseModel):
     siren: str | None = Field(default=None, pattern=r"^\d{9}$")
     ledger: str = Field(min_length=1)
     bank_account: str = Field(pattern=ACCOUNT)
+    exercice_debut: str = Field(default="01-01")
+
+    @field_validator("exercice_debut")
+    @classmethod
+    def _month_day(cls, value: str) -> str:
+        parse_month_day(value)
+        return value
 
     @field_validator("ledger")
     @classmethod
@@ -48,6 +57,18 @@ def account_component(member_id: str) -> str:
     return "-".join(part[:1].upper() + part[1:] for part in member_id.split("-"))
 
 
+def parse_month_day(value: str) -> tuple[int, int]:
+    """`"09-01"` → (9, 1): the first day of a financial year, MM-DD, a day every year has (no 02-29)."""
+    if not re.fullmatch(r"\d{2}-\d{2}", value):
+        raise ValueError(f"« {value} » : attendu MM-JJ, par exemple \"09-01\"")
+    month, day = int(value[:2]), int(value[3:])
+    try:
+        dt.date(2001, month, day)  # a common year: 29 February is refused
+    except ValueError:
+        raise ValueError(f"« {value} » : jour de l'année inexistant (attendu MM-JJ, sans 02-29)") from None
+    return month, day
+
+
 @dataclass(frozen=True)
 class Member:
     """One member association and where its books are."""
@@ -57,6 +78,8 @@ class Member:
     siren: str | None
     ledger: Path
     bank_account: str
+    #: (month, day) of the first day of the member's financial year (`exercice_debut`, default 1 January).
+    year_start: tuple[int, int] = (1, 1)
 
     @property
     def folder(self) -> Path:
@@ -127,7 +150,8 @@ def load_group(ledgers_dir: Path) -> tuple[Group | None, list[Problem]]:
             problems.append(Problem(str(path), line, f"{where}.ledger : fichier introuvable « {table.ledger} »",
                                     code="ledger-missing", subject=f"{where}.ledger"))
             continue
-        members.append(Member(table.id, table.name, table.siren, ledger, table.bank_account))
+        members.append(Member(table.id, table.name, table.siren, ledger, table.bank_account,
+                              parse_month_day(table.exercice_debut)))
     if problems:
         return None, problems
     group = Group(parsed.group.name, parsed.group.currency, tuple(members), ledgers_dir)

@@ -9,24 +9,28 @@ from pathlib import Path
 
 import click
 
-from comptasso.reports.annual import accounts_json, annual_accounts
-from comptasso.reports.annual_pdf import render_annual_pdf
 from comptasso.atomic import atomic_write
-from comptasso.model.checks import check_member
-from comptasso.cli.util import as_of_option, books_options, dump_json, fail, json_option, today
-from comptasso.reports.fec import build_fec, description
-from comptasso.reports.fec_verify import verify_fec
 from comptasso.books.group import ACCOUNT, Group, Member, load_group
+from comptasso.books.loading import MemberLedger, load_member_ledger
+from comptasso.books.reference import Reference, load_reference
+from comptasso.books.tomlfile import locate
+from comptasso.cli.util import as_of_option, books_options, dump_json, fail, json_option, today
 from comptasso.importing.banks import BankFormat, load_banks
 from comptasso.importing.categories import load_categories
 from comptasso.importing.importer import BankImporter
 from comptasso.importing.run import ImportResult, import_statement
-from comptasso.books.loading import MemberLedger, load_member_ledger
+from comptasso.model.checks import check_member
 from comptasso.money import fr_date, fr_money, money_json
-from comptasso.reports.pdfstyle import write_pdf
 from comptasso.problems import Problem
-from comptasso.books.reference import Reference, load_reference
-from comptasso.books.tomlfile import locate
+from comptasso.reports.annexe import annexe_json, build_annexe
+from comptasso.reports.annexe_pdf import render_annexe_pdf
+from comptasso.reports.annual import accounts_json, annual_accounts
+from comptasso.reports.annual_pdf import render_annual_pdf
+from comptasso.reports.closing import before_closing, close_year, find_lock, lock_path, lock_text
+from comptasso.reports.fec import ENCODINGS, build_fec, description
+from comptasso.reports.fec_verify import verify_fec
+from comptasso.reports.pdfstyle import write_pdf
+from comptasso.reports.period import FinancialYear
 
 YEAR = click.IntRange(1900, 2999)
 
@@ -185,7 +189,10 @@ def _verify(path: Path, year: int | None, as_json: bool) -> None:
 
 @click.command("fec")
 @click.argument("member", required=False)
-@click.option("--year", type=YEAR, default=None, help="Exercice (année civile) à exporter.")
+@click.option("--year", type=YEAR, default=None,
+              help="Exercice à exporter, désigné par l'année de sa clôture (exercice_debut du membre).")
+@click.option("--encoding", type=click.Choice(ENCODINGS), default="utf-8", show_default=True,
+              help="Encodage du fichier (ISO 8859-15 : caractères absents translittérés, avec un avertissement).")
 @click.option("--verify", "verify_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="Vérifier un fichier FEC au lieu d'en produire un.")
 @click.option("--output", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"),
@@ -193,7 +200,7 @@ def _verify(path: Path, year: int | None, as_json: bool) -> None:
 @books_options
 @as_of_option
 @json_option
-def fec_command(member: str | None, year: int | None, verify_file: Path | None, out_dir: Path,
+def fec_command(member: str | None, year: int | None, encoding: str, verify_file: Path | None, out_dir: Path,
                 ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool) -> None:
     """Produire le FEC d'un membre pour un exercice, ou vérifier un fichier FEC (--verify)."""
     if verify_file is not None:
@@ -205,21 +212,25 @@ def fec_command(member: str | None, year: int | None, verify_file: Path | None, 
     siren = _siren(group, target)
     ledger = _checked_ledger(group, reference, target)
     as_of = as_of or today()
-    fec = build_fec(ledger.entries, year, as_of, siren, where=str(target.ledger))
+    lock = find_lock(target.folder, FinancialYear.closing_in(year, target.year_start))
+    fec = build_fec(ledger.entries, year, as_of, siren, where=str(target.ledger), year_start=target.year_start,
+                    encoding=encoding, validated=lock.closed_on if lock else None)
     path, notice = out_dir / fec.filename, out_dir / fec.description_filename
     out_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, fec.text())
+    atomic_write(path, fec.data())
     atomic_write(notice, description(fec, target.name, as_of))
     _, faults = verify_fec(path)
     _warn(list(fec.problems) + [f.problem(str(path)) for f in faults])
     if as_json:
         dump_json({"member": target.id, "year": year, "as_of": as_of, "file": path, "description": notice,
+                   "start": fec.start, "closing": fec.closing, "encoding": fec.encoding,
                    "entries": fec.entries, "lines": len(fec.rows), "journals": list(fec.journals),
                    "total_debit": money_json(fec.total_debit), "total_credit": money_json(fec.total_credit),
                    "faults": [{"line": f.line, "code": f.code, "message": f.message} for f in faults],
                    "warnings": [str(p) for p in fec.problems]})
     else:
-        click.echo(f"FEC {year} de {target.name} : {path} ({fec.entries} écriture(s), {len(fec.rows)} ligne(s), "
+        click.echo(f"FEC {fec.start:%d/%m/%Y}–{fec.closing:%d/%m/%Y} de {target.name} : {path} "
+                   f"({fec.entries} écriture(s), {len(fec.rows)} ligne(s), "
                    f"débit {fr_money(fec.total_debit)} = crédit {fr_money(fec.total_credit)}).")
         click.echo(f"Description : {notice}")
     if faults:
@@ -231,7 +242,8 @@ def fec_command(member: str | None, year: int | None, verify_file: Path | None, 
 
 @click.command("report")
 @click.argument("member")
-@click.option("--year", type=YEAR, required=True, help="Exercice (année civile).")
+@click.option("--year", type=YEAR, required=True,
+              help="Exercice, désigné par l'année de sa clôture (exercice_debut du membre dans group.toml).")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Fichier PDF (défaut : reports/<membre>-comptes-annuels-<année>.pdf).")
 @books_options
@@ -244,18 +256,66 @@ def report_command(member: str, year: int, output: Path | None, ledgers_dir: Pat
     target = _member(group, member)
     ledger = _checked_ledger(group, reference, target)
     accounts = annual_accounts(ledger.entries, year, as_of or today(), member_id=target.id,
-                               member_name=target.name, siren=target.siren, where=str(target.ledger))
-    _warn(accounts.problems)
+                               member_name=target.name, siren=target.siren, where=str(target.ledger),
+                               year_start=target.year_start)
+    annexe = build_annexe(ledger.entries, accounts, where=str(target.ledger))
+    _warn(list(accounts.problems) + list(annexe.problems))
     if output is not None or not as_json:
-        path = output or Path("reports") / f"{target.id}-comptes-annuels-{year}.pdf"
+        path = output or Path("reports") / f"{target.id}-comptes-annuels-{accounts.period.label}.pdf"
+        annexe_path = annexe_pdf_path(path)
         write_pdf(path, render_annual_pdf(accounts))
+        write_pdf(annexe_path, render_annexe_pdf(annexe))
         if not as_json:
             result = accounts.result.n
-            click.echo(f"Comptes annuels {year} de {target.name} : {path}")
+            click.echo(f"Comptes annuels {accounts.period.label} de {target.name} : {path}")
+            click.echo(f"Annexe : {annexe_path}")
             click.echo(f"{'Excédent' if result >= 0 else 'Déficit'} de l'exercice : {fr_money(result)} ; "
                        f"total du bilan : {fr_money(accounts.total_actif.n)}.")
     if as_json:
-        dump_json(accounts_json(accounts))
+        document = accounts_json(accounts)
+        document["annexe"] = annexe_json(annexe)
+        dump_json(document)
 
 
-COMMANDS = (import_command, fec_command, report_command)
+def annexe_pdf_path(accounts_pdf: Path) -> Path:
+    """The annexe's PDF beside the accounts' PDF: `x.pdf` → `x-annexe.pdf`."""
+    return accounts_pdf.with_name(f"{accounts_pdf.stem}-annexe.pdf")
+
+
+# --- cloture -----------------------------------------------------------------------------------
+
+
+@click.command("cloture")
+@click.argument("member")
+@click.option("--year", type=YEAR, required=True,
+              help="Exercice à clôturer, désigné par l'année de sa clôture (exercice_debut du membre).")
+@books_options
+@as_of_option
+@json_option
+def cloture_command(member: str, year: int, ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None,
+                    as_json: bool) -> None:
+    """Clôturer un exercice : vérifications, puis verrou (chaîne d'empreintes) et à-nouveaux de l'exercice suivant."""
+    group, reference = _group_and_reference(ledgers_dir, rules_dir)
+    target = _member(group, member)
+    ledger = _checked_ledger(group, reference, target)
+    period = FinancialYear.closing_in(year, target.year_start)
+    closed_on = as_of or today()
+    problems = before_closing(ledger.entries, period, target.folder, closed_on, str(target.ledger))
+    if problems:
+        fail(problems)
+    lock = close_year(ledger.entries, target.id, period, target.folder, closed_on)
+    path = lock_path(target.folder, period)
+    atomic_write(path, lock_text(lock))
+    if as_json:
+        dump_json({"member": target.id, "start": period.start, "end": period.end, "closed_on": closed_on,
+                   "lock": path, "entries": len(lock.entries), "seal": lock.seal,
+                   "a_nouveaux": [{"account": o.account, "link": o.link, "amount": money_json(o.amount)}
+                                  for o in lock.opening]})
+    else:
+        click.echo(f"Exercice {period.french} de {target.name} clôturé le {fr_date(closed_on)} : "
+                   f"{len(lock.entries)} écriture(s) scellée(s) dans {path}.")
+        click.echo(f"À-nouveaux au {fr_date(period.next().start)} : {len(lock.opening)} ligne(s), "
+                   "comptes de tiers détaillés par facture ouverte.")
+
+
+COMMANDS = (import_command, fec_command, report_command, cloture_command)

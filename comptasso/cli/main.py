@@ -20,6 +20,7 @@ COMMANDS = {
     "import": "comptasso.cli.accounting:import_command",
     "fec": "comptasso.cli.accounting:fec_command",
     "report": "comptasso.cli.accounting:report_command",
+    "cloture": "comptasso.cli.accounting:cloture_command",
     "generate": "comptasso.synthetic:generate_command",
 }
 
@@ -41,6 +42,8 @@ def check(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bo
     if books is None:
         fail(problems)
     problems = check_books(books, as_of)
+    from comptasso.reports.closing import closed_period_problems  # a closed year must stay as it was locked
+    problems += [p for m in books.members for p in closed_period_problems(m.folder, books.ledgers[m.id].entries)]
     errors = [p for p in problems if p.is_error]
     warnings = [p for p in problems if not p.is_error]
     entries = sum(len(books.ledgers[m.id].entries) for m in books.members)

@@ -9,13 +9,23 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from comptasso.problems import Problem
+from comptasso.books.group import ACCOUNT, MEMBER_ID
 from comptasso.books.tomlfile import locate, read_toml, validate
+from comptasso.problems import Problem
 
 BANKS_FILE = "banks.toml"
 
 Encoding = Literal["utf-8", "utf-8-sig", "iso-8859-15", "iso-8859-1", "cp1252"]
 Column = str | int
+
+
+class _OfxAccountTable(BaseModel):
+    """`[[banks.accounts]]`: which ledger account of which member an OFX account (ACCTID) is."""
+
+    model_config = ConfigDict(extra="forbid")
+    acctid: str = Field(min_length=1, pattern=r"^\S+$")
+    member: str = Field(pattern=MEMBER_ID)
+    account: str = Field(pattern=ACCOUNT)
 
 
 class _BankTable(BaseModel):
@@ -36,6 +46,7 @@ class _BankTable(BaseModel):
     decimal_separator: Literal[",", "."] = ","
     thousands_separator: Literal[" ", ".", "", "'"] = " "
     identify: str | None = None
+    accounts: list[_OfxAccountTable] = Field(default_factory=list)
 
     @field_validator("identify")
     @classmethod
@@ -57,7 +68,13 @@ class _BankTable(BaseModel):
     @model_validator(mode="after")
     def _amount_layout(self) -> _BankTable:
         if self.format == "ofx":
+            ids = [a.acctid for a in self.accounts]
+            doubles = sorted({i for i in ids if ids.count(i) > 1})
+            if doubles:
+                raise ValueError(f"compte OFX « {doubles[0]} » associé deux fois")
             return self
+        if self.accounts:
+            raise ValueError("accounts (comptes OFX) ne vaut que pour format = \"ofx\"")
         signed = self.amount_column is not None
         split = self.debit_column is not None or self.credit_column is not None
         if signed == split:
@@ -77,6 +94,15 @@ class _BankTable(BaseModel):
 class _BanksFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     banks: list[_BankTable] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class OfxAccount:
+    """An OFX account id and the ledger account of the member it belongs to."""
+
+    acctid: str
+    member: str
+    account: str
 
 
 @dataclass(frozen=True)
@@ -100,6 +126,14 @@ class BankFormat:
     thousands_separator: str
     identify: str | None
     source: Problem  # where the table is, as an empty-message problem (file and line)
+    accounts: tuple[OfxAccount, ...] = ()
+
+    def ofx_account(self, acctid: str) -> OfxAccount | None:
+        """The mapping of an OFX account id, or None when rules/banks.toml does not name it."""
+        for mapping in self.accounts:
+            if mapping.acctid == acctid:
+                return mapping
+        return None
 
 
 def load_banks(rules_dir: Path) -> tuple[dict[str, BankFormat], list[Problem]]:
@@ -123,5 +157,6 @@ def load_banks(rules_dir: Path) -> tuple[dict[str, BankFormat], list[Problem]]:
             table.header, table.date_column, table.date_format, tuple(table.label_columns),
             table.amount_column, table.debit_column, table.credit_column, table.decimal_separator,
             table.thousands_separator, table.identify, Problem(str(path), line, ""),
+            tuple(OfxAccount(a.acctid, a.member, a.account) for a in table.accounts),
         )
     return banks, problems

@@ -11,8 +11,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from comptasso.books.group import ACCOUNT
-from comptasso.problems import Problem
 from comptasso.books.tomlfile import locate, read_toml, validate
+from comptasso.problems import Problem
 
 CATEGORIES_FILE = "categories.toml"
 DEFAULT_SUSPENSE = "Assets:471-Operations-En-Attente"

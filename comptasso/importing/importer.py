@@ -17,12 +17,14 @@ from beangulp.extract import DUPLICATE
 
 from comptasso.importing.banks import BankFormat
 from comptasso.importing.categories import Categories
-from comptasso.importing.ofx import looks_like_ofx, ofx_encoding, read_ofx
+from comptasso.importing.matching import matching_invoice, open_invoices
+from comptasso.importing.ofx import looks_like_ofx, ofx_encoding, read_ofx, read_statements
 from comptasso.importing.statement import BankLine, read_csv
 from comptasso.problems import Problem, ProblemsError
 
 IMPORT_ID = "import-id"
 IMPORT_SOURCE = "import-source"
+OFX_ACCOUNT = "ofx-account"
 FLAG_CATEGORISED = "*"
 FLAG_TO_REVIEW = "!"
 _CSV_SUFFIXES = (".csv", ".txt")
@@ -80,42 +82,113 @@ class BankImporter(beangulp.Importer):
         return self.bank_account
 
     def read(self, filepath: str) -> tuple[list[BankLine], list[Problem]]:
-        """The statement's operations, or every malformed one as a problem (file and line)."""
+        """The statement's operations, or every malformed one as a problem (file and line).
+
+        An OFX file's accounts must be known: each ACCTID mapped in rules/banks.toml to this member,
+        or, without any mapping, a file of one account only (then the member's bank account).
+        """
         if self.fmt.format == "ofx":
             encoding = None if self.fmt.encoding == "utf-8" else self.fmt.encoding
-            return read_ofx(Path(filepath), encoding)
+            lines, problems = read_ofx(Path(filepath), encoding)
+            return lines, problems + self.account_problems(lines, filepath)
         return read_csv(Path(filepath), self.fmt)
 
-    def entries_for(self, lines: Sequence[BankLine], filepath: str) -> list[data.Transaction]:
-        """One balanced transaction per operation, categorised by the rules (or left to review)."""
-        seen: Counter[tuple[dt.date, Decimal, str]] = Counter()
+    def account_problems(self, lines: Sequence[BankLine], filepath: str) -> list[Problem]:
+        """Why the OFX accounts of these lines cannot be imported for this member (empty when they can)."""
+        ids = sorted({line.account_id for line in lines if line.account_id})
+        where = self.fmt.source
+        out = []
+        if not self.fmt.accounts:
+            if len(ids) > 1:
+                out.append(Problem(str(filepath), 0, f"le relevé contient {len(ids)} comptes ({', '.join(ids)}) : "
+                                   f"associez chacun à un compte du livre dans {where.file} "
+                                   f"([[banks.accounts]] de la banque « {self.fmt.id} »)",
+                                   code="ofx-accounts-unmapped"))
+            return out
+        for acctid in ids:
+            mapping = self.fmt.ofx_account(acctid)
+            first = min(line.line for line in lines if line.account_id == acctid)
+            if mapping is None:
+                out.append(Problem(str(filepath), first, f"compte OFX « {acctid} » absent de {where.file} "
+                                   f"(banque « {self.fmt.id} ») : ajoutez un [[banks.accounts]] acctid = \"{acctid}\" "
+                                   "avec son membre et son compte du livre", code="ofx-account-unmapped",
+                                   subject=acctid))
+            elif mapping.member != self.member_id:
+                out.append(Problem(str(filepath), first, f"compte OFX « {acctid} » associé au membre "
+                                   f"« {mapping.member} », pas à « {self.member_id} » ({where.file})",
+                                   code="ofx-account-other-member", subject=acctid))
+        return out
+
+    def ledger_account(self, line: BankLine) -> str:
+        """The ledger account a line moves: its OFX account's mapping, else the importer's bank account."""
+        if line.account_id:
+            mapping = self.fmt.ofx_account(line.account_id)
+            if mapping is not None and mapping.member == self.member_id:
+                return mapping.account
+        return self.bank_account
+
+    def entries_for(self, lines: Sequence[BankLine], filepath: str,
+                    existing: Sequence[data.Directive] = ()) -> list[data.Transaction]:
+        """One balanced transaction per operation.
+
+        A payment of an open invoice of `existing` (same amount, reference or third party in the label,
+        in time) is booked against the invoice's 401/411 account with its link; any other line goes by
+        the rules, or to the suspense account to review.
+        """
+        seen: Counter[tuple[str, dt.date, Decimal, str]] = Counter()
+        invoices = open_invoices(existing) if existing else []
+        taken: set[str] = set()
         out = []
         for line in lines:
-            key = (line.date, line.amount, line.label.casefold())
+            account = self.ledger_account(line)
+            key = (account, line.date, line.amount, line.label.casefold())
             occurrence = seen[key]
             seen[key] += 1
-            rule = self.categories.categorise(line.label, line.amount, self.member_id)
-            counter = rule.account if rule else self.categories.suspense_account
-            meta = data.new_metadata(self.target_file, 0, {
-                IMPORT_ID: import_id(self.bank_account, line, occurrence),
+            meta_values: dict[str, object] = {
+                IMPORT_ID: import_id(account, line, occurrence),
                 IMPORT_SOURCE: f"{Path(filepath).name}:{line.line}",
-            })
+            }
+            if line.account_id:
+                meta_values[OFX_ACCOUNT] = line.account_id
+            meta = data.new_metadata(self.target_file, 0, meta_values)
             units = Amount(line.amount, self.currency)
+            invoice = matching_invoice(line, invoices, taken)
+            links: frozenset[str] = data.EMPTY_SET
+            if invoice is not None:
+                taken.add(invoice.link)
+                counter, flag, payee = invoice.account, FLAG_CATEGORISED, invoice.payee
+                links = frozenset({invoice.link})
+            else:
+                rule = self.categories.categorise(line.label, line.amount, self.member_id)
+                counter = rule.account if rule else self.categories.suspense_account
+                flag = FLAG_CATEGORISED if rule else FLAG_TO_REVIEW
+                payee = rule.payee if rule else None
             postings = [
-                data.Posting(self.bank_account, units, None, None, None, None),
+                data.Posting(account, units, None, None, None, None),
                 data.Posting(counter, -units, None, None, None, None),
             ]
-            flag = FLAG_CATEGORISED if rule else FLAG_TO_REVIEW
-            payee = rule.payee if rule else None
             out.append(data.Transaction(meta, line.date, flag, payee, line.label,
-                                        data.EMPTY_SET, data.EMPTY_SET, postings))
+                                        data.EMPTY_SET, links, postings))
         return out
 
     def extract(self, filepath: str, existing: data.Entries) -> data.Entries:
         lines, problems = self.read(filepath)
         if any(p.is_error for p in problems):
             raise ProblemsError(problems)
-        return self.entries_for(lines, filepath)
+        return self.entries_for(lines, filepath, existing)
+
+    def date(self, filepath: str) -> dt.date | None:
+        """The statement's date, for `beangulp archive`: its closing date (OFX DTEND), else its last operation."""
+        if self.fmt.format == "ofx":
+            statements, _ = read_statements(Path(filepath))
+            ends = [s.end or s.balance_date for s in statements]
+            known = [d for d in ends if d is not None]
+            if known:
+                return max(known)
+            days = [line.date for s in statements for line in s.lines]
+            return max(days) if days else None
+        lines, _ = read_csv(Path(filepath), self.fmt)
+        return max((line.date for line in lines), default=None)
 
     def deduplicate(self, entries: data.Entries, existing: data.Entries) -> None:
         """Mark as duplicate (beangulp's `__duplicate__`) what the books already hold.
@@ -142,12 +215,13 @@ class BankImporter(beangulp.Importer):
     def _same_movement(self, entry: data.Transaction, candidates: Sequence[data.Transaction],
                        window: dt.timedelta, used: set[int]) -> data.Transaction | None:
         amount = entry.postings[0].units.number
+        bank_account = entry.postings[0].account
         best: tuple[int, int] | None = None
         for index, other in enumerate(candidates):
             if index in used or abs(other.date - entry.date) > window:
                 continue
             moved = sum((p.units.number for p in other.postings
-                         if p.account == self.bank_account and p.units is not None
+                         if p.account == bank_account and p.units is not None
                          and p.units.currency == self.currency), Decimal(0))
             if moved == amount:
                 distance = abs((other.date - entry.date).days)

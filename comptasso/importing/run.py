@@ -14,9 +14,9 @@ from beangulp.extract import DUPLICATE
 
 from comptasso.atomic import atomic_write, locked
 from comptasso.books.group import Member
+from comptasso.books.loading import load_member_ledger
 from comptasso.importing.categories import Categories
 from comptasso.importing.importer import BankImporter, duplicate_reason
-from comptasso.books.loading import load_member_ledger
 from comptasso.problems import Problem
 
 IMPORT_FILE = "import.beancount"
@@ -93,7 +93,7 @@ def render(entries: Sequence[data.Transaction]) -> str:
 
 
 def _include_missing(main_text: str) -> bool:
-    return re.search(rf'^\s*include\s+"{re.escape(IMPORT_FILE)}"', main_text, re.M) is None
+    return re.search(rf'^\s*include\s+"{re.escape(IMPORT_FILE)}"', main_text, re.MULTILINE) is None
 
 
 def import_statement(member: Member, ledgers_dir: Path, allowed_plugins: frozenset[str],
@@ -122,7 +122,7 @@ def import_statement(member: Member, ledgers_dir: Path, allowed_plugins: frozens
                 for line in lines if line.date > as_of]
         if problems or late:
             return result(problems=problems + late)
-        entries = importer.entries_for(lines, str(source))
+        entries = importer.entries_for(lines, str(source), list(ledger.entries))
         importer.deduplicate(entries, list(ledger.entries))
         added = [e for e in entries if DUPLICATE not in e.meta]
         dups = [Duplicate(e, e.meta[DUPLICATE], duplicate_reason(e) or "") for e in entries if DUPLICATE in e.meta]

@@ -25,6 +25,7 @@ class BankLine:
     label: str
     line: int
     bank_id: str | None = None  # the bank's own id of the operation (OFX FITID), when it gives one
+    account_id: str | None = None  # the bank account the statement is of (OFX ACCTID), when it says
 
 
 def clean_label(text: str) -> str:

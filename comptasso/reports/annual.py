@@ -10,9 +10,10 @@ from decimal import Decimal
 
 from beancount.core import convert, data
 
-from comptasso.model.chart import pcg_number
+from comptasso.model.chart import has_prefix, pcg_number
 from comptasso.money import ZERO, cents
-from comptasso.problems import Problem
+from comptasso.problems import Problem, at
+from comptasso.reports.period import CALENDAR, FinancialYear
 
 BALANCE_SHEET_ROOTS = frozenset({"Assets", "Liabilities", "Equity"})
 INCOME_STATEMENT_ROOTS = frozenset({"Income", "Expenses"})
@@ -20,9 +21,10 @@ INCOME_STATEMENT_ROOTS = frozenset({"Income", "Expenses"})
 # --- Periods and balances ----------------------------------------------------------------------
 
 
-def year_bounds(year: int) -> tuple[dt.date, dt.date]:
-    """The financial year of the group: the calendar year."""
-    return dt.date(year, 1, 1), dt.date(year, 12, 31)
+def year_bounds(year: int, first: tuple[int, int] = CALENDAR) -> tuple[dt.date, dt.date]:
+    """First and last day of the financial year closing in `year` that starts on `first` (month, day)."""
+    period = FinancialYear.closing_in(year, first)
+    return period.start, period.end
 
 
 def posting_amount(posting: data.Posting) -> Decimal:
@@ -57,9 +59,19 @@ def is_contribution_in_kind(account: str) -> bool:
     return number.startswith(("86", "87"))
 
 
+def in_result(account: str) -> bool:
+    """Accounts of the result: classes 6 and 7. Contributions in kind (86/87) are off-balance (ANC 2018-06)."""
+    return is_income_statement(account) and not is_contribution_in_kind(account)
+
+
 def surplus(sums: Mapping[str, Decimal]) -> Decimal:
-    """Excédent (positive) or déficit (negative) of income-statement sums: minus their total."""
-    return -sum((v for a, v in sums.items() if is_income_statement(a)), ZERO)
+    """Excédent (positive) or déficit (negative) of income-statement sums: minus their total, 86/87 excluded."""
+    return -sum((v for a, v in sums.items() if in_result(a)), ZERO)
+
+
+def in_kind_residue(sums: Mapping[str, Decimal]) -> Decimal:
+    """What 86 and 87 fail to cancel (zero when every contribution in kind is booked 86 against 87)."""
+    return sum((v for a, v in sums.items() if is_income_statement(a) and is_contribution_in_kind(a)), ZERO)
 
 
 @dataclass(frozen=True)
@@ -70,10 +82,10 @@ class CarriedResults:
     earlier_years: Decimal
 
 
-def carried_results(entries: Sequence[data.Directive], year: int) -> CarriedResults:
+def carried_results(entries: Sequence[data.Directive], year: int,
+                    first: tuple[int, int] = CALENDAR) -> CarriedResults:
     """Results of the years before `year`, which the ledger never closes (Income/Expenses accumulate)."""
-    start, _ = year_bounds(year)
-    previous_start, previous_end = year_bounds(year - 1)
+    previous_start, previous_end = year_bounds(year - 1, first)
     earlier = surplus(balances(entries, None, previous_start - dt.timedelta(days=1)))
     previous = surplus(balances(entries, previous_start, previous_end))
     return CarriedResults(previous, earlier)
@@ -96,6 +108,7 @@ INCOME_SECTIONS = (EXPLOITATION_INCOME, FINANCIAL_INCOME, EXCEPTIONAL_INCOME)
 EXPENSE_SECTIONS = (EXPLOITATION_EXPENSES, FINANCIAL_EXPENSES, EXCEPTIONAL_EXPENSES, TAX)
 IN_KIND_SECTIONS = (IN_KIND_INCOME, IN_KIND_EXPENSES)
 
+#: The compte de résultat of ANC 2018-06 for financial years opened before 1 January 2025 (PCG of 2014).
 RESULT_HEADINGS: tuple[tuple[str, str, str], ...] = (
     ("756", EXPLOITATION_INCOME, "Cotisations"),
     ("70", EXPLOITATION_INCOME, "Ventes de biens et services"),
@@ -144,6 +157,74 @@ RESULT_HEADINGS: tuple[tuple[str, str, str], ...] = (
     ("86", IN_KIND_EXPENSES, "Autres emplois des contributions en nature"),
 )
 
+#: « Produits de tiers financeurs » (ANC 2018-06): the heading that groups these lines of the income.
+THIRD_PARTY_FUNDERS = "Produits de tiers financeurs"
+THIRD_PARTY_HEADINGS = ("Concours publics et subventions d'exploitation",
+                        "Ressources liées à la générosité du public", "Contributions financières")
+
+_RELEASES_2025 = "Reprises sur amortissements, dépréciations et provisions"
+#: The same layout for financial years opened from 1 January 2025: the PCG as modernised by ANC 2022-06
+#: (transfers of charges 791, 771, 775 and 777 gone; investment-grant releases on 747; disposals on 757).
+RESULT_HEADINGS_2025: tuple[tuple[str, str, str], ...] = (
+    *((prefix, section, _RELEASES_2025 if heading.startswith("Reprises sur") else heading)
+      for prefix, section, heading in RESULT_HEADINGS if prefix != "791"),
+    ("747", EXPLOITATION_INCOME, "Quote-part des subventions d'investissement virée au résultat"),
+    ("757", EXPLOITATION_INCOME, "Produits des cessions d'immobilisations"),
+)
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One version of the chart and of the statements' headings, chosen by the year's opening date."""
+
+    name: str
+    result_headings: tuple[tuple[str, str, str], ...]
+    #: Accounts the version no longer has: PCG prefix → what replaces it (French).
+    removed: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def result_order(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(h for _, _, h in self.result_headings))
+
+
+ANC_2018 = Chart("ANC 2018-06 (plan comptable de 2014)", RESULT_HEADINGS)
+ANC_2025 = Chart("ANC 2018-06 modifié, plan comptable modernisé par le règlement ANC 2022-06",
+                 RESULT_HEADINGS_2025, removed=(
+                     ("771", "produits de gestion (75) ou exceptionnels selon leur nature"),
+                     ("775", "757 (produits des cessions d'immobilisations)"),
+                     ("777", "747 (quote-part des subventions d'investissement virée au résultat)"),
+                     ("791", "supprimé : les charges sont reclassées directement"),
+                 ))
+#: The modernised PCG applies to financial years opened from this day on.
+MODERNISED_FROM = dt.date(2025, 1, 1)
+
+
+def chart_for(period: FinancialYear) -> Chart:
+    """The chart version of a financial year: by its opening date (ANC 2022-06 from 1 January 2025)."""
+    return ANC_2025 if period.start >= MODERNISED_FROM else ANC_2018
+
+
+def obsolete_accounts(entries: Iterable[data.Directive], period: FinancialYear, where: str) -> list[Problem]:
+    """A warning per account used in the year that its chart version no longer has."""
+    chart = chart_for(period)
+    seen: dict[str, data.Transaction] = {}
+    for entry in transactions(entries):
+        if entry.date in period:
+            for posting in entry.postings:
+                seen.setdefault(posting.account, entry)
+    out = []
+    for account, entry in sorted(seen.items()):
+        number = pcg_number(account) or ""
+        for prefix, replacement in chart.removed:
+            if number.startswith(prefix):
+                problem = at(entry.meta, f"compte {prefix} utilisé en {period.label} alors que le plan "
+                                         f"comptable modernisé (ANC 2022-06) l'a supprimé : {replacement}",
+                             "warning")
+                out.append(Problem(problem.file or where, problem.line, problem.message, "warning",
+                                   "chart-removed-account", account))
+    return out
+
+
 # Bilan: (PCG prefix, side, section, heading); class 4 and 51 accounts go by the sign of their balance.
 ACTIF, PASSIF = "actif", "passif"
 FIXED_ASSETS = "Actif immobilisé"
@@ -155,6 +236,8 @@ DEBTS = "Dettes"
 ACTIF_SECTIONS = (FIXED_ASSETS, CURRENT_ASSETS)
 PASSIF_SECTIONS = (EQUITY, DEDICATED, PROVISIONS, DEBTS)
 CARRIED_FORWARD = "Report à nouveau"
+PREPAID_EXPENSES = "Charges constatées d'avance"
+IN_KIND_GAP = "Écart des contributions volontaires en nature (à corriger)"
 YEAR_RESULT = "Excédent ou déficit de l'exercice"
 
 # Amortissements (28) and dépréciations (29) take the heading of the asset they reduce (see
@@ -166,7 +249,7 @@ _FIXED: tuple[tuple[str, str, str], ...] = (
     ("26", FIXED_ASSETS, "Immobilisations financières"),
     ("27", FIXED_ASSETS, "Immobilisations financières"),
     ("3", CURRENT_ASSETS, "Stocks et en-cours"),
-    ("486", CURRENT_ASSETS, "Charges constatées d'avance"),
+    ("486", CURRENT_ASSETS, "Charges constatées d'avance"),  # see balance_sheet_heading
     ("5", CURRENT_ASSETS, "Disponibilités"),
     ("50", CURRENT_ASSETS, "Valeurs mobilières de placement"),
 )
@@ -217,10 +300,11 @@ PASSIF_ORDER = (
     "Provisions pour risques et charges", "Emprunts et dettes auprès des établissements de crédit",
     "Emprunts et dettes financières diverses", "Dettes fournisseurs et comptes rattachés",
     "Dettes fiscales et sociales", "Dettes sur immobilisations", "Autres dettes", "Produits constatés d'avance",
+    IN_KIND_GAP,
 )
 ACTIF_TABLES = _FIXED + _DEBIT_BALANCE
 PASSIF_TABLES = _PASSIF_ALWAYS + _CREDIT_BALANCE
-RESULT_ORDER = tuple(dict.fromkeys(h for _, _, h in RESULT_HEADINGS))
+RESULT_ORDER = ANC_2018.result_order
 
 
 def _longest(number: str, table: Sequence[tuple[str, str, str]]) -> tuple[str, str] | None:
@@ -231,12 +315,12 @@ def _longest(number: str, table: Sequence[tuple[str, str, str]]) -> tuple[str, s
     return (best[1], best[2]) if best else None
 
 
-def result_heading(account: str) -> tuple[str, str]:
-    """(section, heading) of an Income/Expenses account in the compte de résultat."""
+def result_heading(account: str, chart: Chart = ANC_2018) -> tuple[str, str]:
+    """(section, heading) of an Income/Expenses account in the compte de résultat of a chart version."""
     number = pcg_number(account) or ("7" if account.startswith("Income") else "6")
     if number[0] not in "678":
         number = "7" if account.startswith("Income") else "6"
-    found = _longest(number, RESULT_HEADINGS)
+    found = _longest(number, chart.result_headings)
     assert found is not None
     return found
 
@@ -262,7 +346,9 @@ def balance_sheet_heading(account: str, balance: Decimal) -> tuple[str, str, str
     if cls == "1" or number.startswith("487"):
         found = _longest(number, _PASSIF_ALWAYS)
         side = PASSIF
-    elif cls == "4" and not number.startswith("486"):
+    elif number.startswith("486"):  # a regularisation account: its own line, whatever its sign
+        side, found = ACTIF, (CURRENT_ASSETS, PREPAID_EXPENSES)
+    elif cls == "4":
         side = ACTIF if balance > 0 else PASSIF
         found = _longest(number, _DEBIT_BALANCE if side == ACTIF else _CREDIT_BALANCE)
     elif number.startswith("51") and balance < 0:
@@ -313,6 +399,8 @@ class Line:
     n1: Decimal
     accounts: tuple[AccountAmount, ...]
     depreciation: Pair | None = None
+    #: The heading that groups this line with others (« Produits de tiers financeurs »), if any.
+    group: str | None = None
 
     @property
     def gross(self) -> Pair | None:
@@ -336,6 +424,11 @@ class Section:
     @property
     def total_n1(self) -> Decimal:
         return sum((line.n1 for line in self.lines), ZERO)
+
+    def group_total(self, group: str) -> Pair:
+        """Total of the section's lines grouped under `group` (zero when none is)."""
+        lines = [line for line in self.lines if line.group == group]
+        return Pair(sum((line.n for line in lines), ZERO), sum((line.n1 for line in lines), ZERO))
 
     @property
     def depreciation(self) -> Pair:
@@ -364,6 +457,21 @@ class AnnualAccounts:
     actif: tuple[Section, ...]
     passif: tuple[Section, ...]
     problems: tuple[Problem, ...]
+    period: FinancialYear
+    chart: Chart
+
+    @property
+    def year_result_in_bilan(self) -> Pair:
+        """The « Excédent ou déficit de l'exercice » line of the passif (equal to `result`, always)."""
+        for section in self.passif:
+            for line in section.lines:
+                if line.heading == YEAR_RESULT:
+                    return Pair(line.n, line.n1)
+        return NO_PAIR
+
+    @property
+    def previous_period(self) -> FinancialYear:
+        return self.period.previous()
 
     def _sum(self, sections: Sequence[Section]) -> Pair:
         return Pair(sum((s.total_n for s in sections), ZERO), sum((s.total_n1 for s in sections), ZERO))
@@ -435,19 +543,20 @@ def _sections(titles: Sequence[str], order: Sequence[str],
             accounts = tuple(AccountAmount(a, cents(n_accounts.get(a, ZERO)), cents(n1_accounts.get(a, ZERO)))
                              for a in names)
             depreciation = _depreciation(accounts) if title == FIXED_ASSETS else None
+            group = THIRD_PARTY_FUNDERS if title == EXPLOITATION_INCOME and heading in THIRD_PARTY_HEADINGS else None
             lines.append(Line(heading, sum((a.n for a in accounts), ZERO), sum((a.n1 for a in accounts), ZERO),
-                              accounts, depreciation))
+                              accounts, depreciation, group))
         out.append(Section(title, tuple(lines)))
     return tuple(out)
 
 
-def _income_statement(entries: Sequence[data.Directive], year: int) -> dict[tuple[str, str], dict[str, Decimal]]:
-    start, end = year_bounds(year)
+def _income_statement(entries: Sequence[data.Directive], period: FinancialYear,
+                      chart: Chart) -> dict[tuple[str, str], dict[str, Decimal]]:
     grouped: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(dict)
-    for account, amount in balances(entries, start, end).items():
+    for account, amount in balances(entries, period.start, period.end).items():
         if not is_income_statement(account):
             continue
-        section, heading = result_heading(account)
+        section, heading = result_heading(account, chart)
         shown = -amount if section in INCOME_SECTIONS + (IN_KIND_INCOME,) else amount
         grouped[(section, heading)][account] = shown
     return grouped
@@ -456,56 +565,95 @@ def _income_statement(entries: Sequence[data.Directive], year: int) -> dict[tupl
 #: Pseudo-accounts of the results the ledger never closes, shown in the bilan's Fonds propres.
 CARRIED_ACCOUNT = "(report à nouveau des exercices antérieurs)"
 RESULT_ACCOUNT = "(excédent ou déficit de l'exercice)"
+IN_KIND_GAP_ACCOUNT = "(contributions en nature passées contre des comptes de bilan)"
 
 
-def _balance_sheet(entries: Sequence[data.Directive], year: int) -> dict[tuple[str, str], dict[str, Decimal]]:
-    """Balances at year end by heading, shown positive on their usual side (actif debit, passif credit)."""
-    start, end = year_bounds(year)
+def _balance_sheet(entries: Sequence[data.Directive],
+                   period: FinancialYear) -> dict[tuple[str, str], dict[str, Decimal]]:
+    """Balances at year end by heading, shown positive on their usual side (actif debit, passif credit).
+
+    Contributions in kind stay off the balance sheet; when 86 and 87 do not cancel (one was booked
+    against a balance-sheet account), the gap is shown on a line of its own so the bilan still balances
+    and `in_kind_problems` says it must be corrected.
+    """
     grouped: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(dict)
-    for account, amount in balances(entries, None, end).items():
+    for account, amount in balances(entries, None, period.end).items():
         if is_income_statement(account):
             continue
         side, section, heading = balance_sheet_heading(account, amount)
         grouped[(section, heading)][account] = amount if side == ACTIF else -amount
-    sums = balances(entries, start, end)
-    before = balances(entries, None, start - dt.timedelta(days=1))
+    before = balances(entries, None, period.start - dt.timedelta(days=1))
+    sums = balances(entries, period.start, period.end)
     for heading, pseudo, value in ((CARRIED_FORWARD, CARRIED_ACCOUNT, surplus(before)),
                                    (YEAR_RESULT, RESULT_ACCOUNT, surplus(sums))):
         if value != 0:
             grouped[(EQUITY, heading)][pseudo] = value
+    gap = -in_kind_residue(balances(entries, None, period.end))
+    if gap != 0:
+        grouped[(EQUITY, IN_KIND_GAP)][IN_KIND_GAP_ACCOUNT] = gap
     return grouped
 
 
-def in_kind_problems(entries: Sequence[data.Directive], year: int, where: str) -> list[Problem]:
+def in_kind_problems(entries: Sequence[data.Directive], period: FinancialYear, where: str) -> list[Problem]:
     """A warning when contributions in kind (87) and their uses (86) do not balance for the year."""
-    start, end = year_bounds(year)
-    residue = sum((v for a, v in balances(entries, start, end).items()
-                   if is_income_statement(a) and is_contribution_in_kind(a)), ZERO)
+    residue = in_kind_residue(balances(entries, period.start, period.end))
     if residue == 0:
         return []
-    return [Problem(where, 0, f"contributions en nature {year} : les comptes 86 et 87 diffèrent de "
-                              f"{cents(abs(residue))} EUR ; l'écart entre dans le résultat du bilan", "warning")]
+    return [Problem(where, 0, f"contributions en nature {period.label} : les comptes 86 et 87 diffèrent de "
+                              f"{cents(abs(residue))} EUR ; hors bilan, elles doivent se compenser (l'écart "
+                              "figure au passif, à corriger)", "warning", "in-kind-unbalanced")]
+
+
+#: The suspense account (compte d'attente), to be cleared before closing.
+SUSPENSE_PREFIX = "471"
+
+
+def closing_problems(entries: Sequence[data.Directive], period: FinancialYear, where: str) -> list[Problem]:
+    """What stops a year from being closed: a suspense account (471) not at zero, entries still flagged `!`."""
+    out: list[Problem] = []
+    for account, amount in sorted(balances(entries, None, period.end).items()):
+        if has_prefix(account, SUSPENSE_PREFIX) and cents(amount) != 0:
+            out.append(Problem(where, 0, f"compte d'attente {account} non soldé au {period.end:%d/%m/%Y} : "
+                                         f"{cents(amount)} EUR à reclasser avant la clôture", "warning",
+                               "suspense-not-cleared", account))
+    for entry in transactions(entries):
+        if entry.date in period and entry.flag == "!":
+            found = at(entry.meta, "")
+            out.append(Problem(found.file, found.line, f"écriture du {entry.date:%d/%m/%Y} encore marquée « ! » "
+                                                       f"(à confirmer) dans l'exercice {period.label}", "warning",
+                               "pending-entry"))
+    return out
 
 
 def annual_accounts(entries: Sequence[data.Directive], year: int, as_of: dt.date, *, member_id: str,
-                    member_name: str, siren: str | None = None, where: str = "") -> AnnualAccounts:
-    """Bilan and compte de résultat of `year` and `year - 1` from a member's entries as of `as_of`."""
+                    member_name: str, siren: str | None = None, where: str = "",
+                    year_start: tuple[int, int] = CALENDAR) -> AnnualAccounts:
+    """Bilan and compte de résultat of the year closing in `year` and of the one before, as of `as_of`.
+
+    `year_start` is the (month, day) of the member's `exercice_debut`; the headings are those of the
+    chart version of the year (`chart_for`), applied to both columns.
+    """
+    period = FinancialYear.closing_in(year, year_start)
+    chart = chart_for(period)
     known = [e for e in entries if e.date <= as_of]
-    results = [_income_statement(known, year), _income_statement(known, year - 1)]
-    sheets = [_balance_sheet(known, year), _balance_sheet(known, year - 1)]
-    problems = in_kind_problems(known, year, where) + in_kind_problems(known, year - 1, where)
-    _, end = year_bounds(year)
-    if as_of < end:
-        problems.append(Problem(where, 0, f"exercice {year} non terminé à la date de lecture "
-                                          f"{as_of.strftime('%d/%m/%Y')} : comptes provisoires", "warning"))
+    results = [_income_statement(known, period, chart), _income_statement(known, period.previous(), chart)]
+    sheets = [_balance_sheet(known, period), _balance_sheet(known, period.previous())]
+    problems = (in_kind_problems(known, period, where) + in_kind_problems(known, period.previous(), where)
+                + closing_problems(known, period, where) + obsolete_accounts(known, period, where))
+    if as_of < period.end:
+        problems.append(Problem(where, 0, f"exercice {period.label} non terminé à la date de lecture "
+                                          f"{as_of.strftime('%d/%m/%Y')} : comptes provisoires", "warning",
+                                "year-not-ended"))
+    order = chart.result_order
     return AnnualAccounts(
         member_id, member_name, siren, year, as_of,
-        income=_sections(INCOME_SECTIONS, RESULT_ORDER, results),
-        expenses=_sections(EXPENSE_SECTIONS, RESULT_ORDER, results),
-        in_kind=_sections(IN_KIND_SECTIONS, RESULT_ORDER, results),
+        income=_sections(INCOME_SECTIONS, order, results),
+        expenses=_sections(EXPENSE_SECTIONS, order, results),
+        in_kind=_sections(IN_KIND_SECTIONS, order, results),
         actif=_sections(ACTIF_SECTIONS, ACTIF_ORDER, sheets),
         passif=_sections(PASSIF_SECTIONS, PASSIF_ORDER, sheets),
         problems=tuple(problems),
+        period=period, chart=chart,
     )
 
 
@@ -522,10 +670,15 @@ def _line_json(line: Line) -> dict[str, object]:
 
 
 def _sections_json(sections: Sequence[Section]) -> list[dict[str, object]]:
-    return [{
-        "title": s.title, "total": _pair(Pair(s.total_n, s.total_n1)),
-        "lines": [_line_json(line) for line in s.lines],
-    } for s in sections]
+    out: list[dict[str, object]] = []
+    for s in sections:
+        section: dict[str, object] = {"title": s.title, "total": _pair(Pair(s.total_n, s.total_n1)),
+                                      "lines": [_line_json(line) for line in s.lines]}
+        groups = sorted({line.group for line in s.lines if line.group})
+        if groups:
+            section["groups"] = [{"heading": g, "total": _pair(s.group_total(g))} for g in groups]
+        out.append(section)
+    return out
 
 
 def accounts_json(accounts: AnnualAccounts) -> dict[str, object]:
@@ -533,6 +686,10 @@ def accounts_json(accounts: AnnualAccounts) -> dict[str, object]:
     return {
         "member": accounts.member_id, "name": accounts.member_name, "siren": accounts.siren,
         "year": accounts.year, "previous_year": accounts.year - 1, "as_of": accounts.as_of,
+        "exercice": {"start": accounts.period.start, "end": accounts.period.end, "label": accounts.period.label},
+        "exercice_precedent": {"start": accounts.previous_period.start, "end": accounts.previous_period.end,
+                               "label": accounts.previous_period.label},
+        "referentiel": accounts.chart.name,
         "compte_de_resultat": {
             "produits": _sections_json(accounts.income),
             "charges": _sections_json(accounts.expenses),
@@ -551,4 +708,5 @@ def accounts_json(accounts: AnnualAccounts) -> dict[str, object]:
             "total_passif": _pair(accounts.total_passif),
         },
         "warnings": [str(p) for p in accounts.problems],
+        "warning_codes": [p.code for p in accounts.problems],
     }

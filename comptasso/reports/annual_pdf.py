@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from reportlab.lib.units import mm
 from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, Paragraph, Spacer
 
+from comptasso.money import fr_date
 from comptasso.reports import pdfstyle
 from comptasso.reports.annual import (
     EXCEPTIONAL_EXPENSES,
@@ -19,7 +20,6 @@ from comptasso.reports.annual import (
     Pair,
     Section,
 )
-from comptasso.money import fr_date
 
 
 def _widths() -> list[float]:
@@ -38,9 +38,9 @@ def _actif_table(accounts: AnnualAccounts) -> Flowable:
     Lines outside the fixed assets have no depreciation: their gross value is their net value.
     """
     st = pdfstyle.styles()
-    year = accounts.year
+    year, previous = accounts.period.label, accounts.previous_period.label
     rows: list[list[str | Paragraph]] = [["Rubrique", f"Brut\n{year}", "Amortissements\net dépréciations",
-                                          f"Net\n{year}", f"Net\n{year - 1}"]]
+                                          f"Net\n{year}", f"Net\n{previous}"]]
     bold, band = [], []
 
     def amounts(gross: Pair, depreciation: Pair | None, net: Pair) -> list[str]:
@@ -71,15 +71,21 @@ def _actif_table(accounts: AnnualAccounts) -> Flowable:
 def _rows(accounts: AnnualAccounts, sections: Sequence[Section], total_label: str | None,
           total: Pair | None) -> tuple[list[list[str]], list[int], list[int]]:
     """Rows of a statement table: section title, its headings, its total; then the grand total."""
-    rows = [["Rubrique", f"Exercice {accounts.year}", f"Exercice {accounts.year - 1}"]]
+    rows = [["Rubrique", f"Exercice {accounts.period.label}", f"Exercice {accounts.previous_period.label}"]]
     bold, band = [], []
     for section in sections:
         if not section.lines:
             continue
         band.append(len(rows))
         rows.append([section.title, "", ""])
+        shown: set[str] = set()
         for line in section.lines:
-            rows.append(["    " + line.heading, pdfstyle.money(line.n), pdfstyle.money(line.n1)])
+            if line.group and line.group not in shown:  # « Produits de tiers financeurs » and its total
+                shown.add(line.group)
+                total = section.group_total(line.group)
+                rows.append(["    " + line.group, pdfstyle.money(total.n), pdfstyle.money(total.n1)])
+            indent = "        " if line.group else "    "
+            rows.append([indent + line.heading, pdfstyle.money(line.n), pdfstyle.money(line.n1)])
         bold.append(len(rows))
         rows.append([f"Total {section.title[0].lower()}{section.title[1:]}",
                      pdfstyle.money(section.total_n), pdfstyle.money(section.total_n1)])
@@ -101,7 +107,7 @@ def _result_table(accounts: AnnualAccounts) -> Flowable:
         return [label, pdfstyle.money(pair.n), pdfstyle.money(pair.n1)]
     result = accounts.result
     rows = [
-        ["Résultats", f"Exercice {accounts.year}", f"Exercice {accounts.year - 1}"],
+        ["Résultats", f"Exercice {accounts.period.label}", f"Exercice {accounts.previous_period.label}"],
         row("Résultat d'exploitation", accounts.sub_result(EXPLOITATION_INCOME, EXPLOITATION_EXPENSES)),
         row("Résultat financier", accounts.sub_result(FINANCIAL_INCOME, FINANCIAL_EXPENSES)),
         row("Résultat exceptionnel", accounts.sub_result(EXCEPTIONAL_INCOME, EXCEPTIONAL_EXPENSES)),
@@ -121,11 +127,12 @@ def render_annual_pdf(accounts: AnnualAccounts) -> bytes:
     """The PDF of the annual accounts (same accounts, same bytes)."""
     st = pdfstyle.styles()
     siren = f" — SIREN {accounts.siren}" if accounts.siren else ""
-    period = f"Exercice du 01/01/{accounts.year} au 31/12/{accounts.year}"
+    period = f"Exercice {accounts.period.french}"
     story: list[Flowable] = [
-        pdfstyle.paragraph(f"Comptes annuels {accounts.year} — {accounts.member_name}", st.title),
+        pdfstyle.paragraph(f"Comptes annuels {accounts.period.label} — {accounts.member_name}", st.title),
         pdfstyle.paragraph(f"{period}{siren}. Présentation du règlement ANC n° 2018-06 "
-                           f"(comptes des associations). Livres lus au {fr_date(accounts.as_of)}.", st.subtitle),
+                           f"(comptes des associations), référentiel : {accounts.chart.name}. "
+                           f"Livres lus au {fr_date(accounts.as_of)}.", st.subtitle),
         pdfstyle.paragraph("Bilan — actif", st.heading),
         _actif_table(accounts),
         CondPageBreak(80 * mm),
@@ -150,6 +157,6 @@ def render_annual_pdf(accounts: AnnualAccounts) -> bytes:
                                         "(comptes 86 et 87).", st.body))
     for problem in accounts.problems:
         story.append(pdfstyle.paragraph(f"Avertissement : {problem.message}", st.small))
-    footer = f"{accounts.member_name} — comptes annuels {accounts.year} — établis par Comptasso"
-    return pdfstyle.build_pdf(story, title=f"Comptes annuels {accounts.year} — {accounts.member_name}",
+    footer = f"{accounts.member_name} — comptes annuels {accounts.period.label} — établis par Comptasso"
+    return pdfstyle.build_pdf(story, title=f"Comptes annuels {accounts.period.label} — {accounts.member_name}",
                               author=accounts.member_name, subject=period, footer=footer)

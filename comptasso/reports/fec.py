@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -12,16 +13,16 @@ from decimal import Decimal
 
 from beancount.core import data
 
+from comptasso.model.chart import has_prefix, is_treasury, pcg_number
+from comptasso.money import ZERO, cents
+from comptasso.problems import Problem
 from comptasso.reports.annual import (
     BALANCE_SHEET_ROOTS,
     carried_results,
     posting_amount,
     transactions,
-    year_bounds,
 )
-from comptasso.model.chart import has_prefix, is_treasury, pcg_number
-from comptasso.money import ZERO, cents
-from comptasso.problems import Problem
+from comptasso.reports.period import CALENDAR, FinancialYear
 
 FIELDS: tuple[str, ...] = (
     "JournalCode", "JournalLib", "EcritureNum", "EcritureDate", "CompteNum", "CompteLib",
@@ -172,19 +173,24 @@ def journal_code(entry: data.Transaction, first_day: dt.date) -> str:
 # --- Lettering ----------------------------------------------------------------------------------
 
 
+def invoice_link(entry: data.Transaction) -> str | None:
+    """The link that letters an entry's third-party lines: the first of its links (None without any)."""
+    return min(entry.links) if entry.links else None
+
+
 def lettering(entries: Sequence[data.Transaction], end: dt.date) -> dict[tuple[str, str], dt.date]:
     """(401/411 account, link) pairs whose linked postings net to zero by `end`, with the clearing date."""
     totals: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
     last: dict[tuple[str, str], dt.date] = {}
     for entry in entries:
-        if entry.date > end:
+        link = invoice_link(entry)
+        if entry.date > end or link is None:
             continue
-        for link in entry.links:
-            for posting in entry.postings:
-                if has_prefix(posting.account, *AUXILIARY_PREFIXES):
-                    key = (posting.account, link)
-                    totals[key] += posting_amount(posting)
-                    last[key] = max(last.get(key, entry.date), entry.date)
+        for posting in entry.postings:
+            if has_prefix(posting.account, *AUXILIARY_PREFIXES):
+                key = (posting.account, link)
+                totals[key] += posting_amount(posting)
+                last[key] = max(last.get(key, entry.date), entry.date)
     return {key: last[key] for key, total in totals.items() if total == 0}
 
 
@@ -216,9 +222,18 @@ class Fec:
     journals: tuple[str, ...]
     problems: tuple[Problem, ...]
 
+    encoding: str = "utf-8"
+    validated: dt.date | None = None
+    #: Characters written otherwise because the encoding lacks them (ISO 8859-15): (character, count).
+    transliterated: tuple[tuple[str, int], ...] = ()
+
     @property
     def filename(self) -> str:
         return f"{self.siren}FEC{fec_date(self.closing)}.txt"
+
+    def data(self) -> bytes:
+        """The file's bytes in its encoding (every character already representable in it)."""
+        return self.text().encode(self.encoding)
 
     @property
     def description_filename(self) -> str:
@@ -229,13 +244,21 @@ class Fec:
         return "\n".join(lines) + "\n"
 
 
-def _piece_ref(entry: data.Transaction, number: str) -> str:
+#: Metadata keys that name an entry's voucher, in order of preference.
+PIECE_KEYS = ("piece", "document", "facture", "convention", "advance", "import-id", "import-source")
+
+
+def piece_ref(entry: data.Transaction, number: str) -> str:
+    """PieceRef: the entry's link (its invoice), else its document, else a voucher named in its metadata.
+
+    Only an entry with none of them falls back on its own number.
+    """
     if entry.links:
         return one_line(sorted(entry.links)[0])
-    for key in ("piece", "convention", "advance", "import-source"):
+    for key in PIECE_KEYS:
         value = entry.meta.get(key)
         if isinstance(value, str) and value.strip():
-            return one_line(value)
+            return one_line(value.rsplit("/", 1)[-1] if key == "document" else value)
     return number
 
 
@@ -250,38 +273,61 @@ def _label(entry: data.Transaction) -> str:
 
 
 @dataclass(frozen=True)
+class _Line:
+    """One line of a draft entry: account, amount, the posting it comes from, the invoice link it letters."""
+
+    account: str
+    amount: Decimal
+    posting: data.Posting | None = None
+    link: str | None = None
+
+
+@dataclass(frozen=True)
 class _Draft:
-    """An entry before numbering: journal, date, label, piece and its (account, amount) lines."""
+    """An entry before numbering: journal, date, label, the entry it comes from and its lines."""
 
     journal: str
     date: dt.date
     label: str
     entry: data.Transaction | None
-    lines: tuple[tuple[str, Decimal, data.Posting | None], ...]
+    lines: tuple[_Line, ...]
 
 
-def _opening_draft(entries: Sequence[data.Directive], year: int, start: dt.date,
-                   numbered: dict[str, str]) -> _Draft | None:
-    """Balance-sheet balances at the end of the previous year, and the results carried into this one."""
-    before = [e for e in transactions(entries) if e.date < start]
-    if not before:
-        return None
-    sums: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    for entry in before:
+def opening_lines(entries: Sequence[data.Directive], start: dt.date) -> list[_Line]:
+    """Balance-sheet balances the day before `start`, third-party accounts detailed per open invoice.
+
+    A 401/411 balance is split by the invoice link of its postings, so an invoice carried over keeps
+    its link and can be lettered with its payment in the new year.
+    """
+    sums: dict[tuple[str, str | None], Decimal] = defaultdict(lambda: ZERO)
+    for entry in transactions(entries):
+        if entry.date >= start:
+            continue
+        link = invoice_link(entry)
         for posting in entry.postings:
             if posting.account.split(":", 1)[0] in BALANCE_SHEET_ROOTS:
-                sums[posting.account] += posting_amount(posting)
-    carried = carried_results(entries, year)
-    lines: list[tuple[str, Decimal, data.Posting | None]] = [
-        (a, v, None) for a, v in sorted(sums.items()) if v != 0]
+                detail = link if has_prefix(posting.account, *AUXILIARY_PREFIXES) else None
+                sums[(posting.account, detail)] += posting_amount(posting)
+    return [_Line(account, value, None, link)
+            for (account, link), value in sorted(sums.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))
+            if value != 0]
+
+
+def _opening_draft(entries: Sequence[data.Directive], period: FinancialYear,
+                   numbered: dict[str, str]) -> _Draft | None:
+    """Balance-sheet balances at the end of the previous year, and the results carried into this one."""
+    lines = opening_lines(entries, period.start)
+    if not any(e.date < period.start for e in transactions(entries)):
+        return None
+    carried = carried_results(entries, period.year, period.first)
     for value, credit_number, debit_number in ((carried.earlier_years, "110", "119"),
                                                (carried.previous_year, "120", "129")):
         if value != 0:
             number = credit_number if value > 0 else debit_number
-            lines.append((numbered.get(number, f"#{number}"), -value, None))
+            lines.append(_Line(numbered.get(number, f"#{number}"), -value))
     if not lines:
         return None
-    return _Draft("AN", start, f"À nouveaux au {start.strftime('%d/%m/%Y')}", None, tuple(lines))
+    return _Draft("AN", period.start, f"À nouveaux au {period.start.strftime('%d/%m/%Y')}", None, tuple(lines))
 
 
 def _carry_accounts(accounts: Iterable[str]) -> dict[str, str]:
@@ -294,35 +340,104 @@ def _carry_accounts(accounts: Iterable[str]) -> dict[str, str]:
     return out
 
 
+#: What ISO 8859-15 lacks among the characters of French ledgers, and how it is written instead.
+_TRANSLITERATION = {"\u2014": "-", "\u2013": "-", "\u2012": "-", "\u2010": "-", "\u2011": "-",
+                    "\u2019": "'", "\u2018": "'", "\u201a": ",", "\u201c": '"', "\u201d": '"',
+                    "\u201e": '"', "\u2026": "...", "\u202f": " ", "\u2009": " ", "\u2022": "-",
+                    "\u2122": "TM"}
+ENCODINGS = ("utf-8", "iso-8859-15")
+
+
+def transliterate(text: str, encoding: str, counts: dict[str, int]) -> str:
+    """`text` with every character `encoding` cannot write replaced (— → -, ’ → ', accents kept when possible)."""
+    if encoding == "utf-8":
+        return text
+    out = []
+    for char in text:
+        try:
+            char.encode(encoding)
+            out.append(char)
+            continue
+        except UnicodeEncodeError:
+            pass
+        counts[char] = counts.get(char, 0) + 1
+        replacement = _TRANSLITERATION.get(char)
+        if replacement is None:
+            decomposed = unicodedata.normalize("NFKD", char)
+            replacement = "".join(c for c in decomposed if c.encode(encoding, "ignore")) or "?"
+        out.append(replacement)
+    return "".join(out)
+
+
+def _rows(drafts: Sequence[_Draft], fec_accounts: dict[str, FecAccount], letters: dict[tuple[str, str], dt.date],
+          period: FinancialYear, encoding: str, validated: dt.date | None,
+          counts: dict[str, int]) -> list[tuple[str, ...]]:
+    """The 18 fields of every line of the numbered drafts (`counts` gets the transliterated characters)."""
+    rows: list[tuple[str, ...]] = []
+    for index, draft in enumerate(drafts, start=1):
+        number = str(index).rjust(ENTRY_NUMBER_WIDTH, "0")
+        piece = piece_ref(draft.entry, number) if draft.entry else f"AN{period.label}"
+        piece_date = _piece_date(draft.entry) if draft.entry else draft.date
+        for line in draft.lines:
+            acc = fec_accounts[line.account]
+            debit, credit = (line.amount, ZERO) if line.amount > 0 else (ZERO, -line.amount)
+            cleared = letters.get((line.account, line.link)) if line.link else None
+            let, date_let = (one_line(line.link), fec_date(cleared)) if cleared and line.link else ("", "")
+            label = draft.label or acc.lib
+            if draft.entry is None and line.link:
+                label = f"{label} - {line.link}"
+            devise, idevise = "", ""
+            posting = line.posting
+            if posting is not None and posting.units is not None and posting.units.currency != "EUR":
+                devise, idevise = fec_amount(posting.units.number or ZERO), posting.units.currency
+            row = (draft.journal, JOURNALS[draft.journal], number, fec_date(draft.date), acc.num, acc.lib,
+                   acc.aux_num, acc.aux_lib, piece, fec_date(piece_date), one_line(label),
+                   fec_amount(debit), fec_amount(credit), let, date_let,
+                   fec_date(validated or draft.date), devise, idevise)
+            rows.append(tuple(transliterate(field, encoding, counts) for field in row))
+    return rows
+
+
 def build_fec(entries: Sequence[data.Directive], year: int, as_of: dt.date, siren: str,
-              where: str = "") -> Fec:
-    """The FEC of `year` from a member's entries read as of `as_of` (opening entries first)."""
-    start, closing = year_bounds(year)
+              where: str = "", *, year_start: tuple[int, int] = CALENDAR, encoding: str = "utf-8",
+              validated: dt.date | None = None) -> Fec:
+    """The FEC of the year closing in `year` from a member's entries read as of `as_of` (opening first).
+
+    `validated` is the date the year was closed (ValidDate of every line); without it ValidDate is the
+    entry's date. `encoding` is UTF-8 or ISO 8859-15 (characters it lacks are transliterated).
+    """
+    if encoding not in ENCODINGS:
+        raise ValueError(f"encodage non pris en charge « {encoding} » ({', '.join(ENCODINGS)})")
+    period = FinancialYear.closing_in(year, year_start)
+    start, closing = period.start, period.end
     end = min(as_of, closing)
     known = [e for e in entries if e.date <= end]
     txns = transactions(known)
     problems: list[Problem] = []
     if as_of < closing:
-        problems.append(Problem(where, 0, f"exercice {year} non terminé à la date de lecture "
-                                          f"{as_of.strftime('%d/%m/%Y')} : FEC provisoire", "warning"))
+        problems.append(Problem(where, 0, f"exercice {period.label} non terminé à la date de lecture "
+                                          f"{as_of.strftime('%d/%m/%Y')} : FEC provisoire", "warning",
+                                "year-not-ended"))
     first_day = min((e.date for e in txns), default=start)
     all_accounts = {p.account for e in txns for p in e.postings} | {
         e.account for e in known if isinstance(e, data.Open)}
     carry = _carry_accounts(all_accounts)
-    opening = _opening_draft(known, year, start, carry)
+    opening = _opening_draft(known, period, carry)
     drafts: list[_Draft] = [opening] if opening else []
     pending = 0
     for entry in txns:
-        if not start <= entry.date <= closing:
+        if entry.date not in period:
             continue
-        lines = tuple((p.account, posting_amount(p), p) for p in entry.postings if posting_amount(p) != 0)
+        link = invoice_link(entry)
+        lines = tuple(_Line(p.account, posting_amount(p), p, link) for p in entry.postings
+                      if posting_amount(p) != 0)
         if not lines:
             continue
         pending += entry.flag == "!"
         drafts.append(_Draft(journal_code(entry, first_day), entry.date, _label(entry), entry, lines))
     if pending:
-        problems.append(Problem(where, 0, f"{pending} écriture(s) de {year} encore marquée(s) « ! » "
-                                          "(à confirmer) figurent dans le FEC", "warning"))
+        problems.append(Problem(where, 0, f"{pending} écriture(s) de {period.label} encore marquée(s) « ! » "
+                                          "(à confirmer) figurent dans le FEC", "warning", "pending-entry"))
     drafts.sort(key=lambda d: (d.date, d.journal != "AN"))
     # Numbered over every account of the ledger, so an account keeps its CompteNum from year to year.
     opened = {e.account: e.date for e in known if isinstance(e, data.Open)}
@@ -330,40 +445,38 @@ def build_fec(entries: Sequence[data.Directive], year: int, as_of: dt.date, sire
     for number, lib in CARRIED_ACCOUNTS.items():
         fec_accounts[f"#{number}"] = FecAccount(padded(number), lib)
     letters = lettering(txns, closing)
-    rows: list[tuple[str, ...]] = []
-    total_debit = total_credit = ZERO
-    for index, draft in enumerate(drafts, start=1):
-        number = str(index).rjust(ENTRY_NUMBER_WIDTH, "0")
-        piece = _piece_ref(draft.entry, number) if draft.entry else f"AN{year}"
-        piece_date = _piece_date(draft.entry) if draft.entry else draft.date
-        for account, amount, posting in draft.lines:
-            acc = fec_accounts[account]
-            debit, credit = (amount, ZERO) if amount > 0 else (ZERO, -amount)
-            total_debit += cents(debit)
-            total_credit += cents(credit)
-            let, date_let = "", ""
-            if draft.entry is not None:
-                for link in sorted(draft.entry.links):
-                    cleared = letters.get((account, link))
-                    if cleared is not None:
-                        let, date_let = one_line(link), fec_date(cleared)
-                        break
-            devise, idevise = "", ""
-            if posting is not None and posting.units is not None and posting.units.currency != "EUR":
-                devise, idevise = fec_amount(posting.units.number), posting.units.currency
-            rows.append((
-                draft.journal, JOURNALS[draft.journal], number, fec_date(draft.date), acc.num, acc.lib,
-                acc.aux_num, acc.aux_lib, piece, fec_date(piece_date), draft.label or acc.lib,
-                fec_amount(debit), fec_amount(credit), let, date_let, fec_date(draft.date), devise, idevise,
-            ))
+    counts: dict[str, int] = {}
+    rows = _rows(drafts, fec_accounts, letters, period, encoding, validated, counts)
+    total_debit = sum((cents(Decimal(r[11].replace(",", "."))) for r in rows), ZERO)
+    total_credit = sum((cents(Decimal(r[12].replace(",", "."))) for r in rows), ZERO)
+    if counts:
+        shown = ", ".join(f"« {c} » ×{n}" for c, n in sorted(counts.items()))
+        problems.append(Problem(where, 0, f"FEC en {encoding.upper()} : caractères absents de cet encodage "
+                                          f"remplacés ({shown})", "warning", "fec-transliterated"))
     journals = tuple(sorted({d.journal for d in drafts}))
-    return Fec(siren, year, start, closing, tuple(rows), len(drafts), total_debit, total_credit,
-               journals, tuple(problems))
+    return Fec(siren, period.year, start, closing, tuple(rows), len(drafts), total_debit, total_credit,
+               journals, tuple(problems), encoding, validated, tuple(sorted(counts.items())))
+
+
+ENCODING_NAMES = {"utf-8": "UTF-8", "iso-8859-15": "ISO 8859-15 (Latin-9)"}
+
+
+def _valid_date_note(fec: Fec) -> str:
+    if fec.validated:
+        return f"date de clôture (validation) de l'exercice, le {fec.validated:%d/%m/%Y}"
+    return "date de l'écriture (exercice non clôturé)"
+
+
+def _transliteration_note(fec: Fec) -> str:
+    if not fec.transliterated:
+        return ""
+    shown = ", ".join(f"« {c} » (U+{ord(c):04X})" for c, _ in fec.transliterated)
+    return f"\n  Caractères absents de l'encodage, remplacés par leur équivalent le plus proche : {shown}."
 
 
 def description(fec: Fec, member_name: str, generated_as_of: dt.date) -> str:
     """The description of the file that the administration requires with a flat-file FEC (French)."""
-    digest = hashlib.sha256(fec.text().encode("utf-8")).hexdigest()
+    digest = hashlib.sha256(fec.data()).hexdigest()
     journals = "\n".join(f"  {code}  {JOURNALS[code]}" for code in fec.journals) or "  (aucun)"
     fields = "\n".join(f"  {i:2d}. {name}" for i, name in enumerate(FIELDS, start=1))
     return f"""DESCRIPTION DU FICHIER DES ÉCRITURES COMPTABLES
@@ -377,7 +490,8 @@ Empreinte SHA-256 : {digest}
 Établi à partir des livres lus au {generated_as_of.strftime('%d/%m/%Y')} par Comptasso.
 
 Format
-  Fichier texte à plat, encodage UTF-8, une ligne par ligne d'écriture, fin de ligne LF.
+  Fichier texte à plat, encodage {ENCODING_NAMES[fec.encoding]}, une ligne par ligne d'écriture,
+  fin de ligne LF.{_transliteration_note(fec)}
   Première ligne : les noms des 18 champs. Séparateur de champs : tabulation.
   Dates au format AAAAMMJJ. Montants avec une virgule décimale, sans séparateur de milliers,
   toujours positifs : le sens est donné par la colonne Debit ou Credit.
@@ -396,7 +510,8 @@ Conventions
   PieceRef : lien de la pièce (facture), sinon référence de convention, d'avance ou de relevé.
   EcritureLet / DateLet : lettrage des comptes de tiers par le lien de la facture, quand la facture
     est soldée à la clôture.
-  ValidDate : date de l'écriture. Montantdevise / Idevise : vides (toutes les écritures en euros).
+  ValidDate : {_valid_date_note(fec)}.
+  Montantdevise / Idevise : vides (toutes les écritures en euros).
   À-nouveaux : soldes des comptes de bilan au {(fec.start - dt.timedelta(days=1)).strftime('%d/%m/%Y')} ;
     le résultat de l'exercice précédent en 120 (excédent) ou 129 (déficit), les résultats antérieurs
     en 110 (report à nouveau créditeur) ou 119 (débiteur).
