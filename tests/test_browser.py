@@ -19,7 +19,6 @@ from click.testing import CliRunner
 
 from banquasso.commands.main import main as banquasso
 from comptasso.web.access import hash_password, load_users
-from comptasso.plugins.consolidation import RULES_ENV
 from comptasso.money import fr_money
 from comptasso.web.serve import build_app, prepare
 from tests.conftest import DEMO_AS_OF, ROOT, in_ci
@@ -87,7 +86,6 @@ def server(demo_copy: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.Mon
     (rules / "users.toml").write_text(
         f'[[users]]\nlogin = "tresorier-velo"\nrole = "treasurer"\nmember = "velo-gap"\n'
         f'password_hash = "{hash_password(PASSWORD)}"\n', encoding="utf-8")
-    monkeypatch.setenv(RULES_ENV, str(rules))
     served, problems = prepare(ledgers, rules, tmp_path)
     assert problems == []
     users, problems = load_users(rules / "users.toml", [s.member_id for s in served if s.member_id])

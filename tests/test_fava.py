@@ -19,7 +19,7 @@ from flask import Flask
 from comptasso.books.facade import open_books
 from comptasso.model.chart import is_treasury
 from comptasso.cli.main import main
-from comptasso.plugins.consolidation import GROUP_LEDGER, RULES_ENV
+from comptasso.plugins.consolidation import GROUP_LEDGER
 from comptasso.web.serve import ServedLedger, build_app, prepare
 from tests.conftest import DEMO_LEDGERS, DEMO_RULES, in_ci, write_group
 from tests.test_consolidation import BORROWER, LENDER, balances
@@ -180,7 +180,6 @@ def test_read_only_refuses_every_write(tmp_path: Path) -> None:
 # --- the command -----------------------------------------------------------------------------
 
 def test_serve_refuses_to_start_on_an_unsafe_member(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(RULES_ENV, "")
     evil = '2026-01-01 custom "fava-option" "import-config" "importers.py"\n' + BORROWER
     ledgers_dir, rules_dir = write_group(tmp_path, {"ressourcerie": 'plugin "beancount.plugins.auto"\n' + LENDER,
                                                     "velo-gap": evil})
@@ -191,7 +190,6 @@ def test_serve_refuses_to_start_on_an_unsafe_member(tmp_path: Path, monkeypatch:
 
 
 def test_serve_refuses_an_unsafe_group_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(RULES_ENV, "")
     ledgers_dir, rules_dir = write_group(tmp_path, {"velo-gap": BORROWER})
     (ledgers_dir / GROUP_LEDGER).write_text('plugin "comptasso.consolidation" "group.toml"\n'
                                             'plugin "comptasso_evil_fava"\n', encoding="utf-8")
@@ -201,7 +199,6 @@ def test_serve_refuses_an_unsafe_group_file(tmp_path: Path, monkeypatch: pytest.
 
 
 def test_serve_usage_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(RULES_ENV, "")
     runner = CliRunner()
     assert runner.invoke(main, ["serve", "--port", "70000"]).exit_code == 2
     missing = runner.invoke(main, ["serve", "--ledgers", str(tmp_path / "nulle-part")])

@@ -26,7 +26,7 @@ from banquasso.fava_ext.views import (
 from banquasso.registry.db import database_url
 from comptasso.web.access import User, current_user
 from comptasso.cli.util import today
-from comptasso.web.serve import AS_OF_CONFIG
+from comptasso.web.serve import AS_OF_CONFIG, RULES_CONFIG
 from comptasso.model.grants import extract_grants
 from comptasso.books.group import load_group
 from comptasso.money import fr_date, fr_money, fr_number, money_json
@@ -72,7 +72,7 @@ class BanquAssoExtension(FavaExtensionBase):
             return None
         group, _ = load_group(folder)
         member = next((m.id for m in group.members if m.ledger.resolve() == path), None) if group else None
-        return Place(folder, rules_folder(folder), member)
+        return Place(folder, rules_folder(folder, current_app.config.get(RULES_CONFIG)), member)
 
     def as_of(self) -> tuple[dt.date, str]:
         """The page's day (`?as_of=AAAA-MM-JJ`, default `comptasso serve --as-of` or today) and a message if wrong."""

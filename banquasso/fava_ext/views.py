@@ -25,7 +25,6 @@ from banquasso.registry.service import load_views
 from banquasso.registry.snapshot import AdvanceView
 from banquasso.forecast.risk import DEFAULT_SCENARIOS, DEFAULT_SEED, GroupRisk, simulate
 from comptasso.books.facade import GroupBooks, open_books
-from comptasso.plugins.consolidation import RULES_ENV
 from comptasso.model.grants import Grant, extract_grants
 from comptasso.books.group import GROUP_FILE
 from comptasso.problems import Problem, ProblemsError
@@ -42,10 +41,9 @@ class Place:
     member_id: str | None  # None: the group view
 
 
-def rules_folder(ledgers_dir: Path) -> Path:
-    """`$COMPTASSO_RULES_DIR` (set by `comptasso serve --rules`), else `rules/` beside the ledgers folder."""
-    env = os.environ.get(RULES_ENV, "").strip()
-    return Path(env) if env else ledgers_dir.parent / "rules"
+def rules_folder(ledgers_dir: Path, served: Path | None = None) -> Path:
+    """The rules folder of `comptasso serve --rules` (`served`), else `rules/` beside the ledgers folder."""
+    return served if served is not None else ledgers_dir.parent / "rules"
 
 
 def ledgers_folder(beancount_file: Path) -> Path | None:
