@@ -479,3 +479,22 @@ def test_a_ledger_renamed_while_serving_stays_closed_to_other_treasurers(tmp_pat
     assert client.get(f"/{quote(renamed)}/api/ledger_data").status_code == 403
     client, _ = log_in(app, "compta")
     assert client.get(f"/{quote(renamed)}/income_statement/").status_code == 200
+
+
+def test_behind_a_trusted_proxy_the_forwarded_address_and_scheme_count(tmp_path: Path) -> None:
+    ledgers_dir, rules_dir = write_group(tmp_path, {"velo-gap": BORROWER})
+    (rules_dir / "users.toml").write_text(users_text().split("\n\n[[users]]\nlogin = \"velo\"")[0] + "\n",
+                                          encoding="utf-8")
+    items, problems = prepare(ledgers_dir, rules_dir, tmp_path)
+    assert problems == []
+    users, problems = load_users(rules_dir / "users.toml", ["velo-gap"])
+    assert users is not None, problems
+    app = build_app(items, users=users, trusted_proxies=1)
+    attacker = {"HTTP_X_FORWARDED_FOR": "203.0.113.9", "REMOTE_ADDR": "127.0.0.1"}
+    office = {"HTTP_X_FORWARDED_FOR": "192.0.2.10", "REMOTE_ADDR": "127.0.0.1",
+              "HTTP_X_FORWARDED_PROTO": "https"}
+    assert log_in(app, "compta", "faux", **attacker)[1].status_code == 401
+    assert log_in(app, "compta", PASSWORD, **attacker)[1].status_code == 429
+    _client, response = log_in(app, "compta", PASSWORD, **office)
+    assert response.status_code == 303
+    assert "Secure" in response.headers["Set-Cookie"]  # the proxy said https

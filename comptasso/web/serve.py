@@ -13,7 +13,7 @@ import os
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from html import escape
 from http import HTTPStatus
 from importlib.metadata import entry_points
@@ -45,6 +45,8 @@ DEFAULT_LANGUAGE = "fr"
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 #: How long a Fava write waits for the member's lock (held by the importer or the advance writer).
 WRITE_LOCK_SECONDS = 10.0
+#: Fava options comptasso writes into the group view it generates (comptasso.plugins.consolidation).
+GROUP_VIEW_OPTIONS = frozenset({"language", "locale"})
 #: Flask config key: the rules folder of `comptasso serve --rules` (read by the BanquAsso extension).
 RULES_CONFIG = "COMPTASSO_RULES"
 
@@ -152,7 +154,8 @@ def prepare(ledgers_dir: Path, rules_dir: Path, workdir: Path) -> tuple[list[Ser
         config = f"{books.group.file.resolve()};rules={rules_path}"
         group_file.write_text(group_ledger_text(books.group.name, config), encoding="utf-8")
         progress(f"{books.group.ledgers_dir / GROUP_LEDGER} absent : vue consolidée provisoire {group_file}")
-    group = ServedLedger(group_file.resolve(), group_dir, allowed | {PLUGIN}, None, rules, group_dir, rules_path)
+    group_rules = replace(rules, allowed_options=rules.allowed_options | GROUP_VIEW_OPTIONS)
+    group = ServedLedger(group_file.resolve(), group_dir, allowed | {PLUGIN}, None, group_rules, group_dir, rules_path)
     errors += errors_only(ledger_problems(group))
     if errors:
         return [], errors
