@@ -171,6 +171,13 @@ def test_log_in_read_the_forecast_and_record_a_tranche(browser: object, server: 
     shot(page, "04-echeances-ajoutees.png")
     assert '"REG-2026-0999" 2027-01-15 3500.00 EUR' in server["main"].read_text(encoding="utf-8")
 
+    # Fava's own frontend writes through fetch(): the page sends the session's CSRF token with it
+    slug = page.url.removeprefix(url).split("/")[1]
+    status = page.evaluate("async (u) => (await fetch(u, {method: 'PUT', headers: {'Content-Type': "
+                           "'application/json'}, body: JSON.stringify({source: 'x'})})).status",
+                           f"{url}/{slug}/api/format_source")
+    assert status == 200
+
     page.click("text=Trésorerie du groupement →")
     page.wait_for_selector("#bqa-redacted")
     assert page.locator("#bqa-lows tbody tr").count() == 1  # only their own association

@@ -386,7 +386,11 @@ class AccessGuard:
 
     def login_response(self, target: str, message: str = "", status: int = HTTPStatus.OK) -> Response:
         """The log-in page, with a fresh log-in CSRF token (cookie and hidden field)."""
-        token = secrets.token_urlsafe(32)
+        # One token per browser: a second log-in page (another tab, a favicon answered with this page)
+        # must not invalidate the form already shown.
+        token = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+        if len(token) < 32 or len(token) > 64:
+            token = secrets.token_urlsafe(32)
         response = Response(login_page(target, message, token), mimetype="text/html", status=status)
         response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", secure=self.secure(),
                             max_age=3600)
