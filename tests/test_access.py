@@ -498,3 +498,57 @@ def test_behind_a_trusted_proxy_the_forwarded_address_and_scheme_count(tmp_path:
     _client, response = log_in(app, "compta", PASSWORD, **office)
     assert response.status_code == 303
     assert "Secure" in response.headers["Set-Cookie"]  # the proxy said https
+
+
+# --- the second factor (TOTP) ------------------------------------------------------------------------
+
+def test_a_bookkeeper_with_a_totp_secret_needs_the_code_once(tmp_path: Path) -> None:
+    import pyotp
+
+    from comptasso.web.access import install
+    secret = pyotp.random_base32()
+    ledgers_dir, rules_dir = write_group(tmp_path, {"velo-gap": BORROWER})
+    (rules_dir / "users.toml").write_text(
+        f'[[users]]\nlogin = "compta"\nrole = "bookkeeper"\npassword_hash = "{DIGEST}"\n'
+        f'totp_secret = "{secret}"\n', encoding="utf-8")
+    items, _ = prepare(ledgers_dir, rules_dir, tmp_path)
+    users, problems = load_users(rules_dir / "users.toml", ["velo-gap"])
+    assert users is not None, problems
+    clock = Clock()
+    app = build_app(items)
+    install(app, users, {slug: None for slug in app.config["LEDGERS"].ledgers_by_slug}, clock=clock,
+            throttle=Throttle(clock=clock))
+
+    def attempt(code: str) -> int:
+        from tests.web_helpers import csrf_in
+        client = app.test_client()
+        token = csrf_in(client.get("/login").get_data(as_text=True))
+        clock.now += 400  # past the throttle's waits: only the code decides
+        return client.post("/login", data={"login": "compta", "password": PASSWORD, "code": code,
+                                           "csrf_token": token}).status_code
+
+    code = pyotp.TOTP(secret).at(clock.now + 400 * 3)
+    assert attempt("") == 401
+    assert attempt("000000" if code != "000000" else "111111") == 401
+    assert attempt(code) == 303  # within one 30 s step of the clock
+    assert attempt(pyotp.TOTP(secret).at(clock.now + 400)) == 303
+    clock.now -= 400
+    assert attempt(pyotp.TOTP(secret).at(clock.now + 400)) == 401  # the same code, replayed
+
+
+@pytest.mark.parametrize(("extra", "role", "message"), [
+    ('totp_secret = "court"\n', "board", "secret TOTP attendu en base32"),
+    ('totp_secret = "JBSWY3DPEHPK3PXPJBSWY3DP"\nmember = "velo-gap"\n', "treasurer",
+     "réservé au comptable et au conseil"),
+])
+def test_a_bad_totp_secret_is_refused(tmp_path: Path, extra: str, role: str, message: str) -> None:
+    users, problems = load_users_from_text(
+        f'[[users]]\nlogin = "a1"\nrole = "{role}"\npassword_hash = "$argon2id$x"\n{extra}', tmp_path)
+    assert users is None and any(message in str(p) for p in problems), [str(p) for p in problems]
+
+
+def test_totp_secret_command() -> None:
+    import re
+    result = CliRunner().invoke(comptasso, ["totp-secret", "--login", "compta"])
+    assert result.exit_code == 0
+    assert re.match(r'^totp_secret = "[A-Z2-7]{32}"\notpauth://totp/Comptasso:compta\?secret=', result.output)

@@ -358,3 +358,34 @@ def test_every_page_of_every_demo_ledger_answers(demo: tuple[Path, Path, Flask, 
     assert_every_page_answers(app, banks)
     errors = app.test_client().get(f"/{slugs(app)[str(served[-1].path)]}/api/errors").get_json()["data"]
     assert errors == [], json.dumps(errors, ensure_ascii=False)[:2000]
+
+
+def test_a_fava_write_waits_for_the_member_s_lock(guarded: tuple[Flask, Path, Path, str],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fava's writes take the lock of the importer and the advance writer (comptasso.atomic.locked)."""
+    import threading
+
+    from comptasso.atomic import locked
+    app, main_file, _marker, slug = guarded
+    monkeypatch.setattr("comptasso.web.serve.WRITE_LOCK_SECONDS", 0.2)
+    client = app.test_client()
+    source = client.get(f"/{slug}/api/source?filename={main_file}").get_json()["data"]
+    body = {"file_path": str(main_file), "source": source["source"] + "; ajout\n", "sha256sum": source["sha256sum"]}
+    held, release = threading.Event(), threading.Event()
+
+    def engine() -> None:
+        with locked(main_file, main_file.parent.parent):
+            held.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=engine)
+    thread.start()
+    held.wait(10)
+    try:
+        busy = client.put(f"/{slug}/api/source", json=body)
+        assert busy.status_code == 503 and "occupé" in busy.get_json()["error"]
+        assert main_file.read_text(encoding="utf-8") == source["source"]
+    finally:
+        release.set()
+        thread.join(10)
+    assert client.put(f"/{slug}/api/source", json=body).status_code == 200

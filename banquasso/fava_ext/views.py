@@ -11,22 +11,22 @@ from pathlib import Path
 
 from beancount.core import data
 
-from banquasso.pool.capacity import Capacity
-from banquasso.forecast.delays import DelayModel
-from banquasso.forecast.flows import OpenTranche, tranche_flow
 from banquasso.forecast.advance_flows import read_group_with_advances
 from banquasso.forecast.daily import DEFAULT_HORIZON, GroupForecast, GroupOutlook, MemberForecast, forecast_outlook
-from banquasso.watch.monitoring import AdvanceOnDay, advances_on, member_alerts
+from banquasso.forecast.delays import DelayModel
+from banquasso.forecast.flows import OpenTranche, tranche_flow
+from banquasso.forecast.risk import DEFAULT_SCENARIOS, DEFAULT_SEED, GroupRisk, simulate
+from banquasso.pool.capacity import Capacity
 from banquasso.pool.plan import Plan, group_capacity, plan_group
-from banquasso.terms.policy import Policy, load_policy
 from banquasso.registry import lifecycle
 from banquasso.registry.db import DB_URL_ENV, database_url, open_registry
 from banquasso.registry.service import load_views
 from banquasso.registry.snapshot import AdvanceView
-from banquasso.forecast.risk import DEFAULT_SCENARIOS, DEFAULT_SEED, GroupRisk, simulate
+from banquasso.terms.policy import Policy, load_policy
+from banquasso.watch.monitoring import AdvanceOnDay, advances_on, member_alerts
 from comptasso.books.facade import GroupBooks, open_books
-from comptasso.model.grants import Grant, extract_grants
 from comptasso.books.group import GROUP_FILE
+from comptasso.model.grants import Grant, extract_grants
 from comptasso.problems import Problem, ProblemsError
 
 ZERO = Decimal("0.00")

@@ -35,6 +35,7 @@ from comptasso.problems import Problem
 from comptasso.web import fava_adapter as fava
 from comptasso.web.sessions import COOKIE, Session, SessionStore, same_token
 from comptasso.web.throttle import Throttle
+from comptasso.web.totp import SECRET, SecondFactor, new_secret, provisioning_uri
 
 USERS_FILE = "users.toml"
 Role = Literal["bookkeeper", "treasurer", "board"]
@@ -68,6 +69,15 @@ class _UserTable(BaseModel):
     role: Role
     member: str | None = None
     password_hash: str
+    totp_secret: str | None = None
+
+    @field_validator("totp_secret")
+    @classmethod
+    def _base32(cls, value: str | None) -> str | None:
+        if value is not None and not SECRET.match(value):
+            raise ValueError("secret TOTP attendu en base32 (16 à 64 caractères A-Z et 2-7) : "
+                             "tirez-le avec « comptasso totp-secret »")
+        return value
 
     @field_validator("password_hash")
     @classmethod
@@ -83,6 +93,8 @@ class _UserTable(BaseModel):
             raise ValueError("un·e trésorier·e doit avoir « member » (l'identifiant de son association)")
         if self.role != "treasurer" and self.member:
             raise ValueError(f"« member » ne s'applique qu'au rôle treasurer, pas à {self.role}")
+        if self.totp_secret and self.role == "treasurer":
+            raise ValueError("« totp_secret » (second facteur) est réservé au comptable et au conseil")
         return self
 
 
@@ -101,6 +113,7 @@ class User:
     role: Role
     member: str | None
     password_hash: str
+    totp_secret: str | None = None
 
     @property
     def label(self) -> str:
@@ -119,7 +132,8 @@ class User:
     @property
     def stamp(self) -> str:
         """Changes when the password or role changes, so open sessions end."""
-        return hashlib.sha256(f"{self.role}|{self.member}|{self.password_hash}".encode()).hexdigest()[:16]
+        text = f"{self.role}|{self.member}|{self.password_hash}|{self.totp_secret or ''}"
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -151,7 +165,8 @@ def load_users(path: Path, member_ids: Collection[str]) -> tuple[Users | None, l
             problems.append(Problem(str(path), locate(text, ("users", index, "member")),
                                     f"users[{index}].member : membre inconnu « {table.member} » "
                                     f"(membres : {', '.join(sorted(member_ids))})"))
-        users[table.login] = User(table.login, table.name, table.role, table.member, table.password_hash)
+        users[table.login] = User(table.login, table.name, table.role, table.member, table.password_hash,
+                                  table.totp_secret)
     if problems:
         return None, problems
     s = parsed.session
@@ -268,6 +283,7 @@ class AccessGuard:
         self.clock = clock
         self.throttle = throttle or Throttle(clock=clock)
         self.sessions = SessionStore(users.idle_seconds, users.max_seconds, clock)
+        self.second_factor = SecondFactor(clock)
         self._users_mtime = _mtime(users.path)
         self._member_ids = sorted({m for m in scopes.values() if m})
 
@@ -416,6 +432,10 @@ class AccessGuard:
         ok = verify_password(user.password_hash if user else _DUMMY_HASH, password) and user is not None
         if not ok or user is None:
             return self.login_response(target, "Identifiant ou mot de passe incorrect.", HTTPStatus.UNAUTHORIZED)
+        if user.totp_secret and not self.second_factor.check(user.login, user.totp_secret,
+                                                             request.form.get("code", "")):
+            return self.login_response(target, "Code à usage unique absent, faux ou déjà utilisé.",
+                                       HTTPStatus.UNAUTHORIZED)
         self.throttle.succeeded(login, address)
         self.sessions.revoke(request.cookies.get(COOKIE))
         session_id, _record = self.sessions.open(user.login, user.stamp)
@@ -457,6 +477,8 @@ def login_page(target: str, message: str = "", csrf: str = "") -> str:
         "<label for=\"login\">Identifiant</label><input id=\"login\" name=\"login\" autocomplete=\"username\" required>"
         "<label for=\"password\">Mot de passe</label>"
         "<input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>"
+        "<label for=\"code\">Code à usage unique (si votre compte en a un)</label>"
+        "<input id=\"code\" name=\"code\" inputmode=\"numeric\" autocomplete=\"one-time-code\" pattern=\"[0-9 ]*\">"
         "<button type=\"submit\">Se connecter</button></form>"))
 
 
@@ -521,3 +543,12 @@ def password_hash_command(password_stdin: bool) -> None:
     if len(password) < 10:
         raise click.BadParameter("10 caractères au moins", param_hint="mot de passe")
     click.echo(hash_password(password))
+
+
+@click.command("totp-secret")
+@click.option("--login", "login", required=True, help="Identifiant du compte (comptable ou conseil).")
+def totp_secret_command(login: str) -> None:
+    """Tirer un secret de second facteur (TOTP) pour rules/users.toml et l'application d'authentification."""
+    secret = new_secret()
+    click.echo(f'totp_secret = "{secret}"')
+    click.echo(provisioning_uri(secret, login))
