@@ -552,3 +552,35 @@ def test_totp_secret_command() -> None:
     result = CliRunner().invoke(comptasso, ["totp-secret", "--login", "compta"])
     assert result.exit_code == 0
     assert re.match(r'^totp_secret = "[A-Z2-7]{32}"\notpauth://totp/Comptasso:compta\?secret=', result.output)
+
+
+# --- invariants -------------------------------------------------------------------------------------
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@given(st.lists(st.tuples(st.sampled_from(["compta", "velo", "x"]), st.integers(0, 20), st.floats(0, 50)),
+                max_size=60))
+def test_no_sequence_of_failures_locks_out_an_address_that_never_failed(
+        tries: list[tuple[str, int, float]]) -> None:
+    clock = Clock()
+    throttle = Throttle(clock=clock)
+    for login, address, pause in tries:
+        clock.now += pause
+        throttle.begin(login, f"203.0.113.{address}")  # every try of the attackers fails
+    assert throttle.wait("compta", "192.0.2.1") == 0
+    assert throttle.begin("compta", "192.0.2.1") == 0
+
+
+@given(st.integers(1, 50), st.floats(0, 100_000))
+def test_sessions_end_at_logout_and_never_outlive_their_lifetime(count: int, later: float) -> None:
+    from comptasso.web.sessions import SessionStore
+    clock = Clock()
+    store = SessionStore(idle_seconds=1800, max_seconds=7200, clock=clock)
+    ids = [store.open(f"u{i}", "s")[0] for i in range(count)]
+    store.revoke(ids[0])
+    clock.now += later
+    alive = [store.get(i, lambda _login: "s") is not None for i in ids]
+    assert not alive[0]
+    assert all(a == (later <= 1800) for a in alive[1:])

@@ -430,3 +430,27 @@ def test_comptasso_check_refuses_the_documents_option_before_loading(tmp_path: P
     assert time.monotonic() - started < 20
     assert result.exit_code == 1
     assert "velo-gap/main.beancount:2: option « documents » refusée" in result.output
+
+
+# --- the confinement rule itself ----------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+import os  # noqa: E402
+
+from comptasso.books.safety import inside  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(["..", ".", "a", "b", "velo-gap", "lien"]), min_size=1, max_size=6))
+def test_inside_agrees_with_the_resolved_path(tmp_path_factory: pytest.TempPathFactory, parts: list[str]) -> None:
+    """A path is inside the member folder exactly when, `..` and symlinks resolved, it lies below it."""
+    root = tmp_path_factory.mktemp("dedans")
+    folder = root / "ledgers" / "velo-gap"
+    folder.mkdir(parents=True)
+    (folder / "lien").symlink_to(root)  # a symlink in the member folder pointing outside
+    candidate = folder.joinpath(*parts)
+    real, base = os.path.realpath(candidate), os.path.realpath(folder)  # an independent oracle
+    assert inside(candidate, folder) == (os.path.commonpath([real, base]) == base)
+    assert not inside(folder / "lien" / "dehors.txt", folder)  # a symlink out of the folder stays out

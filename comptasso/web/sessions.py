@@ -52,6 +52,9 @@ class SessionStore:
         now = self.clock()
         record = Session(login, stamp, now, now, secrets.token_urlsafe(32))
         with self._lock:
+            for key in [k for k, s in self._sessions.items()
+                        if now - s.started > self.max_seconds or now - s.seen > self.idle_seconds]:
+                del self._sessions[key]  # forgotten sessions do not pile up
             self._sessions[_key(session_id)] = record
         return session_id, record
 
