@@ -313,6 +313,14 @@ def test_no_document_outside_the_member_folder_is_served(site: Site) -> None:
         assert "argon2" not in answer.body and "root:" not in answer.body
 
 
+def test_no_importer_runs_on_a_file_outside_the_member_folder(site: Site) -> None:
+    browser = site.treasurer()
+    answer = browser.get(f"/{quoted(site.slugs['velo-gap'])}/api/extract?filename={quote(str(site.other))}"
+                         "&importer=x")
+    assert answer.status == 403
+    assert_nothing_leaked(answer)
+
+
 def test_another_member_s_document_cannot_be_deleted(site: Site) -> None:
     invoice = site.ledgers / "ressourcerie" / "facture.pdf"
     for browser in (site.treasurer(), site.bookkeeper()):  # even the bookkeeper, through velo's ledger

@@ -37,7 +37,7 @@ def bare(tmp_path: Path) -> tuple[Flask, Path, Path]:
 def test_the_endpoints_comptasso_guards_exist(bare: tuple[Flask, Path, Path]) -> None:
     app, _main, _outside = bare
     names = {*fava.DOCUMENT_READS, *fava.UPLOADS, *fava.SOURCE_WRITES, *fava.ENTRY_WRITES, *fava.NO_WRITE,
-             fava.DELETE_DOCUMENT, fava.LEDGER_DATA_ENDPOINT, fava.STATIC_ENDPOINT, "index"}
+             fava.DELETE_DOCUMENT, fava.EXTRACT, fava.LEDGER_DATA_ENDPOINT, fava.STATIC_ENDPOINT, "index"}
     assert names <= set(app.view_functions), names - set(app.view_functions)
     assert fava.LEDGER_DATA_GLOBAL in app.jinja_env.globals
     assert app.blueprints[fava.JSON_API].name == fava.JSON_API

@@ -25,6 +25,8 @@ MOVE_DOCUMENT = "json_api.put_move"
 ADD_DOCUMENT = "json_api.put_add_document"
 UPLOAD_IMPORT = "json_api.put_upload_import_file"
 UPLOADS = frozenset({ADD_DOCUMENT, UPLOAD_IMPORT, MOVE_DOCUMENT})
+#: Runs the importers on a file named by the request.
+EXTRACT = "json_api.get_extract"
 #: Writes whose text is a whole file or an entry's source, checked by parsing it.
 SOURCE_WRITES = frozenset({"json_api.put_source", "json_api.put_source_slice"})
 #: Writes that change the file of the entry named by `entry_hash`.
@@ -114,7 +116,7 @@ def requested_files() -> list[str]:
     endpoint = request.endpoint or ""
     if endpoint == "document":
         return [request.args.get("filename", "")]
-    if endpoint in {DELETE_DOCUMENT, MOVE_DOCUMENT}:
+    if endpoint in {DELETE_DOCUMENT, MOVE_DOCUMENT, EXTRACT}:
         name = api_arguments().get("filename", "")
         return [name if isinstance(name, str) else ""]
     return []
