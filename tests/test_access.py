@@ -8,6 +8,8 @@ from urllib.parse import quote
 import pytest
 from click.testing import CliRunner
 from flask import Flask
+from hypothesis import given
+from hypothesis import strategies as st
 
 from comptasso.web.access import authorize, hash_password, ledger_link, load_users, safe_next, verify_password
 from comptasso.web.throttle import Throttle
@@ -516,7 +518,7 @@ def test_a_bookkeeper_with_a_totp_secret_needs_the_code_once(tmp_path: Path) -> 
     assert users is not None, problems
     clock = Clock()
     app = build_app(items)
-    install(app, users, {slug: None for slug in app.config["LEDGERS"].ledgers_by_slug}, clock=clock,
+    install(app, users, dict.fromkeys(app.config["LEDGERS"].ledgers_by_slug), clock=clock,
             throttle=Throttle(clock=clock))
 
     def attempt(code: str) -> int:
@@ -555,10 +557,6 @@ def test_totp_secret_command() -> None:
 
 
 # --- invariants -------------------------------------------------------------------------------------
-
-from hypothesis import given  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
 
 @given(st.lists(st.tuples(st.sampled_from(["compta", "velo", "x"]), st.integers(0, 20), st.floats(0, 50)),
                 max_size=60))

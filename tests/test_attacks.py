@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
+import os
 import re
 import threading
 import time
@@ -22,7 +23,10 @@ from urllib.parse import quote
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from comptasso.books.safety import inside
 from comptasso.cli.main import main as comptasso
 from comptasso.web.access import hash_password, load_users
 from comptasso.web.serve import build_app, prepare
@@ -99,7 +103,8 @@ class Browser:
         return self.form("/login", {"login": login, "password": password, "next": "/", "csrf_token": token.group(1)})
 
     def csrf(self, slug: str) -> str:
-        found = re.search(r'<meta name="comptasso-csrf" content="([^"]*)">', self.get(f"/{quote(slug)}/income_statement/").body)
+        page = self.get(f"/{quote(slug)}/income_statement/").body
+        found = re.search(r'<meta name="comptasso-csrf" content="([^"]*)">', page)
         assert found is not None, "pas de jeton sur la page"
         return found.group(1)
 
@@ -441,14 +446,6 @@ def test_comptasso_check_refuses_the_documents_option_before_loading(tmp_path: P
 
 
 # --- the confinement rule itself ----------------------------------------------------------------------
-
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-import os  # noqa: E402
-
-from comptasso.books.safety import inside  # noqa: E402
-
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.sampled_from(["..", ".", "a", "b", "velo-gap", "lien"]), min_size=1, max_size=6))
