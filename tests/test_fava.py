@@ -236,6 +236,14 @@ def test_enabled_uploads_land_only_in_the_member_s_documents_folder(tmp_path: Pa
                                           data={"file": (__import__("io").BytesIO(b"x"), "a.csv")})
     assert upload_import.status_code == 403
     assert sorted(p.name for p in tmp_path.rglob("*.p*") if p.is_file()) == ["recu.pdf"]
+    # a document of the member's own folder can be deleted; the ledger files cannot
+    client = app.test_client()
+    assert client.delete(f"/{slug}/api/document?filename={velo.path}").status_code == 403
+    velo.path.with_name("autre.pdf").write_bytes(b"%PDF")
+    assert client.delete(f"/{slug}/api/document?filename={velo.path.with_name('autre.pdf')}").status_code in {400, 500}
+    assert velo.path.with_name("autre.pdf").exists()  # not a document Fava knows: Fava itself refuses
+    assert client.delete(f"/{slug}/api/document?filename={saved}").status_code in {400, 500}
+    assert velo.path.exists() and saved.exists()
 
 
 def test_a_ledger_may_only_set_the_fava_options_of_rules_fava_toml(tmp_path: Path) -> None:
