@@ -2,8 +2,10 @@
 
 The books are checked with the group's safety rules before Fava sees a single file, and again
 whenever a file changes while Fava runs: a member ledger that loads a plugin or a Fava extension
-that is not on `rules/plugins.toml`, includes a file outside its folder, or names an import
-configuration (Python code) is refused before Fava reloads it.
+that is not on `rules/plugins.toml`, sets a Fava option that is not on `rules/fava.toml`, sets
+`option "documents"`, or names a file outside its folder (include, document) is refused before Fava
+reloads it. Every request that names a file is confined to the member's folder, the engine's file
+is never written through Fava, and Fava's writes hold the member's lock (SafetyGuard).
 """
 
 from __future__ import annotations
