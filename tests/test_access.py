@@ -8,14 +8,18 @@ from urllib.parse import quote
 import pytest
 from click.testing import CliRunner
 from flask import Flask
+from hypothesis import given
+from hypothesis import strategies as st
 
-from comptasso.web.access import (Throttle, authorize, hash_password, ledger_link, load_users, safe_next,
-                              verify_password)
+from comptasso.web.access import authorize, hash_password, ledger_link, load_users, safe_next, verify_password
+from comptasso.web.throttle import Throttle
 from comptasso.cli.main import main as comptasso
 from comptasso.plugins.consolidation import group_ledger_text
 from comptasso.web.serve import build_app, prepare
 from tests.conftest import DEMO_LEDGERS, DEMO_RULES, write_group
 from tests.test_consolidation import BORROWER, LENDER
+from tests.web_helpers import log_in as web_log_in
+from tests.web_helpers import session_token
 
 PASSWORD = "mot-de-passe-de-test"
 DIGEST = hash_password(PASSWORD)
@@ -58,10 +62,13 @@ def served(tmp_path: Path) -> tuple[Flask, Clock, dict[str, str]]:
     return app, clock, slugs
 
 
-def log_in(app: Flask, login: str, password: str = PASSWORD):
-    client = app.test_client()
-    response = client.post("/login", data={"login": login, "password": password, "next": "/"})
-    return client, response
+def log_in(app: Flask, login: str, password: str = PASSWORD, client=None, **environ: str):
+    return web_log_in(app, login, password, client, **environ)
+
+
+def token(client, slugs: dict[str, str], member: str = "velo-gap") -> dict[str, str]:
+    """The CSRF header of the client's session."""
+    return {"X-CSRF-Token": session_token(client, f"/{slugs[member]}/income_statement/")}
 
 
 # --- without a session ------------------------------------------------------------------------------
@@ -81,9 +88,10 @@ def test_every_page_needs_a_session(served: tuple[Flask, Clock, dict[str, str]])
 
 
 def test_a_wrong_password_or_unknown_login_is_refused(served: tuple[Flask, Clock, dict[str, str]]) -> None:
-    app, _clock, _slugs = served
+    app, clock, _slugs = served
     _client, response = log_in(app, "compta", "faux")
     assert response.status_code == 401 and "Identifiant ou mot de passe incorrect" in response.get_data(as_text=True)
+    clock.now += 2
     _client, response = log_in(app, "personne")
     assert response.status_code == 401
 
@@ -258,42 +266,93 @@ def test_a_session_expires_when_idle_and_after_its_lifetime(served: tuple[Flask,
 
 def test_logout_ends_the_session(served: tuple[Flask, Clock, dict[str, str]]) -> None:
     app, _clock, slugs = served
-    client, _ = log_in(app, "compta")
+    client, response = log_in(app, "compta")
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" not in cookie
+    copy = app.test_client()
+    copy.set_cookie("comptasso_session", client.get_cookie("comptasso_session").value)
+    page = f"/{slugs['velo-gap']}/income_statement/"
+    assert copy.get(page).status_code == 200
     assert client.post("/logout").status_code == 200
-    assert client.get(f"/{slugs['velo-gap']}/income_statement/").status_code == 401
+    assert client.get(page).status_code == 401
+    assert copy.get(page).status_code == 401  # the copied cookie is revoked on the server
+
+
+def test_the_cookie_is_secure_over_https(served: tuple[Flask, Clock, dict[str, str]]) -> None:
+    app, _clock, _slugs = served
+    client = app.test_client()
+    token = session_token_of_login(client, base_url="https://localhost")
+    response = client.post("/login", base_url="https://localhost",
+                           data={"login": "compta", "password": PASSWORD, "next": "/", "csrf_token": token})
+    assert response.status_code == 303 and "Secure" in response.headers["Set-Cookie"]
+
+
+def session_token_of_login(client, **kwargs: str) -> str:
+    from tests.web_helpers import csrf_in
+    return csrf_in(client.get("/login", **kwargs).get_data(as_text=True))
+
+
+def test_a_write_needs_the_session_s_csrf_token(served: tuple[Flask, Clock, dict[str, str]]) -> None:
+    app, _clock, slugs = served
+    client, _ = log_in(app, "compta")
+    url = f"/{slugs['velo-gap']}/api/format_source"
+    refused = client.put(url, json={"source": "x"})
+    assert refused.status_code == 403 and "CSRF" in refused.get_json()["error"]
+    assert client.put(url, json={"source": "x"}, headers={"X-CSRF-Token": "faux"}).status_code == 403
+    assert client.put(url, json={"source": "x"}, headers=token(client, slugs)).status_code == 200
+    # the log-in form has its own token
+    assert client.post("/login", data={"login": "compta", "password": PASSWORD}).status_code == 403
 
 
 def test_failed_log_ins_are_slowed_down(served: tuple[Flask, Clock, dict[str, str]]) -> None:
     app, clock, _slugs = served
     client = app.test_client()
     for _ in range(3):
-        assert client.post("/login", data={"login": "compta", "password": "faux"}).status_code == 401
+        assert log_in(app, "compta", "faux")[1].status_code == 401
         clock.now += 10
     # 3 failures: the next try must wait 1·2² = 4 s after the last failure (10 s ago → allowed)
-    assert client.post("/login", data={"login": "compta", "password": "faux"}).status_code == 401
+    assert log_in(app, "compta", "faux")[1].status_code == 401
     # 4 failures → 8 s; even the right password is refused until then
     clock.now += 3
-    refused = client.post("/login", data={"login": "compta", "password": PASSWORD})
+    _client, refused = log_in(app, "compta", PASSWORD, client)
     assert refused.status_code == 429 and refused.headers["Retry-After"] == "6"
     assert "réessayez dans 6 s" in refused.get_data(as_text=True)
     clock.now += 5
-    assert client.post("/login", data={"login": "compta", "password": PASSWORD}).status_code == 303
+    assert log_in(app, "compta", PASSWORD)[1].status_code == 303
     # other users are not slowed down by compta's failures
-    assert client.post("/login", data={"login": "velo", "password": PASSWORD}).status_code == 303
+    assert log_in(app, "velo", PASSWORD)[1].status_code == 303
+
+
+def test_nobody_outside_can_lock_the_bookkeeper_out(served: tuple[Flask, Clock, dict[str, str]]) -> None:
+    app, clock, _slugs = served
+    attacker, office = {"REMOTE_ADDR": "203.0.113.9"}, {"REMOTE_ADDR": "192.0.2.10"}
+    statuses = [log_in(app, "compta", "faux", **attacker)[1].status_code for _ in range(6)]
+    assert statuses[0] == 401 and set(statuses[1:]) == {429}  # one real check, then waits
+    # the account is locked for the attacker's address, never for an address that has not failed
+    assert log_in(app, "compta", PASSWORD, **attacker)[1].status_code == 429
+    assert log_in(app, "compta", PASSWORD, **office)[1].status_code == 303
+    clock.now += 1
 
 
 def test_throttle_delays_double_and_are_capped() -> None:
     clock = Clock()
     throttle = Throttle(clock=clock, base_seconds=1, max_seconds=30)
-    key = ("compta", "10.0.0.1")
     waits = []
-    for _ in range(7):
-        throttle.failed(key)
-        waits.append(throttle.wait(key))
+    for i in range(7):
+        assert throttle.begin("compta", "10.0.0.1") == 0  # counted as a failure until it succeeds
+        waits.append(throttle.wait("compta", "10.0.0.1"))
+        clock.now += waits[-1] if i < 6 else 0
     assert waits == [1, 2, 4, 8, 16, 30, 30]
-    assert throttle.wait(("compta", "10.0.0.2")) == 0
-    throttle.succeeded(key)
-    assert throttle.wait(key) == 0
+    assert throttle.wait("compta", "10.0.0.2") == 0  # an address that never failed
+    assert throttle.wait("velo", "10.0.0.1") == 30  # the failed address waits for any account
+    throttle.succeeded("compta", "10.0.0.1")
+    assert throttle.wait("compta", "10.0.0.1") == 0
+
+
+def test_parallel_tries_get_one_real_check() -> None:
+    """A try counts as a failure before its password is checked, so tries in flight cannot all pass."""
+    throttle = Throttle(clock=Clock())
+    assert [throttle.begin("compta", "10.0.0.1") == 0 for _ in range(16)].count(True) == 1
 
 
 def test_a_changed_password_ends_open_sessions(served: tuple[Flask, Clock, dict[str, str]]) -> None:
@@ -304,6 +363,21 @@ def test_a_changed_password_ends_open_sessions(served: tuple[Flask, Clock, dict[
     user = guard_users.users["compta"]
     guard_users.users["compta"] = replace(user, password_hash=hash_password("un-autre-mot-de-passe"))  # type: ignore[index]
     assert client.get(f"/{slugs['velo-gap']}/income_statement/").status_code == 401
+
+
+def test_a_password_changed_in_the_users_file_ends_open_sessions(
+        served: tuple[Flask, Clock, dict[str, str]], tmp_path: Path) -> None:
+    import os
+    app, _clock, slugs = served
+    client, _ = log_in(app, "velo")
+    page = f"/{slugs['velo-gap']}/income_statement/"
+    assert client.get(page).status_code == 200
+    path = tmp_path / "rules" / "users.toml"
+    path.write_text(path.read_text(encoding="utf-8").replace(DIGEST, hash_password("nouveau-mot-de-passe"), 2),
+                    encoding="utf-8")
+    os.utime(path, (1, 1))
+    assert client.get(page).status_code == 401
+    assert log_in(app, "velo", "nouveau-mot-de-passe")[1].status_code == 303
 
 
 def test_writes_from_another_site_are_refused(served: tuple[Flask, Clock, dict[str, str]]) -> None:
@@ -407,3 +481,104 @@ def test_a_ledger_renamed_while_serving_stays_closed_to_other_treasurers(tmp_pat
     assert client.get(f"/{quote(renamed)}/api/ledger_data").status_code == 403
     client, _ = log_in(app, "compta")
     assert client.get(f"/{quote(renamed)}/income_statement/").status_code == 200
+
+
+def test_behind_a_trusted_proxy_the_forwarded_address_and_scheme_count(tmp_path: Path) -> None:
+    ledgers_dir, rules_dir = write_group(tmp_path, {"velo-gap": BORROWER})
+    (rules_dir / "users.toml").write_text(users_text().split("\n\n[[users]]\nlogin = \"velo\"")[0] + "\n",
+                                          encoding="utf-8")
+    items, problems = prepare(ledgers_dir, rules_dir, tmp_path)
+    assert problems == []
+    users, problems = load_users(rules_dir / "users.toml", ["velo-gap"])
+    assert users is not None, problems
+    app = build_app(items, users=users, trusted_proxies=1)
+    attacker = {"HTTP_X_FORWARDED_FOR": "203.0.113.9", "REMOTE_ADDR": "127.0.0.1"}
+    office = {"HTTP_X_FORWARDED_FOR": "192.0.2.10", "REMOTE_ADDR": "127.0.0.1",
+              "HTTP_X_FORWARDED_PROTO": "https"}
+    assert log_in(app, "compta", "faux", **attacker)[1].status_code == 401
+    assert log_in(app, "compta", PASSWORD, **attacker)[1].status_code == 429
+    _client, response = log_in(app, "compta", PASSWORD, **office)
+    assert response.status_code == 303
+    assert "Secure" in response.headers["Set-Cookie"]  # the proxy said https
+
+
+# --- the second factor (TOTP) ------------------------------------------------------------------------
+
+def test_a_bookkeeper_with_a_totp_secret_needs_the_code_once(tmp_path: Path) -> None:
+    import pyotp
+
+    from comptasso.web.access import install
+    secret = pyotp.random_base32()
+    ledgers_dir, rules_dir = write_group(tmp_path, {"velo-gap": BORROWER})
+    (rules_dir / "users.toml").write_text(
+        f'[[users]]\nlogin = "compta"\nrole = "bookkeeper"\npassword_hash = "{DIGEST}"\n'
+        f'totp_secret = "{secret}"\n', encoding="utf-8")
+    items, _ = prepare(ledgers_dir, rules_dir, tmp_path)
+    users, problems = load_users(rules_dir / "users.toml", ["velo-gap"])
+    assert users is not None, problems
+    clock = Clock()
+    app = build_app(items)
+    install(app, users, dict.fromkeys(app.config["LEDGERS"].ledgers_by_slug), clock=clock,
+            throttle=Throttle(clock=clock))
+
+    def attempt(code: str) -> int:
+        from tests.web_helpers import csrf_in
+        client = app.test_client()
+        token = csrf_in(client.get("/login").get_data(as_text=True))
+        clock.now += 400  # past the throttle's waits: only the code decides
+        return client.post("/login", data={"login": "compta", "password": PASSWORD, "code": code,
+                                           "csrf_token": token}).status_code
+
+    code = pyotp.TOTP(secret).at(clock.now + 400 * 3)
+    assert attempt("") == 401
+    assert attempt("000000" if code != "000000" else "111111") == 401
+    assert attempt(code) == 303  # within one 30 s step of the clock
+    assert attempt(pyotp.TOTP(secret).at(clock.now + 400)) == 303
+    clock.now -= 400
+    assert attempt(pyotp.TOTP(secret).at(clock.now + 400)) == 401  # the same code, replayed
+
+
+@pytest.mark.parametrize(("extra", "role", "message"), [
+    ('totp_secret = "court"\n', "board", "secret TOTP attendu en base32"),
+    ('totp_secret = "JBSWY3DPEHPK3PXPJBSWY3DP"\nmember = "velo-gap"\n', "treasurer",
+     "réservé au comptable et au conseil"),
+])
+def test_a_bad_totp_secret_is_refused(tmp_path: Path, extra: str, role: str, message: str) -> None:
+    users, problems = load_users_from_text(
+        f'[[users]]\nlogin = "a1"\nrole = "{role}"\npassword_hash = "$argon2id$x"\n{extra}', tmp_path)
+    assert users is None and any(message in str(p) for p in problems), [str(p) for p in problems]
+
+
+def test_totp_secret_command() -> None:
+    import re
+    result = CliRunner().invoke(comptasso, ["totp-secret", "--login", "compta"])
+    assert result.exit_code == 0
+    assert re.match(r'^totp_secret = "[A-Z2-7]{32}"\notpauth://totp/Comptasso:compta\?secret=', result.output)
+
+
+# --- invariants -------------------------------------------------------------------------------------
+
+@given(st.lists(st.tuples(st.sampled_from(["compta", "velo", "x"]), st.integers(0, 20), st.floats(0, 50)),
+                max_size=60))
+def test_no_sequence_of_failures_locks_out_an_address_that_never_failed(
+        tries: list[tuple[str, int, float]]) -> None:
+    clock = Clock()
+    throttle = Throttle(clock=clock)
+    for login, address, pause in tries:
+        clock.now += pause
+        throttle.begin(login, f"203.0.113.{address}")  # every try of the attackers fails
+    assert throttle.wait("compta", "192.0.2.1") == 0
+    assert throttle.begin("compta", "192.0.2.1") == 0
+
+
+@given(st.integers(1, 50), st.floats(0, 100_000))
+def test_sessions_end_at_logout_and_never_outlive_their_lifetime(count: int, later: float) -> None:
+    from comptasso.web.sessions import SessionStore
+    clock = Clock()
+    store = SessionStore(idle_seconds=1800, max_seconds=7200, clock=clock)
+    ids = [store.open(f"u{i}", "s")[0] for i in range(count)]
+    store.revoke(ids[0])
+    clock.now += later
+    alive = [store.get(i, lambda _login: "s") is not None for i in ids]
+    assert not alive[0]
+    assert all(a == (later <= 1800) for a in alive[1:])

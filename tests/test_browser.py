@@ -19,7 +19,6 @@ from click.testing import CliRunner
 
 from banquasso.commands.main import main as banquasso
 from comptasso.web.access import hash_password, load_users
-from comptasso.plugins.consolidation import RULES_ENV
 from comptasso.money import fr_money
 from comptasso.web.serve import build_app, prepare
 from tests.conftest import DEMO_AS_OF, ROOT, in_ci
@@ -87,7 +86,6 @@ def server(demo_copy: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.Mon
     (rules / "users.toml").write_text(
         f'[[users]]\nlogin = "tresorier-velo"\nrole = "treasurer"\nmember = "velo-gap"\n'
         f'password_hash = "{hash_password(PASSWORD)}"\n', encoding="utf-8")
-    monkeypatch.setenv(RULES_ENV, str(rules))
     served, problems = prepare(ledgers, rules, tmp_path)
     assert problems == []
     users, problems = load_users(rules / "users.toml", [s.member_id for s in served if s.member_id])
@@ -172,6 +170,13 @@ def test_log_in_read_the_forecast_and_record_a_tranche(browser: object, server: 
     assert "15/01/2027" in rows.nth(0).inner_text() and "3 500,00" in rows.nth(0).inner_text().replace("\u202f", " ")
     shot(page, "04-echeances-ajoutees.png")
     assert '"REG-2026-0999" 2027-01-15 3500.00 EUR' in server["main"].read_text(encoding="utf-8")
+
+    # Fava's own frontend writes through fetch(): the page sends the session's CSRF token with it
+    slug = page.url.removeprefix(url).split("/")[1]
+    status = page.evaluate("async (u) => (await fetch(u, {method: 'PUT', headers: {'Content-Type': "
+                           "'application/json'}, body: JSON.stringify({source: 'x'})})).status",
+                           f"{url}/{slug}/api/format_source")
+    assert status == 200
 
     page.click("text=Trésorerie du groupement →")
     page.wait_for_selector("#bqa-redacted")

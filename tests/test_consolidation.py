@@ -18,7 +18,6 @@ from comptasso.model.chart import class_problem, is_treasury, pcg_number
 from comptasso.cli.main import main
 from comptasso.plugins.consolidation import (
     GROUP_LEDGER,
-    RULES_ENV,
     AdvanceAccounts,
     DEFAULT_ACCOUNTS,
     Renamer,
@@ -258,7 +257,6 @@ def test_disallowed_plugin_is_refused_by_the_group_ledger(evil_group: tuple[Path
 
 
 def test_config_names_the_group_file_and_the_rules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(RULES_ENV, raising=False)
     base = tmp_path / "ledgers"
     base.mkdir()
     config, error = parse_config("group.toml", base)
@@ -266,9 +264,9 @@ def test_config_names_the_group_file_and_the_rules(tmp_path: Path, monkeypatch: 
     assert (config.ledgers_dir, config.rules_dir) == (base.resolve(), (tmp_path / "rules").resolve())
     config, error = parse_config("group.toml;rules=../regles", base)
     assert config is not None and config.rules_dir == (tmp_path / "regles").resolve()
-    monkeypatch.setenv(RULES_ENV, str(tmp_path / "autres"))
+    monkeypatch.setenv("COMPTASSO_RULES_DIR", str(tmp_path / "autres"))  # no environment overrides the line
     config, _ = parse_config("group.toml;rules=../regles", base)
-    assert config is not None and config.rules_dir == (tmp_path / "autres").resolve()
+    assert config is not None and config.rules_dir == (tmp_path / "regles").resolve()
     assert parse_config("group.toml;regles=x", base) == (None, parse_config("group.toml;regles=x", base)[1])
     assert "option « regles=x » inconnue" in (parse_config("group.toml;regles=x", base)[1] or "")
     assert "group.toml" in (parse_config("groupe.toml", base)[1] or "")

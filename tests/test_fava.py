@@ -19,7 +19,7 @@ from flask import Flask
 from comptasso.books.facade import open_books
 from comptasso.model.chart import is_treasury
 from comptasso.cli.main import main
-from comptasso.plugins.consolidation import GROUP_LEDGER, RULES_ENV
+from comptasso.plugins.consolidation import GROUP_LEDGER
 from comptasso.web.serve import ServedLedger, build_app, prepare
 from tests.conftest import DEMO_LEDGERS, DEMO_RULES, in_ci, write_group
 from tests.test_consolidation import BORROWER, LENDER, balances
@@ -177,10 +177,121 @@ def test_read_only_refuses_every_write(tmp_path: Path) -> None:
     assert app.test_client().put(f"/{slug}/api/source", json={}).status_code == 401
 
 
+def test_read_only_still_lets_users_log_in(tmp_path: Path) -> None:
+    from comptasso.web.access import hash_password, load_users
+    from tests.web_helpers import log_in, session_token
+
+    ledgers_dir, rules_dir = write_group(tmp_path, {"velo-gap": BORROWER})
+    (rules_dir / "users.toml").write_text(
+        f'[[users]]\nlogin = "compta"\nrole = "bookkeeper"\npassword_hash = "{hash_password("mot-de-passe-1")}"\n',
+        encoding="utf-8")
+    served, _ = prepare(ledgers_dir, rules_dir, tmp_path)
+    users, _ = load_users(rules_dir / "users.toml", ["velo-gap"])
+    app = build_app(served, read_only=True, users=users)
+    slug = slugs(app)[str(served[0].path)]
+    client, response = log_in(app, "compta", "mot-de-passe-1")
+    assert response.status_code == 303
+    token = session_token(client, f"/{slug}/income_statement/")
+    before = served[0].path.read_bytes()
+    refused = client.put(f"/{slug}/api/add_entries", json={"entries": []}, headers={"X-CSRF-Token": token})
+    assert refused.status_code == 401 and "lecture seule" in refused.get_json()["error"]
+    assert served[0].path.read_bytes() == before
+    assert client.post("/logout").status_code == 200
+
+
+# --- rules/fava.toml ----------------------------------------------------------------------------
+
+def uploads_app(tmp_path: Path) -> tuple[Flask, ServedLedger, str]:
+    ledgers_dir, rules_dir = write_group(tmp_path, {"velo-gap": BORROWER, "ressourcerie": LENDER})
+    (rules_dir / "fava.toml").write_text('allowed_options = ["language"]\n[uploads]\nenabled = true\n'
+                                         'extensions = ["pdf", "csv"]\n', encoding="utf-8")
+    served, problems = prepare(ledgers_dir, rules_dir, tmp_path)
+    assert problems == []
+    app = build_app(served)
+    velo = next(s for s in served if s.member_id == "velo-gap")
+    return app, velo, slugs(app)[str(velo.path)]
+
+
+def put_file(app: Flask, slug: str, name: str, folder: Path) -> tuple[int, str]:
+    import io
+    response = app.test_client().put(f"/{slug}/api/add_document", content_type="multipart/form-data", data={
+        "file": (io.BytesIO(b"%PDF-1.4"), name), "folder": str(folder), "account": "Assets:512-Banque"})
+    body = response.get_json(silent=True)
+    return response.status_code, body["error"] if isinstance(body, dict) and "error" in body else str(body)
+
+
+def test_enabled_uploads_land_only_in_the_member_s_documents_folder(tmp_path: Path) -> None:
+    app, velo, slug = uploads_app(tmp_path)
+    status, body = put_file(app, slug, "recu.pdf", velo.documents)
+    assert status == 200, body
+    saved = velo.documents / "Assets" / "512-Banque" / "recu.pdf"
+    assert saved.read_bytes() == b"%PDF-1.4"
+    for name in ("evil.pth", "evil.py", "main.beancount", "recu.png", ".cache.pdf"):
+        status, body = put_file(app, slug, name, velo.documents)
+        assert status == 403 and "extensions permises csv, pdf" in body, name
+    for folder in (velo.folder, velo.folder.parent / "ressourcerie", Path("/tmp")):
+        status, body = put_file(app, slug, "autre.pdf", folder)
+        assert status == 403 and "dépôt refusé" in body, folder
+    upload_import = app.test_client().put(f"/{slug}/api/upload_import_file", content_type="multipart/form-data",
+                                          data={"file": (__import__("io").BytesIO(b"x"), "a.csv")})
+    assert upload_import.status_code == 403
+    assert sorted(p.name for p in tmp_path.rglob("*.p*") if p.is_file()) == ["recu.pdf"]
+    # a document of the member's own folder can be deleted; the ledger files cannot
+    client = app.test_client()
+    assert client.delete(f"/{slug}/api/document?filename={velo.path}").status_code == 403
+    velo.path.with_name("autre.pdf").write_bytes(b"%PDF")
+    assert client.delete(f"/{slug}/api/document?filename={velo.path.with_name('autre.pdf')}").status_code in {400, 500}
+    assert velo.path.with_name("autre.pdf").exists()  # not a document Fava knows: Fava itself refuses
+    assert client.delete(f"/{slug}/api/document?filename={saved}").status_code in {400, 500}
+    assert velo.path.exists() and saved.exists()
+
+
+def test_a_ledger_may_only_set_the_fava_options_of_rules_fava_toml(tmp_path: Path) -> None:
+    ledgers_dir, rules_dir = write_group(tmp_path, {"velo-gap": '2024-01-01 custom "fava-option" "locale" "fr_FR"\n'
+                                                                 + BORROWER})
+    assert prepare(ledgers_dir, rules_dir, tmp_path)[1] == []  # the default list has "locale"
+    (rules_dir / "fava.toml").write_text('allowed_options = ["language"]\n', encoding="utf-8")
+    served, problems = prepare(ledgers_dir, rules_dir, tmp_path)
+    assert served == []
+    assert [(Path(p.file).name, p.line, p.code) for p in problems] == [("main.beancount", 2, "fava-option-refused")]
+    assert "option Fava « locale » refusée" in problems[0].message
+
+
+@pytest.mark.parametrize(("text", "line", "message"), [
+    ('allowed_options = ["language", "import-dirs"]\n', 1, "« import-dirs » ne peut pas être autorisée"),
+    ('allowed_options = ["language"]\n[uploads]\nenabled = true\nextensions = ["pdf", "pth"]\n', 4,
+     "l'extension « pth » ne peut pas être autorisée"),
+    ('allowed_options = ["language"]\nuploads_dir = "/"\n', 2, "uploads_dir : clé inconnue"),
+    ("allowed_options = [\n", 0, "syntaxe TOML invalide"),
+])
+def test_a_bad_fava_toml_is_refused_with_file_and_line(tmp_path: Path, text: str, line: int, message: str) -> None:
+    ledgers_dir, rules_dir = write_group(tmp_path, {"velo-gap": BORROWER})
+    (rules_dir / "fava.toml").write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(main, ["serve", "--ledgers", str(ledgers_dir), "--rules", str(rules_dir)])
+    assert result.exit_code == 1
+    assert f"fava.toml:{line}: " in result.output and message in result.output, result.output
+    check = CliRunner().invoke(main, ["check", "--ledgers", str(ledgers_dir), "--rules", str(rules_dir),
+                                      "--as-of", "2026-12-31"])
+    assert check.exit_code == 1 and message in check.output
+
+
+def test_serve_refuses_a_group_file_whose_plugin_names_other_rules(tmp_path: Path) -> None:
+    ledgers_dir, rules_dir = write_group(tmp_path, {"velo-gap": BORROWER})
+    (ledgers_dir / GROUP_LEDGER).write_text('plugin "comptasso.consolidation" "group.toml"\n', encoding="utf-8")
+    other = tmp_path / "regles"
+    shutil.copytree(rules_dir, other)
+    result = CliRunner().invoke(main, ["serve", "--ledgers", str(ledgers_dir), "--rules", str(other)])
+    assert result.exit_code == 1
+    assert f"{ledgers_dir / GROUP_LEDGER}:1: la vue consolidée lit les règles de {rules_dir.resolve()}" in result.output
+    (ledgers_dir / GROUP_LEDGER).write_text('plugin "comptasso.consolidation" "group.toml;rules=../regles"\n',
+                                            encoding="utf-8")
+    served, problems = prepare(ledgers_dir, other, tmp_path)
+    assert problems == [] and served
+
+
 # --- the command -----------------------------------------------------------------------------
 
 def test_serve_refuses_to_start_on_an_unsafe_member(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(RULES_ENV, "")
     evil = '2026-01-01 custom "fava-option" "import-config" "importers.py"\n' + BORROWER
     ledgers_dir, rules_dir = write_group(tmp_path, {"ressourcerie": 'plugin "beancount.plugins.auto"\n' + LENDER,
                                                     "velo-gap": evil})
@@ -191,7 +302,6 @@ def test_serve_refuses_to_start_on_an_unsafe_member(tmp_path: Path, monkeypatch:
 
 
 def test_serve_refuses_an_unsafe_group_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(RULES_ENV, "")
     ledgers_dir, rules_dir = write_group(tmp_path, {"velo-gap": BORROWER})
     (ledgers_dir / GROUP_LEDGER).write_text('plugin "comptasso.consolidation" "group.toml"\n'
                                             'plugin "comptasso_evil_fava"\n', encoding="utf-8")
@@ -201,7 +311,6 @@ def test_serve_refuses_an_unsafe_group_file(tmp_path: Path, monkeypatch: pytest.
 
 
 def test_serve_usage_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(RULES_ENV, "")
     runner = CliRunner()
     assert runner.invoke(main, ["serve", "--port", "70000"]).exit_code == 2
     missing = runner.invoke(main, ["serve", "--ledgers", str(tmp_path / "nulle-part")])
@@ -257,3 +366,34 @@ def test_every_page_of_every_demo_ledger_answers(demo: tuple[Path, Path, Flask, 
     assert_every_page_answers(app, banks)
     errors = app.test_client().get(f"/{slugs(app)[str(served[-1].path)]}/api/errors").get_json()["data"]
     assert errors == [], json.dumps(errors, ensure_ascii=False)[:2000]
+
+
+def test_a_fava_write_waits_for_the_member_s_lock(guarded: tuple[Flask, Path, Path, str],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fava's writes take the lock of the importer and the advance writer (comptasso.atomic.locked)."""
+    import threading
+
+    from comptasso.atomic import locked
+    app, main_file, _marker, slug = guarded
+    monkeypatch.setattr("comptasso.web.serve.WRITE_LOCK_SECONDS", 0.2)
+    client = app.test_client()
+    source = client.get(f"/{slug}/api/source?filename={main_file}").get_json()["data"]
+    body = {"file_path": str(main_file), "source": source["source"] + "; ajout\n", "sha256sum": source["sha256sum"]}
+    held, release = threading.Event(), threading.Event()
+
+    def engine() -> None:
+        with locked(main_file, main_file.parent.parent):
+            held.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=engine)
+    thread.start()
+    held.wait(10)
+    try:
+        busy = client.put(f"/{slug}/api/source", json=body)
+        assert busy.status_code == 503 and "occupé" in busy.get_json()["error"]
+        assert main_file.read_text(encoding="utf-8") == source["source"]
+    finally:
+        release.set()
+        thread.join(10)
+    assert client.put(f"/{slug}/api/source", json=body).status_code == 200

@@ -19,10 +19,10 @@ from banquasso.commands.main import main as banquasso
 from banquasso.fava_ext.chart import Series, chart_svg, nice_step
 from banquasso.fava_ext.tranche_form import check_form, insert_after_grant, parse_amount
 from comptasso.web.access import hash_password, load_users
-from comptasso.plugins.consolidation import RULES_ENV
 from comptasso.model.grants import extract_grants
 from comptasso.web.serve import build_app, prepare
 from tests.conftest import write_group
+from tests.web_helpers import csrf_in, log_in
 
 AS_OF = "2026-11-30"
 EXT = "extension/BanquAssoExtension"
@@ -88,7 +88,6 @@ class Site:
                                                plugins=PLUGINS)
         (self.ledgers / "group.beancount").write_text(GROUP_VIEW, encoding="utf-8")
         (self.rules / "users.toml").write_text(users_toml(), encoding="utf-8")
-        monkeypatch.setenv(RULES_ENV, str(self.rules))
         served, problems = prepare(self.ledgers, self.rules, root)
         assert problems == []
         users, problems = load_users(self.rules / "users.toml", ["velo-gap", "ressourcerie"])
@@ -100,8 +99,7 @@ class Site:
         self.group = by_path[str((self.ledgers / "group.beancount").resolve())]
 
     def client(self, login: str = "compta") -> FlaskClient:
-        client = self.app.test_client()
-        response = client.post("/login", data={"login": login, "password": PASSWORD, "next": "/"})
+        client, response = log_in(self.app, login, PASSWORD)
         assert response.status_code == 303, response.get_data(as_text=True)
         return client
 
@@ -218,7 +216,7 @@ def test_member_endpoints_only_on_their_ledger(site: Site) -> None:
 def post_form(site: Site, client: FlaskClient, **fields: str):
     page = client.get(f"/{site.velo}/{EXT}/?as_of={AS_OF}").get_data(as_text=True)
     sha = re.search(r'name="sha256" value="([0-9a-f]{64})"', page).group(1)
-    data = {"sha256": sha, "convention": "R-1", **fields}
+    data = {"sha256": sha, "convention": "R-1", "csrf_token": csrf_in(page), **fields}
     return client.post(f"/{site.velo}/{EXT}/tranches?as_of={AS_OF}", data=data)
 
 
@@ -270,7 +268,8 @@ def test_a_file_changed_since_the_page_was_shown_is_not_overwritten(site: Site) 
     main.write_text(main.read_text(encoding="utf-8") + "\n; modifié ailleurs\n", encoding="utf-8")
     before = main.read_bytes()
     response = client.post(f"/{site.velo}/{EXT}/tranches?as_of={AS_OF}",
-                           data={"sha256": sha, "convention": "R-1", "due-0": "2027-01-15", "amount-0": "100"})
+                           data={"sha256": sha, "convention": "R-1", "due-0": "2027-01-15", "amount-0": "100",
+                                 "csrf_token": csrf_in(page)})
     assert response.status_code == 400
     assert "le livre a été modifié depuis l'affichage de cette page" in text_of(response.get_data(as_text=True))
     assert main.read_bytes() == before

@@ -26,7 +26,8 @@ from banquasso.fava_ext.views import (
 from banquasso.registry.db import database_url
 from comptasso.web.access import User, current_user
 from comptasso.cli.util import today
-from comptasso.web.serve import AS_OF_CONFIG
+from comptasso.web import fava_adapter as fava
+from comptasso.web.serve import AS_OF_CONFIG, RULES_CONFIG
 from comptasso.model.grants import extract_grants
 from comptasso.books.group import load_group
 from comptasso.money import fr_date, fr_money, fr_number, money_json
@@ -72,7 +73,7 @@ class BanquAssoExtension(FavaExtensionBase):
             return None
         group, _ = load_group(folder)
         member = next((m.id for m in group.members if m.ledger.resolve() == path), None) if group else None
-        return Place(folder, rules_folder(folder), member)
+        return Place(folder, rules_folder(folder, current_app.config.get(RULES_CONFIG)), member)
 
     def as_of(self) -> tuple[dt.date, str]:
         """The page's day (`?as_of=AAAA-MM-JJ`, default `comptasso serve --as-of` or today) and a message if wrong."""
@@ -155,8 +156,8 @@ class BanquAssoExtension(FavaExtensionBase):
         if place is None:
             return None
         group_file = str((place.ledgers_dir / "group.beancount").resolve())
-        slug = next((s for s, led in current_app.config["LEDGERS"].items()
-                     if str(Path(led.beancount_file_path).resolve()) == group_file), None)
+        slug = next((s for s, led in fava.ledgers(current_app)
+                     if str(Path(fava.ledger_file(led)).resolve()) == group_file), None)
         if slug is None:
             return None
         tail = "pool" if user is not None and user.role == "treasurer" else ""
@@ -164,12 +165,12 @@ class BanquAssoExtension(FavaExtensionBase):
 
     def report_url(self, **params: str) -> str:
         """The URL of this ledger's « Trésorerie mutualisée » page."""
-        return url_for("extension_report", bfile=g.beancount_file_slug, extension_name=self.name, **params)
+        return url_for("extension_report", bfile=fava.request_slug(), extension_name=self.name, **params)
 
     def endpoint_url(self, endpoint: str, **params: str) -> str:
         """The URL of one of this extension's endpoints on this ledger."""
         query = f"?{urlencode(params)}" if params else ""
-        return f"{request.script_root}/{g.beancount_file_slug}/extension/{self.name}/{endpoint}{query}"
+        return f"{request.script_root}/{fava.request_slug()}/extension/{self.name}/{endpoint}{query}"
 
     # ------------------------------------------------------------------------------------- endpoints
 
@@ -228,7 +229,7 @@ class BanquAssoExtension(FavaExtensionBase):
             result = FormResult(result.convention, (), {"form": message})
         setattr(g, FORM_KEY, {"values": form, "errors": dict(result.errors)})
         template = self.jinja_env.get_template(f"{self.name}.html")
-        content = Markup(template.render(ledger=g.ledger, extension=self))
+        content = Markup(template.render(ledger=self.ledger, extension=self))
         page = render_template("_layout.html", content=content, page_title=self.report_title)
         return Response(page, status=HTTPStatus.BAD_REQUEST, mimetype="text/html")
 

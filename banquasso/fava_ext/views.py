@@ -11,24 +11,23 @@ from pathlib import Path
 
 from beancount.core import data
 
-from banquasso.pool.capacity import Capacity
-from banquasso.forecast.delays import DelayModel
-from banquasso.forecast.flows import OpenTranche, tranche_flow
 from banquasso.forecast.advance_flows import read_group_with_advances
 from banquasso.forecast.daily import DEFAULT_HORIZON, GroupForecast, GroupOutlook, MemberForecast, forecast_outlook
-from banquasso.watch.monitoring import AdvanceOnDay, advances_on, member_alerts
+from banquasso.forecast.delays import DelayModel
+from banquasso.forecast.flows import OpenTranche, tranche_flow
+from banquasso.forecast.risk import DEFAULT_SCENARIOS, DEFAULT_SEED, GroupRisk, simulate
+from banquasso.pool.capacity import Capacity
 from banquasso.pool.plan import Plan, group_capacity, plan_group
-from banquasso.terms.policy import Policy, load_policy
 from banquasso.registry import lifecycle
 from banquasso.registry.db import DB_URL_ENV, database_url, open_registry
 from banquasso.registry.service import load_views
 from banquasso.registry.snapshot import AdvanceView
-from banquasso.forecast.risk import DEFAULT_SCENARIOS, DEFAULT_SEED, GroupRisk, simulate
+from banquasso.terms.policy import Policy, load_policy
+from banquasso.watch.monitoring import AdvanceOnDay, advances_on, member_alerts
 from comptasso.books.facade import GroupBooks, open_books
-from comptasso.plugins.consolidation import RULES_ENV
+from comptasso.books.group import GROUP_FILE
 from comptasso.model.grants import Grant
 from comptasso.model.member import member_model
-from comptasso.books.group import GROUP_FILE
 from comptasso.problems import Problem, ProblemsError
 
 ZERO = Decimal("0.00")
@@ -43,10 +42,9 @@ class Place:
     member_id: str | None  # None: the group view
 
 
-def rules_folder(ledgers_dir: Path) -> Path:
-    """`$COMPTASSO_RULES_DIR` (set by `comptasso serve --rules`), else `rules/` beside the ledgers folder."""
-    env = os.environ.get(RULES_ENV, "").strip()
-    return Path(env) if env else ledgers_dir.parent / "rules"
+def rules_folder(ledgers_dir: Path, served: Path | None = None) -> Path:
+    """The rules folder of `comptasso serve --rules` (`served`), else `rules/` beside the ledgers folder."""
+    return served if served is not None else ledgers_dir.parent / "rules"
 
 
 def ledgers_folder(beancount_file: Path) -> Path | None:

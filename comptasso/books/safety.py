@@ -1,15 +1,24 @@
-"""The safety rules of a member ledger: allowed plugins only, includes inside the member folder."""
+"""The safety rules of a member ledger: allowed plugins only, includes inside the member folder.
+
+Also what a ledger may ask of Fava: Fava options on `rules/fava.toml` only, Fava extensions on
+`rules/plugins.toml` only, document directives inside the member folder, and no `documents` option
+(the group configuration, never a ledger, names the folders Fava reads and writes).
+"""
 
 from __future__ import annotations
 
 import glob
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from comptasso.problems import Problem
+from beancount.core import data
+
+from comptasso.books.fava_rules import FavaRules
+from comptasso.problems import Problem, at
 
 
 @dataclass(frozen=True)
@@ -59,6 +68,13 @@ def check_file(
             "option « insert_pythonpath » refusée : un livre ne peut pas ajouter de code Python",
             code="pythonpath-refused", subject="insert_pythonpath",
         ))
+    if options_map.get("documents"):
+        problems.append(Problem(
+            source_file, directive_line(text, "option", "documents"),
+            "option « documents » refusée : le dossier des justificatifs est fixé par la configuration "
+            "du groupe, jamais par un livre",
+            code="ledger-documents-option",
+        ))
     includes: list[IncludeMatch] = []
     root = folder.resolve()
     for pattern in options_map.get("include", []):
@@ -74,3 +90,56 @@ def check_file(
             continue
         includes.append(match)
     return includes, problems
+
+
+def inside(path: str | Path, folder: Path) -> bool:
+    """Whether a path, resolved (symlinks followed), lies inside a folder (resolved too)."""
+    try:
+        return Path(path).resolve().is_relative_to(Path(folder).resolve())
+    except (OSError, RuntimeError, ValueError):
+        return False
+
+
+def shown(name: str) -> str:
+    """A name as the user must see it: non-ASCII look-alikes spelled out."""
+    return name if name.isascii() else f"{name} (caractères non ASCII : {name!a})"
+
+
+def document_path(entry: data.Document) -> Path:
+    """Where a `document` directive points, relative to the file that declares it."""
+    base = Path(str((entry.meta or {}).get("filename", "."))).parent
+    return base / entry.filename
+
+
+def fava_entry_problems(
+    entries: Iterable[data.Directive],
+    folder: Path,
+    allowed_extensions: frozenset[str],
+    rules: FavaRules,
+) -> list[Problem]:
+    """Fava options off `rules/fava.toml`, Fava extensions off the allow-list, documents outside `folder`."""
+    problems: list[Problem] = []
+    for entry in entries:
+        if isinstance(entry, data.Document):
+            if not inside(document_path(entry), folder):
+                problems.append(_coded(at(entry.meta, f"justificatif « {entry.filename} » refusé : hors du "
+                                                     f"dossier du membre {Path(folder).resolve()}"),
+                                       "document-outside-member", entry.filename))
+            continue
+        if not isinstance(entry, data.Custom) or entry.type not in {"fava-option", "fava-extension"}:
+            continue
+        first = entry.values[0].value if entry.values else None
+        name = first if isinstance(first, str) else repr(first)
+        if entry.type == "fava-extension" and name not in allowed_extensions:
+            problems.append(_coded(at(entry.meta, f"extension Fava « {shown(name)} » refusée : elle n'est pas dans "
+                                                  "la liste autorisée (rules/plugins.toml)"),
+                                   "fava-extension-refused", name))
+        elif entry.type == "fava-option" and name not in rules.allowed_options:
+            problems.append(_coded(at(entry.meta, f"option Fava « {shown(name)} » refusée : elle n'est pas dans "
+                                                  "la liste autorisée (rules/fava.toml)"),
+                                   "fava-option-refused", name))
+    return problems
+
+
+def _coded(problem: Problem, code: str, subject: str) -> Problem:
+    return Problem(problem.file, problem.line, problem.message, problem.severity, code, subject)

@@ -17,6 +17,7 @@ from comptasso.problems import Problem
 COMMANDS = {
     "serve": "comptasso.web.serve:serve_command",
     "password-hash": "comptasso.web.access:password_hash_command",
+    "totp-secret": "comptasso.web.access:totp_secret_command",
     "import": "comptasso.cli.accounting:import_command",
     "fec": "comptasso.cli.accounting:fec_command",
     "report": "comptasso.cli.accounting:report_command",

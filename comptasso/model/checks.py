@@ -8,13 +8,16 @@ from collections.abc import Sequence
 from beancount.core import data
 
 from comptasso.books.facade import GroupBooks
+from comptasso.books.fava_rules import load_fava_rules
+from comptasso.books.group import Member
+from comptasso.books.loading import unsafe_problems
+from comptasso.books.reference import Reference
+from comptasso.books.safety import fava_entry_problems
 from comptasso.model.chart import class_problem
 from comptasso.model.grants import extract_grants, tranche_sum_warnings
-from comptasso.books.group import Member
 from comptasso.model.invoices import extract_invoices
 from comptasso.model.previsions import extract_previsions
 from comptasso.problems import Problem, at
-from comptasso.books.reference import Reference
 
 ENGINE_FILE = "banquasso.beancount"
 
@@ -71,9 +74,20 @@ def check_member(member: Member, entries: Sequence[data.Directive], options: dic
     return problems
 
 
+def check_fava_requests(books: GroupBooks) -> list[Problem]:
+    """What each member ledger asks of Fava, against `rules/fava.toml` and `rules/plugins.toml`."""
+    rules, problems = load_fava_rules(books.reference.rules_dir)
+    for member in books.members:
+        entries = books.ledgers[member.id].entries
+        if not entries:  # refused before booking: read its directives without running anything
+            entries, _unsafe = unsafe_problems(member.ledger, member.folder, books.reference.allowed_plugins)
+        problems += fava_entry_problems(entries, member.folder, books.reference.allowed_plugins, rules)
+    return problems
+
+
 def check_books(books: GroupBooks, as_of: dt.date | None = None) -> list[Problem]:
     """Beancount's own errors plus the group's rules (on entries up to `as_of`), sorted by file and line."""
-    problems = list(books.problems)
+    problems = list(books.problems) + check_fava_requests(books)
     for member in books.members:
         ledger = books.ledgers[member.id]
         problems.extend(ledger.problems)

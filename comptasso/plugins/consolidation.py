@@ -6,9 +6,8 @@
 
 The configuration string is ``PATH[;rules=DIR]``: PATH is the group file (or the folder holding
 it), relative to the folder of the Beancount file that loads the plugin; ``rules=DIR`` names the
-rules folder, relative to the same folder (default: ``rules/`` beside the ledgers folder). The
-environment variable ``COMPTASSO_RULES_DIR`` (set by ``comptasso serve --rules``) takes
-precedence over both, so the command line always wins.
+rules folder, relative to the same folder (default: ``rules/`` beside the ledgers folder). Nothing
+overrides this line: ``comptasso serve --rules`` refuses a group file whose line names other rules.
 
 Every member's directives come back with each account prefixed by the member right after the
 root (``Assets:512-CreditCoop`` → ``Assets:Velo-Gap:512-CreditCoop``). Inter-member advances are
@@ -20,7 +19,6 @@ hold their entries.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -39,7 +37,6 @@ from comptasso.problems import Problem
 __plugins__ = ("consolidate",)
 
 PLUGIN = "comptasso.consolidation"
-RULES_ENV = "COMPTASSO_RULES_DIR"
 ELIMINATIONS = "Eliminations"
 #: Member directives the group view leaves out: Fava settings and extensions of a member (the
 #: group file has its own; an extension is code), and queries written against unprefixed accounts.
@@ -125,9 +122,6 @@ def parse_config(config: str | None, base: Path) -> tuple[PluginConfig | None, s
             return None, (f"configuration « {config} » : option « {part} » inconnue "
                           "(syntaxe : \"group.toml;rules=../rules\")")
         rules_dir = base / value.strip()
-    env = os.environ.get(RULES_ENV)
-    if env:
-        rules_dir = Path(env)
     return PluginConfig(ledgers_dir.resolve(), rules_dir.resolve()), None
 
 

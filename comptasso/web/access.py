@@ -11,31 +11,31 @@ opened on the French log-in page, and each role sees only its scope:
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import secrets
 import sys
-import threading
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from html import escape
 from http import HTTPStatus
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 from urllib.parse import urlsplit
 
 import click
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import Flask, Response, current_app, g, has_app_context, jsonify, redirect, request, session, url_for
+from flask import Flask, Response, current_app, g, has_app_context, jsonify, redirect, request
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from werkzeug.wrappers import Response as BaseResponse
 
-from comptasso.problems import Problem
 from comptasso.books.tomlfile import locate, read_toml, validate
-
-if TYPE_CHECKING:
-    from fava.internal_api import LedgerData
+from comptasso.problems import Problem
+from comptasso.web import fava_adapter as fava
+from comptasso.web.sessions import COOKIE, Session, SessionStore, same_token
+from comptasso.web.throttle import Throttle
+from comptasso.web.totp import SECRET, SecondFactor, new_secret, provisioning_uri
 
 USERS_FILE = "users.toml"
 Role = Literal["bookkeeper", "treasurer", "board"]
@@ -47,6 +47,7 @@ PUBLIC_PATHS = frozenset({"/login", "/logout"})
 POOL_EXTENSION = "BanquAssoExtension"
 TREASURER_GROUP_ENDPOINTS = frozenset({"pool", "pool_data"})
 USER_KEY = "comptasso_user"
+SESSION_KEY = "comptasso_session"
 LOGIN = r"^[a-z0-9][a-z0-9._-]{1,31}$"
 
 Clock = Callable[[], float]
@@ -68,6 +69,15 @@ class _UserTable(BaseModel):
     role: Role
     member: str | None = None
     password_hash: str
+    totp_secret: str | None = None
+
+    @field_validator("totp_secret")
+    @classmethod
+    def _base32(cls, value: str | None) -> str | None:
+        if value is not None and not SECRET.match(value):
+            raise ValueError("secret TOTP attendu en base32 (16 à 64 caractères A-Z et 2-7) : "
+                             "tirez-le avec « comptasso totp-secret »")
+        return value
 
     @field_validator("password_hash")
     @classmethod
@@ -83,6 +93,8 @@ class _UserTable(BaseModel):
             raise ValueError("un·e trésorier·e doit avoir « member » (l'identifiant de son association)")
         if self.role != "treasurer" and self.member:
             raise ValueError(f"« member » ne s'applique qu'au rôle treasurer, pas à {self.role}")
+        if self.totp_secret and self.role == "treasurer":
+            raise ValueError("« totp_secret » (second facteur) est réservé au comptable et au conseil")
         return self
 
 
@@ -101,6 +113,7 @@ class User:
     role: Role
     member: str | None
     password_hash: str
+    totp_secret: str | None = None
 
     @property
     def label(self) -> str:
@@ -119,7 +132,8 @@ class User:
     @property
     def stamp(self) -> str:
         """Changes when the password or role changes, so open sessions end."""
-        return hashlib.sha256(f"{self.role}|{self.member}|{self.password_hash}".encode()).hexdigest()[:16]
+        text = f"{self.role}|{self.member}|{self.password_hash}|{self.totp_secret or ''}"
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -151,7 +165,8 @@ def load_users(path: Path, member_ids: Collection[str]) -> tuple[Users | None, l
             problems.append(Problem(str(path), locate(text, ("users", index, "member")),
                                     f"users[{index}].member : membre inconnu « {table.member} » "
                                     f"(membres : {', '.join(sorted(member_ids))})"))
-        users[table.login] = User(table.login, table.name, table.role, table.member, table.password_hash)
+        users[table.login] = User(table.login, table.name, table.role, table.member, table.password_hash,
+                                  table.totp_secret)
     if problems:
         return None, problems
     s = parsed.session
@@ -174,44 +189,6 @@ def verify_password(password_hash: str, password: str) -> bool:
         return _HASHER.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
-
-
-# ------------------------------------------------------------------------------------- throttling
-
-@dataclass
-class Throttle:
-    """Failed log-ins per (log-in, address): after n failures, the next try waits base·2^(n-1) s (capped)."""
-
-    clock: Clock = time.monotonic
-    base_seconds: float = 1.0
-    max_seconds: float = 300.0
-    forget_after: float = 3600.0
-    _failures: dict[tuple[str, str], tuple[int, float]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def wait(self, key: tuple[str, str]) -> float:
-        """Seconds to wait before this key may try again (0: now)."""
-        with self._lock:
-            count, last = self._failures.get(key, (0, 0.0))
-            now = self.clock()
-            if count == 0 or now - last > self.forget_after:
-                return 0.0
-            delay = min(self.max_seconds, self.base_seconds * 2 ** (count - 1))
-            return max(0.0, last + delay - now)
-
-    def failed(self, key: tuple[str, str]) -> None:
-        with self._lock:
-            now = self.clock()
-            count, last = self._failures.get(key, (0, 0.0))
-            if now - last > self.forget_after:
-                count = 0
-            self._failures[key] = (count + 1, now)
-            for old in [k for k, (_, t) in self._failures.items() if now - t > self.forget_after]:
-                del self._failures[old]
-
-    def succeeded(self, key: tuple[str, str]) -> None:
-        with self._lock:
-            self._failures.pop(key, None)
 
 
 # ---------------------------------------------------------------------------------------- the guard
@@ -270,6 +247,30 @@ def _wants_json(path: str) -> bool:
         "application/json" in request.headers.get("Accept", "")
 
 
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+#: The cookie of the log-in form's own CSRF token (before any session exists).
+LOGIN_CSRF_COOKIE = "comptasso_login_csrf"
+#: Injected into Fava's HTML pages: the session's CSRF token, sent back by every form and every
+#: state-changing `fetch` of Fava's frontend.
+CSRF_SCRIPT = (
+    '<meta name="comptasso-csrf" content="{token}">'
+    "<script>(function(){{var t=document.querySelector('meta[name=\"comptasso-csrf\"]').content;"
+    "var f=window.fetch;window.fetch=function(u,o){{o=o||{{}};var m=(o.method||'GET').toUpperCase();"
+    "if(m!=='GET'&&m!=='HEAD'){{var h=new Headers(o.headers||{{}});h.set('" + CSRF_HEADER + "',t);o.headers=h;}}"
+    "return f.call(this,u,o);}};document.addEventListener('submit',function(e){{var x=e.target;"
+    "if(x.method&&x.method.toLowerCase()==='post'&&!x.querySelector('input[name=\"" + CSRF_FIELD + "\"]')){{"
+    "var i=document.createElement('input');i.type='hidden';i.name='" + CSRF_FIELD + "';i.value=t;x.appendChild(i);}}"
+    "}},true);}})();</script>"
+)
+
+
+def csrf_token() -> str:
+    """The CSRF token of the request's session ('' without one): for forms rendered by the server."""
+    record = getattr(g, SESSION_KEY, None)
+    return record.csrf if isinstance(record, Session) else ""
+
+
 class AccessGuard:
     """The log-in pages and the before-request check of every request."""
 
@@ -281,6 +282,10 @@ class AccessGuard:
         self.members_by_file: dict[str, str | None] = {}
         self.clock = clock
         self.throttle = throttle or Throttle(clock=clock)
+        self.sessions = SessionStore(users.idle_seconds, users.max_seconds, clock)
+        self.second_factor = SecondFactor(clock)
+        self._users_mtime = _mtime(users.path)
+        self._member_ids = sorted({m for m in scopes.values() if m})
 
     # --- scopes
 
@@ -289,74 +294,102 @@ class AccessGuard:
         """Fava slug → member id, as Fava names the ledgers now (a title edited while serving renames its slug)."""
         if not self.members_by_file or not has_app_context():
             return self.initial_scopes
-        ledgers = current_app.config["LEDGERS"].items()
-        return {slug: self.members_by_file[ledger.beancount_file_path] for slug, ledger in ledgers
-                if ledger.beancount_file_path in self.members_by_file}
+        return {slug: self.members_by_file[fava.ledger_file(ledger)] for slug, ledger in fava.ledgers(current_app)
+                if fava.ledger_file(ledger) in self.members_by_file}
 
     @property
     def group_slug(self) -> str | None:
         return next((slug for slug, member in self.scopes.items() if member is None), None)
 
+    # --- the users file: a password changed in it ends that user's sessions at the next request
+
+    def refresh_users(self) -> None:
+        """Re-read the users file when it changed on disk (a bad file keeps the users in force)."""
+        mtime = _mtime(self.users.path)
+        if mtime == self._users_mtime:
+            return
+        self._users_mtime = mtime
+        users, _problems = load_users(self.users.path, self._member_ids)
+        if users is not None:
+            self.users = users
+
+    def stamp_of(self, login: str) -> str | None:
+        user = self.users.users.get(login)
+        return user.stamp if user else None
+
     # --- sessions
 
     def user_of_session(self) -> User | None:
-        """The session's user while the session is fresh; an expired or stale session is cleared."""
-        login = session.get("login")
-        user = self.users.users.get(login) if isinstance(login, str) else None
-        now = self.clock()
-        started, seen = session.get("started", 0), session.get("seen", 0)
-        if user is None or session.get("stamp") != user.stamp or not isinstance(started, (int, float)) \
-                or not isinstance(seen, (int, float)) or now - started > self.users.max_seconds \
-                or now - seen > self.users.idle_seconds:
-            session.clear()
+        """The session's user while the session is open and fresh (server-side: log-out ends it at once)."""
+        record = self.sessions.get(request.cookies.get(COOKIE), self.stamp_of)
+        if record is None:
             return None
-        session["seen"] = now
-        return user
+        setattr(g, SESSION_KEY, record)
+        return self.users.users.get(record.login)
 
-    def open_session(self, user: User) -> None:
-        session.clear()
-        now = self.clock()
-        session.update({"login": user.login, "stamp": user.stamp, "started": now, "seen": now})
-        session.permanent = False
+    def secure(self) -> bool:
+        """Whether cookies get the Secure flag: set in users.toml, or the request came over https."""
+        return self.users.secure_cookie or request.is_secure
 
     # --- requests
 
-    def before_request(self) -> Response | None:
+    def before_request(self) -> BaseResponse | None:
         """Flask hook: None lets the request go on."""
-        if request.path in PUBLIC_PATHS or request.endpoint == "static":
+        self.refresh_users()
+        if request.path in PUBLIC_PATHS or request.endpoint == fava.STATIC_ENDPOINT:
             return None
         user = self.user_of_session()
         if user is None:
             return self.unauthorized()
         setattr(g, USER_KEY, user)
-        if request.method not in SAFE_METHODS and not self.same_origin():
-            return self.refuse(Decision(HTTPStatus.FORBIDDEN, reason="requête refusée : elle ne vient pas de cette page"))
+        decision = self.decide(user)
+        if decision.location:
+            return redirect(decision.location, code=int(decision.status))
+        return self.refuse(decision) if decision.status != HTTPStatus.OK else None
+
+    def decide(self, user: User) -> Decision:
+        """Origin, role and scope, then the CSRF token of a write."""
+        writes = request.method not in SAFE_METHODS
+        if writes and not self.same_origin():
+            return Decision(HTTPStatus.FORBIDDEN, reason="requête refusée : elle ne vient pas de cette page")
         scopes = self.scopes
         group_slug = next((slug for slug, member in scopes.items() if member is None), None)
         decision = authorize(user, request.method, request.path, scopes, group_slug)
-        if decision.location:
-            return redirect(decision.location, code=int(decision.status))
-        if decision.status != HTTPStatus.OK:
-            return self.refuse(decision)
-        return None
+        if decision.status == HTTPStatus.OK and writes and not self.csrf_ok():
+            return Decision(HTTPStatus.FORBIDDEN,
+                            reason="requête refusée : jeton de sécurité (CSRF) absent ou faux, rechargez la page")
+        return decision
+
+    def csrf_ok(self) -> bool:
+        """A state-changing request sends back its session's CSRF token (form field or header)."""
+        given = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD)
+        return same_token(csrf_token(), given)
+
+    def after_request(self, response: Response) -> Response:
+        """Flask hook: Fava's HTML pages get the session's CSRF token (and the script that sends it back)."""
+        token = csrf_token()
+        if token and response.mimetype == "text/html" and not response.direct_passthrough:
+            body = response.get_data(as_text=True)
+            if "<head>" in body:
+                response.set_data(body.replace("<head>", "<head>" + CSRF_SCRIPT.format(token=escape(token)), 1))
+        return response
 
     def same_origin(self) -> bool:
         """A write must come from a page of this server (Origin or Referer on the same host)."""
         origin = request.headers.get("Origin") or request.headers.get("Referer")
         if not origin:
-            return True  # not a browser (the test client, a script on the machine)
+            return True  # not a browser (a script on the machine): the CSRF token still applies
         return urlsplit(origin).netloc == request.host
 
     def unauthorized(self) -> Response:
         if _wants_json(request.path) or request.method not in SAFE_METHODS:
             response = jsonify({"error": "connexion requise"})
-        else:
-            response = Response(login_page(request.full_path.rstrip("?")), mimetype="text/html")
-        response.status_code = HTTPStatus.UNAUTHORIZED
-        return response
+            response.status_code = HTTPStatus.UNAUTHORIZED
+            return response
+        return self.login_response(request.full_path.rstrip("?"), status=HTTPStatus.UNAUTHORIZED)
 
     def refuse(self, decision: Decision) -> Response:
-        if _wants_json(request.path):
+        if _wants_json(request.path) or request.method not in SAFE_METHODS:
             response = jsonify({"error": decision.reason})
         else:
             response = Response(_page("Accès refusé", f"<p>{escape(decision.reason)}</p>"
@@ -367,32 +400,62 @@ class AccessGuard:
 
     # --- the log-in pages
 
-    def login(self) -> Response:
+    def login_response(self, target: str, message: str = "", status: int = HTTPStatus.OK) -> Response:
+        """The log-in page, with a fresh log-in CSRF token (cookie and hidden field)."""
+        # One token per browser: a second log-in page (another tab, a favicon answered with this page)
+        # must not invalidate the form already shown.
+        token = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+        if len(token) < 32 or len(token) > 64:
+            token = secrets.token_urlsafe(32)
+        response = Response(login_page(target, message, token), mimetype="text/html", status=status)
+        response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", secure=self.secure(),
+                            max_age=3600)
+        return response
+
+    def login(self) -> BaseResponse:
         if request.method == "GET":
-            return Response(login_page(safe_next(request.args.get("next"))), mimetype="text/html")
+            return self.login_response(safe_next(request.args.get("next")))
         login = request.form.get("login", "").strip().lower()
         password = request.form.get("password", "")
         target = safe_next(request.form.get("next"))
-        key = (login, request.remote_addr or "")
-        wait = self.throttle.wait(key)
+        if not self.same_origin() or not same_token(request.cookies.get(LOGIN_CSRF_COOKIE, ""),
+                                                    request.form.get(CSRF_FIELD)):
+            return self.login_response(target, "Formulaire expiré : recommencez.", HTTPStatus.FORBIDDEN)
+        address = request.remote_addr or ""
+        wait = self.throttle.begin(login, address)
         if wait > 0:
-            response = Response(login_page(target, f"Trop d'essais manqués : réessayez dans {int(wait) + 1} s."),
-                                mimetype="text/html", status=HTTPStatus.TOO_MANY_REQUESTS)
+            response = self.login_response(target, f"Trop d'essais manqués : réessayez dans {int(wait) + 1} s.",
+                                           HTTPStatus.TOO_MANY_REQUESTS)
             response.headers["Retry-After"] = str(int(wait) + 1)
             return response
         user = self.users.users.get(login)
         ok = verify_password(user.password_hash if user else _DUMMY_HASH, password) and user is not None
         if not ok or user is None:
-            self.throttle.failed(key)
-            return Response(login_page(target, "Identifiant ou mot de passe incorrect."), mimetype="text/html",
-                            status=HTTPStatus.UNAUTHORIZED)
-        self.throttle.succeeded(key)
-        self.open_session(user)
-        return redirect(target, code=HTTPStatus.SEE_OTHER)
+            return self.login_response(target, "Identifiant ou mot de passe incorrect.", HTTPStatus.UNAUTHORIZED)
+        if user.totp_secret and not self.second_factor.check(user.login, user.totp_secret,
+                                                             request.form.get("code", "")):
+            return self.login_response(target, "Code à usage unique absent, faux ou déjà utilisé.",
+                                       HTTPStatus.UNAUTHORIZED)
+        self.throttle.succeeded(login, address)
+        self.sessions.revoke(request.cookies.get(COOKIE))
+        session_id, _record = self.sessions.open(user.login, user.stamp)
+        done = redirect(target, code=HTTPStatus.SEE_OTHER)
+        done.set_cookie(COOKIE, session_id, httponly=True, samesite="Strict", secure=self.secure(), path="/")
+        done.delete_cookie(LOGIN_CSRF_COOKIE)
+        return done
 
     def logout(self) -> Response:
-        session.clear()
-        return Response(login_page("/", "Vous êtes déconnecté·e."), mimetype="text/html")
+        self.sessions.revoke(request.cookies.get(COOKIE))
+        response = self.login_response("/", "Vous êtes déconnecté·e.")
+        response.delete_cookie(COOKIE, path="/")
+        return response
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def _page(title: str, body: str) -> str:
@@ -404,15 +467,18 @@ def _page(title: str, body: str) -> str:
             f"<body><h1>{escape(title)}</h1>{body}</body></html>")
 
 
-def login_page(target: str, message: str = "") -> str:
+def login_page(target: str, message: str = "", csrf: str = "") -> str:
     """The French log-in form."""
     note = f"<p class=\"error\" role=\"alert\">{escape(message)}</p>" if message else ""
     return _page("Comptasso — connexion", (
         f"{note}<form method=\"post\" action=\"/login\">"
         f"<input type=\"hidden\" name=\"next\" value=\"{escape(safe_next(target))}\">"
+        f"<input type=\"hidden\" name=\"{CSRF_FIELD}\" value=\"{escape(csrf)}\">"
         "<label for=\"login\">Identifiant</label><input id=\"login\" name=\"login\" autocomplete=\"username\" required>"
         "<label for=\"password\">Mot de passe</label>"
         "<input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>"
+        "<label for=\"code\">Code à usage unique (si votre compte en a un)</label>"
+        "<input id=\"code\" name=\"code\" inputmode=\"numeric\" autocomplete=\"one-time-code\" pattern=\"[0-9 ]*\">"
         "<button type=\"submit\">Se connecter</button></form>"))
 
 
@@ -420,24 +486,19 @@ def install(app: Flask, users: Users, scopes: Mapping[str, str | None], *, clock
             throttle: Throttle | None = None) -> AccessGuard:
     """Require a log-in on every request of `app`; the guard runs before every other hook."""
     guard = AccessGuard(users, scopes, clock=clock, throttle=throttle)
-    guard.members_by_file = {ledger.beancount_file_path: scopes[slug]
-                             for slug, ledger in app.config["LEDGERS"].items() if slug in scopes}
-    app.secret_key = secrets.token_bytes(32)
-    app.config.update(SESSION_COOKIE_NAME="comptasso_session", SESSION_COOKIE_HTTPONLY=True,
-                      SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=users.secure_cookie)
+    guard.members_by_file = {fava.ledger_file(ledger): scopes[slug]
+                             for slug, ledger in fava.ledgers(app) if slug in scopes}
     app.add_url_rule("/login", "comptasso_login", guard.login, methods=["GET", "POST"])
     app.add_url_rule("/logout", "comptasso_logout", guard.logout, methods=["GET", "POST"])
-    app.before_request_funcs.setdefault(None, []).insert(0, guard.before_request)
+    fava.hook_first(app, guard.before_request)
+    app.after_request(guard.after_request)
+    app.add_template_global(csrf_token, "csrf_token")
     app.extensions["comptasso_access"] = guard
-    restrict_ledger_list(app)
+    fava.filter_ledger_list(app, lambda entries: visible_ledgers(entries, guard))
     return guard
 
 
 # ----------------------------------------------------------------------------- the ledger switcher
-
-#: Fava's JSON endpoint of the report-independent ledger data (`/<bfile>/api/ledger_data`).
-LEDGER_DATA_ENDPOINT = "json_api.get_ledger_data"
-
 
 def ledger_link(user: User, slug: str, scopes: Mapping[str, str | None], group_slug: str | None, *,
                 has_pool: bool) -> str | None:
@@ -455,45 +516,20 @@ def visible_ledgers(entries: Sequence[Sequence[str]], guard: AccessGuard) -> lis
     user = current_user()
     if user is None:
         return [(title, url) for title, url in entries]
-    ledgers = dict(current_app.config["LEDGERS"].items())
+    ledgers = dict(fava.ledgers(current_app))
     scopes = guard.scopes
     group_slug = next((slug for slug, member in scopes.items() if member is None), None)
-    slug_of_url = {url_for("index", bfile=slug): slug for slug in scopes}
+    slug_of_url = {fava.ledger_url(slug): slug for slug in scopes}
     kept: list[tuple[str, str]] = []
     for title, url in entries:
         slug = slug_of_url.get(url)
         if slug is None:
             continue  # a ledger renamed since the start: its scope is unknown, so it is not listed
-        ledger = ledgers.get(slug)
-        has_pool = ledger is not None and ledger.extensions.get_extension(POOL_EXTENSION) is not None
+        has_pool = fava.has_extension(ledgers.get(slug), POOL_EXTENSION)
         path = ledger_link(user, slug, scopes, group_slug, has_pool=has_pool)
         if path is not None:
             kept.append((title, url + path.removeprefix(f"/{slug}/")))  # Fava's url: script root, quoting
     return kept
-
-
-def restrict_ledger_list(app: Flask) -> None:
-    """Fava's ledger switcher (page and `api/ledger_data`) lists only the ledgers the user may open."""
-    guard: AccessGuard = app.extensions["comptasso_access"]
-    fava_ledger_data = app.jinja_env.globals["get_ledger_data"]
-
-    def ledger_data() -> LedgerData:
-        data = fava_ledger_data()
-        return replace(data, other_ledgers=visible_ledgers(data.other_ledgers, guard))
-
-    app.add_template_global(ledger_data, "get_ledger_data")
-    fava_view = app.view_functions[LEDGER_DATA_ENDPOINT]
-
-    @functools.wraps(fava_view)
-    def ledger_data_view(*args: object, **kwargs: object) -> Response:
-        response = app.make_response(fava_view(*args, **kwargs))
-        payload = response.get_json(silent=True) if response.status_code == HTTPStatus.OK else None
-        if isinstance(payload, dict) and isinstance(payload.get("data"), dict):
-            payload["data"]["other_ledgers"] = visible_ledgers(payload["data"].get("other_ledgers", []), guard)
-            response.set_data(app.json.dumps(payload))
-        return response
-
-    app.view_functions[LEDGER_DATA_ENDPOINT] = ledger_data_view
 
 
 @click.command("password-hash")
@@ -507,3 +543,12 @@ def password_hash_command(password_stdin: bool) -> None:
     if len(password) < 10:
         raise click.BadParameter("10 caractères au moins", param_hint="mot de passe")
     click.echo(hash_password(password))
+
+
+@click.command("totp-secret")
+@click.option("--login", "login", required=True, help="Identifiant du compte (comptable ou conseil).")
+def totp_secret_command(login: str) -> None:
+    """Tirer un secret de second facteur (TOTP) pour rules/users.toml et l'application d'authentification."""
+    secret = new_secret()
+    click.echo(f'totp_secret = "{secret}"')
+    click.echo(provisioning_uri(secret, login))

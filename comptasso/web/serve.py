@@ -2,8 +2,10 @@
 
 The books are checked with the group's safety rules before Fava sees a single file, and again
 whenever a file changes while Fava runs: a member ledger that loads a plugin or a Fava extension
-that is not on `rules/plugins.toml`, includes a file outside its folder, or names an import
-configuration (Python code) is refused before Fava reloads it.
+that is not on `rules/plugins.toml`, sets a Fava option that is not on `rules/fava.toml`, sets
+`option "documents"`, or names a file outside its folder (include, document) is refused before Fava
+reloads it. Every request that names a file is confined to the member's folder, the engine's file
+is never written through Fava, and Fava's writes hold the member's lock (SafetyGuard).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import os
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from html import escape
 from http import HTTPStatus
 from importlib.metadata import entry_points
@@ -25,25 +27,30 @@ from beancount.core import data
 from beancount.parser import parser
 from flask import Flask, Response, g, jsonify, request
 from flask_babel import Babel
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from comptasso.web.access import USERS_FILE, Users, load_users
-from comptasso.web.access import install as install_access
+from comptasso.atomic import locked
 from comptasso.books.facade import open_books
-from comptasso.cli.util import ISO_DATE, books_options, fail, progress
-from comptasso.plugins.consolidation import GROUP_LEDGER, PLUGIN, RULES_ENV, group_ledger_text
+from comptasso.books.fava_rules import DOCUMENTS_FOLDER, FavaRules, load_fava_rules
 from comptasso.books.loading import digest, unsafe_problems
-from comptasso.problems import Problem, at, errors_only
-from comptasso.books.safety import check_file
+from comptasso.books.safety import check_file, fava_entry_problems, inside
+from comptasso.cli.util import ISO_DATE, books_options, fail, progress
+from comptasso.model.checks import ENGINE_FILE
+from comptasso.plugins.consolidation import GROUP_LEDGER, PLUGIN, group_ledger_text, parse_config
+from comptasso.problems import Problem, errors_only
+from comptasso.web import fava_adapter as fava
+from comptasso.web.access import PUBLIC_PATHS, SAFE_METHODS, USERS_FILE, Users, load_users
+from comptasso.web.access import install as install_access
 
 DEFAULT_LANGUAGE = "fr"
-#: Fava options that make Fava run Python code named by the ledger.
-CODE_OPTIONS = frozenset({"import-config"})
-#: Fava API writes whose text is a whole file or an entry's source, checked by parsing it.
-SOURCE_WRITES = frozenset({"json_api.put_source", "json_api.put_source_slice"})
-#: Fava API calls that send text but write nothing.
-NO_WRITE = frozenset({"json_api.put_format_source"})
 #: Addresses that only this computer reaches.
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+#: How long a Fava write waits for the member's lock (held by the importer or the advance writer).
+WRITE_LOCK_SECONDS = 10.0
+#: Fava options comptasso writes into the group view it generates (comptasso.plugins.consolidation).
+GROUP_VIEW_OPTIONS = frozenset({"language", "locale"})
+#: Flask config key: the rules folder of `comptasso serve --rules` (read by the BanquAsso extension).
+RULES_CONFIG = "COMPTASSO_RULES"
 
 #: Set to 1 to make Fava poll the files' modification times instead of using file notifications.
 POLL_WATCHER_ENV = "COMPTASSO_POLL_WATCHER"
@@ -59,44 +66,65 @@ class ServedLedger:
     folder: Path
     allowed: frozenset[str]
     member_id: str | None
+    fava_rules: FavaRules = field(default_factory=FavaRules)
+    #: The group's ledgers folder (for the member locks); None: no lock is taken.
+    ledgers_dir: Path | None = None
+    #: The rules folder of `--rules`, for the BanquAsso extension.
+    rules_dir: Path | None = None
 
     @property
     def label(self) -> str:
         return self.member_id or "vue consolidée"
 
+    @property
+    def documents(self) -> Path:
+        """Where uploads land, when `rules/fava.toml` enables them: `documents/` in the member's folder."""
+        return self.folder / DOCUMENTS_FOLDER
 
-def fava_problems(entries: Iterable[data.Directive], allowed: frozenset[str]) -> list[Problem]:
-    """Fava extensions off the allow-list and Fava options that run Python code."""
-    problems = []
-    for entry in entries:
-        if not isinstance(entry, data.Custom) or not entry.values:
-            continue
-        first = entry.values[0].value
-        if entry.type == "fava-extension" and first not in allowed:
-            problems.append(at(entry.meta, f"extension Fava « {first} » refusée : elle n'est pas dans "
-                                           "la liste autorisée (rules/plugins.toml)"))
-        elif entry.type == "fava-option" and first in CODE_OPTIONS:
-            problems.append(at(entry.meta, f"option Fava « {first} » refusée : un livre ne peut pas "
-                                           "faire exécuter de code Python"))
-    return problems
+
+def fava_problems(entries: Iterable[data.Directive], served: ServedLedger) -> list[Problem]:
+    """What a served file asks of Fava against the group's rules (comptasso.books.safety)."""
+    return fava_entry_problems(entries, served.folder, served.allowed, served.fava_rules)
 
 
 def ledger_problems(served: ServedLedger) -> list[Problem]:
     """Re-read a served file and its includes from disk, running nothing: what makes it unsafe."""
     entries, unsafe = unsafe_problems(served.path, served.folder, served.allowed)
-    return unsafe + fava_problems(entries, served.allowed)
+    return unsafe + fava_problems(entries, served)
 
 
 def text_problems(filename: str, text: str, served: ServedLedger) -> list[Problem]:
     """What makes a text about to be written to `filename` unsafe (its includes read from disk)."""
     entries, _errors, options = parser.parse_string(text, filename)
     includes, problems = check_file(filename, text, options, served.folder, served.allowed)
-    problems += fava_problems(entries, served.allowed)
+    problems += fava_problems(entries, served)
     for match in includes:
         for included in match.matches:
             if Path(included).resolve() != Path(filename).resolve():
                 more_entries, more = unsafe_problems(Path(included), served.folder, served.allowed)
-                problems += more + fava_problems(more_entries, served.allowed)
+                problems += more + fava_problems(more_entries, served)
+    return problems
+
+
+def group_rules_problems(group_file: Path, rules_dir: Path) -> list[Problem]:
+    """The group view's consolidation plugin must read the rules of `--rules`: never overridden silently."""
+    try:
+        text = group_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return []
+    _entries, _errors, options = parser.parse_string(text, str(group_file))
+    problems = []
+    for module, config in options.get("plugin", []):
+        if module != PLUGIN:
+            continue
+        parsed, _error = parse_config(config, group_file.parent)
+        if parsed is not None and parsed.rules_dir != Path(rules_dir).resolve():
+            line = next((n for n, row in enumerate(text.splitlines(), 1) if PLUGIN in row), 0)
+            problems.append(Problem(
+                str(group_file), line,
+                f"la vue consolidée lit les règles de {parsed.rules_dir}, pas celles de --rules "
+                f"{Path(rules_dir).resolve()} : écrivez le dossier dans la ligne du greffon "
+                f'(plugin "{PLUGIN}" "group.toml;rules=…")', code="group-rules-mismatch"))
     return problems
 
 
@@ -109,22 +137,30 @@ def prepare(ledgers_dir: Path, rules_dir: Path, workdir: Path) -> tuple[list[Ser
     if books is None:
         return [], problems
     errors = errors_only(problems)
+    rules, more = load_fava_rules(Path(rules_dir))
+    errors += more
     allowed = books.reference.allowed_plugins
-    for member in books.members:
+    group_dir = books.group.ledgers_dir.resolve()
+    rules_path = Path(rules_dir).resolve()
+    served = [ServedLedger(m.ledger, m.folder, allowed, m.id, rules, group_dir, rules_path) for m in books.members]
+    for member, item in zip(books.members, served, strict=True):
         entries = books.ledgers[member.id].entries
         if not entries:  # refused before booking: read its directives without running anything
             entries, _unsafe = unsafe_problems(member.ledger, member.folder, allowed)
-        errors += fava_problems(entries, allowed)
+        errors += fava_problems(entries, item)
     group_file = books.group.ledgers_dir / GROUP_LEDGER
-    if not group_file.is_file():
+    if group_file.is_file():
+        errors += group_rules_problems(group_file, rules_path)
+    else:
         group_file = workdir / GROUP_LEDGER
-        group_file.write_text(group_ledger_text(books.group.name, str(books.group.file)), encoding="utf-8")
+        config = f"{books.group.file.resolve()};rules={rules_path}"
+        group_file.write_text(group_ledger_text(books.group.name, config), encoding="utf-8")
         progress(f"{books.group.ledgers_dir / GROUP_LEDGER} absent : vue consolidée provisoire {group_file}")
-    group = ServedLedger(group_file.resolve(), group_file.resolve().parent, allowed | {PLUGIN}, None)
+    group_rules = replace(rules, allowed_options=rules.allowed_options | GROUP_VIEW_OPTIONS)
+    group = ServedLedger(group_file.resolve(), group_dir, allowed | {PLUGIN}, None, group_rules, group_dir, rules_path)
     errors += errors_only(ledger_problems(group))
     if errors:
         return [], errors
-    served = [ServedLedger(m.ledger, m.folder, allowed, m.id) for m in books.members]
     return [*served, group], []
 
 
@@ -145,7 +181,13 @@ def _problem_list(problems: Sequence[Problem]) -> str:
 
 
 class SafetyGuard:
-    """Runs before Fava on every request: re-checks changed files, vets what Fava would write."""
+    """Runs before Fava on every request: re-checks changed files, vets what Fava would read or write.
+
+    Every file a request names (a document to read, delete or move, an upload, a source to write)
+    must lie inside the member's folder, resolved with its symlinks; the engine's own file
+    (`banquasso.beancount`) is never written through Fava; every write holds the member's lock,
+    the one the importer and the advance writer take.
+    """
 
     def __init__(self, served: Sequence[ServedLedger]):
         self._by_path = {str(s.path): s for s in served}
@@ -154,11 +196,13 @@ class SafetyGuard:
         self._blocked: dict[str, list[Problem]] = {}
         self._lock = threading.Lock()
 
+    def served(self, filename: str) -> ServedLedger | None:
+        return self._by_path.get(filename)
+
     def owner(self, filename: str, served: ServedLedger) -> ServedLedger:
         """The member whose folder holds a file (the group view edits members' files too)."""
-        path = Path(filename).resolve()
         for member in self._members:
-            if path.is_relative_to(member.folder):
+            if inside(filename, member.folder):
                 return member
         return served
 
@@ -180,31 +224,125 @@ class SafetyGuard:
     def write_problems(self, served: ServedLedger) -> list[Problem]:
         """What is wrong with the text a write request would put into the books."""
         body = request.get_json(silent=True)
-        if request.endpoint in NO_WRITE:
+        if request.endpoint in fava.NO_WRITE:
             return []
-        if request.endpoint in SOURCE_WRITES and isinstance(body, dict) and isinstance(body.get("source"), str):
+        if request.endpoint in fava.SOURCE_WRITES and isinstance(body, dict) and isinstance(body.get("source"), str):
             filename = str(body.get("file_path") or served.path)
             return errors_only(text_problems(filename, body["source"], self.owner(filename, served)))
         texts = [*_strings(body), *_strings(request.form.to_dict())]
         if any("\n" in t or "\r" in t for t in texts):
             return [Problem(str(served.path), 0, "saisie refusée : un retour à la ligne n'est permis "
-                                                 "que dans l'éditeur")]
+                                                 "que dans l'éditeur", code="write-line-break")]
         return []
+
+    def written_files(self, ledger: Any, served: ServedLedger) -> list[str]:
+        """The source files a write request would change (best known before Fava runs)."""
+        endpoint = request.endpoint or ""
+        args = fava.api_arguments()
+        files = []
+        if endpoint == "json_api.put_source":
+            files.append(str(args.get("file_path") or served.path))
+        if endpoint in fava.ENTRY_WRITES or (endpoint == fava.ADD_DOCUMENT and request.form.get("hash")):
+            entry_hash = str(args.get("entry_hash") or request.form.get("hash") or "")
+            found = fava.entry_file(ledger, entry_hash)
+            if found:
+                files.append(found)
+        return files
+
+    def path_refusal(self, ledger: Any, served: ServedLedger) -> str | None:
+        """Why a request's files are refused (None: they are all inside the member's folder)."""
+        endpoint = request.endpoint or ""
+        names = fava.requested_files()
+        if endpoint == "statement":
+            found = fava.statement_file(ledger)
+            names = [found] if found else []
+        for name in names:
+            if not name or not inside(name, served.folder):
+                return f"fichier « {name} » refusé : hors du dossier {served.folder}"
+        if endpoint == fava.DELETE_DOCUMENT:
+            for name in names:
+                if Path(name).suffix.lower().lstrip(".") not in served.fava_rules.upload_extensions:
+                    return f"suppression de « {name} » refusée : ce n'est pas un justificatif"
+        if endpoint in fava.UPLOADS:
+            return self.upload_refusal(endpoint, served)
+        if request.method not in SAFE_METHODS:
+            for name in self.written_files(ledger, served):
+                if Path(name).name == ENGINE_FILE:
+                    return (f"écriture refusée : {ENGINE_FILE} est le fichier du moteur BanquAsso, "
+                            "il ne se modifie pas dans Fava")
+                if not inside(name, served.folder):
+                    return f"écriture refusée : « {name} » est hors du dossier {served.folder}"
+        return None
+
+    def upload_refusal(self, endpoint: str, served: ServedLedger) -> str | None:
+        """Uploads: off unless `rules/fava.toml` enables them, then only into the member's documents folder."""
+        rules = served.fava_rules
+        if not rules.uploads_enabled or served.member_id is None:
+            return "dépôt de fichiers refusé : il n'est pas activé (rules/fava.toml, [uploads])"
+        if endpoint != fava.ADD_DOCUMENT:
+            return "dépôt refusé : seuls les justificatifs se déposent, dans le dossier documents du membre"
+        folder = fava.upload_folder()
+        if folder and Path(folder).resolve() != served.documents.resolve():
+            return f"dépôt refusé : le dossier « {folder} » n'est pas {served.documents}"
+        for name in fava.uploaded_names():
+            extension = Path(name).suffix.lower().lstrip(".")
+            if extension not in rules.upload_extensions or Path(name).name != name or name.startswith("."):
+                return (f"dépôt de « {name} » refusé : extensions permises "
+                        f"{', '.join(sorted(rules.upload_extensions))}")
+        return None
+
+    def take_lock(self, ledger: Any, served: ServedLedger) -> Response | None:
+        """Hold the member's write lock until the request ends (released in `release`)."""
+        targets = [*self.written_files(ledger, served), str(served.path)]
+        target = next((t for t in targets if served.ledgers_dir and inside(t, served.ledgers_dir)), None)
+        if target is None or served.ledgers_dir is None:
+            return None
+        context = locked(Path(target), served.ledgers_dir, WRITE_LOCK_SECONDS)
+        try:
+            context.__enter__()
+        except TimeoutError:
+            return _refusal([Problem(str(served.path), 0, "livre occupé par une autre écriture (import, avance) : "
+                                                          "réessayez dans un instant", code="write-locked")],
+                            HTTPStatus.SERVICE_UNAVAILABLE)
+        g.comptasso_write_lock = context
+        return None
+
+    @staticmethod
+    def release(_error: BaseException | None = None) -> None:
+        """Flask teardown: release the write lock of the request, if any."""
+        context = getattr(g, "comptasso_write_lock", None)
+        if context is not None:
+            delattr(g, "comptasso_write_lock")
+            context.__exit__(None, None, None)
 
     def before_request(self) -> Response | None:
         """Flask hook: None lets Fava go on; a response stops the request."""
-        ledger = getattr(g, "ledger", None)
-        served = self._by_path.get(str(getattr(ledger, "beancount_file_path", "")))
+        ledger = fava.request_ledger()
+        served = self._by_path.get(fava.ledger_file(ledger)) if ledger is not None else None
         if ledger is None or served is None:
             return None
         if request.method != "GET":
             refused = self.write_problems(served)
             if refused:
                 return _refusal(refused, HTTPStatus.BAD_REQUEST)
-        blocked = self.problems(served, ledger.options.get("include", []))
+        blocked = self.problems(served, fava.ledger_files(ledger))
         if blocked:
             return _refusal(blocked, HTTPStatus.SERVICE_UNAVAILABLE, served)
+        reason = self.path_refusal(ledger, served)
+        if reason:
+            return _refusal([Problem(str(served.path), 0, reason, code="fava-path-refused")], HTTPStatus.FORBIDDEN)
+        if request.method not in SAFE_METHODS and request.endpoint not in fava.NO_WRITE:
+            return self.take_lock(ledger, served)
         return None
+
+
+def read_only_hook() -> Response | None:
+    """`--read-only`: no write reaches Fava, but the log-in and log-out forms still work."""
+    if request.method in SAFE_METHODS or request.path in PUBLIC_PATHS:
+        return None
+    response = jsonify({"error": "Fava est ouvert en lecture seule (--read-only)"})
+    response.status_code = HTTPStatus.UNAUTHORIZED
+    return response
 
 
 def _refusal(problems: Sequence[Problem], status: HTTPStatus, served: ServedLedger | None = None) -> Response:
@@ -225,32 +363,39 @@ def _refusal(problems: Sequence[Problem], status: HTTPStatus, served: ServedLedg
 
 def _locale() -> str:
     """The ledger's `fava-option "language"`, else French (Fava itself would follow the browser)."""
-    ledger = getattr(g, "ledger", None)
-    language = getattr(getattr(ledger, "fava_options", None), "language", None)
-    return language or DEFAULT_LANGUAGE
+    ledger = fava.request_ledger()
+    return (fava.ledger_language(ledger) if ledger is not None else None) or DEFAULT_LANGUAGE
 
 
 def build_app(served: Sequence[ServedLedger], *, read_only: bool = False, load: bool = True,
-              users: Users | None = None, poll_watcher: bool | None = None) -> Flask:
+              users: Users | None = None, poll_watcher: bool | None = None, trusted_proxies: int = 0) -> Flask:
     """Fava's app over the served files, in French by default, guarded by the safety rules.
 
     With `users`, a log-in is required and each role sees its scope (comptasso.web.access).
     `poll_watcher` (default: `$COMPTASSO_POLL_WATCHER` = 1) makes Fava look for changed files by
     their modification time instead of the system's file notifications, which network folders
-    (NFS, SMB) do not send and which a machine may run out of.
+    (NFS, SMB) do not send and which a machine may run out of. `trusted_proxies` is the number of
+    reverse proxies in front of the server whose `X-Forwarded-*` headers are believed (0: none).
     """
-    from fava.application import create_app
-
     if poll_watcher is None:
         poll_watcher = os.environ.get(POLL_WATCHER_ENV) == "1"
-    app = create_app([str(s.path) for s in served], load=load, read_only=read_only, poll_watcher=poll_watcher)
+    app = fava.create([s.path for s in served], load=load, poll_watcher=poll_watcher)
     Babel(app, locale_selector=_locale, default_locale=DEFAULT_LANGUAGE)
+    app.config[RULES_CONFIG] = next((s.rules_dir for s in served if s.rules_dir is not None), None)
     guard = SafetyGuard(served)
-    app.before_request_funcs.setdefault(None, []).insert(0, guard.before_request)
+    fava.hook_first(app, guard.before_request)
+    app.teardown_request(guard.release)
+    if any(s.fava_rules.uploads_enabled for s in served):
+        fava.with_documents_folder(app, lambda path: s.documents if (s := guard.served(path)) else None)
+    if read_only:
+        fava.hook_first(app, read_only_hook)
     if users is not None:  # --- access (log-in and roles): runs before the safety guard
         by_path = {str(s.path): s.member_id for s in served}
-        scopes = {slug: by_path.get(ledger.beancount_file_path) for slug, ledger in app.config["LEDGERS"].items()}
+        scopes = {slug: by_path.get(fava.ledger_file(ledger)) for slug, ledger in fava.ledgers(app)}
         install_access(app, users, scopes)
+    if trusted_proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=trusted_proxies, x_proto=trusted_proxies,  # type: ignore[method-assign]
+                                x_host=trusted_proxies, x_port=trusted_proxies, x_prefix=trusted_proxies)
     return app
 
 
@@ -299,13 +444,14 @@ def run_server(app: Flask, host: str, port: int) -> None:
               help="Jour affiché par défaut dans les pages BanquAsso (défaut : aujourd'hui).")
 @click.option("--poll-watcher", is_flag=True,
               help="Surveiller les fichiers par leur date de modification (dossiers réseau NFS, SMB).")
+@click.option("--trusted-proxies", type=click.IntRange(0, 5), default=0, show_default=True,
+              help="Nombre de proxys inverses devant le serveur dont on croit les en-têtes X-Forwarded-*.")
 @click.option("--scheduler", "with_scheduler", is_flag=True,
               help="Faire tourner aussi le planificateur (travaux du matin et relevé mensuel) dans ce processus.")
 def serve_command(ledgers_dir: Path, rules_dir: Path, port: int, host: str, read_only: bool,
                   users_file: Path | None, as_of: dt.date | None = None, poll_watcher: bool = False,
-                  with_scheduler: bool = False) -> None:
+                  with_scheduler: bool = False, trusted_proxies: int = 0) -> None:
     """Ouvrir Fava sur les livres de chaque membre et sur la vue consolidée du groupe."""
-    os.environ[RULES_ENV] = str(Path(rules_dir).resolve())
     with tempfile.TemporaryDirectory(prefix="comptasso-serve-") as workdir:
         served, problems = prepare(ledgers_dir, rules_dir, Path(workdir))
         if not served:
@@ -313,9 +459,10 @@ def serve_command(ledgers_dir: Path, rules_dir: Path, port: int, host: str, read
         host = "127.0.0.1" if host == "localhost" else host
         users = users_or_exit(users_file, rules_dir, served, host)
         progress(f"Chargement de {len(served)} livre(s) dans Fava…")
-        app = build_app(served, read_only=read_only, users=users, poll_watcher=poll_watcher or None)
+        app = build_app(served, read_only=read_only, users=users, poll_watcher=poll_watcher or None,
+                        trusted_proxies=trusted_proxies)
         app.config[AS_OF_CONFIG] = as_of
-        slugs = {ledger.beancount_file_path: slug for slug, ledger in app.config["LEDGERS"].items()}
+        slugs = fava.slugs_by_file(app)
         for item in served:
             progress(f"  {item.label} : http://{host}:{port}/{slugs.get(str(item.path), '')}/")
         progress(f"Fava est ouvert sur http://{host}:{port}/ (Ctrl+C pour arrêter)")
