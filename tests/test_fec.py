@@ -361,6 +361,7 @@ def test_an_entry_of_the_first_of_january_is_counted_once_in_the_opening() -> No
 # --- The demo group ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not (DEMO_LEDGERS / "group.toml").exists(), reason="demo group not generated")
 def test_every_demo_member_fec_2025_passes_verify(demo_copy: tuple[Path, Path], tmp_path: Path) -> None:
     ledgers, rules = demo_copy

@@ -12,7 +12,7 @@ MODULES = sorted((ROOT / "comptasso").rglob("*.py")) + sorted((ROOT / "banquasso
 
 
 def _imports(path: Path) -> list[str]:
-    names = []
+    names: list[str] = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             names.extend(alias.name for alias in node.names)
