@@ -263,6 +263,7 @@ def test_logout_ends_the_session(served: tuple[Flask, Clock, dict[str, str]]) ->
     assert client.get(f"/{slugs['velo-gap']}/income_statement/").status_code == 401
 
 
+@pytest.mark.slow
 def test_failed_log_ins_are_slowed_down(served: tuple[Flask, Clock, dict[str, str]]) -> None:
     app, clock, _slugs = served
     client = app.test_client()
