@@ -9,8 +9,8 @@ import tempfile
 from pathlib import Path
 
 from banquasso.forecast.daily import forecast_outlook, read_group
-from banquasso.terms.policy import load_policy
 from banquasso.forecast.risk import simulate
+from banquasso.terms.policy import load_policy
 from bench.common import Result, demo_group, generated_group, rules_dir, timed
 from comptasso.books.facade import open_books
 

@@ -33,7 +33,7 @@ def _beancount_loader_all(ledgers: Path) -> None:
 
 
 def _ours(ledgers: Path, cache_dir: Path | None, jobs: int) -> None:
-    books, problems = open_books(ledgers, rules_dir(), cache_dir=cache_dir or False, jobs=jobs)
+    books, _ = open_books(ledgers, rules_dir(), cache_dir=cache_dir or False, jobs=jobs)
     assert books is not None
 
 

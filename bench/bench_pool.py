@@ -5,18 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import sys
 import time
+from pathlib import Path
 
 from banquasso.pool.allocation import EXACT_LIMIT, allocate
 from banquasso.pool.plan import plan_group, plan_inputs
 from banquasso.terms.policy import load_policy
 from bench.common import Result, generated_group, rules_dir, timed
-from comptasso.books.facade import open_books
+from comptasso.books.facade import GroupBooks, open_books
 
 AS_OF = dt.date(2026, 11, 30)
 SIZES = (50, 200)
 
 
-def _load(ledgers):  # type: ignore[no-untyped-def]
+def _load(ledgers: Path) -> GroupBooks:
     books, _ = open_books(ledgers, rules_dir(), cache_dir=False, jobs=2)
     assert books is not None
     return books

@@ -42,8 +42,9 @@ def timed(func: Callable[[], object], repeat: int = 3) -> float:
 
 def generated_group(members: int, years: int = 3, seed: int = 2026) -> Path:
     """A synthetic group of `members` × `years`, generated once under var/bench/."""
-    from comptasso.synthetic import generate_group
     import datetime as dt
+
+    from comptasso.synthetic import generate_group
 
     out = BENCH_DIR / f"group-{members}x{years}-{seed}"
     if not (out / "group.toml").exists():

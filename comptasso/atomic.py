@@ -64,10 +64,10 @@ def atomic_write(path: Path, text: str | bytes) -> None:
             handle.write(text.encode("utf-8") if isinstance(text, str) else text)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(temp, mode)
-        os.replace(temp, path)
+        Path(temp).chmod(mode)
+        Path(temp).replace(path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
+            Path(temp).unlink()
         raise
     _fsync_dir(folder)

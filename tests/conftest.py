@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -90,7 +90,7 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
 
 
 @pytest.fixture(autouse=True)
-def _restore_environment():
+def _restore_environment() -> Iterator[None]:
     """Commands such as `comptasso serve` set process-wide variables: undo them after each test."""
     saved = dict(os.environ)
     yield

@@ -304,6 +304,7 @@ def test_a_write_needs_the_session_s_csrf_token(served: tuple[Flask, Clock, dict
     assert client.post("/login", data={"login": "compta", "password": PASSWORD}).status_code == 403
 
 
+@pytest.mark.slow
 def test_failed_log_ins_are_slowed_down(served: tuple[Flask, Clock, dict[str, str]]) -> None:
     app, clock, _slugs = served
     client = app.test_client()

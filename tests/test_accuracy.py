@@ -14,11 +14,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pypdf import PdfReader
 
-from banquasso.watch.accuracy import accuracy
 from banquasso.commands.main import main
-from banquasso.scheduler.jobs import JobContext, daily_job
-from banquasso.watch.monitoring import Snapshot
 from banquasso.registry.db import open_registry
+from banquasso.scheduler.jobs import JobContext, daily_job
+from banquasso.watch.accuracy import accuracy
+from banquasso.watch.monitoring import Snapshot
 from tests.conftest import write_group
 
 # Opening 10 000 €; salaries forecast at −1 000 € on the 15th, actually paid −1 200 € on 15/01.
@@ -129,5 +129,5 @@ def test_invariants(moves: list[int], noise: list[int]) -> None:
     item = accuracy([noisy], {"m": entries}, as_of, ["m"]).members[0]
     assert item.mean_absolute_error is not None and item.bias is not None
     assert item.mean_absolute_error >= abs(item.bias)
-    expected_bias = sum(Decimal(n).scaleb(-2) for n in noise[:len(actual)]) / len(actual)
+    expected_bias = sum((Decimal(n).scaleb(-2) for n in noise[:len(actual)]), Decimal(0)) / len(actual)
     assert abs(item.bias - expected_bias) <= Decimal("0.005")

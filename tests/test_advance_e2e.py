@@ -72,6 +72,7 @@ def balance_on(books: GroupBooks, as_of: dt.date, member: str, day: dt.date, wit
     return dict(forecast.member(member).days)[day]
 
 
+@pytest.mark.slow
 def test_the_life_of_an_advance_on_the_demo_group(demo_copy: tuple[Path, Path]) -> None:
     ledgers, rules = demo_copy
     proposed = json.loads(bq(["advance", "propose", "--json"], ledgers, rules, DEMO_AS_OF).stdout)

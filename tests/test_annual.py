@@ -411,6 +411,7 @@ def test_bilan_always_balances_and_result_is_the_income_statement(entries: list[
 # --- The demo group ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not (DEMO_LEDGERS / "group.toml").exists(), reason="demo group not generated")
 def test_demo_members_balance_and_match_beancount(demo_copy: tuple[Path, Path]) -> None:
     ledgers, _ = demo_copy

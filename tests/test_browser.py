@@ -117,6 +117,7 @@ def shot(page: object, name: str) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_log_in_read_the_forecast_and_record_a_tranche(browser: object, server: dict) -> None:
     expected = cli_forecast(server["ledgers"], server["rules"])
     page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="fr-FR")  # type: ignore[attr-defined]

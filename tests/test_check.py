@@ -7,7 +7,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from comptasso.cli.main import main
 from tests.conftest import write_group
@@ -63,7 +63,8 @@ BROKEN = {
           Equity:102-Fonds-Associatifs  -10.00 CHF
         """), 30, "seule la devise EUR"),
     "include-outside": ('include "../../secrets.beancount"\n' + GOOD, 2, "hors du dossier du membre"),
-    "plugin-not-allowed": ('plugin "beancount.plugins.auto_accounts"\n' + GOOD, 2, "greffon « beancount.plugins.auto_accounts » refusé"),
+    "plugin-not-allowed": ('plugin "beancount.plugins.auto_accounts"\n' + GOOD, 2,
+                           "greffon « beancount.plugins.auto_accounts » refusé"),
     "python-path": ('option "insert_pythonpath" "TRUE"\n' + GOOD, 2, "insert_pythonpath"),
 }
 
@@ -72,7 +73,7 @@ def _snapshot(root: Path) -> dict[str, bytes]:
     return {str(p): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file() and "cache" not in p.parts}
 
 
-def _run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *args: str):
+def _run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> Result:
     monkeypatch.chdir(tmp_path)
     return CliRunner().invoke(main, ["check", "--ledgers", "ledgers", "--rules", "rules", *args])
 
@@ -142,7 +143,8 @@ def test_disallowed_plugin_never_runs(tmp_path: Path, monkeypatch: pytest.Monkey
     assert not marker.exists()
     assert "evil_marker_plugin" not in sys.modules
     # Allowed, the same module does run: the test above could fail.
-    write_group(tmp_path, {"asso-a": 'plugin "evil_marker_plugin"\n' + GOOD}, plugins='allowed = ["evil_marker_plugin"]\n')
+    write_group(tmp_path, {"asso-a": 'plugin "evil_marker_plugin"\n' + GOOD},
+                plugins='allowed = ["evil_marker_plugin"]\n')
     _run(tmp_path, monkeypatch)
     assert marker.read_text() == "ran"
     sys.modules.pop("evil_marker_plugin", None)

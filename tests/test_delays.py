@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from banquasso.forecast.delays import percentile, round_days
 from banquasso.forecast.daily import forecast_group
+from banquasso.forecast.delays import percentile, round_days
 from tests.forecast_helpers import books_of, d, grant, opening, receipt
 
 

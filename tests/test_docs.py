@@ -9,8 +9,8 @@ import pytest
 from pydantic import BaseModel
 
 from banquasso.commands.main import main as banquasso_main
-from comptasso.cli.main import main as comptasso_main
 from comptasso.cli.lazy import LazyGroup
+from comptasso.cli.main import main as comptasso_main
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = "\n".join(p.read_text(encoding="utf-8") for p in sorted((ROOT / "docs").glob("*.md"))) + (

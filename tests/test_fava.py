@@ -338,6 +338,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path,
     yield ledgers, rules, build_app(served, load=True), served
 
 
+@pytest.mark.slow
 def test_demo_group_treasury_is_the_sum_of_the_members_to_the_cent(
         demo: tuple[Path, Path, Flask, list[ServedLedger]]) -> None:
     ledgers, rules, _app, _served = demo
@@ -355,6 +356,7 @@ def test_demo_group_treasury_is_the_sum_of_the_members_to_the_cent(
     assert all(v == 0 for v in eliminations.values()), eliminations
 
 
+@pytest.mark.slow
 def test_every_page_of_every_demo_ledger_answers(demo: tuple[Path, Path, Flask, list[ServedLedger]]) -> None:
     ledgers, rules, app, served = demo
     books, _ = open_books(ledgers, rules)

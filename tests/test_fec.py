@@ -468,6 +468,7 @@ def test_the_ledgers_own_opening_entry_is_counted_once() -> None:
 # --- The demo group ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not (DEMO_LEDGERS / "group.toml").exists(), reason="demo group not generated")
 def test_every_demo_member_fec_2025_passes_verify(demo_copy: tuple[Path, Path], tmp_path: Path) -> None:
     ledgers, rules = demo_copy

@@ -161,6 +161,7 @@ def test_invalid_policy_exits_1(tmp_path: Path) -> None:
     assert result.exit_code == 1 and "pool.toml" in result.stderr
 
 
+@pytest.mark.slow
 def test_pandas_frames(group: list[str]) -> None:
     from banquasso.forecast.daily import read_group
     from banquasso.forecast.frames import balances_frame, flows_frame, funders_frame, load_forecast, risk_frame, summary_frame
@@ -201,6 +202,7 @@ def dt_date(text: str):
     return dt.date.fromisoformat(text)
 
 
+@pytest.mark.slow
 def test_demo_group_members_below_their_floor() -> None:
     """The demo as of 2026-11-30: three members run below their floor in 13 weeks, three hold idle cash."""
     from tests.conftest import DEMO_AS_OF, DEMO_LEDGERS, DEMO_RULES

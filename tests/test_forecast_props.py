@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import itertools
 import tempfile
 from decimal import Decimal
 from functools import cache
@@ -12,8 +13,8 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from banquasso.forecast.flows import Flow
 from banquasso.forecast.daily import forecast_group, project
+from banquasso.forecast.flows import Flow
 from comptasso.books.facade import GroupBooks
 from comptasso.model.grants import Source
 from comptasso.model.previsions import Prevision, expected_occurrences, occurrences
@@ -26,15 +27,18 @@ amounts = st.decimals(min_value=Decimal("-50000"), max_value=Decimal("50000"), p
 positive = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("50000"), places=2)
 days_after = st.integers(min_value=1, max_value=120)
 flows = st.lists(st.tuples(st.sampled_from(MEMBERS), days_after, amounts), max_size=15)
+ExtraItems = list[tuple[str, int, Decimal]]  # (member, days after A, amount)
 
 
 @cache
 def busy_books() -> GroupBooks:
     """Three members with grants, a history of delays, previsions and an invoice."""
-    a = (opening("4000.00") + grant("C1", "region-sud", "2026-01-01", [("2026-02-01", "100.00"), ("2026-08-01", "900.00")])
+    a = (opening("4000.00")
+         + grant("C1", "region-sud", "2026-01-01", [("2026-02-01", "100.00"), ("2026-08-01", "900.00")])
          + receipt("C1", "2026-02-20", "100.00")
          + '\n2026-01-01 custom "prevision" Expenses:641-Salaires "Salaires" -2500.00 EUR "mensuel" 31\n')
-    b = (opening("15000.00") + '\n2026-03-01 custom "prevision" Income:706-Prestations "Loyer" 300.00 EUR "hebdomadaire" 2\n'
+    b = (opening("15000.00")
+         + '\n2026-03-01 custom "prevision" Income:706-Prestations "Loyer" 300.00 EUR "hebdomadaire" 2\n'
          + grant("K1", "caf-05", "2026-05-01", [("2026-07-10", "2000.00")]))
     c = opening("100.00") + """
 2026-06-01 * "Mairie" "Animation" ^F1
@@ -68,7 +72,9 @@ def test_no_flows_flat_in_the_books(tmp_path: Path) -> None:
 
 @settings(max_examples=40, deadline=None)
 @given(flows, st.sampled_from(MEMBERS), days_after, positive, st.integers(1, 120))
-def test_an_inflow_never_lowers_any_day(items, member: str, offset: int, amount: Decimal, horizon: int) -> None:
+def test_an_inflow_never_lowers_any_day(
+    items: ExtraItems, member: str, offset: int, amount: Decimal, horizon: int,
+) -> None:
     books = busy_books()
     base = forecast_group(books, A, horizon, extra_flows=as_extra(items))
     more = forecast_group(books, A, horizon, extra_flows=as_extra([*items, (member, offset, amount)]))
@@ -81,7 +87,7 @@ def test_an_inflow_never_lowers_any_day(items, member: str, offset: int, amount:
 
 @settings(max_examples=40, deadline=None)
 @given(flows, st.integers(1, 200))
-def test_group_is_the_sum_of_members_every_day(items, horizon: int) -> None:
+def test_group_is_the_sum_of_members_every_day(items: ExtraItems, horizon: int) -> None:
     forecast = forecast_group(busy_books(), A, horizon, extra_flows=as_extra(items))
     for index, (day, total) in enumerate(forecast.days):
         assert total == sum(m.days[index][1] for m in forecast.members)
@@ -114,11 +120,13 @@ def test_occurrences_stay_in_bounds_and_follow_the_frequency(prevision: Previsio
         if prevision.frequency == "hebdomadaire":
             assert day.isoweekday() == prevision.day
         elif prevision.frequency != "unique":
+            assert prevision.day is not None
             assert day.day == min(prevision.day, calendar.monthrange(day.year, day.month)[1])
             step = {"mensuel": 1, "trimestriel": 3, "annuel": 12}[prevision.frequency]
-            assert ((day.year - prevision.declared_on.year) * 12 + day.month - prevision.declared_on.month) % step == 0
+            elapsed = (day.year - prevision.declared_on.year) * 12 + day.month - prevision.declared_on.month
+            assert elapsed % step == 0
     if prevision.frequency == "hebdomadaire" and dates:
-        assert all((b - a).days == 7 for a, b in zip(dates, dates[1:]))
+        assert all((b - a).days == 7 for a, b in itertools.pairwise(dates))
     if prevision.frequency == "mensuel":
         lower, upper = max(start, prevision.declared_on), min(end, prevision.end or end)
         if lower <= upper:
@@ -133,5 +141,6 @@ def test_replacement_keeps_one_source_per_label_and_day(items: list[Prevision], 
     for occurrence in expected_occurrences(items, start, end):
         later = [p for p in items if p.label == occurrence.prevision.label
                  and (p.declared_on, p.source.file, p.source.line)
-                 > (occurrence.prevision.declared_on, occurrence.prevision.source.file, occurrence.prevision.source.line)]
+                 > (occurrence.prevision.declared_on, occurrence.prevision.source.file,
+                    occurrence.prevision.source.line)]
         assert all(occurrence.date < p.declared_on for p in later)

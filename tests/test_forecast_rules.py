@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from banquasso.forecast.daily import check_horizon, forecast_group, project
+from banquasso.forecast.daily import GroupForecast, check_horizon, forecast_group, project
 from banquasso.forecast.flows import Flow
 from banquasso.terms.policy import FloorPolicy
 from comptasso.model.grants import Source
@@ -19,11 +19,11 @@ from tests.forecast_helpers import books_of, d, grant, opening, receipt, salary
 A = d("2026-06-30")
 
 
-def flows_of(forecast, member_id: str, kind: str | None = None) -> list[tuple[dt.date, Decimal]]:
+def flows_of(forecast: GroupForecast, member_id: str, kind: str | None = None) -> list[tuple[dt.date, Decimal]]:
     return [(f.date, f.amount) for f in forecast.member(member_id).flows if kind is None or f.kind == kind]
 
 
-def balance_on(forecast, member_id: str, day: str) -> Decimal:
+def balance_on(forecast: GroupForecast, member_id: str, day: str) -> Decimal:
     return dict(forecast.member(member_id).days)[d(day)]
 
 
@@ -233,7 +233,8 @@ def test_floor_from_payroll_of_the_last_365_days(tmp_path: Path) -> None:
               + salary("2025-07-01", "30000.00")    # A - 364: inside
               + salary("2026-06-30", "30000.01"))   # A itself
     books = books_of(tmp_path, {"asso-a": ledger})
-    member = forecast_group(books, A, 5, FloorPolicy(fixed=Decimal("1000"), months_of_payroll=Decimal("2"))).member("asso-a")
+    floors = FloorPolicy(fixed=Decimal("1000"), months_of_payroll=Decimal("2"))
+    member = forecast_group(books, A, 5, floors).member("asso-a")
     # 60000.01 / 12 = 5000.000833 → 5000.00 a month; 2 months → 10000.00 > 1000.
     assert member.monthly_payroll == Decimal("5000.00")
     assert member.floor == Decimal("10000.00")
@@ -287,11 +288,13 @@ def test_treasury_is_classes_51_and_53_only(tmp_path: Path) -> None:
   Assets:411-Clients  70.00 EUR
   Income:706-Prestations  -70.00 EUR
 """
-    assert forecast_group(books_of(tmp_path, {"asso-a": ledger}), A, 1).member("asso-a").opening_balance == Decimal("100.00")
+    forecast = forecast_group(books_of(tmp_path, {"asso-a": ledger}), A, 1)
+    assert forecast.member("asso-a").opening_balance == Decimal("100.00")
 
 
 def test_malformed_prevision_is_a_problem_with_its_line(tmp_path: Path) -> None:
-    ledger = opening("100.00") + '\n2026-06-01 custom "prevision" Expenses:641-Salaires "Salaires" -10.00 EUR "mensuel" 32\n'
+    ledger = (opening("100.00")
+              + '\n2026-06-01 custom "prevision" Expenses:641-Salaires "Salaires" -10.00 EUR "mensuel" 32\n')
     books = books_of(tmp_path, {"asso-a": ledger})
     with pytest.raises(ProblemsError) as caught:
         forecast_group(books, A, 5)

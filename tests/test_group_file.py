@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from comptasso.cli.main import main
 from comptasso.books.group import account_component, load_group
+from comptasso.cli.main import main
 from tests.conftest import write_group
 
 LEDGER = """
@@ -52,7 +53,8 @@ def test_account_component() -> None:
          "members[1].ledger : « ../../etc/passwd » sort du dossier des livres"),
         (lambda t: t.replace('ledger = "asso-b/main.beancount"', 'ledger = "/etc/passwd"'), 14,
          "members[1].ledger : chemin absolu interdit"),
-        (lambda t: t.replace('name = "Asso-B"', 'name = "Asso-B"\ncolour = "bleu"'), 14, "members[1].colour : clé inconnue"),
+        (lambda t: t.replace('name = "Asso-B"', 'name = "Asso-B"\ncolour = "bleu"'), 14,
+         "members[1].colour : clé inconnue"),
         (lambda t: t.replace('id = "asso-b"', 'id = "Asso B"'), 12, "members[1].id : valeur au mauvais format"),
         (lambda t: t.replace('currency = "EUR"', 'currency = "EUR"\nfoo = 1'), 4, "group.foo : clé inconnue"),
         (lambda t: t.replace('[group]', '[group'), 1, "syntaxe TOML invalide"),
@@ -61,8 +63,10 @@ def test_account_component() -> None:
     ],
     ids=["duplicate-id", "outside", "absolute", "unknown-key", "bad-id", "unknown-group-key", "syntax", "missing"],
 )
-def test_bad_group_file(tmp_path: Path, edit, line: int, needle: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    ledgers, rules = _group(tmp_path)
+def test_bad_group_file(
+    tmp_path: Path, edit: Callable[[str], str], line: int, needle: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ledgers, _ = _group(tmp_path)
     path = ledgers / "group.toml"
     path.write_text(edit(path.read_text(encoding="utf-8")), encoding="utf-8")
     before = _snapshot(tmp_path)

@@ -72,7 +72,7 @@ def room(module: str) -> str:
 
 def _imports(path: Path) -> list[str]:
     """Every project module a file imports, anywhere in it (lazy imports count as much as the others)."""
-    names = []
+    names: list[str] = []
     here = module_name(path).split(".")
     package = here if path.name == "__init__.py" else here[:-1]
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):

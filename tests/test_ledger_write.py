@@ -188,6 +188,7 @@ def test_accounts_are_opened_once_on_or_before_their_first_use() -> None:
 STEPS = ["journal", "file-1", "renamed-1", "file-2", "renamed-2", "checked", "cleared"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("step", STEPS)
 def test_crash_at_each_step_of_a_disbursement(tmp_path: Path, step: str, written: dict[str, str]) -> None:
     ledgers, rules = approved_group(tmp_path)
@@ -212,6 +213,7 @@ def test_crash_at_each_step_of_a_disbursement(tmp_path: Path, step: str, written
     assert run(["reconcile"], ledgers, rules, "2026-12-01").exit_code == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("args", "step"), [
     (["advance", "repay", ID, "--amount", "4000", "--on", "2026-12-10"], "renamed-1"),
     (["advance", "repay", ID, "--amount", "4000", "--on", "2026-12-10"], "cleared"),
@@ -239,6 +241,7 @@ def test_crash_during_a_repayment_or_a_confirmation(tmp_path: Path, args: list[s
 
 # --- two processes at once ------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_two_processes_disbursing_the_same_advance_write_it_once(tmp_path: Path) -> None:
     ledgers, rules = approved_group(tmp_path)
     first, second = cli(ledgers, rules, DISBURSE, "2026-12-01"), cli(ledgers, rules, DISBURSE, "2026-12-01")
@@ -250,6 +253,7 @@ def test_two_processes_disbursing_the_same_advance_write_it_once(tmp_path: Path)
     assert run(["reconcile"], ledgers, rules, "2026-12-01").exit_code == 0
 
 
+@pytest.mark.slow
 def test_disbursing_and_repaying_at_once_loses_nothing(tmp_path: Path) -> None:
     ledgers, rules = approved_group(tmp_path)
     second = propose_args("3000.00")

@@ -175,6 +175,7 @@ def test_fiscal_year_start() -> None:
     assert fiscal_year_start(dt.date(2026, 9, 1), 9) == dt.date(2026, 9, 1)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not (DEMO_LEDGERS / "group.toml").exists(), reason="demo group not generated yet")
 def test_demo_plan_covers_secured_shortfalls_and_keeps_lenders_above_floor(demo_copy: tuple[Path, Path]) -> None:
     ledgers, rules = demo_copy

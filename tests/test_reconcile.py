@@ -181,6 +181,7 @@ def test_an_unconfirmed_movement_can_be_cancelled_and_written_again(tmp_path: Pa
     assert refused.exit_code == 1 and "est confirmé par la banque" in refused.output
 
 
+@pytest.mark.slow
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.one_of(st.just(Decimal("6000.00")),
                          st.decimals(min_value=Decimal("0.01"), max_value=Decimal("6000.01"), places=2)),

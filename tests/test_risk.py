@@ -9,15 +9,16 @@ import numpy as np
 import pytest
 
 from banquasso.forecast.daily import forecast_outlook, read_group
-from banquasso.terms.policy import FloorPolicy
 from banquasso.forecast.risk import figures, simulate
+from banquasso.terms.policy import FloorPolicy
+from comptasso.books.facade import GroupBooks
 from tests.forecast_helpers import books_of, d, grant, opening, receipt
 
 A = d("2026-06-30")
 POLICY = FloorPolicy(fixed=Decimal("3000"), months_of_payroll=Decimal("0"))
 
 
-def steady_books(tmp_path: Path):
+def steady_books(tmp_path: Path) -> GroupBooks:
     """Région always pays 15 days late; the CAF has no history (default 20 days)."""
     history = opening("2000.00")
     for k, month in enumerate(("01", "02", "03")):
@@ -45,7 +46,7 @@ def test_constant_delays_give_the_deterministic_forecast(tmp_path: Path) -> None
     assert risk.members["asso-a"].probability_below_floor == 1
 
 
-def varied_books(tmp_path: Path):
+def varied_books(tmp_path: Path) -> GroupBooks:
     """Région paid 5, 20 and 60 days late; an open tranche due 2026-07-10 of 4000."""
     ledger = opening("3500.00")
     for k, (due, paid) in enumerate((("2026-01-10", "2026-01-15"), ("2026-02-10", "2026-03-02"),
@@ -74,7 +75,7 @@ def test_bootstrap_probability_matches_the_delay_distribution(tmp_path: Path) ->
     # delays 5 (07-15) → never below; 20 (07-30) and 60 (09-08) → below from 07-20. So P = 2/3.
     assert abs(risk.probability_below_floor - Decimal(2) / 3) < Decimal("0.03")
     assert risk.p5_min_balance == Decimal("2800.00")
-    day = dict((b[0], b) for b in risk.band)[d("2026-07-25")]
+    day = {b[0]: b for b in risk.band}[d("2026-07-25")]
     assert (day[1], day[2]) == (Decimal("2800.00"), Decimal("6800.00"))
 
 
@@ -95,5 +96,6 @@ def test_figures_on_a_hand_made_matrix() -> None:
 
 def test_no_scenarios_is_refused(tmp_path: Path) -> None:
     outlook, _ = read_group(varied_books(tmp_path), A, 5, POLICY)
+    assert outlook is not None
     with pytest.raises(ValueError, match="scénario"):
         simulate(outlook, 0)

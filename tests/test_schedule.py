@@ -6,6 +6,7 @@ import datetime as dt
 import json
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+from typing import Any
 
 import numpy_financial as npf
 import pytest
@@ -54,21 +55,21 @@ def test_30_360_counts_every_month_as_30_days() -> None:
 def test_on_receipt_repays_on_the_expected_receipt() -> None:
     schedule = build_schedule(D("5000"), rate=D("0"), start=dt.date(2026, 12, 1), method="on-receipt",
                               day_count="ACT/365", repay_on=dt.date(2027, 3, 15))
-    assert [(l.date, l.principal, l.interest, l.payment) for l in schedule.lines] == [
+    assert [(line.date, line.principal, line.interest, line.payment) for line in schedule.lines] == [
         (dt.date(2027, 3, 15), D("5000.00"), D("0.00"), D("5000.00"))]
 
 
 def test_linear_equal_principal_last_line_absorbs_rounding() -> None:
     schedule = build_schedule(D("1000"), rate=D("0"), start=JAN1, method="linear", day_count="ACT/365", months=3)
-    assert [l.principal for l in schedule.lines] == [D("333.33"), D("333.33"), D("333.34")]
-    assert [l.remaining for l in schedule.lines] == [D("666.67"), D("333.34"), D("0.00")]
-    assert [l.date for l in schedule.lines] == [dt.date(2027, 2, 1), dt.date(2027, 3, 1), dt.date(2027, 4, 1)]
+    assert [line.principal for line in schedule.lines] == [D("333.33"), D("333.33"), D("333.34")]
+    assert [line.remaining for line in schedule.lines] == [D("666.67"), D("333.34"), D("0.00")]
+    assert [line.date for line in schedule.lines] == [dt.date(2027, 2, 1), dt.date(2027, 3, 1), dt.date(2027, 4, 1)]
 
 
 def test_linear_interest_on_what_remains_30_360() -> None:
     # 12 000 € at 6 % over 3 months, 30/360: each month's interest is 0.5 % of what remains.
     schedule = build_schedule(D("12000"), rate=D("0.06"), start=JAN1, method="linear", day_count="30/360", months=3)
-    assert [(l.principal, l.interest, l.payment) for l in schedule.lines] == [
+    assert [(line.principal, line.interest, line.payment) for line in schedule.lines] == [
         (D("4000.00"), D("60.00"), D("4060.00")),
         (D("4000.00"), D("40.00"), D("4040.00")),
         (D("4000.00"), D("20.00"), D("4020.00")),
@@ -102,8 +103,8 @@ def test_month_end_dates_are_clipped() -> None:
     ({"principal": D("100"), "method": "bullet", "end": dt.date(2032, 1, 2)}, "au plus 5 ans"),
     ({"principal": D("100"), "method": "bullet", "months": 3, "rate": D("-0.01")}, "taux annuel"),
 ])
-def test_bad_terms_are_refused(kwargs: dict, message: str) -> None:
-    args = {"rate": D("0.02"), "start": JAN1, "day_count": "ACT/365"} | kwargs
+def test_bad_terms_are_refused(kwargs: dict[str, Any], message: str) -> None:
+    args: dict[str, Any] = {"rate": D("0.02"), "start": JAN1, "day_count": "ACT/365"} | kwargs
     principal = args.pop("principal")
     with pytest.raises(ScheduleError, match=message):
         build_schedule(principal, **args)
@@ -122,13 +123,13 @@ def test_lines_sum_exactly_to_the_principal(principal: Decimal, rate: Decimal, s
                                             method: str, day_count: str) -> None:
     schedule = build_schedule(principal, rate=rate, start=start, method=method, day_count=day_count,
                               months=months, repay_on=add_months(start, months))
-    assert sum(l.principal for l in schedule.lines) == principal
+    assert sum(line.principal for line in schedule.lines) == principal
     assert schedule.lines[-1].remaining == 0
-    assert all(l.principal >= 0 and l.interest >= 0 and l.remaining >= 0 for l in schedule.lines)
-    assert all(l.payment == l.principal + l.interest for l in schedule.lines)
-    assert all(l.principal == l.principal.quantize(D("0.01")) for l in schedule.lines)
+    assert all(line.principal >= 0 and line.interest >= 0 and line.remaining >= 0 for line in schedule.lines)
+    assert all(line.payment == line.principal + line.interest for line in schedule.lines)
+    assert all(line.principal == line.principal.quantize(D("0.01")) for line in schedule.lines)
     assert schedule.total_paid == principal + schedule.total_interest
-    assert [l.n for l in schedule.lines] == list(range(1, len(schedule.lines) + 1))
+    assert [line.n for line in schedule.lines] == list(range(1, len(schedule.lines) + 1))
 
 
 @settings(max_examples=150, deadline=None)
@@ -141,11 +142,12 @@ def test_annuity_payment_agrees_with_numpy_financial(principal: Decimal, rate: D
         D("0.01"), rounding=ROUND_HALF_UP)
     assert annuity_payment(principal, rate, months) == expected
     schedule = build_schedule(principal, rate=rate, start=start, method="annuity", day_count=day_count, months=months)
-    assert all(l.payment == annuity_payment(principal, rate, months) for l in schedule.lines[:-1])
+    assert all(line.payment == annuity_payment(principal, rate, months) for line in schedule.lines[:-1])
 
 
 def test_annuity_payment_exactly_matches_pmt_on_known_cases() -> None:
-    for principal, rate, months in [(D("10000"), D("0.03"), 12), (D("25000"), D("0.045"), 36), (D("1234.56"), D("0.01"), 7)]:
+    cases = [(D("10000"), D("0.03"), 12), (D("25000"), D("0.045"), 36), (D("1234.56"), D("0.01"), 7)]
+    for principal, rate, months in cases:
         expected = Decimal(str(round(float(npf.pmt(float(rate) / 12, months, -float(principal))), 2)))
         assert annuity_payment(principal, rate, months) == expected
 
@@ -153,7 +155,7 @@ def test_annuity_payment_exactly_matches_pmt_on_known_cases() -> None:
 def test_30_360_annuity_last_line_is_pmt_within_cents() -> None:
     schedule = build_schedule(D("10000"), rate=D("0.03"), start=JAN1, method="annuity", day_count="30/360", months=12)
     assert abs(schedule.lines[-1].payment - D("846.94")) <= D("0.05")
-    assert [l.interest for l in schedule.lines[:2]] == [D("25.00"), D("22.95")]
+    assert [line.interest for line in schedule.lines[:2]] == [D("25.00"), D("22.95")]
 
 
 def _pool(tmp_path: Path, text: str = "") -> Path:
@@ -171,7 +173,7 @@ def test_schedule_command_json(tmp_path: Path) -> None:
     assert document["principal"] == "10000.00" and document["method"] == "annuity"
     assert document["lines"][0] == {"n": 1, "date": "2027-02-01", "principal": "821.46", "interest": "25.48",
                                     "payment": "846.94", "remaining": "9178.54"}
-    assert sum(Decimal(l["principal"]) for l in document["lines"]) == Decimal("10000.00")
+    assert sum(Decimal(line["principal"]) for line in document["lines"]) == Decimal("10000.00")
 
 
 def test_schedule_command_defaults_from_policy_and_french_table(tmp_path: Path) -> None:
@@ -207,7 +209,8 @@ def test_schedule_command_invalid_policy_exit_1(tmp_path: Path) -> None:
     assert f"{rules / 'pool.toml'}:2: terms.rate" in result.stderr
 
 
-def test_schedule_of_a_registered_advance(demo_copy, monkeypatch) -> None:
+@pytest.mark.slow
+def test_schedule_of_a_registered_advance(demo_copy: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     """`schedule --advance ID` prints the schedule the registry holds for a proposed advance."""
     import json
 

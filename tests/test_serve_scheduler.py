@@ -8,11 +8,11 @@ import pytest
 from click.testing import CliRunner
 from filelock import FileLock, Timeout
 
-from banquasso.scheduler.jobs import stored_next_runs
 from banquasso.registry.db import open_registry, var_dir
+from banquasso.scheduler.jobs import stored_next_runs
 from banquasso.scheduler.serve_hook import SchedulerBusy, start_beside_fava
-from comptasso.web import serve
 from comptasso.cli.main import main
+from comptasso.web import serve
 
 
 @pytest.fixture(autouse=True)
@@ -41,6 +41,7 @@ def test_the_hook_starts_one_scheduler_per_group(demo_copy: tuple[Path, Path]) -
     start_beside_fava(ledgers, rules)()  # the lock was released: a new one starts, and stops
 
 
+@pytest.mark.slow
 def test_serve_with_scheduler_runs_it_while_fava_serves(demo_copy: tuple[Path, Path],
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     ledgers, rules = demo_copy

@@ -9,11 +9,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from pypdf import PdfReader
 
-from banquasso.forecast.advance_flows import advance_flows
 from banquasso.commands.main import main
+from banquasso.forecast.advance_flows import advance_flows
 from banquasso.forecast.daily import forecast_group
 from banquasso.registry.db import open_registry
 from banquasso.registry.models import Advance, Payment, ScheduleLine
@@ -74,7 +74,7 @@ def add_advance(ledgers: Path) -> None:
 
 
 def lending_group(tmp_path: Path, *, registry: bool = True) -> tuple[Path, Path]:
-    """Two members: alpha (20 000 € in, lent 3 000 €, salaries 2 000 €/month) and beta (1 000 € in, borrowed 3 000 €)."""
+    """Two members: alpha (20 000 € in, lent 3 000 €, salaries 2 000 €/month), beta (1 000 € in, borrowed 3 000 €)."""
     ledgers, rules = write_group(tmp_path, {"alpha": ALPHA, "beta": BETA})
     if registry:
         add_advance(ledgers)
@@ -82,7 +82,7 @@ def lending_group(tmp_path: Path, *, registry: bool = True) -> tuple[Path, Path]
 
 
 def statement(ledgers: Path, rules: Path, out: Path, month: str = "2026-03", as_of: str = "2026-04-15",
-              *extra: str) -> object:
+              *extra: str) -> Result:
     return CliRunner().invoke(main, ["statement", "--ledgers", str(ledgers), "--rules", str(rules), "--month", month,
                                      "--as-of", as_of, "-o", str(out), *extra])
 
@@ -222,10 +222,10 @@ def test_a_failed_write_leaves_the_old_file_and_no_temp(tmp_path: Path, monkeypa
     target = tmp_path / "r.pdf"
     target.write_bytes(b"old")
 
-    def broken(src: str, dst: str) -> None:
+    def broken(src: Path, dst: Path) -> Path:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(statement_pdf.os, "replace", broken)
+    monkeypatch.setattr(Path, "replace", broken)
     with pytest.raises(OSError):
         statement_pdf.write_atomically(target, b"new")
     assert target.read_bytes() == b"old"
@@ -241,6 +241,7 @@ def test_invalid_books_exit_1_and_write_nothing(tmp_path: Path) -> None:
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_demo_statement(demo_copy: tuple[Path, Path], tmp_path: Path) -> None:
     """The demo's November statement shows every member's treasury and lowest point as `forecast` computes them."""
     ledgers, rules = demo_copy
@@ -265,6 +266,7 @@ def test_demo_statement(demo_copy: tuple[Path, Path], tmp_path: Path) -> None:
     assert not os.environ.get("BANQUASSO_DB_URL")
 
 
+@pytest.mark.slow
 def test_demo_statement_shows_the_plan_of_the_day(demo_copy: tuple[Path, Path], tmp_path: Path) -> None:
     """The cover lists the advances `banquasso plan` proposes and the unmet need with its reason."""
     import json

@@ -10,8 +10,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pytest
 from beancount import loader
@@ -60,7 +61,13 @@ def is_treasury(account: str) -> bool:
     return account.startswith("Assets:") and pcg(account).startswith(("51", "53"))
 
 
-@lru_cache(maxsize=None)
+def units(posting: data.Posting) -> Decimal:
+    """The number of a posting of loaded books (beancount interpolates every one)."""
+    assert posting.units is not None and posting.units.number is not None
+    return posting.units.number
+
+
+@cache
 def load_entries(path: Path) -> list[data.Directive]:
     """The entries of a ledger (parsed once per test session; never mutated)."""
     entries, errors, _ = loader.load_file(str(path))
@@ -79,7 +86,7 @@ def median_half_up(values: list[int]) -> int:
 @dataclass
 class GrantState:
     funder: dict[str, str]
-    tranches: dict[str, list[list]]  # convention -> [[due, amount, paid, completed]]
+    tranches: dict[str, list[list[Any]]]  # convention -> [[due, amount, paid, completed]]
 
 
 def grant_state(entries: list[data.Directive], as_of: date) -> GrantState:
@@ -93,23 +100,24 @@ def grant_state(entries: list[data.Directive], as_of: date) -> GrantState:
             ref, due, amount = (v.value for v in entry.values)
             state.tranches[ref].append([due, amount.number, Decimal(0), None])
         elif isinstance(entry, data.Transaction) and "convention" in entry.meta:
-            amount = sum(p.units.number for p in entry.postings if pcg(p.account).startswith("441"))
+            amount = sum((units(p) for p in entry.postings if pcg(p.account).startswith("441")), Decimal(0))
             if amount > 0:
                 state.funder[entry.meta["convention"]] = entry.meta["funder"]
             else:
                 receipts.append((entry.date, entry.meta["convention"], -amount))
     for items in state.tranches.values():
         items.sort(key=lambda t: t[0])
-    for day, ref, amount in sorted(receipts, key=lambda r: r[0]):
+    for day, ref, received in sorted(receipts, key=lambda r: r[0]):
+        left = received
         for tranche in state.tranches[ref]:
-            take = min(amount, tranche[1] - tranche[2])
+            take = min(left, tranche[1] - tranche[2])
             if take <= 0:
                 continue
             tranche[2] += take
-            amount -= take
+            left -= take
             if tranche[2] == tranche[1]:
                 tranche[3] = day
-            if amount == 0:
+            if left == 0:
                 break
     return state
 
@@ -132,7 +140,7 @@ def last_day(year: int, month: int) -> int:
     return (nxt - timedelta(days=1)).day
 
 
-def occurrence_dates(declared: date, freq: str, arg, until: date | None, lo: date, hi: date) -> list[date]:
+def occurrence_dates(declared: date, freq: str, arg: Any, until: date | None, lo: date, hi: date) -> list[date]:
     """Occurrences of a prevision within lo..hi, per SPEC section 4."""
     hi = min(hi, until) if until else hi
     lo = max(lo, declared)
@@ -143,7 +151,8 @@ def occurrence_dates(declared: date, freq: str, arg, until: date | None, lo: dat
         first = lo + timedelta(days=(day - lo.isoweekday()) % 7)
         return [first + timedelta(weeks=k) for k in range(max(0, (hi - first).days // 7 + 1))]
     step = {"mensuel": 1, "trimestriel": 3, "annuel": 12}[freq]
-    out, index = [], declared.year * 12 + declared.month - 1
+    out: list[date] = []
+    index = declared.year * 12 + declared.month - 1
     while True:
         year, month = divmod(index, 12)
         candidate = date(year, month + 1, min(day, last_day(year, month + 1)))
@@ -183,7 +192,7 @@ def invoice_flows(entries: list[data.Directive], as_of: date) -> dict[date, Deci
         for link in entry.links:
             if "echeance" in entry.meta:
                 due[link] = entry.meta["echeance"]
-            balance[link] += sum(p.units.number for p in entry.postings if pcg(p.account)[:3] in ("401", "411"))
+            balance[link] += sum((units(p) for p in entry.postings if pcg(p.account)[:3] in ("401", "411")), Decimal(0))
     flows: dict[date, Decimal] = defaultdict(Decimal)
     for link, amount in balance.items():
         if amount:
@@ -206,9 +215,9 @@ def project_group(ledgers: Path, rules: Path, as_of: date, horizon: int = HORIZO
 def project_member(entries: list[data.Directive], state: GrantState, delays: dict[str, int],
                    as_of: date, end: date) -> Projection:
     txns = [e for e in entries if isinstance(e, data.Transaction) and e.date <= as_of]
-    opening = sum((p.units.number for t in txns for p in t.postings if is_treasury(p.account)), Decimal(0))
+    opening = sum((units(p) for t in txns for p in t.postings if is_treasury(p.account)), Decimal(0))
     since = as_of - timedelta(days=364)
-    payroll = sum((p.units.number for t in txns if t.date >= since for p in t.postings
+    payroll = sum((units(p) for t in txns if t.date >= since for p in t.postings
                    if p.account.startswith("Expenses:") and pcg(p.account).startswith("64")), Decimal(0))
     monthly = (payroll / 12).quantize(Decimal("0.01"), ROUND_HALF_UP)
     floor = max(Decimal(5000), monthly)
@@ -291,10 +300,12 @@ def run_bean_check(paths: list[Path]) -> None:
         assert result.returncode == 0 and result.stdout == "" and result.stderr == "", (path, result)
 
 
+@pytest.mark.slow
 def test_bean_check_demo(fresh_demo: Path) -> None:
     run_bean_check(member_ledgers(fresh_demo))
 
 
+@pytest.mark.slow
 def test_bean_check_small_synthetic_group(small_group: Path) -> None:
     run_bean_check(member_ledgers(small_group))
 
@@ -351,7 +362,7 @@ def test_tranches_sum_to_the_notified_amount(fresh_demo: Path, small_group: Path
             if isinstance(entry, data.Transaction) and "funder" in entry.meta:
                 ref = entry.meta["convention"]
                 assert ref not in notified, ref
-                notified[ref] = (entry.date, sum(p.units.number for p in entry.postings if p.units.number > 0))
+                notified[ref] = (entry.date, sum((units(p) for p in entry.postings if units(p) > 0), Decimal(0)))
             elif isinstance(entry, data.Custom) and entry.type == "subvention-echeance":
                 ref = entry.values[0].value
                 assert entry.date == notified[ref][0], ref
@@ -398,7 +409,7 @@ def test_open_invoices_and_tranches_at_the_end(fresh_demo: Path) -> None:
     overdue = later = 0
     for path in member_ledgers(fresh_demo):
         entries = load_entries(path)
-        for day, amount in invoice_flows(entries, AS_OF).items():
+        for day in invoice_flows(entries, AS_OF):
             overdue += day == AS_OF + timedelta(days=1)
             later += day > AS_OF + timedelta(days=1)
     assert overdue >= 2 and later >= 2

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Literal
 
-from comptasso.model.grants import TrancheStatus
 from comptasso.books.reference import Funder
+from comptasso.model.grants import TrancheStatus
 
 Source = Literal["history", "default"]
 

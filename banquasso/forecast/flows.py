@@ -70,7 +70,7 @@ def treasury_and_payroll(entries: Iterable[data.Directive], as_of: dt.date) -> t
         if not isinstance(entry, data.Transaction):
             continue
         for posting in entry.postings:
-            if posting.units is None:
+            if posting.units is None or posting.units.number is None:
                 continue
             if is_treasury(posting.account):
                 treasury += posting.units.number

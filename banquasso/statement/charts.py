@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Sequence
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
-from reportlab.graphics.shapes import Drawing, Line, PolyLine, Polygon, Rect, String
+from reportlab.graphics.shapes import Drawing, Line, Polygon, PolyLine, Rect, String
 from reportlab.lib import colors
 
 from comptasso.money import fr_number
@@ -43,7 +43,7 @@ def value_range(days: Sequence[Day], band: Sequence[Band], floor: Decimal | None
     values = [b for _, b in days] + [lo for _, lo, _ in band] + [hi for _, _, hi in band]
     if floor is not None:
         values.append(floor)
-    low, high = min(values + [Decimal(0)]), max(values + [Decimal(0)])
+    low, high = min([*values, Decimal(0)]), max([*values, Decimal(0)])
     step = nice_step(high - low)
     bottom = (low / step).to_integral_value(rounding=ROUND_FLOOR) * step
     top = (high / step).to_integral_value(rounding=ROUND_CEILING) * step

@@ -13,20 +13,20 @@ from pathlib import Path
 from babel.dates import format_date
 from beancount.core import data
 
-from banquasso.watch.accuracy import AccuracyReport, accuracy
 from banquasso.forecast.advance_flows import advance_flows
-from banquasso.pool.capacity import WINDOWS, Capacity
+from banquasso.forecast.daily import DEFAULT_HORIZON, GroupForecast, books_start, forecast_outlook, read_group
 from banquasso.forecast.delays import DelayModel
 from banquasso.forecast.flows import MemberBooks, tranche_flow
-from banquasso.forecast.daily import DEFAULT_HORIZON, GroupForecast, books_start, forecast_outlook, read_group
-from banquasso.watch.monitoring import AdvanceOnDay, Snapshot, advances_on, load_snapshots, member_alerts
+from banquasso.forecast.risk import DEFAULT_SCENARIOS, DEFAULT_SEED, GroupRisk, RiskFigures, simulate
+from banquasso.pool.capacity import WINDOWS, Capacity
 from banquasso.pool.plan import Plan, fiscal_year_start, group_capacity, plan_group
-from banquasso.terms.policy import Policy, load_policy
 from banquasso.registry.balance import DueLine
 from banquasso.registry.db import DB_URL_ENV, Registry, database_url, open_registry
 from banquasso.registry.service import load_views
 from banquasso.registry.snapshot import AdvanceView
-from banquasso.forecast.risk import DEFAULT_SCENARIOS, DEFAULT_SEED, GroupRisk, RiskFigures, simulate
+from banquasso.terms.policy import Policy, load_policy
+from banquasso.watch.accuracy import AccuracyReport, accuracy
+from banquasso.watch.monitoring import AdvanceOnDay, Snapshot, advances_on, load_snapshots, member_alerts
 from comptasso.books.facade import GroupBooks, open_books
 from comptasso.problems import Problem, ProblemsError
 
@@ -278,7 +278,7 @@ def gather(
         mine = [a for a in advances if member.member_id in (a.view.lender, a.view.borrower)]
         pages.append(MemberPage(
             member.member_id, member.name, member.opening_balance,
-            lendable.get(member.member_id, {w: ZERO for w in WINDOWS}), index, risk.members[member.member_id],
+            lendable.get(member.member_id, dict.fromkeys(WINDOWS, ZERO)), index, risk.members[member.member_id],
             _tranches(member_books, outlook.delays, funders, day),
             tuple(a for a in mine if a.view.lender == member.member_id and a.status != "repaid"),
             tuple(a for a in mine if a.view.borrower == member.member_id and a.status != "repaid"),

@@ -10,22 +10,23 @@ from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, PageBreak, Paragraph, Spacer
 
-from banquasso.watch.accuracy import BUCKETS, Accuracy
 from banquasso.pool.capacity import WINDOWS
-from banquasso.watch.monitoring import AdvanceOnDay
 from banquasso.statement.charts import forecast_chart
 from banquasso.statement.data import DUE_SOON_DAYS, MemberPage, StatementData
-from comptasso.reports import pdfstyle
+from banquasso.watch.accuracy import BUCKETS, Accuracy
+from banquasso.watch.monitoring import AdvanceOnDay
 from comptasso.money import fr_date, fr_money, fr_number
+from comptasso.reports import pdfstyle
 
 METHODS = {"bullet": "in fine", "on-receipt": "à l'encaissement", "linear": "linéaire", "annuity": "annuités"}
 
 
-def _p(text: str, style: object) -> Paragraph:
-    return pdfstyle.paragraph(text, style)  # type: ignore[arg-type]
+def _p(text: str, style: ParagraphStyle) -> Paragraph:
+    return pdfstyle.paragraph(text, style)
 
 
 def _money(value: Decimal | None) -> str:
@@ -83,9 +84,9 @@ def _cover(data: StatementData) -> list[Flowable]:
 
 def _members_table(data: StatementData) -> Flowable:
     rows = [["Membre", "Trésorerie", "Plancher", "Point bas\nprévu", "Date du\npoint bas", "Jours sous\nle plancher"]]
-    for member in data.forecast.members:
-        rows.append([member.name, fr_money(member.opening_balance), fr_money(member.floor),
-                     fr_money(member.min_balance), fr_date(member.min_date), str(member.days_below_floor)])
+    rows += [[member.name, fr_money(member.opening_balance), fr_money(member.floor),
+              fr_money(member.min_balance), fr_date(member.min_date), str(member.days_below_floor)]
+             for member in data.forecast.members]
     rows.append(["Groupe", fr_money(data.forecast.opening_balance), fr_money(data.forecast.floor),
                  fr_money(data.forecast.min_balance), fr_date(data.forecast.min_date),
                  str(data.forecast.days_below_floor)])
@@ -98,7 +99,7 @@ def _due_soon(data: StatementData) -> list[Flowable]:
     st = pdfstyle.styles()
     story: list[Flowable] = [_p(f"Remboursements attendus dans les {DUE_SOON_DAYS} jours", st.heading)]
     if not data.due_soon:
-        return story + [_p("Aucun remboursement n'est attendu dans les 30 jours.", st.body)]
+        return [*story, _p("Aucun remboursement n'est attendu dans les 30 jours.", st.body)]
     rows = [["Avance", "Emprunteur / prêteur", "Échéance", "Date", "Capital", "Intérêts"]]
     for item in data.due_soon:
         view, line = item.advance.view, item.line
@@ -106,7 +107,7 @@ def _due_soon(data: StatementData) -> list[Flowable]:
         rows.append([view.id, f"{view.borrower} / {view.lender}", str(line.n), when,
                      fr_money(line.principal), fr_money(line.interest)])
     width = pdfstyle.content_width()
-    return story + [pdfstyle.table(rows, [28 * mm, width - 124 * mm, 16 * mm, 28 * mm, 28 * mm, 24 * mm],
+    return [*story, pdfstyle.table(rows, [28 * mm, width - 124 * mm, 16 * mm, 28 * mm, 28 * mm, 24 * mm],
                                    numeric_from=2)]
 
 
@@ -114,14 +115,14 @@ def _late(data: StatementData) -> list[Flowable]:
     st = pdfstyle.styles()
     story: list[Flowable] = [_p("Avances en retard", st.heading)]
     if not data.late:
-        return story + [_p("Aucune avance en retard.", st.body)]
+        return [*story, _p("Aucune avance en retard.", st.body)]
     rows = [["Avance", "Emprunteur / prêteur", "En retard depuis", "Restant dû"]]
     for advance in data.late:
         view = advance.view
         rows.append([view.id, f"{view.borrower} / {view.lender}", fr_date(advance.late_since or advance.day),
                      fr_money(advance.outstanding)])
     width = pdfstyle.content_width()
-    return story + [pdfstyle.table(rows, [28 * mm, width - 92 * mm, 32 * mm, 32 * mm], numeric_from=2)]
+    return [*story, pdfstyle.table(rows, [28 * mm, width - 92 * mm, 32 * mm, 32 * mm], numeric_from=2)]
 
 
 def _under_floor(data: StatementData) -> list[Flowable]:
@@ -129,13 +130,12 @@ def _under_floor(data: StatementData) -> list[Flowable]:
     story: list[Flowable] = [_p("Membres prévus sous leur plancher", st.heading)]
     members = [m for m in data.forecast.members if m.below_floor]
     if not members:
-        return story + [_p("Aucun membre n'est prévu sous son plancher sur les 13 semaines.", st.body)]
+        return [*story, _p("Aucun membre n'est prévu sous son plancher sur les 13 semaines.", st.body)]
     rows = [["Membre", "Plancher", "Sous le plancher dès le", "Point bas", "Le"]]
-    for m in members:
-        rows.append([m.name, fr_money(m.floor), fr_date(m.below_floor[0]), fr_money(m.min_balance),
-                     fr_date(m.min_date)])
+    rows += [[m.name, fr_money(m.floor), fr_date(m.below_floor[0]), fr_money(m.min_balance), fr_date(m.min_date)]
+             for m in members]
     width = pdfstyle.content_width()
-    return story + [pdfstyle.table(rows, [width - 112 * mm, 27 * mm, 36 * mm, 27 * mm, 22 * mm])]
+    return [*story, pdfstyle.table(rows, [width - 112 * mm, 27 * mm, 36 * mm, 27 * mm, 22 * mm])]
 
 
 def _plan(data: StatementData) -> list[Flowable]:
@@ -151,7 +151,8 @@ def _plan(data: StatementData) -> list[Flowable]:
         for advance in plan.advances:
             security = advance.security
             rows.append([_p(data.names.get(advance.lender, advance.lender), st.small),
-                         _p(data.names.get(advance.borrower, advance.borrower), st.small), fr_money(advance.amount), fr_date(advance.disburse_on), fr_date(advance.repay_on),
+                         _p(data.names.get(advance.borrower, advance.borrower), st.small), fr_money(advance.amount),
+                         fr_date(advance.disburse_on), fr_date(advance.repay_on),
                          _p(f"{security.convention}, {fr_date(security.tranche_date)}", st.small)])
         rows[0][4] = "Rembour-\nsement"
         story.append(pdfstyle.table(rows, [34 * mm, 34 * mm, 23 * mm, 20 * mm, 20 * mm, width - 131 * mm],
@@ -182,14 +183,16 @@ def _accuracy(data: StatementData) -> list[Flowable]:
     report = data.accuracy
     story: list[Flowable] = [CondPageBreak(60 * mm), _p("Fiabilité des prévisions passées", st.heading)]
     if report.empty:
-        return story + [_p("Aucune prévision enregistrée avant le "
+        return [*story, _p("Aucune prévision enregistrée avant le "
                            f"{fr_date(data.books_date)} : le planificateur (banquasso scheduler) en garde une "
                            "chaque matin, et ce tableau les comparera à la trésorerie réelle.", st.body)]
-    rows = [["Membre", "Prévisions", "Jours\ncomparés", "Écart à\n1–7 jours", "Écart à\n8–30 jours", "Écart à\n31–91 jours", "Biais"]]
+    rows = [["Membre", "Prévisions", "Jours\ncomparés", "Écart à\n1–7 jours", "Écart à\n8–30 jours",
+             "Écart à\n31–91 jours", "Biais"]]
     rows += [_accuracy_row(data.names.get(m.member, m.member), m) for m in report.members]
     rows.append(_accuracy_row("Groupe", report.group))
     width = pdfstyle.content_width()
-    return story + [
+    return [
+        *story,
         pdfstyle.table(rows, [width - 133 * mm, 17 * mm, 20 * mm, 24 * mm, 24 * mm, 24 * mm, 24 * mm],
                        bold_rows=[len(rows) - 1]),
         _p("Écart : moyenne de |prévu - réel| des soldes quotidiens, selon l'éloignement du jour prévu. "
@@ -226,7 +229,7 @@ def _advances_block(title: str, advances: Sequence[AdvanceOnDay], role: str) -> 
     width = pdfstyle.content_width()
     story: list[Flowable] = [_p(title, st.heading)]
     if not advances:
-        return story + [_p("Aucune.", st.body)]
+        return [*story, _p("Aucune.", st.body)]
     story.append(pdfstyle.table(_advance_rows(advances, role),
                                 [28 * mm, width - 136 * mm, 28 * mm, 22 * mm, 30 * mm, 28 * mm], numeric_from=2))
     schedule = _schedule_rows(advances)
@@ -288,7 +291,7 @@ def _annex(data: StatementData) -> list[Flowable]:
            "avances versées depuis l'ouverture de l'exercice et celles encore dues.", st.subtitle),
     ]
     if not data.annex:
-        return story + [_p("Aucune avance consentie sur l'exercice.", st.body)]
+        return [*story, _p("Aucune avance consentie sur l'exercice.", st.body)]
     for lender in data.annex:
         rows = [["Avance", "Emprunteur", "Décision", "Versée le", "Montant", "Taux", "Terme", "Restant dû"]]
         for advance in lender.advances:
@@ -337,9 +340,9 @@ def write_atomically(path: Path, content: bytes) -> None:
             handle.write(content)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(temp, 0o644)
-        os.replace(temp, path)
+        Path(temp).chmod(0o644)
+        Path(temp).replace(path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
+            Path(temp).unlink()
         raise

@@ -26,7 +26,7 @@ class Source:
     line: int
 
     @classmethod
-    def of(cls, meta: dict | None) -> Source:
+    def of(cls, meta: data.Meta | None) -> Source:
         meta = meta or {}
         return cls(str(meta.get("filename", "")), int(meta.get("lineno", 0) or 0))
 
@@ -105,7 +105,7 @@ class GrantBook:
 def _grant_amount(entry: data.Transaction) -> tuple[Decimal, str | None]:
     total, account = ZERO, None
     for posting in entry.postings:
-        if is_grant_receivable(posting.account) and posting.units is not None:
+        if is_grant_receivable(posting.account) and posting.units is not None and posting.units.number is not None:
             total += posting.units.number
             account = account or posting.account
     return total, account
@@ -118,11 +118,41 @@ def _tranche(entry: data.Custom) -> Tranche | Problem:
         or not isinstance(values[0], str)
         or not isinstance(values[1], dt.date)
         or not isinstance(values[2], Amount)
+        or values[2].number is None
     ):
         return at(entry.meta, 'échéance de subvention mal formée : attendu "CONVENTION" DATE MONTANT EUR')
     if values[2].number <= 0:
         return at(entry.meta, f"échéance de subvention « {values[0]} » : le montant doit être positif")
     return Tranche(values[0], values[1], values[2].number, entry.date, Source.of(entry.meta))
+
+
+def _read_grant_transaction(
+    entry: data.Transaction, grants: dict[str, Grant], receipts: list[Receipt], problems: list[Problem],
+) -> None:
+    """Record the grant a transaction notifies or the receipt it books, or the problem it raises."""
+    amount, account = _grant_amount(entry)
+    convention = entry.meta.get("convention")
+    if account is None or amount == 0:
+        return
+    if convention is None:
+        if amount > 0:
+            problems.append(at(entry.meta, "subvention à recevoir (441) sans métadonnée « convention »"))
+        return
+    convention = str(convention)
+    if amount < 0:
+        receipts.append(Receipt(convention, entry.date, -amount, Source.of(entry.meta)))
+        return
+    if convention in grants:
+        first = grants[convention].source
+        problems.append(at(entry.meta, f"convention « {convention} » déjà notifiée ({first.file}:{first.line})"))
+        return
+    funder = entry.meta.get("funder")
+    if funder is None:
+        problems.append(at(entry.meta, f"subvention « {convention} » sans métadonnée « funder »"))
+    grants[convention] = Grant(
+        convention, None if funder is None else str(funder), entry.date, amount,
+        account, entry.narration or "", Source.of(entry.meta),
+    )
 
 
 def extract_grants(entries: Iterable[data.Directive]) -> tuple[GrantBook, list[Problem]]:
@@ -133,43 +163,19 @@ def extract_grants(entries: Iterable[data.Directive]) -> tuple[GrantBook, list[P
     problems: list[Problem] = []
     for entry in entries:
         if isinstance(entry, data.Transaction):
-            amount, account = _grant_amount(entry)
-            convention = entry.meta.get("convention")
-            if account is None or amount == 0:
-                continue
-            if convention is None:
-                if amount > 0:
-                    problems.append(at(entry.meta, "subvention à recevoir (441) sans métadonnée « convention »"))
-                continue
-            convention = str(convention)
-            if amount > 0:
-                if convention in grants:
-                    first = grants[convention].source
-                    problems.append(at(entry.meta, f"convention « {convention} » déjà notifiée ({first.file}:{first.line})"))
-                    continue
-                funder = entry.meta.get("funder")
-                if funder is None:
-                    problems.append(at(entry.meta, f"subvention « {convention} » sans métadonnée « funder »"))
-                grants[convention] = Grant(
-                    convention, None if funder is None else str(funder), entry.date, amount,
-                    account, entry.narration or "", Source.of(entry.meta),
-                )
-            else:
-                receipts.append(Receipt(convention, entry.date, -amount, Source.of(entry.meta)))
+            _read_grant_transaction(entry, grants, receipts, problems)
         elif isinstance(entry, data.Custom) and entry.type == TRANCHE:
             tranche = _tranche(entry)
             if isinstance(tranche, Problem):
                 problems.append(tranche)
             else:
                 tranches.append(tranche)
-    for tranche in tranches:
-        if tranche.convention not in grants:
-            problems.append(Problem(tranche.source.file, tranche.source.line,
-                                    f"échéance pour une convention inconnue « {tranche.convention} »"))
-    for receipt in receipts:
-        if receipt.convention not in grants:
-            problems.append(Problem(receipt.source.file, receipt.source.line,
-                                    f"encaissement pour une convention inconnue « {receipt.convention} »"))
+    problems += [Problem(tranche.source.file, tranche.source.line,
+                         f"échéance pour une convention inconnue « {tranche.convention} »")
+                 for tranche in tranches if tranche.convention not in grants]
+    problems += [Problem(receipt.source.file, receipt.source.line,
+                         f"encaissement pour une convention inconnue « {receipt.convention} »")
+                 for receipt in receipts if receipt.convention not in grants]
     return GrantBook(grants, tuple(tranches), tuple(receipts)), problems
 
 

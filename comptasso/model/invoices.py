@@ -38,7 +38,8 @@ class Invoice:
 
 def _third_party_total(entry: data.Transaction, kind: Kind) -> Decimal:
     test = is_customer if kind == "client" else is_supplier
-    return sum((p.units.number for p in entry.postings if test(p.account) and p.units is not None), Decimal(0))
+    return sum((p.units.number for p in entry.postings
+                if test(p.account) and p.units is not None and p.units.number is not None), Decimal(0))
 
 
 def _invoice_kind(entry: data.Transaction) -> Kind | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -42,7 +43,7 @@ def _is_account(value: object, dtype: object) -> bool:
     return isinstance(value, str) and dtype == bc_account.TYPE
 
 
-def parse_prevision(entry: data.Custom) -> Prevision | Problem:
+def parse_prevision(entry: data.Custom) -> Prevision | Problem:  # noqa: PLR0911 -- one return per malformed case
     """Read one `prevision` directive, or say precisely what is wrong with it."""
     values = [v.value for v in entry.values]
     dtypes = [v.dtype for v in entry.values]
@@ -165,7 +166,7 @@ def replaced_from(previsions: Sequence[Prevision]) -> dict[Prevision, dt.date]:
     out: dict[Prevision, dt.date] = {}
     for items in by_label.values():
         ordered = sorted(items, key=lambda p: (p.declared_on, p.source.file, p.source.line))
-        for earlier, later in zip(ordered, ordered[1:]):
+        for earlier, later in itertools.pairwise(ordered):
             out[earlier] = later.declared_on
     return out
 
@@ -176,8 +177,7 @@ def expected_occurrences(previsions: Sequence[Prevision], start: dt.date, end: d
     out: list[Occurrence] = []
     for prevision in previsions:
         stop = stops.get(prevision)
-        for day in occurrences(prevision, start, end):
-            if stop is None or day < stop:
-                out.append(Occurrence(day, prevision.amount, prevision))
+        out += [Occurrence(day, prevision.amount, prevision)
+                for day in occurrences(prevision, start, end) if stop is None or day < stop]
     out.sort(key=lambda o: (o.date, o.prevision.label))
     return out

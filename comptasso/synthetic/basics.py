@@ -57,7 +57,7 @@ def split_by_weights(total: Decimal, weights: Sequence[int]) -> list[Decimal]:
     """Split an amount by integer weights; the last part absorbs the rounding."""
     whole = sum(weights)
     parts = [money(total * weight / whole) for weight in weights[:-1]]
-    return parts + [money(total - sum(parts, ZERO))]
+    return [*parts, money(total - sum(parts, ZERO))]
 
 
 def last_day(year: int, month: int) -> date:

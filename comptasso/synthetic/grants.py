@@ -58,7 +58,7 @@ def draw_grant(template: GrantTemplate, year: int, rng: random.Random, used: set
     amounts = split_by_weights(amount, [weight for *_, weight in template.tranches])
     source = funder(template.funder)
     return Grant(unique_ref(template, year, rng, used), source, template.label, notified, amount,
-                 tuple(zip(dates, amounts)))
+                 tuple(zip(dates, amounts, strict=True)))
 
 
 def notification(grant: Grant) -> Transaction:

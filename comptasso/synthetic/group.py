@@ -66,8 +66,8 @@ def blocks(members: Sequence[MemberSpec]) -> list[list[MemberSpec]]:
 def group_toml(name: str, members: Sequence[MemberSpec], ctx: Context, command: str) -> str:
     """The text of `group.toml` (SPEC section 3), with how it was generated."""
     lines = [
-        f"# Groupe généré par comptasso.synthetic : graine {ctx.seed}, "
-        f"livres du {ctx.start.isoformat()} au {ctx.end.isoformat()}.",
+        (f"# Groupe généré par comptasso.synthetic : graine {ctx.seed}, "
+         f"livres du {ctx.start.isoformat()} au {ctx.end.isoformat()}."),
         f"# Pour le refaire à l'identique : {command}",
         "",
         "[group]",

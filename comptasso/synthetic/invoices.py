@@ -9,7 +9,15 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from comptasso.synthetic.basics import (
-    ZERO, chance, clip_day, draw_cents, jitter, month_label, months, next_working_day, share,
+    ZERO,
+    chance,
+    clip_day,
+    draw_cents,
+    jitter,
+    month_label,
+    months,
+    next_working_day,
+    share,
 )
 from comptasso.synthetic.context import Context, MemberSpec
 from comptasso.synthetic.model import InvoiceSpec, Party, Posting, Transaction
@@ -28,6 +36,7 @@ def payment_plan(
 ) -> tuple[tuple[date, Decimal], ...]:
     """When an invoice is paid (in one or two parts), keeping only what is paid by the end date."""
     paid_on = max(issued + timedelta(days=1), due + timedelta(days=rng.randint(*delay)))
+    plan: tuple[tuple[date, Decimal], ...]
     if chance(rng, split_pct):
         first = share(amount, rng.randint(4, 6) * 10)
         second_on = paid_on + timedelta(days=rng.randint(15, 40))

@@ -8,8 +8,20 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from comptasso.synthetic.basics import (
-    ZERO, add_months, chance, clip_day, draw_cents, french_date, jitter, last_day, money, month_label, months,
-    next_working_day, of_month, previous_working_day,
+    ZERO,
+    add_months,
+    chance,
+    clip_day,
+    draw_cents,
+    french_date,
+    jitter,
+    last_day,
+    money,
+    month_label,
+    months,
+    next_working_day,
+    of_month,
+    previous_working_day,
 )
 from comptasso.synthetic.context import Context
 from comptasso.synthetic.model import Posting, Transaction
