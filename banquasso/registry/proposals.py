@@ -76,9 +76,6 @@ def check_proposal(desk: Desk, proposal: Proposal, books: GroupBooks | None) -> 
     if proposal.repay_on <= proposal.disburse_on:
         reasons.append(f"le remboursement ({proposal.repay_on.isoformat()}) doit suivre le versement "
                        f"({proposal.disburse_on.isoformat()})")
-    elif (proposal.repay_on - proposal.disburse_on).days > desk.policy.limits.max_days:
-        reasons.append(f"durée de {(proposal.repay_on - proposal.disburse_on).days} jours au-delà de "
-                       f"limits.max_days = {desk.policy.limits.max_days}")
     method = proposal.method or desk.policy.terms.default_method
     if method == "on-receipt" and proposal.convention is None:
         reasons.append("une avance remboursable à l'encaissement doit être garantie par une échéance de subvention")
