@@ -40,7 +40,8 @@ def _reconciled(ledgers: Path, rules: Path, as_of: str) -> None:
     assert result.exit_code == 0, result.output
 
 
-def test_cancel_racing_confirm_never_removes_a_confirmed_movement(db_url: str, tmp_path: Path) -> None:
+@pytest.mark.usefixtures("db_url")
+def test_cancel_racing_confirm_never_removes_a_confirmed_movement(tmp_path: Path) -> None:
     ledgers, rules = _group(tmp_path)
     confirm = ["advance", "confirm", ID1]
     cancel = ["advance", "cancel", ID1, "--event", f"{ID1}/disburse", "--by", "M", "--reason", "erreur"]
@@ -50,14 +51,15 @@ def test_cancel_racing_confirm_never_removes_a_confirmed_movement(db_url: str, t
     if c_code == 0 and view.disbursement is not None:  # confirm first: the cancel saw a confirmed movement
         assert x_code == 1 and "confirmé par la banque" in x_out, x_out
         assert view.state == "confirmed"
-        assert all(f'2026-12-01 * "BanquAsso"' in text for text in engine_files(ledgers).values())
+        assert all('2026-12-01 * "BanquAsso"' in text for text in engine_files(ledgers).values())
     else:  # cancel first: nothing left to confirm
         assert x_code == 0 and c_code == 1, (c_out, x_out)
         assert view.state == "approved" and view.payments == ()
     _reconciled(ledgers, rules, "2026-12-01")
 
 
-def test_cancel_racing_repay_only_ever_cancels_the_last_movement(db_url: str, tmp_path: Path) -> None:
+@pytest.mark.usefixtures("db_url")
+def test_cancel_racing_repay_only_ever_cancels_the_last_movement(tmp_path: Path) -> None:
     ledgers, rules = _group(tmp_path)
     assert run(["advance", "confirm", ID1], ledgers, rules, "2026-12-01").exit_code == 0
     assert run(["advance", "repay", ID1, "--amount", "1000", "--on", "2026-12-10"],
@@ -80,7 +82,8 @@ def test_cancel_racing_repay_only_ever_cancels_the_last_movement(db_url: str, tm
                ledgers, rules, "2026-12-11").exit_code == 0
 
 
-def test_the_same_repayment_run_twice_at_once_is_written_once(db_url: str, tmp_path: Path) -> None:
+@pytest.mark.usefixtures("db_url")
+def test_the_same_repayment_run_twice_at_once_is_written_once(tmp_path: Path) -> None:
     ledgers, rules = _group(tmp_path)
     assert run(["advance", "confirm", ID1], ledgers, rules, "2026-12-01").exit_code == 0
     repay = ["advance", "repay", ID1, "--amount", "1000", "--on", "2026-12-10"]
@@ -94,7 +97,8 @@ def test_the_same_repayment_run_twice_at_once_is_written_once(db_url: str, tmp_p
     _reconciled(ledgers, rules, "2026-12-10")
 
 
-def test_two_approvals_on_one_borrower_the_second_sees_the_first(db_url: str, tmp_path: Path) -> None:
+@pytest.mark.usefixtures("db_url")
+def test_two_approvals_on_one_borrower_the_second_sees_the_first(tmp_path: Path) -> None:
     ledgers, rules = make_group(tmp_path, pool="[limits]\nmax_advance_per_borrower = 18000\n")
     assert run(propose_args("9000.00"), ledgers, rules).exit_code == 0
     second = propose_args("9500.00")

@@ -18,8 +18,8 @@ from sqlalchemy import select
 from banquasso.pool.guard import commitment_guard
 from banquasso.registry.db import open_registry
 from banquasso.registry.models import AuditLog
-from banquasso.registry.snapshot import view_as_of
 from banquasso.registry.service import load_view, load_views
+from banquasso.registry.snapshot import view_as_of
 from banquasso.terms import rules
 from banquasso.terms.policy import default_policy
 from comptasso.books.facade import open_books
@@ -59,27 +59,28 @@ def refused(result_output: str, exit_code: int, *needles: str) -> None:
 # --- the rules, one function each ------------------------------------------------------------------
 
 def test_each_rule_names_its_key_and_the_figures() -> None:
-    assert rules.check_min_advance(Decimal("999.99"), Decimal("1000")).key == "limits.min_advance"  # type: ignore[union-attr]
-    assert rules.check_min_advance(Decimal("1000"), Decimal("1000")) is None
+    assert rules.check_min_advance(Decimal("999.99"), Decimal(1000)).key == "limits.min_advance"  # type: ignore[union-attr]
+    assert rules.check_min_advance(Decimal(1000), Decimal(1000)) is None
     long = rules.check_duration(dt.date(2026, 1, 1), dt.date(2031, 1, 3), 365)
     assert long is not None and long.code == rules.LEGAL_MAX_DAYS_CODE and long.legal
     policy_only = rules.check_duration(dt.date(2026, 1, 1), dt.date(2027, 1, 3), 365)
     assert policy_only is not None and policy_only.code == rules.MAX_DAYS and not policy_only.legal
-    cap = rules.check_borrower_cap("velo-gap", Decimal("24060.86"), dt.date(2026, 12, 3), Decimal("18000"))
+    cap = rules.check_borrower_cap("velo-gap", Decimal("24060.86"), dt.date(2026, 12, 3), Decimal(18000))
     assert cap is not None and "24 060,86 €" in cap.message and "18 000,00 €" in cap.message
-    assert rules.check_security("T", Decimal("15876.86"), rules.security_cap(Decimal("0.8"), Decimal("12550")),
+    assert rules.check_security("T", Decimal("15876.86"), rules.security_cap(Decimal("0.8"), Decimal(12550)),
                                 "haircut.region") is not None
-    assert rules.security_cap(Decimal("0.8"), Decimal("12550")) == Decimal("10040.00")
-    assert rules.legal_room(Decimal("10000"), Decimal("0.5"), Decimal("6000")) == 0
-    assert rules.lender_room(Decimal("-5"), Decimal("0.8")) == 0
-    net = rules.check_net_cash_cap("p", dt.date(2026, 1, 1), Decimal("10000"), Decimal("0.5"), Decimal("5000.01"))
+    assert rules.security_cap(Decimal("0.8"), Decimal(12550)) == Decimal("10040.00")
+    assert rules.legal_room(Decimal(10000), Decimal("0.5"), Decimal(6000)) == 0
+    assert rules.lender_room(Decimal(-5), Decimal("0.8")) == 0
+    net = rules.check_net_cash_cap("p", dt.date(2026, 1, 1), Decimal(10000), Decimal("0.5"), Decimal("5000.01"))
     assert net is not None and net.legal
     assert rules.check_rate(Decimal("0.04"), Decimal("0.035")) is not None
 
 
 # --- one guard for every commitment ------------------------------------------------------------------
 
-def test_a_second_approval_past_the_borrower_cap_is_refused_and_changes_nothing(db_url: str, tmp_path: Path) -> None:
+@pytest.mark.usefixtures("db_url")
+def test_a_second_approval_past_the_borrower_cap_is_refused_and_changes_nothing(tmp_path: Path) -> None:
     ledgers, rules_dir = make_group(tmp_path, pool="[limits]\nmax_advance_per_borrower = 18000\n")
     assert run(propose_args("9000.00"), ledgers, rules_dir).exit_code == 0
     second = propose_args("9500.00")
@@ -93,7 +94,8 @@ def test_a_second_approval_past_the_borrower_cap_is_refused_and_changes_nothing(
     assert load_view(open_registry(ledgers), ID2).state == "proposed"  # type: ignore[union-attr]
 
 
-def test_a_tranche_secures_at_most_haircut_times_its_open_amount_across_advances(db_url: str, tmp_path: Path) -> None:
+@pytest.mark.usefixtures("db_url")
+def test_a_tranche_secures_at_most_haircut_times_its_open_amount_across_advances(tmp_path: Path) -> None:
     ledgers, rules_dir = make_group(tmp_path)
     assert run(propose_args("10000.00"), ledgers, rules_dir).exit_code == 0
     second = propose_args("9500.00")
@@ -126,7 +128,8 @@ def test_the_guard_returns_codes_not_text(tmp_path: Path) -> None:
     assert commitment_guard(books, default_policy(), [], view, dt.date(2026, 11, 30)) == []
 
 
-def test_disbursement_re_checks_against_what_was_committed_since(db_url: str, tmp_path: Path) -> None:
+@pytest.mark.usefixtures("db_url")
+def test_disbursement_re_checks_against_what_was_committed_since(tmp_path: Path) -> None:
     ledgers, rules_dir = make_group(tmp_path, pool="[limits]\nmax_advance_per_borrower = 18000\n")
     assert run(propose_args("9000.00"), ledgers, rules_dir).exit_code == 0
     assert run(approve_args(ID1), ledgers, rules_dir).exit_code == 0
@@ -178,7 +181,8 @@ def test_no_override_passes_a_legal_cap(tmp_path: Path) -> None:
 
 # --- the plan of the day ----------------------------------------------------------------------------
 
-def test_the_plan_of_a_day_is_recorded_once_and_a_new_day_supersedes_it(db_url: str, tmp_path: Path) -> None:
+@pytest.mark.usefixtures("db_url")
+def test_the_plan_of_a_day_is_recorded_once_and_a_new_day_supersedes_it(tmp_path: Path) -> None:
     ledgers, rules_dir = make_group(tmp_path)
     first = run(["advance", "propose", "--json"], ledgers, rules_dir)
     assert first.exit_code == 0, first.output
@@ -216,7 +220,8 @@ def running(tmp_path: Path, amount: str = "10000.00") -> tuple[Path, Path]:
     return ledgers, rules_dir
 
 
-def test_repaying_twice_with_the_same_reference_writes_it_once(db_url: str, tmp_path: Path) -> None:
+@pytest.mark.usefixtures("db_url")
+def test_repaying_twice_with_the_same_reference_writes_it_once(tmp_path: Path) -> None:
     ledgers, rules_dir = running(tmp_path)
     assert run(["advance", "confirm", ID1], ledgers, rules_dir, "2026-12-01").exit_code == 0
     repay = ["advance", "repay", ID1, "--amount", "1000", "--on", "2026-12-10"]
@@ -286,3 +291,35 @@ def test_after_a_partial_repayment_interest_runs_from_the_last_movement(tmp_path
     assert too_much.exit_code == 1 and "6 027,00 €" in too_much.output
     assert run(["advance", "repay", ID1, "--amount", "6027.00", "--on", "2027-01-25"],
                ledgers, rules_dir, "2027-01-25").exit_code == 0
+
+
+# --- decisions on codes, never on message text ---------------------------------------------------------
+
+STRAY = """
+2026-12-05 * "Main" "Écriture ajoutée à la main"
+  advance: "BQA-2099-0001"
+  event: "BQA-2099-0001/disburse"
+  Assets:512-Banque  1.00 EUR
+  Equity:102-Fonds-Associatifs  -1.00 EUR
+"""
+
+
+def test_an_unknown_advance_entry_blocks_a_write_whatever_its_message_says(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from banquasso.registry import movements
+    from banquasso.registry import reconcile as reconcile_module
+
+    ledgers, rules_dir = running(tmp_path)
+    assert run(["advance", "confirm", ID1], ledgers, rules_dir, "2026-12-01").exit_code == 0
+    engine = ledgers / "emprunteur" / "banquasso.beancount"
+    engine.write_text(engine.read_text(encoding="utf-8") + STRAY, encoding="utf-8")
+
+    def reworded(*args: object, **kwargs: object) -> reconcile_module.Reconciliation:
+        result = reconcile_module.reconcile(*args, **kwargs)  # type: ignore[arg-type]
+        return replace(result, mismatches=tuple(replace(p, message="texte reformulé") for p in result.mismatches))
+
+    monkeypatch.setattr(movements, "reconcile", reworded)
+    files = snapshot_files(ledgers)
+    result = run(["advance", "repay", ID1, "--amount", "100", "--on", "2026-12-10"], ledgers, rules_dir, "2026-12-10")
+    refused(result.output, result.exit_code, "texte reformulé", "ne concordent pas")
+    assert snapshot_files(ledgers) == files

@@ -14,10 +14,9 @@ from typing import Any
 
 import click
 
-from banquasso.terms.policy import load_policy
+from banquasso.pool.guard import commitment_guard
 from banquasso.registry import lifecycle
 from banquasso.registry.db import open_registry
-from banquasso.pool.guard import commitment_guard
 from banquasso.registry.service import (
     Desk,
     Outcome,
@@ -37,7 +36,9 @@ from banquasso.registry.service import (
 )
 from banquasso.registry.snapshot import AdvanceView
 from banquasso.registry.status import advance_document
+from banquasso.terms.policy import load_policy
 from comptasso.books.facade import GroupBooks
+from comptasso.books.group import load_group
 from comptasso.cli.util import (
     ISO_DATE,
     as_of_option,
@@ -49,7 +50,6 @@ from comptasso.cli.util import (
     progress,
     today,
 )
-from comptasso.books.group import load_group
 from comptasso.money import fr_date, fr_money, fr_number, parse_amount
 from comptasso.problems import Problem, ProblemsError
 
@@ -245,16 +245,22 @@ def propose_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, a
     else:
         proposals = _plan_now(books, desk)
     outcomes = propose(desk, proposals, books) if described else propose_plan(desk, proposals, books)
+    _print_proposals(outcomes, bool(proposals), desk, books, as_json)
+
+
+def _print_proposals(outcomes: list[Outcome], any_proposal: bool, desk: Desk, books: GroupBooks,
+                     as_json: bool) -> None:
+    """What `advance propose` recorded (or the JSON document); exit 1 with every problem."""
     problems = [p for o in outcomes for p in o.problems]
     if as_json:
         dump_json({"advances": [_document(o.advance, desk, books) for o in outcomes if o.advance],
-                   "messages": [m for o in outcomes for m in o.messages], "dry_run": dry_run,
+                   "messages": [m for o in outcomes for m in o.messages], "dry_run": desk.dry_run,
                    "errors": [str(p) for p in problems]})
     else:
         for outcome in outcomes:
             for message in outcome.messages:
                 click.echo(message)
-        if not proposals:
+        if not any_proposal:
             click.echo("Le plan ne propose aucune avance.")
     if problems:
         fail(problems)
@@ -297,7 +303,8 @@ def reject_command(advance_id: str, ledgers_dir: Path, rules_dir: Path, as_of: d
 @click.argument("advance_id")
 @_common
 @click.option("--on", "on", type=ISO_DATE, required=True, help="Date du virement (au plus tard --as-of).")
-@click.option("--ref", help="Référence de l'opération bancaire (défaut : date-montant) : la même n'est écrite qu'une fois.")
+@click.option("--ref", help="Référence de l'opération bancaire (défaut : date-montant) : "
+                            "la même n'est écrite qu'une fois.")
 @click.option("--by", help="Qui enregistre (défaut : l'utilisateur).")
 @force_options
 @dry_run_option
@@ -373,9 +380,9 @@ def _show_text(document: dict[str, Any], names: dict[str, str]) -> list[str]:
         f"Avance {document['id']} — {document['status_label']}",
         f"  Prêteur        : {names.get(document['lender'], document['lender'])} ({document['lender']})",
         f"  Emprunteur     : {names.get(document['borrower'], document['borrower'])} ({document['borrower']})",
-        f"  Montant        : {money('principal')}, taux {fr_number(Decimal(document['rate']) * 100)} %"
-        f" ({document['day_count']}),"
-        f" remboursement {methods.get(document['method'], document['method'])}",
+        (f"  Montant        : {money('principal')}, taux {fr_number(Decimal(document['rate']) * 100)} %"
+         f" ({document['day_count']}),"
+         f" remboursement {methods.get(document['method'], document['method'])}"),
         f"  Dates prévues  : versement {day(document['disburse_on'])}, remboursement {day(document['repay_on'])}",
     ]
     secured = document["secured_by"]

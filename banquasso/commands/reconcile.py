@@ -8,14 +8,14 @@ from pathlib import Path
 import click
 from filelock import Timeout
 
-from banquasso.registry.ledger_write import RecoveryConflict, recover, write_lock
-from banquasso.terms.policy import load_policy
 from banquasso.registry.db import open_registry
-from banquasso.registry.reconcile import Reconciliation, reconcile
 from banquasso.registry.desk import load_views
+from banquasso.registry.ledger_write import RecoveryConflictError, recover, write_lock
 from banquasso.registry.movements import engine_file
-from comptasso.cli.util import as_of_option, books_options, dump_json, fail, json_option, load_or_exit, today
+from banquasso.registry.reconcile import Reconciliation, reconcile
+from banquasso.terms.policy import load_policy
 from comptasso.books.group import load_group
+from comptasso.cli.util import as_of_option, books_options, dump_json, fail, json_option, load_or_exit, today
 from comptasso.money import fr_money, money_json
 from comptasso.problems import Problem
 
@@ -31,7 +31,7 @@ def run_reconcile(ledgers_dir: Path, rules_dir: Path, as_of: dt.date) -> tuple[R
         with write_lock(ledgers_dir, [m.ledger for m in group.members]):
             try:
                 recovered = recover(ledgers_dir)
-            except RecoveryConflict as conflict:
+            except RecoveryConflictError as conflict:
                 fail(conflict.problems)
             books = load_or_exit(ledgers_dir, rules_dir, quiet=True)
             views = load_views(registry)

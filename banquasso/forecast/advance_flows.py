@@ -11,17 +11,16 @@ from pathlib import Path
 
 from beancount.core import data
 
-from comptasso.books.facade import GroupBooks
-from comptasso.problems import Problem
-
-from banquasso.forecast.flows import Flow
 from banquasso.forecast.daily import GroupOutlook, read_group
-from banquasso.terms.policy import FloorPolicy
+from banquasso.forecast.flows import Flow
 from banquasso.registry import lifecycle
 from banquasso.registry.balance import due_lines, remaining_lines, securing_receipt
 from banquasso.registry.db import DB_URL_ENV, database_url, open_registry
 from banquasso.registry.desk import load_views
 from banquasso.registry.snapshot import AdvanceView
+from banquasso.terms.policy import FloorPolicy
+from comptasso.books.facade import GroupBooks
+from comptasso.problems import Problem
 
 RUNNING = (lifecycle.DISBURSED, lifecycle.CONFIRMED, lifecycle.PARTLY_REPAID)
 

@@ -77,11 +77,9 @@ def _principal_steps(view: AdvanceView, ledgers: Mapping[str, Sequence[data.Dire
     owed = view.principal if view.disbursement is None else view.outstanding_on(as_of)
     start = max(as_of, _starts(view, as_of)) if view.disbursement is None else as_of
     received = securing_receipt(view, ledgers.get(view.borrower, ()), as_of)
-    steps = [(start, owed)]
     lines = due_lines(view, received)
-    for line in remaining_lines(view, lines) if view.disbursement is not None else lines:
-        steps.append((max(tomorrow, line.date), -line.principal))
-    return steps
+    left = remaining_lines(view, lines) if view.disbursement is not None else lines
+    return [(start, owed), *((max(tomorrow, line.date), -line.principal) for line in left)]
 
 
 def _end(view: AdvanceView, ledgers: Mapping[str, Sequence[data.Directive]], as_of: dt.date) -> dt.date:

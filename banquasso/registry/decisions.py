@@ -13,7 +13,7 @@ from dataclasses import replace
 from filelock import Timeout
 
 from banquasso.registry import codes, lifecycle
-from banquasso.registry.desk import Abort, Desk, Outcome, audit, busy, unknown
+from banquasso.registry.desk import AbortError, Desk, Outcome, audit, busy, unknown
 from banquasso.registry.guard import enforce
 from banquasso.registry.ledger_write import write_lock
 from banquasso.registry.models import Advance
@@ -31,30 +31,30 @@ def _registry_only(desk: Desk, advance_id: str, action: str, change: Change, mes
         with write_lock(desk.ledgers_dir, []), desk.registry.session() as session, session.begin():
             advance = session.get(Advance, advance_id, with_for_update=True)
             if advance is None:
-                raise Abort(unknown(desk, advance_id))
+                raise AbortError(unknown(desk, advance_id))
             reason = lifecycle.refusal(advance.state, action)
             if reason:
-                raise Abort(Outcome(snapshot(advance), (desk.problem(f"{advance_id} : {reason}",
+                raise AbortError(Outcome(snapshot(advance), (desk.problem(f"{advance_id} : {reason}",
                                                                      codes.STATE_REFUSED, advance_id),)))
             before = snapshot(advance)
             cache: list[GroupBooks] = []
             refused = change(advance, lambda: _books(desk, cache))
             if refused:
                 text, code = refused
-                raise Abort(Outcome(before, (desk.problem(f"{advance_id} : {text}", code, advance_id),)))
+                raise AbortError(Outcome(before, (desk.problem(f"{advance_id} : {text}", code, advance_id),)))
             advance.state = lifecycle.after(advance.state, action)
             after = snapshot(advance)
             override = None
             if guarded:
                 verdict = enforce(desk, session, _books(desk, cache), after)
                 if not verdict.ok:
-                    raise Abort(Outcome(before, verdict.problems))
+                    raise AbortError(Outcome(before, verdict.problems))
                 override = verdict.override
             if desk.dry_run:
-                raise Abort(Outcome(after, messages=(f"{message} (essai à blanc : rien n'est enregistré)",)))
+                raise AbortError(Outcome(after, messages=(f"{message} (essai à blanc : rien n'est enregistré)",)))
             audit(session, desk, action, advance_id, before, after, override)
         return Outcome(after, messages=(message,) + ((override,) if override else ()))
-    except Abort as abort:
+    except AbortError as abort:
         return abort.outcome
     except Timeout:
         return busy(desk)
@@ -66,7 +66,7 @@ def _books(desk: Desk, cache: list[GroupBooks]) -> GroupBooks:
         books, problems = open_books(desk.ledgers_dir, desk.rules_dir)
         errors = [p for p in problems if p.is_error]
         if books is None or errors:
-            raise Abort(Outcome(None, tuple(p if p.code else replace(p, code=codes.BOOKS_INVALID)
+            raise AbortError(Outcome(None, tuple(p if p.code else replace(p, code=codes.BOOKS_INVALID)
                                             for p in errors or problems)))
         cache.append(books)
     return cache[0]

@@ -72,7 +72,7 @@ class Desk:
         return Problem(self.registry.label, 0, message, code=code, subject=subject)
 
 
-class Abort(Exception):
+class AbortError(Exception):
     """Leave the registry transaction without committing, with this outcome."""
 
     def __init__(self, outcome: Outcome):

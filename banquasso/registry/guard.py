@@ -9,6 +9,7 @@ each rule's policy key and figures. The treasurer of the lender may override a r
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -18,6 +19,7 @@ from banquasso.registry import codes, lifecycle
 from banquasso.registry.desk import Desk
 from banquasso.registry.models import Advance
 from banquasso.registry.snapshot import AdvanceView, snapshot
+from banquasso.terms.rules import Breach
 from comptasso.books.facade import GroupBooks
 from comptasso.problems import Problem
 
@@ -48,26 +50,31 @@ def enforce(desk: Desk, session: Session, books: GroupBooks, candidate: AdvanceV
     if not breaches:
         return Verdict()
     problems = [desk.problem(f"{candidate.id} : {b.message}", b.code, b.key) for b in breaches]
+    refusal = _override_refusal(desk, candidate, breaches)
+    if refusal is not None:
+        return Verdict((*problems, refusal))
+    keys = ", ".join(f"{b.key} ({b.code})" for b in breaches)
+    reason = desk.override.reason.strip() if desk.override else ""
+    return Verdict(override=f"dérogation de {desk.actor} à {keys} : {reason}")
+
+
+def _override_refusal(desk: Desk, candidate: AdvanceView, breaches: Sequence[Breach]) -> Problem | None:
+    """Why the breaches may not be overridden (no --force, a legal cap, not the lender's treasurer), or None."""
     override = desk.override
     if override is None:
-        problems.append(desk.problem(
+        return desk.problem(
             f"{candidate.id} : engagement refusé, rien n'est enregistré (dérogation motivée du trésorier du prêteur : "
-            "--force --reason, sauf plafonds légaux)", codes.STATE_REFUSED, candidate.id))
-        return Verdict(tuple(problems))
+            "--force --reason, sauf plafonds légaux)", codes.STATE_REFUSED, candidate.id)
     legal = [b for b in breaches if b.legal]
     if legal:
         keys = ", ".join(b.key for b in legal)
-        problems.append(desk.problem(f"{candidate.id} : dérogation impossible, la loi l'interdit ({keys})",
-                                     codes.OVERRIDE_FORBIDDEN, candidate.id))
-        return Verdict(tuple(problems))
+        return desk.problem(f"{candidate.id} : dérogation impossible, la loi l'interdit ({keys})",
+                            codes.OVERRIDE_FORBIDDEN, candidate.id)
     if override.treasurer_of != candidate.lender:
-        problems.append(desk.problem(
+        return desk.problem(
             f"{candidate.id} : seul·e le·la trésorier·e de {candidate.lender} (rôle treasurer dans rules/users.toml) "
-            f"peut déroger ; « {desk.actor} » ne l'est pas", codes.OVERRIDE_NOT_ALLOWED, candidate.id))
-        return Verdict(tuple(problems))
+            f"peut déroger ; « {desk.actor} » ne l'est pas", codes.OVERRIDE_NOT_ALLOWED, candidate.id)
     if not override.reason.strip():
-        problems.append(desk.problem(f"{candidate.id} : la dérogation exige --reason (le motif)",
-                                     codes.REASON_MISSING, candidate.id))
-        return Verdict(tuple(problems))
-    keys = ", ".join(f"{b.key} ({b.code})" for b in breaches)
-    return Verdict(override=f"dérogation de {desk.actor} à {keys} : {override.reason.strip()}")
+        return desk.problem(f"{candidate.id} : la dérogation exige --reason (le motif)",
+                            codes.REASON_MISSING, candidate.id)
+    return None

@@ -87,7 +87,7 @@ def _restore(path: Path, text: str | None) -> bool:
     return True
 
 
-class RecoveryConflict(Exception):
+class RecoveryConflictError(Exception):
     """A file of an interrupted write is neither its old nor its new content: someone edited it since."""
 
     def __init__(self, problems: Sequence[Problem]):
@@ -110,7 +110,7 @@ def recover(ledgers_dir: Path) -> list[str]:
 
     Each file must hold either its content before the write or the content the write recorded
     (its SHA-256 in the journal); if one holds anything else, it was edited after the crash: raise
-    RecoveryConflict and change nothing, not even the journal.
+    RecoveryConflictError and change nothing, not even the journal.
     """
     journal = journal_path(ledgers_dir)
     try:
@@ -120,14 +120,12 @@ def recover(ledgers_dir: Path) -> list[str]:
     items = record["files"]
     edited = [item for item in items if _state(Path(item["path"]), item["old"], item.get("new_sha256")) == "edited"]
     if edited:
-        raise RecoveryConflict([Problem(item["path"], 0, (
+        raise RecoveryConflictError([Problem(item["path"], 0, (
             "écriture interrompue, mais ce fichier a été modifié depuis (ni son contenu d'avant ni celui que "
             f"BanquAsso écrivait) : rien n'est changé ; remettez le fichier en ordre puis supprimez {journal}"),
             code=RECOVERY_EDITED, subject=item["path"]) for item in edited])
-    messages = []
-    for item in items:
-        if _restore(Path(item["path"]), item["old"]):
-            messages.append(f"{item['path']} : écriture interrompue annulée, fichier remis dans son état précédent")
+    messages = [f"{item['path']} : écriture interrompue annulée, fichier remis dans son état précédent"
+                for item in items if _restore(Path(item["path"]), item["old"])]
     journal.unlink()
     return messages
 

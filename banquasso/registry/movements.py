@@ -30,9 +30,9 @@ from sqlalchemy.orm import Session
 
 from banquasso.registry import codes, lifecycle
 from banquasso.registry.balance import accrued_interest
-from banquasso.registry.desk import Abort, Desk, Outcome, audit, load_view, load_views, now, unknown
+from banquasso.registry.desk import AbortError, Desk, Outcome, audit, load_view, load_views, now, unknown
 from banquasso.registry.guard import enforce
-from banquasso.registry.ledger_write import FileEdit, RecoveryConflict, recover, write_files, write_lock
+from banquasso.registry.ledger_write import FileEdit, RecoveryConflictError, recover, write_files, write_lock
 from banquasso.registry.models import Advance, Payment, Posting
 from banquasso.registry.postings import (
     CLEARED,
@@ -67,7 +67,7 @@ class Step:
     ignore_flags: frozenset[str] = frozenset()
 
 
-#: Under the lock, from the advance as just read: the step, or Abort (a refusal, or nothing to do).
+#: Under the lock, from the advance as just read: the step, or AbortError (a refusal, or nothing to do).
 Preconditions = Callable[[AdvanceView], Step]
 #: Under the lock: the edits of both files, the entries' text and the message; changes the ORM advance.
 Prepare = Callable[[Session, Advance, GroupBooks], tuple[list[FileEdit], list[str], str]]
@@ -83,8 +83,8 @@ def default_ref(day: dt.date, amount: Decimal) -> str:
     return f"{day.isoformat()}-{cents(amount)}"
 
 
-def _refuse(desk: Desk, view: AdvanceView | None, advance_id: str, text: str, code: str) -> Abort:
-    return Abort(Outcome(view, (desk.problem(f"{advance_id} : {text}", code, advance_id),)))
+def _refuse(desk: Desk, view: AdvanceView | None, advance_id: str, text: str, code: str) -> AbortError:
+    return AbortError(Outcome(view, (desk.problem(f"{advance_id} : {text}", code, advance_id),)))
 
 
 def _input_problem(desk: Desk, advance_id: str, on: dt.date, ref: str | None) -> Outcome | None:
@@ -162,7 +162,7 @@ def _locked_operation(desk: Desk, advance_id: str, action: str, preconditions: P
         with write_lock(desk.ledgers_dir, [lender.ledger, borrower.ledger]):
             try:
                 recovered.extend(recover(desk.ledgers_dir))
-            except RecoveryConflict as conflict:
+            except RecoveryConflictError as conflict:
                 return Outcome(None, tuple(conflict.problems))
             books, problems = open_books(desk.ledgers_dir, desk.rules_dir)
             errors = [p for p in problems if p.is_error]
@@ -179,16 +179,16 @@ def _locked_operation(desk: Desk, advance_id: str, action: str, preconditions: P
                     raise _refuse(desk, before, advance_id, reason, codes.STATE_REFUSED)
                 problems = _precheck(desk, books, before, step)
                 if problems:
-                    raise Abort(Outcome(before, tuple(problems)))
+                    raise AbortError(Outcome(before, tuple(problems)))
                 edits, texts, message = prepare(session, advance, books)
                 if desk.dry_run:
-                    raise Abort(Outcome(snapshot(advance), messages=(f"{message} (essai à blanc : rien n'est écrit)",),
-                                        entries=tuple(texts)))
+                    dry = f"{message} (essai à blanc : rien n'est écrit)"
+                    raise AbortError(Outcome(snapshot(advance), messages=(dry,), entries=tuple(texts)))
                 problems = write_files(desk.ledgers_dir, edits, _checker(books, (lender, borrower)))
                 if problems:
-                    raise Abort(Outcome(before, tuple(problems) + (desk.problem(
+                    raise AbortError(Outcome(before, (*problems, desk.problem(
                         f"{advance_id} : un livre ne passe plus bean-check après l'écriture ; "
-                        "les deux livres sont remis comme avant", codes.WRITE_CHECK_FAILED, advance_id),)))
+                        "les deux livres sont remis comme avant", codes.WRITE_CHECK_FAILED, advance_id))))
                 written = True
                 session.flush()
                 after = snapshot(advance)
@@ -196,7 +196,7 @@ def _locked_operation(desk: Desk, advance_id: str, action: str, preconditions: P
                 audit(session, desk, action, advance_id, before, after, reason_text)
             messages = (message,) + ((reason_text,) if reason_text else ())
             return Outcome(after, messages=messages, entries=tuple(texts))
-    except Abort as abort:
+    except AbortError as abort:
         return abort.outcome
     except SQLAlchemyError as exc:
         if not written:
@@ -229,7 +229,7 @@ def _add_event(desk: Desk, session: Session, books: GroupBooks, advance: Advance
         refusals += why
         edits.append(FileEdit(path, new))
     if refusals:
-        raise Abort(Outcome(snapshot(advance), tuple(desk.problem(r, codes.EVENT_CONFLICT, advance.id)
+        raise AbortError(Outcome(snapshot(advance), tuple(desk.problem(r, codes.EVENT_CONFLICT, advance.id)
                                                      for r in refusals)))
     advance.payments.append(event.payment)
     stamp = now()
@@ -261,11 +261,10 @@ def disburse(desk: Desk, advance_id: str, on: dt.date, ref: str | None = None) -
 
     def preconditions(view: AdvanceView) -> Step:
         done = view.disbursement
-        if done is not None:
-            if (done.ref or default_ref(done.date, done.principal)) == (ref or default_ref(on, view.principal)) \
-                    and done.date == on:
-                raise Abort(Outcome(view, messages=(
-                    f"{advance_id} déjà versée le {on.isoformat()} (réf. {done.ref or '—'}) : rien à faire",)))
+        wanted = ref or default_ref(on, view.principal)
+        if done is not None and done.date == on and (done.ref or default_ref(done.date, done.principal)) == wanted:
+            raise AbortError(Outcome(view, messages=(
+                f"{advance_id} déjà versée le {on.isoformat()} (réf. {done.ref or '—'}) : rien à faire",)))
         return Step(exclude=frozenset({event_key}))
 
     def prepare(session: Session, advance: Advance, books: GroupBooks) -> tuple[list[FileEdit], list[str], str]:
@@ -280,7 +279,7 @@ def disburse(desk: Desk, advance_id: str, on: dt.date, ref: str | None = None) -
         candidate = replace(snapshot(advance), disburse_on=on)
         verdict = enforce(desk, session, books, candidate)
         if not verdict.ok:
-            raise Abort(Outcome(snapshot(advance), verdict.problems))
+            raise AbortError(Outcome(snapshot(advance), verdict.problems))
         if verdict.override:
             session.info["override"] = verdict.override
         principal = Decimal(advance.principal)
@@ -315,9 +314,9 @@ def repay(desk: Desk, advance_id: str, amount: Decimal, on: dt.date, ref: str | 
         done = next((p for p in view.payments if p.event == event_key), None)
         if done is not None:
             if (done.date, done.total) == (on, amount):
-                raise Abort(Outcome(view, messages=(
-                    f"{advance_id} : remboursement de {fr_money(amount)} du {on.isoformat()} (réf. {bank_ref}) "
-                    "déjà enregistré : rien à faire",)))
+                already = (f"{advance_id} : remboursement de {fr_money(amount)} du {on.isoformat()} "
+                           f"(réf. {bank_ref}) déjà enregistré : rien à faire")
+                raise AbortError(Outcome(view, messages=(already,)))
             raise _refuse(desk, view, advance_id,
                           f"la référence « {bank_ref} » est déjà celle du remboursement de {fr_money(done.total)} "
                           f"du {done.date.isoformat()} : un autre remboursement exige une autre --ref",
@@ -367,7 +366,7 @@ def confirm(desk: Desk, advance_id: str, event: str | None = None) -> Outcome:
                           codes.EVENT_UNKNOWN)
         pending = [p for p in view.payments if p.confirmed_on is None and (event is None or p.event == event)]
         if not pending and view.state in lifecycle.ALLOWED["confirm"]:
-            raise Abort(Outcome(view, messages=(f"{advance_id} : rien à confirmer, tout est déjà confirmé",)))
+            raise AbortError(Outcome(view, messages=(f"{advance_id} : rien à confirmer, tout est déjà confirmé",)))
         early = [p for p in pending if p.date > desk.as_of]
         if early:
             raise _refuse(desk, view, advance_id,

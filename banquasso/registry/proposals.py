@@ -12,8 +12,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from functools import partial
 from decimal import Decimal
+from functools import partial
 
 from filelock import Timeout
 from sqlalchemy import func, select
@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from banquasso.registry import codes, lifecycle
-from banquasso.registry.desk import Abort, Desk, Outcome, audit, busy
+from banquasso.registry.desk import AbortError, Desk, Outcome, audit, busy
 from banquasso.registry.guard import enforce
 from banquasso.registry.ledger_write import write_lock
 from banquasso.registry.models import Advance, ScheduleLine
@@ -116,7 +116,7 @@ def _new_advance(desk: Desk, session: Session, proposal: Proposal, origin: str) 
     try:
         advance.lines = schedule_lines(advance, proposal.disburse_on)
     except ScheduleError as exc:
-        raise Abort(Outcome(None, (desk.problem(f"{advance_id} : {exc}", codes.PROPOSAL_INVALID, advance_id),))) \
+        raise AbortError(Outcome(None, (desk.problem(f"{advance_id} : {exc}", codes.PROPOSAL_INVALID, advance_id),))) \
             from None
     return advance
 
@@ -157,7 +157,7 @@ def _propose_one(desk: Desk, proposal: Proposal, books: GroupBooks | None) -> Ou
             live = (lifecycle.REJECTED, lifecycle.SUPERSEDED)
             for advance in session.scalars(select(Advance).where(Advance.state.not_in(live))):
                 if same(advance, proposal):
-                    raise Abort(Outcome(snapshot(advance), messages=(
+                    raise AbortError(Outcome(snapshot(advance), messages=(
                         f"{advance.id} déjà enregistrée ({lifecycle.LABELS[advance.state]}) : rien à faire",)))
             advance = _new_advance(desk, session, proposal, MANUAL)
             view = snapshot(advance)
@@ -166,10 +166,10 @@ def _propose_one(desk: Desk, proposal: Proposal, books: GroupBooks | None) -> Ou
                 books = books if books is not None else _open(desk)
                 verdict = enforce(desk, session, books, replace(view, state=lifecycle.APPROVED))
                 if not verdict.ok:
-                    raise Abort(Outcome(None, verdict.problems))
+                    raise AbortError(Outcome(None, verdict.problems))
                 override = verdict.override
             if desk.dry_run:
-                raise Abort(Outcome(view, messages=(f"{advance.id} serait proposée (essai à blanc)",)))
+                raise AbortError(Outcome(view, messages=(f"{advance.id} serait proposée (essai à blanc)",)))
             session.add(advance)
             session.flush()
             view = snapshot(advance)
@@ -177,7 +177,7 @@ def _propose_one(desk: Desk, proposal: Proposal, books: GroupBooks | None) -> Ou
         message = (f"{view.id} proposée : {proposal.lender} prête {fr_money(proposal.amount)} à {proposal.borrower}"
                    + (f" ({override})" if override else ""))
         return Outcome(view, messages=(message,))
-    except Abort as abort:
+    except AbortError as abort:
         return abort.outcome
 
 
@@ -185,7 +185,7 @@ def _open(desk: Desk) -> GroupBooks:
     books, problems = open_books(desk.ledgers_dir, desk.rules_dir)
     errors = [p for p in problems if p.is_error]
     if books is None or errors:
-        raise Abort(Outcome(None, tuple(_coded_books(p) for p in errors or problems)))
+        raise AbortError(Outcome(None, tuple(_coded_books(p) for p in errors or problems)))
     return books
 
 
@@ -226,7 +226,7 @@ def _record_plan(desk: Desk, proposals: Sequence[Proposal]) -> list[Outcome]:
                 Advance.proposed_on == day, Advance.origin == PLAN).order_by(Advance.id)))
             if recorded:
                 listed = ", ".join(a.id for a in recorded)
-                raise Abort(Outcome(None, messages=(
+                raise AbortError(Outcome(None, messages=(
                     f"le plan du {day.isoformat()} est déjà enregistré ({listed}) : rien à faire",)))
             earlier = list(session.scalars(select(Advance).where(
                 Advance.state == lifecycle.PROPOSED, Advance.proposed_on < day,
@@ -258,7 +258,7 @@ def _record_plan(desk: Desk, proposals: Sequence[Proposal]) -> list[Outcome]:
                 audit(session, desk, "supersede", advance.id, before, snapshot(advance), reason)
                 outcomes.append(Outcome(snapshot(advance), messages=(f"{advance.id} {reason}",)))
             if desk.dry_run:
-                raise Abort(Outcome(None, messages=tuple(m for o in outcomes for m in o.messages)))
+                raise AbortError(Outcome(None, messages=tuple(m for o in outcomes for m in o.messages)))
         return outcomes
-    except Abort as abort:
+    except AbortError as abort:
         return [abort.outcome]

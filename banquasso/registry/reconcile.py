@@ -11,9 +11,9 @@ from decimal import Decimal
 from beancount.core import data
 
 from banquasso.registry import codes
-from banquasso.terms.policy import AccountsPolicy
 from banquasso.registry.postings import EngineEntry, event_entries
 from banquasso.registry.snapshot import ZERO, AdvanceView, PaymentView
+from banquasso.terms.policy import AccountsPolicy
 from comptasso.books.group import Group, Member
 from comptasso.money import fr_money
 from comptasso.problems import Problem, at
@@ -156,7 +156,8 @@ def reconcile(
             for event, entries in tagged[member_id].get(view.id, {}).items():
                 if event not in events or member_id not in (view.lender, view.borrower):
                     for entry in entries:
-                        problems.append(_coded(at(entry.meta, f"avance {view.id} : écriture « {event or 'sans event'} » "
+                        name = event or "sans event"
+                        problems.append(_coded(at(entry.meta, f"avance {view.id} : écriture « {name} » "
                                                               f"inconnue du registre dans le livre de {member_id}"),
                                                codes.RECONCILE_UNKNOWN_EVENT, view.id))
         lender_account = accounts.lender_principal_for(view.borrower)

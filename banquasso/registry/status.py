@@ -15,7 +15,7 @@ from comptasso.money import money_json
 
 
 def advance_document(view: AdvanceView, borrower_entries: Sequence[data.Directive], as_of: dt.date) -> dict[str, Any]:
-    """The registry record plus status, lateness, outstanding, accrued interest, due dates and what remains, as of a day.
+    """The registry record with status, lateness, outstanding, accrued interest, due dates and the rest, as of a day.
 
     `remaining` is the rest of the schedule once the repayments made are applied, with interest from
     the last movement (what `advance repay` would accept on each date).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 
 from beancount.core import data
@@ -301,8 +301,27 @@ def count_rows(registry: Registry) -> dict[str, int]:
 
 
 __all__ = [
-    "ALERT_WINDOW_DAYS", "BELOW_FLOOR", "LATE_LINE", "ZERO", "AdvanceOnDay", "Alert", "AlertRecord",
-    "ForecastSnapshot", "JobRun", "RunRecord", "Snapshot", "advance_on", "advances_on", "alert_row", "count_rows",
-    "find_run", "floor_alerts", "late_alerts", "last_runs", "load_alerts", "load_snapshots", "member_alerts",
+    "ALERT_WINDOW_DAYS",
+    "BELOW_FLOOR",
+    "LATE_LINE",
+    "ZERO",
+    "AdvanceOnDay",
+    "Alert",
+    "AlertRecord",
+    "ForecastSnapshot",
+    "JobRun",
+    "RunRecord",
+    "Snapshot",
+    "advance_on",
+    "advances_on",
+    "alert_row",
+    "count_rows",
+    "find_run",
+    "floor_alerts",
+    "last_runs",
+    "late_alerts",
+    "load_alerts",
+    "load_snapshots",
+    "member_alerts",
     "snapshot_rows",
 ]
