@@ -94,7 +94,6 @@ def test_a_second_approval_past_the_borrower_cap_is_refused_and_changes_nothing(
     assert load_view(open_registry(ledgers), ID2).state == "proposed"  # type: ignore[union-attr]
 
 
-@pytest.mark.usefixtures("db_url")
 def test_a_tranche_secures_at_most_haircut_times_its_open_amount_across_advances(tmp_path: Path) -> None:
     ledgers, rules_dir = make_group(tmp_path)
     assert run(propose_args("10000.00"), ledgers, rules_dir).exit_code == 0
@@ -128,7 +127,6 @@ def test_the_guard_returns_codes_not_text(tmp_path: Path) -> None:
     assert commitment_guard(books, default_policy(), [], view, dt.date(2026, 11, 30)) == []
 
 
-@pytest.mark.usefixtures("db_url")
 def test_disbursement_re_checks_against_what_was_committed_since(tmp_path: Path) -> None:
     ledgers, rules_dir = make_group(tmp_path, pool="[limits]\nmax_advance_per_borrower = 18000\n")
     assert run(propose_args("9000.00"), ledgers, rules_dir).exit_code == 0
@@ -323,3 +321,16 @@ def test_an_unknown_advance_entry_blocks_a_write_whatever_its_message_says(tmp_p
     result = run(["advance", "repay", ID1, "--amount", "100", "--on", "2026-12-10"], ledgers, rules_dir, "2026-12-10")
     refused(result.output, result.exit_code, "texte reformulé", "ne concordent pas")
     assert snapshot_files(ledgers) == files
+
+
+def test_a_decision_recorded_later_is_not_seen_as_of_an_earlier_day(tmp_path: Path) -> None:
+    ledgers, rules_dir = make_group(tmp_path)
+    assert run(propose_args(), ledgers, rules_dir).exit_code == 0
+    assert run(approve_args(ID1), ledgers, rules_dir, "2026-12-01").exit_code == 0
+    assert run(["advance", "reject", ID1, "--by", "M", "--reason", "annulée"], ledgers, rules_dir,
+               "2026-12-05").exit_code == 0
+    registry = open_registry(ledgers)
+    states = {day: getattr(load_view(registry, ID1, dt.date(2026, 12, day)), "state", None) for day in (1, 4, 5)}
+    assert states == {1: "approved", 4: "approved", 5: "rejected"}
+    assert getattr(load_view(registry, ID1, dt.date(2026, 11, 30)), "state", None) == "proposed"
+    assert load_views(registry, dt.date(2026, 11, 29)) == []

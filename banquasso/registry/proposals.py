@@ -241,10 +241,9 @@ def _record_plan(desk: Desk, proposals: Sequence[Proposal]) -> list[Outcome]:
                         f"{again.id} déjà proposée le {again.proposed_on.isoformat()} : conservée",)))
                     continue
                 advance = _new_advance(desk, session, proposal, PLAN)
-                if not desk.dry_run:
-                    session.add(advance)
-                    session.flush()
-                    audit(session, desk, "propose", advance.id, None, snapshot(advance))
+                session.add(advance)  # a dry run rolls everything back below, after numbering like a real one
+                session.flush()
+                audit(session, desk, "propose", advance.id, None, snapshot(advance))
                 outcomes.append(Outcome(snapshot(advance), messages=(
                     f"{advance.id} proposée : {proposal.lender} prête {fr_money(proposal.amount)} "
                     f"à {proposal.borrower}" + (" (essai à blanc)" if desk.dry_run else ""),)))
