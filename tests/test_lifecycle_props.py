@@ -43,7 +43,7 @@ from tests.test_registry import make_group
 pytestmark = pytest.mark.slow
 
 START = dt.date(2026, 11, 30)
-CAP, SECURITY, LEGAL, FLOOR = Decimal("18000"), Decimal("19200.00"), Decimal("25000"), Decimal("5000")
+CAP, SECURITY, LEGAL, FLOOR = Decimal(18000), Decimal("19200.00"), Decimal(25000), Decimal(5000)
 
 step = st.one_of(
     st.tuples(st.just("propose"), st.sampled_from(["3000.00", "8000.00", "12000.00"])),
