@@ -7,6 +7,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from banquasso.forecast.advance_flows import read_group_with_advances
+from banquasso.forecast.daily import MAX_HORIZON, GroupForecast, GroupOutlook, forecast_outlook, read_group
+from banquasso.forecast.flows import Flow
 from banquasso.pool.allocation import (
     Allocation,
     AllocationInput,
@@ -21,10 +24,7 @@ from banquasso.pool.allocation import (
 )
 from banquasso.pool.capacity import Capacity, down, member_capacity
 from banquasso.pool.guard import opening_net_cash, tranche_securities
-from banquasso.forecast.flows import Flow, tranche_flow, treasury_and_payroll
-from banquasso.forecast.advance_flows import read_group_with_advances
-from banquasso.forecast.daily import MAX_HORIZON, GroupForecast, GroupOutlook, forecast_outlook, read_group
-from banquasso.pool.needs import Need, Security, member_needs, securities_for
+from banquasso.pool.needs import Need, Security, member_needs
 from banquasso.terms.policy import Policy
 from banquasso.terms.rules import fiscal_year_start, legal_room
 from comptasso.books.facade import GroupBooks
