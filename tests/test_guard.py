@@ -334,3 +334,25 @@ def test_a_decision_recorded_later_is_not_seen_as_of_an_earlier_day(tmp_path: Pa
     assert states == {1: "approved", 4: "approved", 5: "rejected"}
     assert getattr(load_view(registry, ID1, dt.date(2026, 11, 30)), "state", None) == "proposed"
     assert load_views(registry, dt.date(2026, 11, 29)) == []
+
+
+def test_an_approval_is_overridden_by_the_lenders_treasurer_named_by_banquasso_user(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ledgers, rules_dir = make_group(tmp_path, pool="[limits]\nmax_advance_per_borrower = 18000\n")
+    (rules_dir / "users.toml").write_text(USERS, encoding="utf-8")
+    assert run(propose_args("9000.00"), ledgers, rules_dir).exit_code == 0
+    second = propose_args("9500.00")
+    second[second.index("--disburse-on") + 1] = "2026-12-02"
+    assert run(second, ledgers, rules_dir).exit_code == 0
+    assert run(approve_args(ID1), ledgers, rules_dir).exit_code == 0
+    force = [*approve_args(ID2), "--force", "--reason", "accord du conseil"]
+    monkeypatch.setenv("BANQUASSO_USER", "tresorier-emprunteur")
+    refused_output = run(force, ledgers, rules_dir)
+    refused(refused_output.output, refused_output.exit_code, "« tresorier-emprunteur » ne l'est pas")
+    monkeypatch.setenv("BANQUASSO_USER", "tresorier-preteur")
+    result = run(force, ledgers, rules_dir)
+    assert result.exit_code == 0 and "dérogation de tresorier-preteur" in result.output, result.output
+    with open_registry(ledgers).session() as session:
+        record = session.scalars(select(AuditLog).where(AuditLog.advance_id == ID2,
+                                                        AuditLog.action == "approve")).one()
+    assert record.actor == "Marie" and "tresorier-preteur" in (record.reason or "")

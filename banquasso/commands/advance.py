@@ -67,8 +67,9 @@ def _desk(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, by: str | N
     if group is None or policy is None or problems or more:
         fail(problems + more)
     actor = _actor(by)
-    override = None if force_reason is None else Override(force_reason, _treasurer_of(Path(rules_dir), actor,
-                                                                                       group.ids))
+    user = (os.environ.get(ACTOR_ENV) or actor).strip()  # `approve --by` names the board's signatory
+    override = None if force_reason is None else Override(force_reason, _treasurer_of(Path(rules_dir), user,
+                                                                                       group.ids), user)
     registry = open_registry(ledgers_dir)
     return Desk(Path(ledgers_dir), Path(rules_dir), registry, policy, group, as_of or today(), actor, dry_run,
                 commitment_guard, override)

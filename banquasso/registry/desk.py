@@ -28,10 +28,11 @@ Guard = Callable[[GroupBooks, Policy, Sequence[AdvanceView], AdvanceView, dt.dat
 
 @dataclass(frozen=True)
 class Override:
-    """The treasurer's audited override (`--force --reason`): why, and the member whose treasurer the actor is."""
+    """The treasurer's audited override (`--force --reason`): why, whose treasurer, who (a users.toml login)."""
 
     reason: str
     treasurer_of: str | None
+    user: str = ""
 
 
 @dataclass(frozen=True)

@@ -54,8 +54,9 @@ def enforce(desk: Desk, session: Session, books: GroupBooks, candidate: AdvanceV
     if refusal is not None:
         return Verdict((*problems, refusal))
     keys = ", ".join(f"{b.key} ({b.code})" for b in breaches)
-    reason = desk.override.reason.strip() if desk.override else ""
-    return Verdict(override=f"dérogation de {desk.actor} à {keys} : {reason}")
+    override = desk.override
+    assert override is not None
+    return Verdict(override=f"dérogation de {override.user or desk.actor} à {keys} : {override.reason.strip()}")
 
 
 def _override_refusal(desk: Desk, candidate: AdvanceView, breaches: Sequence[Breach]) -> Problem | None:
@@ -73,7 +74,7 @@ def _override_refusal(desk: Desk, candidate: AdvanceView, breaches: Sequence[Bre
     if override.treasurer_of != candidate.lender:
         return desk.problem(
             f"{candidate.id} : seul·e le·la trésorier·e de {candidate.lender} (rôle treasurer dans rules/users.toml) "
-            f"peut déroger ; « {desk.actor} » ne l'est pas", codes.OVERRIDE_NOT_ALLOWED, candidate.id)
+            f"peut déroger ; « {override.user or desk.actor} » ne l'est pas", codes.OVERRIDE_NOT_ALLOWED, candidate.id)
     if not override.reason.strip():
         return desk.problem(f"{candidate.id} : la dérogation exige --reason (le motif)",
                             codes.REASON_MISSING, candidate.id)
