@@ -131,6 +131,10 @@ def commitment_guard(books: GroupBooks, policy: Policy, committed: Sequence[Adva
     if outlook is None:
         raise ProblemsError(problems)
     base = forecast_outlook(outlook)
+    read = {m.member_id for m in base.members}
+    unread = [m for m in (candidate.lender, candidate.borrower) if m not in read]
+    if unread:  # a member left out because its ledger does not load: nothing can be checked, nothing committed
+        return [*(b for b in found if b is not None), *(rules.unreadable_member(m) for m in unread)]
     others = [v for v in committed if v.id != candidate.id and v.state in lifecycle.COMMITTED]
     every = [*others, candidate]
     lender = base.member(candidate.lender)

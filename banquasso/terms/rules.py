@@ -30,10 +30,11 @@ MAX_RATE = "legal-max-rate"
 NET_CASH_CAP = "legal-net-cash-cap"
 SECURITY_CAP = "limit-security-cap"
 SECURITY_MISSING = "security-not-open"
+MEMBER_UNREADABLE = "member-books-unreadable"
 RULE_CODES: tuple[str, ...] = (FLOOR, MAX_PER_BORROWER, MAX_LENDER_SHARE, MAX_DAYS, LEGAL_MAX_DAYS_CODE,
-                               MIN_ADVANCE, MAX_RATE, NET_CASH_CAP, SECURITY_CAP, SECURITY_MISSING)
-#: The codes French law forbids to override.
-LEGAL_CODES = frozenset({LEGAL_MAX_DAYS_CODE, MAX_RATE, NET_CASH_CAP})
+                               MIN_ADVANCE, MAX_RATE, NET_CASH_CAP, SECURITY_CAP, SECURITY_MISSING, MEMBER_UNREADABLE)
+#: The codes no override may pass: French law forbids them, or nothing could be checked.
+LEGAL_CODES = frozenset({LEGAL_MAX_DAYS_CODE, MAX_RATE, NET_CASH_CAP, MEMBER_UNREADABLE})
 
 
 @dataclass(frozen=True)
@@ -173,3 +174,9 @@ def missing_security(tranche: str) -> Breach:
     """An advance secured by a tranche that is not (or no longer) open."""
     return Breach(SECURITY_MISSING, "haircut",
                   f"l'échéance {tranche} n'est pas ouverte : elle ne peut garantir aucune avance")
+
+
+def unreadable_member(member: str) -> Breach:
+    """A member whose ledger does not load: its rules cannot be checked, so nothing is committed."""
+    return Breach(MEMBER_UNREADABLE, "ledgers",
+                  f"le livre de {member} ne se charge pas (voir comptasso check) : aucun engagement n'est possible")
