@@ -154,7 +154,7 @@ def test_the_life_of_an_advance_on_the_demo_group(demo_copy: tuple[Path, Path]) 
     shown = json.loads(bq(["advance", "show", advance, "--json"], ledgers, rules, "2027-02-10").stdout)
     assert shown["advance"]["status"] == "repaid" and shown["advance"]["outstanding"] == "0.00"
     assert [p["event"] for p in shown["advance"]["payments"]] == [
-        f"{advance}/disburse", f"{advance}/repay-1", f"{advance}/repay-2"]
+        f"{advance}/disburse", f"{advance}/repay/2027-01-15-{part}", f"{advance}/repay/2027-02-10-{amount - part}"]
     listing = bq(["advance", "list"], ledgers, rules, "2027-02-10").output
     assert advance in listing and "remboursée" in listing
     for member in members:

@@ -100,9 +100,9 @@ STRANGER = """
 
 @pytest.mark.parametrize(("where", "change", "expected"), [
     ("emprunteur/banquasso.beancount", _amount,
-     r"emprunteur/banquasso\.beancount:\d+: avance BQA-2026-0001, BQA-2026-0001/repay-1 : montants différents"),
+     r"emprunteur/banquasso\.beancount:\d+: avance BQA-2026-0001, BQA-2026-0001/repay/2026-12-10-4000\.00 : montants différents"),
     ("preteur/banquasso.beancount", _drop_repayment,
-     r"preteur/banquasso\.beancount:0: avance BQA-2026-0001, BQA-2026-0001/repay-1 : écriture absente du livre "
+     r"preteur/banquasso\.beancount:0: avance BQA-2026-0001, BQA-2026-0001/repay/2026-12-10-4000\.00 : écriture absente du livre "
      r"du prêteur preteur"),
     ("emprunteur/banquasso.beancount", _flag,
      r"emprunteur/banquasso\.beancount:\d+: .*marque « ! » dans le livre de l'emprunteur, mais l'écriture est "
@@ -161,14 +161,14 @@ def test_an_empty_registry_and_untouched_books_agree(tmp_path: Path) -> None:
 
 def test_an_unconfirmed_movement_can_be_cancelled_and_written_again(tmp_path: Path) -> None:
     ledgers, rules = running_advance(tmp_path)
-    cancel = ["advance", "cancel", ID, "--event", f"{ID}/repay-1", "--by", "Marie", "--reason", "montant erroné"]
+    cancel = ["advance", "cancel", ID, "--event", f"{ID}/repay/2026-12-10-4000.00", "--by", "Marie", "--reason", "montant erroné"]
     wrong_event = run([*cancel[:4], f"{ID}/disburse", *cancel[5:]], ledgers, rules, "2026-12-10")
     assert wrong_event.exit_code == 1 and "seul le dernier mouvement peut être annulé" in wrong_event.output
     result = run(cancel, ledgers, rules, "2026-12-10")
     assert result.exit_code == 0, result.output
     for member in ("preteur", "emprunteur"):
         text = (ledgers / member / "banquasso.beancount").read_text(encoding="utf-8")
-        assert "repay-1" not in text and f'event: "{ID}/disburse"' in text
+        assert "repay/" not in text and f'event: "{ID}/disburse"' in text
     shown = json.loads(run(["advance", "show", ID, "--json"], ledgers, rules, "2026-12-10").stdout)
     assert shown["advance"]["state"] == "confirmed" and shown["advance"]["outstanding"] == "10000.00"
     assert run(["reconcile"], ledgers, rules, "2026-12-10").exit_code == 0
@@ -177,7 +177,7 @@ def test_an_unconfirmed_movement_can_be_cancelled_and_written_again(tmp_path: Pa
     assert run(["reconcile"], ledgers, rules, "2026-12-10").exit_code == 0
     # A movement the bank confirmed stays: only a real movement in the other direction undoes it.
     assert run(["advance", "confirm", ID], ledgers, rules, "2026-12-10").exit_code == 0
-    refused = run(cancel, ledgers, rules, "2026-12-10")
+    refused = run([*cancel[:4], f"{ID}/repay/2026-12-10-4500.00", *cancel[5:]], ledgers, rules, "2026-12-10")
     assert refused.exit_code == 1 and "est confirmé par la banque" in refused.output
 
 

@@ -7,6 +7,7 @@ import json
 import os
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from banquasso.terms.policy import default_policy
 from banquasso.registry import lifecycle
 from banquasso.registry.db import DB_URL_ENV, alembic_config, open_registry, script_head
 from banquasso.registry.models import AppendOnlyError, AuditLog
+from banquasso.pool.guard import commitment_guard
 from banquasso.registry.service import Desk, Proposal, approve, confirm, disburse, load_view, propose, repay
 from comptasso.books.group import load_group
 from tests.conftest import in_ci, write_group
@@ -35,7 +37,7 @@ OPENS = """
 
 def cash(amount: str) -> str:
     return f"""
-2026-01-02 * "Apport" "Fonds associatifs"
+2026-01-01 * "Apport" "Fonds associatifs"
   Assets:512-Banque  {amount} EUR
   Equity:102-Fonds-Associatifs  -{amount} EUR
 """
@@ -126,7 +128,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.M
 def desk(ledgers: Path, rules: Path, as_of: dt.date = AS_OF, actor: str = "test") -> Desk:
     group, problems = load_group(ledgers)
     assert group is not None and not problems
-    return Desk(ledgers, rules, open_registry(ledgers), default_policy(), group, as_of, actor)
+    return Desk(ledgers, rules, open_registry(ledgers), default_policy(), group, as_of, actor, guard=commitment_guard)
 
 
 PROPOSAL = Proposal("preteur", "emprunteur", Decimal("10000.00"), dt.date(2026, 12, 1), dt.date(2027, 1, 25),
@@ -190,7 +192,7 @@ def test_ids_are_allocated_per_year_and_a_plan_line_is_recorded_once(db_url: str
     assert [o.advance.id for o in outcomes if o.advance] == ["BQA-2026-0001", "BQA-2026-0002", "BQA-2026-0001"]
     assert "déjà enregistrée" in outcomes[2].messages[0]
     [next_year] = propose(desk(ledgers, rules, dt.date(2027, 1, 5)), [
-        Proposal("emprunteur", "preteur", Decimal("1000.00"), dt.date(2027, 1, 6), dt.date(2027, 3, 1), None,
+        Proposal("preteur", "emprunteur", Decimal("1000.00"), dt.date(2027, 1, 6), dt.date(2027, 3, 1), None,
                  None, "bullet")], None)
     assert next_year.advance is not None and next_year.advance.id == "BQA-2027-0001"
 
@@ -220,8 +222,8 @@ def test_full_lifecycle_through_the_service(db_url: str, tmp_path: Path) -> None
     view = load_view(desk(ledgers, rules).registry, "BQA-2026-0001")
     assert view is not None
     assert [(p.event, p.principal) for p in view.payments] == [
-        ("BQA-2026-0001/disburse", Decimal("10000.00")), ("BQA-2026-0001/repay-1", Decimal("4000.00")),
-        ("BQA-2026-0001/repay-2", Decimal("6000.00"))]
+        ("BQA-2026-0001/disburse", Decimal("10000.00")), ("BQA-2026-0001/repay/2027-01-05-4000.00", Decimal("4000.00")),
+        ("BQA-2026-0001/repay/2027-01-20-6000.00", Decimal("6000.00"))]
     assert view.outstanding == 0
     with desk(ledgers, rules).registry.session() as session:
         actions = session.scalars(select(AuditLog.action).order_by(AuditLog.id)).all()
@@ -237,9 +239,10 @@ def test_interest_is_paid_first_then_principal(db_url: str, tmp_path: Path) -> N
     propose(d, [Proposal("preteur", "emprunteur", Decimal("10000.00"), dt.date(2026, 12, 1), dt.date(2027, 3, 1))],
             None)
     approve(d, "BQA-2026-0001", "Marie", "CA-1")
-    disburse(d, "BQA-2026-0001", dt.date(2026, 12, 1))
-    confirm(Desk(*[getattr(d, f) for f in ("ledgers_dir", "rules_dir", "registry", "policy", "group")],
-                 dt.date(2026, 12, 1), "test"), "BQA-2026-0001")
+    d = replace(d, as_of=dt.date(2026, 12, 1))
+    assert disburse(d, "BQA-2026-0001", dt.date(2026, 12, 1)).ok
+    assert confirm(d, "BQA-2026-0001").ok
+    d = replace(d, as_of=dt.date(2026, 12, 31))
     # 10 days at 3.65 % ACT/365 on 10 000 € = 10.00 €; the rest goes to the principal.
     outcome = repay(d, "BQA-2026-0001", Decimal("1010.00"), dt.date(2026, 12, 11))
     assert outcome.ok and outcome.advance is not None
@@ -258,7 +261,7 @@ def test_interest_is_paid_first_then_principal(db_url: str, tmp_path: Path) -> N
      "impossible de verser une avance proposée : elle doit d'abord être approuvée"),
     (["approve"], ["advance", "approve", "BQA-2026-0001", "--by", "M", "--decision", "CA"],
      "impossible d'approuver une avance approuvée"),
-    (["approve", "disburse"], ["advance", "disburse", "BQA-2026-0001", "--on", "2026-12-01"],
+    (["approve", "disburse"], ["advance", "disburse", "BQA-2026-0001", "--on", "2026-12-02"],
      "impossible de verser une avance versée : elle est déjà versée"),
     (["approve", "disburse"], ["advance", "repay", "BQA-2026-0001", "--amount", "10", "--on", "2026-12-02"],
      "le versement n'est pas encore confirmé par la banque"),
@@ -353,7 +356,7 @@ def test_on_receipt_repayment_falls_due_grace_days_after_the_tranche_and_then_la
     ledgers, rules = make_group(tmp_path)
     run(propose_args(), ledgers, rules)
     run(["advance", "approve", "BQA-2026-0001", "--by", "M", "--decision", "CA"], ledgers, rules)
-    run(["advance", "disburse", "BQA-2026-0001", "--on", "2026-12-01"], ledgers, rules)
+    assert run(["advance", "disburse", "BQA-2026-0001", "--on", "2026-12-01"], ledgers, rules, "2026-12-01").exit_code == 0
     run(["advance", "confirm", "BQA-2026-0001"], ledgers, rules, "2026-12-01")
     before = json.loads(run(["advance", "show", "BQA-2026-0001", "--json"], ledgers, rules, "2027-02-20").output)
     # Not received yet: the planned date passed, but an on-receipt line is not due before the money comes.
@@ -387,7 +390,8 @@ def test_dry_run_shows_the_entries_and_changes_nothing(tmp_path: Path) -> None:
     assert "proposée" in run(["advance", "list"], ledgers, rules).output
     run(["advance", "approve", "BQA-2026-0001", "--by", "M", "--decision", "CA"], ledgers, rules)
     files = snapshot_files(ledgers)
-    result = run(["advance", "disburse", "BQA-2026-0001", "--on", "2026-12-01", "--dry-run"], ledgers, rules)
+    result = run(["advance", "disburse", "BQA-2026-0001", "--on", "2026-12-01", "--dry-run"], ledgers, rules,
+                 "2026-12-01")
     assert result.exit_code == 0
     assert '2026-12-01 ! "BanquAsso" "Avance BQA-2026-0001 à Emprunteur"' in result.output
     assert "Liabilities:1687-Avances-BanquAsso:Preteur     -10000.00 EUR" in result.output
@@ -400,7 +404,7 @@ def test_list_and_show_in_french_and_json(tmp_path: Path) -> None:
     ledgers, rules = make_group(tmp_path)
     run(propose_args(), ledgers, rules)
     run(["advance", "approve", "BQA-2026-0001", "--by", "Marie Durand", "--decision", "CA-2026-11"], ledgers, rules)
-    run(["advance", "disburse", "BQA-2026-0001", "--on", "2026-12-01"], ledgers, rules)
+    run(["advance", "disburse", "BQA-2026-0001", "--on", "2026-12-01"], ledgers, rules, "2026-12-01")
     text = run(["advance", "show", "BQA-2026-0001"], ledgers, rules, "2026-12-01").output
     for expected in ("Avance BQA-2026-0001 — versée", "Montant        : 10 000,00 €, taux 0,00 %",
                      "Approbation    : Marie Durand, décision CA-2026-11 du 30/11/2026",

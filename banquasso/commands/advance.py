@@ -14,12 +14,13 @@ from typing import Any
 
 import click
 
-from banquasso.terms.policy import load_policy
+from banquasso.pool.guard import commitment_guard
 from banquasso.registry import lifecycle
 from banquasso.registry.db import open_registry
 from banquasso.registry.service import (
     Desk,
     Outcome,
+    Override,
     Proposal,
     approve,
     cancel,
@@ -28,13 +29,16 @@ from banquasso.registry.service import (
     load_view,
     load_views,
     propose,
+    propose_plan,
     reject,
     repay,
     unknown,
 )
 from banquasso.registry.snapshot import AdvanceView
 from banquasso.registry.status import advance_document
+from banquasso.terms.policy import load_policy
 from comptasso.books.facade import GroupBooks
+from comptasso.books.group import load_group
 from comptasso.cli.util import (
     ISO_DATE,
     as_of_option,
@@ -46,7 +50,6 @@ from comptasso.cli.util import (
     progress,
     today,
 )
-from comptasso.books.group import load_group
 from comptasso.money import fr_date, fr_money, fr_number, parse_amount
 from comptasso.problems import Problem, ProblemsError
 
@@ -57,13 +60,52 @@ def _actor(by: str | None) -> str:
     return (by or os.environ.get(ACTOR_ENV) or getpass.getuser() or "inconnu").strip()
 
 
-def _desk(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, by: str | None, dry_run: bool) -> Desk:
+def _desk(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, by: str | None, dry_run: bool,
+          force_reason: str | None = None) -> Desk:
     group, problems = load_group(ledgers_dir)
     policy, more = load_policy(rules_dir)
     if group is None or policy is None or problems or more:
         fail(problems + more)
+    actor = _actor(by)
+    user = (os.environ.get(ACTOR_ENV) or actor).strip()  # `approve --by` names the board's signatory
+    override = None if force_reason is None else Override(force_reason, _treasurer_of(Path(rules_dir), user,
+                                                                                       group.ids), user)
     registry = open_registry(ledgers_dir)
-    return Desk(Path(ledgers_dir), Path(rules_dir), registry, policy, group, as_of or today(), _actor(by), dry_run)
+    return Desk(Path(ledgers_dir), Path(rules_dir), registry, policy, group, as_of or today(), actor, dry_run,
+                commitment_guard, override)
+
+
+def _treasurer_of(rules_dir: Path, actor: str, member_ids: tuple[str, ...]) -> str | None:
+    """The member whose treasurer the actor is in `rules/users.toml` (None if not a treasurer, or no file)."""
+    from comptasso.web.access import USERS_FILE, load_users
+
+    path = rules_dir / USERS_FILE
+    if not path.exists():
+        return None
+    users, problems = load_users(path, member_ids)
+    if users is None:
+        fail(problems)
+    user = users.users.get(actor)
+    return user.member if user is not None and user.role == "treasurer" else None
+
+
+def force_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """`--force --reason`: the treasurer's audited override of a policy rule (never of a legal cap)."""
+    func = click.option("--reason", "force_reason",
+                        help="Motif de la dérogation (avec --force ; inscrit au journal d'audit).")(func)
+    return click.option("--force", is_flag=True,
+                        help="Déroger à une règle de la politique (trésorier·e du prêteur seulement, jamais "
+                             "aux plafonds légaux) ; exige --reason.")(func)
+
+
+def _force_reason(force: bool, reason: str | None) -> str | None:
+    if not force:
+        if reason is not None:
+            raise click.UsageError("--reason ne s'emploie qu'avec --force")
+        return None
+    if reason is None or not reason.strip():
+        raise click.UsageError("--force exige --reason (le motif de la dérogation, inscrit au journal d'audit)")
+    return reason
 
 
 def _amount(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Decimal | None:
@@ -170,12 +212,18 @@ def _plan_now(books: GroupBooks, desk: Desk) -> list[Proposal]:
 @click.option("--method", type=click.Choice(["bullet", "on-receipt", "linear", "annuity"]),
               help="Remboursement (défaut : terms.default_method de pool.toml).")
 @click.option("--by", help="Qui enregistre (défaut : l'utilisateur).")
+@force_options
 @dry_run_option
 def propose_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool,
                     plan_file: str | None, lender: str | None, borrower: str | None, amount: Decimal | None,
                     disburse_on: dt.date | None, repay_on: dt.date | None, convention: str | None,
-                    tranche_date: dt.date | None, method: str | None, by: str | None, dry_run: bool) -> None:
-    """Enregistrer des avances proposées : le plan du jour (défaut), un plan JSON, ou une avance décrite."""
+                    tranche_date: dt.date | None, method: str | None, by: str | None, force: bool,
+                    force_reason: str | None, dry_run: bool) -> None:
+    """Enregistrer des avances proposées : le plan du jour (défaut), un plan JSON, ou une avance décrite.
+
+    Le plan d'un jour n'est enregistré qu'une fois ; le plan d'un jour suivant remplace les avances
+    encore proposées des plans précédents. Une avance décrite passe le contrôle des engagements.
+    """
     manual = (lender, borrower, amount, disburse_on, repay_on)
     described = any(v is not None for v in (*manual, convention, tranche_date, method))
     if described and None in manual:
@@ -183,7 +231,10 @@ def propose_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, a
                                "--disburse-on et --repay-on")
     if plan_file is not None and described:
         raise click.UsageError("--from-plan ne se combine pas avec la description d'une avance")
-    desk = _desk(ledgers_dir, rules_dir, as_of, by, dry_run)
+    reason = _force_reason(force, force_reason)
+    if reason is not None and not described:
+        raise click.UsageError("--force ne s'applique qu'à une avance décrite (--lender, --borrower, …)")
+    desk = _desk(ledgers_dir, rules_dir, as_of, by, dry_run, reason)
     books = _books(desk)
     if plan_file is not None:
         proposals, problems = _read_plan(plan_file)
@@ -194,17 +245,23 @@ def propose_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, a
                               convention, tranche_date, method)]
     else:
         proposals = _plan_now(books, desk)
-    outcomes = propose(desk, proposals, books)
+    outcomes = propose(desk, proposals, books) if described else propose_plan(desk, proposals, books)
+    _print_proposals(outcomes, bool(proposals), desk, books, as_json)
+
+
+def _print_proposals(outcomes: list[Outcome], any_proposal: bool, desk: Desk, books: GroupBooks,
+                     as_json: bool) -> None:
+    """What `advance propose` recorded (or the JSON document); exit 1 with every problem."""
     problems = [p for o in outcomes for p in o.problems]
     if as_json:
         dump_json({"advances": [_document(o.advance, desk, books) for o in outcomes if o.advance],
-                   "messages": [m for o in outcomes for m in o.messages], "dry_run": dry_run,
+                   "messages": [m for o in outcomes for m in o.messages], "dry_run": desk.dry_run,
                    "errors": [str(p) for p in problems]})
     else:
         for outcome in outcomes:
             for message in outcome.messages:
                 click.echo(message)
-        if not proposals:
+        if not any_proposal:
             click.echo("Le plan ne propose aucune avance.")
     if problems:
         fail(problems)
@@ -215,14 +272,16 @@ def propose_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, a
 @_common
 @click.option("--by", help="Qui approuve (nom du représentant du conseil du prêteur).")
 @click.option("--decision", help="Référence de la décision du conseil du prêteur (ex. CA-2026-11-12).")
+@force_options
 @dry_run_option
 def approve_command(advance_id: str, ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool,
-                    by: str | None, decision: str | None, dry_run: bool) -> None:
-    """Approuver une avance proposée (décision du conseil du prêteur)."""
+                    by: str | None, decision: str | None, force: bool, force_reason: str | None,
+                    dry_run: bool) -> None:
+    """Approuver une avance proposée (décision du conseil du prêteur), après le contrôle des engagements."""
     if by is None or decision is None:
         raise click.UsageError("l'approbation exige --by (qui approuve) et --decision (référence de la décision "
                                "du conseil d'administration du prêteur)")
-    desk = _desk(ledgers_dir, rules_dir, as_of, by, dry_run)
+    desk = _desk(ledgers_dir, rules_dir, as_of, by, dry_run, _force_reason(force, force_reason))
     _report(approve(desk, advance_id, by, decision), desk, as_json)
 
 
@@ -244,14 +303,18 @@ def reject_command(advance_id: str, ledgers_dir: Path, rules_dir: Path, as_of: d
 @advance_command.command("disburse")
 @click.argument("advance_id")
 @_common
-@click.option("--on", "on", type=ISO_DATE, required=True, help="Date du virement.")
+@click.option("--on", "on", type=ISO_DATE, required=True, help="Date du virement (au plus tard --as-of).")
+@click.option("--ref", help="Référence de l'opération bancaire (défaut : date-montant) : "
+                            "la même n'est écrite qu'une fois.")
 @click.option("--by", help="Qui enregistre (défaut : l'utilisateur).")
+@force_options
 @dry_run_option
 def disburse_command(advance_id: str, ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool,
-                     on: dt.date, by: str | None, dry_run: bool) -> None:
-    """Verser une avance approuvée : écritures (!) dans les deux livres."""
-    desk = _desk(ledgers_dir, rules_dir, as_of, by, dry_run)
-    outcome = disburse(desk, advance_id, on)
+                     on: dt.date, ref: str | None, by: str | None, force: bool, force_reason: str | None,
+                     dry_run: bool) -> None:
+    """Verser une avance approuvée, après le contrôle des engagements : écritures (!) dans les deux livres."""
+    desk = _desk(ledgers_dir, rules_dir, as_of, by, dry_run, _force_reason(force, force_reason))
+    outcome = disburse(desk, advance_id, on, ref)
     _report(outcome, desk, as_json, wrote_ledgers=True)
 
 
@@ -273,14 +336,18 @@ def confirm_command(advance_id: str, ledgers_dir: Path, rules_dir: Path, as_of: 
 @click.argument("advance_id")
 @_common
 @click.option("--amount", callback=_amount, required=True, help="Montant remboursé en euros (capital et intérêts).")
-@click.option("--on", "on", type=ISO_DATE, required=True, help="Date du virement de remboursement.")
+@click.option("--on", "on", type=ISO_DATE, required=True,
+              help="Date du virement de remboursement (au plus tard --as-of).")
+@click.option("--ref", help="Référence de l'opération bancaire (défaut : date-montant) : le même remboursement "
+                            "relancé n'est écrit qu'une fois ; un second remboursement identique le même jour "
+                            "exige une autre référence.")
 @click.option("--by", help="Qui enregistre (défaut : l'utilisateur).")
 @dry_run_option
 def repay_command(advance_id: str, ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool,
-                  amount: Decimal, on: dt.date, by: str | None, dry_run: bool) -> None:
+                  amount: Decimal, on: dt.date, ref: str | None, by: str | None, dry_run: bool) -> None:
     """Enregistrer un remboursement (intérêts courus d'abord, puis capital)."""
     desk = _desk(ledgers_dir, rules_dir, as_of, by, dry_run)
-    outcome = repay(desk, advance_id, amount, on)
+    outcome = repay(desk, advance_id, amount, on, ref)
     _report(outcome, desk, as_json, wrote_ledgers=True)
 
 
@@ -314,9 +381,9 @@ def _show_text(document: dict[str, Any], names: dict[str, str]) -> list[str]:
         f"Avance {document['id']} — {document['status_label']}",
         f"  Prêteur        : {names.get(document['lender'], document['lender'])} ({document['lender']})",
         f"  Emprunteur     : {names.get(document['borrower'], document['borrower'])} ({document['borrower']})",
-        f"  Montant        : {money('principal')}, taux {fr_number(Decimal(document['rate']) * 100)} %"
-        f" ({document['day_count']}),"
-        f" remboursement {methods.get(document['method'], document['method'])}",
+        (f"  Montant        : {money('principal')}, taux {fr_number(Decimal(document['rate']) * 100)} %"
+         f" ({document['day_count']}),"
+         f" remboursement {methods.get(document['method'], document['method'])}"),
         f"  Dates prévues  : versement {day(document['disburse_on'])}, remboursement {day(document['repay_on'])}",
     ]
     secured = document["secured_by"]
@@ -339,6 +406,12 @@ def _show_text(document: dict[str, Any], names: dict[str, str]) -> list[str]:
         note = " (prévue)" if line["planned"] else ""
         lines.append(f"  {line['n']:>3}  {day(line['date']):<10}  {money('principal', line):>14}  "
                      f"{money('interest', line):>12}{note}")
+    if document["payments"] and len(document["payments"]) > 1 and document["remaining"]:
+        lines.append("Reste à rembourser")
+        for line in document["remaining"]:
+            note = " (prévue)" if line["planned"] else ""
+            lines.append(f"  {line['n']:>3}  {day(line['date']):<10}  {money('principal', line):>14}  "
+                         f"{money('interest', line):>12}{note}")
     lines.append("Mouvements")
     if not document["payments"]:
         lines.append("  aucun")
@@ -357,7 +430,7 @@ def _show_text(document: dict[str, Any], names: dict[str, str]) -> list[str]:
 def show_command(advance_id: str, ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool) -> None:
     """Afficher une avance : conditions, état, échéancier, mouvements."""
     desk = _desk(ledgers_dir, rules_dir, as_of, None, False)
-    view = load_view(desk.registry, advance_id)
+    view = load_view(desk.registry, advance_id, desk.as_of)
     if view is None:
         fail(unknown(desk, advance_id).problems)
     books = _books(desk)
@@ -381,7 +454,7 @@ def list_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_j
         raise click.BadParameter(f"membre inconnu « {member} » (membres : {', '.join(desk.group.ids)})",
                                  param_hint="--member")
     books = _books(desk)
-    documents = [_document(v, desk, books) for v in load_views(desk.registry)
+    documents = [_document(v, desk, books) for v in load_views(desk.registry, desk.as_of)
                  if member is None or member in (v.lender, v.borrower)]
     documents = [d for d in documents if status is None or d["status"] == status]
     if as_json:

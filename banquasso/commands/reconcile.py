@@ -8,13 +8,14 @@ from pathlib import Path
 import click
 from filelock import Timeout
 
-from banquasso.registry.ledger_write import recover, write_lock
-from banquasso.terms.policy import load_policy
 from banquasso.registry.db import open_registry
+from banquasso.registry.desk import load_views
+from banquasso.registry.ledger_write import RecoveryConflictError, recover, write_lock
+from banquasso.registry.movements import engine_file
 from banquasso.registry.reconcile import Reconciliation, reconcile
-from banquasso.registry.service import engine_file, load_views
-from comptasso.cli.util import as_of_option, books_options, dump_json, fail, json_option, load_or_exit, today
+from banquasso.terms.policy import load_policy
 from comptasso.books.group import load_group
+from comptasso.cli.util import as_of_option, books_options, dump_json, fail, json_option, load_or_exit, today
 from comptasso.money import fr_money, money_json
 from comptasso.problems import Problem
 
@@ -28,7 +29,10 @@ def run_reconcile(ledgers_dir: Path, rules_dir: Path, as_of: dt.date) -> tuple[R
     registry = open_registry(ledgers_dir)
     try:
         with write_lock(ledgers_dir, [m.ledger for m in group.members]):
-            recovered = recover(ledgers_dir)
+            try:
+                recovered = recover(ledgers_dir)
+            except RecoveryConflictError as conflict:
+                fail(conflict.problems)
             books = load_or_exit(ledgers_dir, rules_dir, quiet=True)
             views = load_views(registry)
     except Timeout:
@@ -55,7 +59,8 @@ def reconcile_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None,
                           "registry_outstanding": money_json(a.registry_outstanding),
                           "lender_receivable": money_json(a.lender_receivable),
                           "borrower_debt": money_json(a.borrower_debt), "ok": a.ok} for a in result.advances],
-            "mismatches": [{"file": p.file, "line": p.line, "message": p.message} for p in result.mismatches],
+            "mismatches": [{"file": p.file, "line": p.line, "message": p.message, "code": p.code,
+                            "subject": p.subject} for p in result.mismatches],
         })
     else:
         for a in result.advances:

@@ -10,9 +10,17 @@ from typing import Any
 import click
 
 from banquasso.terms.policy import DAY_COUNTS, METHODS, Policy, load_policy
+from banquasso.terms.rules import check_rate
 from banquasso.terms.schedule import Schedule, ScheduleError, build_schedule
 from comptasso.cli.util import (
-    ISO_DATE, as_of_option, dump_json, fail, json_option, ledgers_option, rules_option, today,
+    ISO_DATE,
+    as_of_option,
+    dump_json,
+    fail,
+    json_option,
+    ledgers_option,
+    rules_option,
+    today,
 )
 from comptasso.money import fr_date, fr_money, fr_number, parse_amount
 
@@ -120,9 +128,9 @@ def schedule_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, 
     policy = policy_or_exit(rules_dir)
     terms = policy.terms
     rate = terms.rate if rate is None else rate
-    if rate > terms.max_rate:
-        raise click.BadParameter(f"le taux {rate} dépasse le plafond légal terms.max_rate = {terms.max_rate}",
-                                 param_hint="--rate")
+    too_high = check_rate(rate, terms.max_rate)  # the guard's rule, at the same place
+    if too_high is not None:
+        raise click.BadParameter(too_high.message, param_hint="--rate")
     start = start or (as_of or today()) + dt.timedelta(days=1)
     try:
         schedule = build_schedule(principal, rate=rate, start=start, method=method or terms.default_method,

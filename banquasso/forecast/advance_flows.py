@@ -11,17 +11,16 @@ from pathlib import Path
 
 from beancount.core import data
 
-from comptasso.books.facade import GroupBooks
-from comptasso.problems import Problem
-
-from banquasso.forecast.flows import Flow
 from banquasso.forecast.daily import GroupOutlook, read_group
-from banquasso.terms.policy import FloorPolicy
+from banquasso.forecast.flows import Flow
 from banquasso.registry import lifecycle
 from banquasso.registry.balance import due_lines, remaining_lines, securing_receipt
 from banquasso.registry.db import DB_URL_ENV, database_url, open_registry
-from banquasso.registry.service import load_views
+from banquasso.registry.desk import load_views
 from banquasso.registry.snapshot import AdvanceView
+from banquasso.terms.policy import FloorPolicy
+from comptasso.books.facade import GroupBooks
+from comptasso.problems import Problem
 
 RUNNING = (lifecycle.DISBURSED, lifecycle.CONFIRMED, lifecycle.PARTLY_REPAID)
 
@@ -68,13 +67,14 @@ def advance_flows(
 
 def registry_flows(ledgers_dir: Path, ledgers: Mapping[str, Sequence[data.Directive]],
                    as_of: dt.date) -> dict[str, list[Flow]]:
-    """`advance_flows` of the group's registry; none when there is no registry yet (nothing is created)."""
+    """`advance_flows` of the group's registry as it stood at the end of `as_of` (events recorded later, dated
+    later, are not seen); none when there is no registry yet (nothing is created)."""
     url = database_url(ledgers_dir)
     if not os.environ.get(DB_URL_ENV) and not Path(url.removeprefix("sqlite:///")).exists():
         return {}
     registry = open_registry(ledgers_dir, url)
     try:
-        return advance_flows(load_views(registry), ledgers, as_of)
+        return advance_flows(load_views(registry, as_of), ledgers, as_of)
     finally:
         registry.close()
 

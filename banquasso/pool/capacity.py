@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 
 from banquasso.terms.policy import Policy
+from banquasso.terms.rules import lender_room
 
 WINDOWS: tuple[int, ...] = (30, 60, 90, 180)
 ZERO = Decimal("0.00")
@@ -66,7 +67,7 @@ def lendable(balances: Sequence[Decimal], floor: Decimal, days: int, policy: Pol
     if days > limits.max_days or days > len(balances):
         return ZERO
     surplus = min(balances[:days]) - floor
-    amount = down(max(surplus, ZERO) * limits.max_lender_share)
+    amount = lender_room(surplus, limits.max_lender_share)
     if net_cash_cap is not None:
         amount = min(amount, down(max(net_cash_cap, ZERO)))
     return amount if amount >= limits.min_advance and amount > 0 else ZERO

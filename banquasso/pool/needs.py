@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from banquasso.terms.policy import Policy
+from banquasso.terms.rules import security_cap
 from comptasso.money import cents
 
 ZERO = Decimal("0.00")
@@ -43,7 +44,7 @@ class Security:
     @property
     def cap(self) -> Decimal:
         """The most all advances secured by this tranche may reach (haircut × open amount, to the cent, down)."""
-        return (self.haircut * self.open_amount).quantize(Decimal("0.01"), rounding="ROUND_DOWN")
+        return security_cap(self.haircut, self.open_amount)
 
 
 @dataclass(frozen=True)

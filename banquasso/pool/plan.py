@@ -7,6 +7,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from banquasso.forecast.advance_flows import read_group_with_advances
+from banquasso.forecast.daily import MAX_HORIZON, GroupForecast, GroupOutlook, forecast_outlook, read_group
+from banquasso.forecast.flows import Flow
 from banquasso.pool.allocation import (
     Allocation,
     AllocationInput,
@@ -20,11 +23,10 @@ from banquasso.pool.allocation import (
     allocate,
 )
 from banquasso.pool.capacity import Capacity, down, member_capacity
-from banquasso.forecast.flows import Flow, tranche_flow, treasury_and_payroll
-from banquasso.forecast.advance_flows import read_group_with_advances
-from banquasso.forecast.daily import MAX_HORIZON, GroupForecast, GroupOutlook, forecast_outlook, read_group
-from banquasso.pool.needs import Need, Security, member_needs, securities_for
+from banquasso.pool.guard import opening_net_cash, tranche_securities
+from banquasso.pool.needs import Need, Security, member_needs
 from banquasso.terms.policy import Policy
+from banquasso.terms.rules import fiscal_year_start, legal_room
 from comptasso.books.facade import GroupBooks
 from comptasso.money import money_json
 from comptasso.problems import ProblemsError
@@ -119,12 +121,6 @@ class Plan:
         }
 
 
-def fiscal_year_start(day: dt.date, month: int) -> dt.date:
-    """The opening day of the financial year that contains `day`."""
-    start = dt.date(day.year, month, 1)
-    return start if start <= day else dt.date(day.year - 1, month, 1)
-
-
 def lent_since(books: GroupBooks, member: str, since: dt.date, as_of: dt.date, account: str) -> Decimal:
     """What a member has advanced (debits to its lender-principal accounts) from `since` to `as_of`."""
     total = ZERO
@@ -149,8 +145,7 @@ def fiscal_years(books: GroupBooks, member: str, forecast_days: Sequence[tuple[d
         last = min(horizon - 1, (following - first_day).days - 1)
         eve = opening - dt.timedelta(days=1)
         if eve <= as_of:
-            known = [e for e in books.ledgers[member].entries if e.date <= eve]
-            cash, _ = treasury_and_payroll(known, eve)
+            cash = opening_net_cash(books.ledgers[member].entries, min(opening, as_of))
             lent = lent_since(books, member, opening, as_of, policy.accounts.lender_principal)
             out.append(FiscalYear(index, last, cash, None, lent))
         else:
@@ -166,14 +161,8 @@ def _security_input(security: Security, as_of: dt.date) -> SecurityInput:
 
 
 def member_securities(outlook: GroupOutlook, books: GroupBooks, member: str, policy: Policy) -> list[Security]:
-    """The open tranches of a member as securities, expected on max(A+1, tranche date + funder delay)."""
-    kinds = {fid: f.kind for fid, f in books.reference.funders.items()}
-    member_books = next(m for m in outlook.members if m.member_id == member)
-    rows = []
-    for tranche in member_books.open_tranches:
-        expected = tranche_flow(tranche, outlook.delays.delay(tranche.funder), outlook.as_of).date
-        rows.append((tranche.convention, tranche.funder, tranche.due, expected, tranche.amount))
-    return securities_for(member, rows, kinds, policy)
+    """The open tranches of a member as securities (the commitment guard reads the same)."""
+    return tranche_securities(outlook, books, member, policy)
 
 
 def read_forecast(books: GroupBooks, as_of: dt.date, horizon: int, policy: Policy,
@@ -308,7 +297,7 @@ def _legal_room_left(problem: AllocationInput, allocation: Allocation, lender_in
     if fy.eve is not None:
         paid += share * sum((a.amount for a in allocation.advances
                              if a.lender == lender.id and active(a.start, a.repay, fy.eve)), ZERO)
-    return share * fy.opening_cash - fy.already_lent - paid
+    return legal_room(fy.opening_cash, share, fy.already_lent) - paid
 
 
 def group_capacity(books: GroupBooks, policy: Policy, as_of: dt.date) -> Capacity:
@@ -319,6 +308,6 @@ def group_capacity(books: GroupBooks, policy: Policy, as_of: dt.date) -> Capacit
     for member in forecast.members:
         years = fiscal_years(books, member.member_id, member.days, as_of, policy)
         first = years[0]
-        cap = down(max(ZERO, share * first.opening_cash - first.already_lent))
+        cap = down(legal_room(first.opening_cash, share, first.already_lent))
         members.append(member_capacity(member.member_id, [b for _, b in member.days], member.floor, policy, cap))
     return Capacity(as_of, tuple(members))

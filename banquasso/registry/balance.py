@@ -12,7 +12,6 @@ from beancount.core import data
 from banquasso.registry.snapshot import ZERO, AdvanceView
 from banquasso.terms.schedule import interest
 from comptasso.model.member import member_model
-from comptasso.money import cents
 
 
 @dataclass(frozen=True)
@@ -80,14 +79,29 @@ def late_since(view: AdvanceView, lines: Sequence[DueLine], as_of: dt.date) -> d
 
 
 def remaining_lines(view: AdvanceView, lines: Sequence[DueLine]) -> tuple[DueLine, ...]:
-    """What is still to be repaid, line by line: repayments clear the earliest lines first."""
+    """What is still to be repaid, line by line: repayments clear the earliest lines first.
+
+    Before any repayment the lines are the schedule's. After one, each remaining line's interest runs
+    on the principal still owed from the last movement (then from the previous remaining line) to its
+    date, exactly what `advance repay` accepts on that day.
+    """
     repaid = view.repaid_principal
-    out = []
+    left_lines = []
     for line in lines:
         covered = min(line.principal, repaid)
         repaid -= covered
         left = line.principal - covered
         if left > 0:
-            part = cents(line.interest * left / line.principal) if line.principal else line.interest
-            out.append(DueLine(line.n, line.date, left, part, line.planned))
+            left_lines.append((line, left))
+    if not view.repayments:
+        return tuple(line for line, _ in left_lines)
+    since = max(p.date for p in view.payments)
+    owed = view.outstanding
+    out = []
+    for line, left in left_lines:
+        day = max(line.date, since)
+        part = interest(owed, view.rate, since, day, view.day_count) if view.rate else ZERO
+        out.append(DueLine(line.n, line.date, left, part, line.planned))
+        owed -= left
+        since = day
     return tuple(out)

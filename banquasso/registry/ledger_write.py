@@ -6,7 +6,8 @@ fsync, rename, fsync of the folder), but two files cannot be renamed together: b
 them, the writer stores a journal (`var/journal/ledger-write.json`) holding the previous content
 of every file. The journal is removed once both files are written and checked. A journal found
 later means a write was interrupted: `recover` puts every file back as it was, and the command
-run again writes it whole (the event keys make that idempotent).
+run again writes it whole (the event keys make that idempotent). A file that holds neither content
+(edited by hand after the crash) stops the recovery, which then changes nothing.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from banquasso.registry.codes import RECOVERY_EDITED
 from comptasso.atomic import LOCK_TIMEOUT_SECONDS, atomic_write, locked, locks_dir
 from comptasso.problems import Problem
 
@@ -85,17 +87,45 @@ def _restore(path: Path, text: str | None) -> bool:
     return True
 
 
+class RecoveryConflictError(Exception):
+    """A file of an interrupted write is neither its old nor its new content: someone edited it since."""
+
+    def __init__(self, problems: Sequence[Problem]):
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = list(problems)
+
+
+def _state(path: Path, old: str | None, new_sha256: str | None) -> str:
+    """`old`, `new`, or `edited` (neither: a hand edit after the crash)."""
+    current = _read(path)
+    if current == old:
+        return "old"
+    if current is not None and new_sha256 is not None and _sha(current) == new_sha256:
+        return "new"
+    return "edited"
+
+
 def recover(ledgers_dir: Path) -> list[str]:
-    """Undo an interrupted write (call under `write_lock`); returns what was put back, in French."""
+    """Undo an interrupted write (call under `write_lock`); returns what was put back, in French.
+
+    Each file must hold either its content before the write or the content the write recorded
+    (its SHA-256 in the journal); if one holds anything else, it was edited after the crash: raise
+    RecoveryConflictError and change nothing, not even the journal.
+    """
     journal = journal_path(ledgers_dir)
     try:
         record = json.loads(journal.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return []
-    messages = []
-    for item in record["files"]:
-        if _restore(Path(item["path"]), item["old"]):
-            messages.append(f"{item['path']} : écriture interrompue annulée, fichier remis dans son état précédent")
+    items = record["files"]
+    edited = [item for item in items if _state(Path(item["path"]), item["old"], item.get("new_sha256")) == "edited"]
+    if edited:
+        raise RecoveryConflictError([Problem(item["path"], 0, (
+            "écriture interrompue, mais ce fichier a été modifié depuis (ni son contenu d'avant ni celui que "
+            f"BanquAsso écrivait) : rien n'est changé ; remettez le fichier en ordre puis supprimez {journal}"),
+            code=RECOVERY_EDITED, subject=item["path"]) for item in edited])
+    messages = [f"{item['path']} : écriture interrompue annulée, fichier remis dans son état précédent"
+                for item in items if _restore(Path(item["path"]), item["old"])]
     journal.unlink()
     return messages
 

@@ -7,14 +7,16 @@ from decimal import Decimal
 
 PROPOSED, APPROVED, REJECTED = "proposed", "approved", "rejected"
 DISBURSED, CONFIRMED, PARTLY_REPAID, REPAID = "disbursed", "confirmed", "partly_repaid", "repaid"
-LATE = "late"
-STATES = (PROPOSED, APPROVED, REJECTED, DISBURSED, CONFIRMED, PARTLY_REPAID, REPAID)
+LATE, SUPERSEDED = "late", "superseded"
+STATES = (PROPOSED, APPROVED, REJECTED, DISBURSED, CONFIRMED, PARTLY_REPAID, REPAID, SUPERSEDED)
+#: The states whose money is committed: every commitment is checked against all of them.
+COMMITTED = (APPROVED, DISBURSED, CONFIRMED, PARTLY_REPAID)
 
 #: French labels of the states (and of `late`, which is derived from the schedule and the date).
 LABELS: Mapping[str, str] = {
     PROPOSED: "proposée", APPROVED: "approuvée", REJECTED: "rejetée", DISBURSED: "versée",
     CONFIRMED: "confirmée", PARTLY_REPAID: "partiellement remboursée", REPAID: "remboursée",
-    LATE: "en retard",
+    LATE: "en retard", SUPERSEDED: "remplacée",
 }
 
 #: action → states it may start from.
@@ -25,10 +27,12 @@ ALLOWED: Mapping[str, tuple[str, ...]] = {
     "confirm": (DISBURSED, CONFIRMED, PARTLY_REPAID, REPAID),
     "repay": (CONFIRMED, PARTLY_REPAID),
     "cancel": (DISBURSED, CONFIRMED, PARTLY_REPAID, REPAID),
+    "supersede": (PROPOSED,),
 }
 
 _HINTS: Mapping[str, Mapping[str, str]] = {
-    "approve": {REJECTED: "elle a été rejetée", APPROVED: "elle est déjà approuvée"},
+    "approve": {REJECTED: "elle a été rejetée", APPROVED: "elle est déjà approuvée",
+                SUPERSEDED: "un plan plus récent l'a remplacée (advance propose)"},
     "disburse": {PROPOSED: "elle doit d'abord être approuvée par le conseil du prêteur (advance approve)",
                  DISBURSED: "elle est déjà versée", CONFIRMED: "elle est déjà versée",
                  PARTLY_REPAID: "elle est déjà versée", REPAID: "elle est déjà versée et remboursée",
@@ -47,7 +51,7 @@ _HINTS: Mapping[str, Mapping[str, str]] = {
 
 _VERBS: Mapping[str, str] = {
     "approve": "approuver", "reject": "rejeter", "disburse": "verser", "confirm": "confirmer",
-    "repay": "rembourser", "cancel": "annuler un mouvement d'",
+    "repay": "rembourser", "cancel": "annuler un mouvement d'", "supersede": "remplacer",
 }
 
 
@@ -69,6 +73,8 @@ def after(state: str, action: str, outstanding_after: Decimal | None = None) -> 
         return APPROVED
     if action == "reject":
         return REJECTED
+    if action == "supersede":
+        return SUPERSEDED
     if action == "disburse":
         return DISBURSED
     if action == "confirm":

@@ -64,6 +64,8 @@ class Advance(Base):
     approved_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     rejected_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     disbursed_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    origin: Mapped[str | None] = mapped_column(String(8), nullable=True)  # "plan" | "manual"
+    closed_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)  # rejected or superseded on
 
     lines: Mapped[list[ScheduleLine]] = relationship(
         back_populates="advance", order_by="ScheduleLine.n", cascade="all, delete-orphan")
@@ -104,6 +106,7 @@ class Payment(Base):
     principal: Mapped[Decimal] = mapped_column(Money)
     interest: Mapped[Decimal] = mapped_column(Money)
     confirmed_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    ref: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the bank operation's reference
 
     advance: Mapped[Advance] = relationship(back_populates="payments")
 
@@ -135,6 +138,7 @@ class AuditLog(Base):
     as_of: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     before: Mapped[str | None] = mapped_column(Text, nullable=True)
     after: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class AppendOnlyError(RuntimeError):

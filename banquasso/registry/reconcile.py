@@ -5,14 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from beancount.core import data
 
-from banquasso.terms.policy import AccountsPolicy
+from banquasso.registry import codes
 from banquasso.registry.postings import EngineEntry, event_entries
 from banquasso.registry.snapshot import ZERO, AdvanceView, PaymentView
+from banquasso.terms.policy import AccountsPolicy
 from comptasso.books.group import Group, Member
 from comptasso.money import fr_money
 from comptasso.problems import Problem, at
@@ -78,29 +79,37 @@ def _account_total(entries: Iterable[data.Directive], account: str, as_of: dt.da
     return total
 
 
+def _coded(problem: Problem, code: str, subject: str) -> Problem:
+    return replace(problem, code=code, subject=subject)
+
+
 def _check_event(view: AdvanceView, payment: PaymentView, side: str, member: Member, expected: EngineEntry,
                  found: Sequence[data.Transaction], engine_file: str, ignore_flags: frozenset[str]) -> list[Problem]:
     where = f"avance {view.id}, {payment.event}"
     if not found:
         return [Problem(engine_file, 0, f"{where} : écriture absente du livre {side} {member.id} "
                                         f"(le registre l'a : {fr_money(payment.principal + payment.interest)} "
-                                        f"le {payment.date.isoformat()})")]
+                                        f"le {payment.date.isoformat()})", code=codes.RECONCILE_MISSING,
+                        subject=view.id)]
     problems = []
     if len(found) > 1:
-        problems.append(at(found[1].meta, f"{where} : écriture en double dans le livre {side} {member.id}"))
+        problems.append(_coded(at(found[1].meta, f"{where} : écriture en double dans le livre {side} {member.id}"),
+                               codes.RECONCILE_DUPLICATE, view.id))
     entry = found[0]
     if entry.date != payment.date:
-        problems.append(at(entry.meta, f"{where} : datée du {entry.date.isoformat()} dans le livre {side}, "
-                                       f"du {payment.date.isoformat()} au registre"))
+        problems.append(_coded(at(entry.meta, f"{where} : datée du {entry.date.isoformat()} dans le livre {side}, "
+                                              f"du {payment.date.isoformat()} au registre"),
+                               codes.RECONCILE_DATE, view.id))
     if _legs(entry) != _expected_legs(expected):
         got = ", ".join(f"{a} {n}" for a, n in _legs(entry))
         want = ", ".join(f"{a} {n}" for a, n in _expected_legs(expected))
-        problems.append(at(entry.meta, f"{where} : montants différents dans le livre {side} {member.id} "
-                                       f"({got}) et au registre ({want})"))
+        problems.append(_coded(at(entry.meta, f"{where} : montants différents dans le livre {side} {member.id} "
+                                              f"({got}) et au registre ({want})"), codes.RECONCILE_AMOUNTS, view.id))
     if payment.event not in ignore_flags and entry.flag != payment.flag:
         state = "confirmée" if payment.flag == "*" else "non confirmée"
-        problems.append(at(entry.meta, f"{where} : marque « {entry.flag} » dans le livre {side}, "
-                                       f"mais l'écriture est {state} au registre (« {payment.flag} » attendu)"))
+        problems.append(_coded(at(entry.meta, f"{where} : marque « {entry.flag} » dans le livre {side}, "
+                                              f"mais l'écriture est {state} au registre (« {payment.flag} » attendu)"),
+                               codes.RECONCILE_FLAG, view.id))
     return problems
 
 
@@ -147,8 +156,10 @@ def reconcile(
             for event, entries in tagged[member_id].get(view.id, {}).items():
                 if event not in events or member_id not in (view.lender, view.borrower):
                     for entry in entries:
-                        problems.append(at(entry.meta, f"avance {view.id} : écriture « {event or 'sans event'} » "
-                                                       f"inconnue du registre dans le livre de {member_id}"))
+                        name = event or "sans event"
+                        problems.append(_coded(at(entry.meta, f"avance {view.id} : écriture « {name} » "
+                                                              f"inconnue du registre dans le livre de {member_id}"),
+                                               codes.RECONCILE_UNKNOWN_EVENT, view.id))
         lender_account = accounts.lender_principal_for(view.borrower)
         borrower_account = accounts.borrower_principal_for(view.lender)
         outstanding = view.outstanding_on(as_of) - sum(
@@ -163,7 +174,7 @@ def reconcile(
                 what = "créance" if side == "du prêteur" else "dette"
                 problems.append(Problem(engine_files[member_id], 0, (
                     f"avance {view.id} : {what} de {fr_money(amount)} dans le livre {side} {member_id}, "
-                    f"{fr_money(outstanding)} restant dû au registre")))
+                    f"{fr_money(outstanding)} restant dû au registre"), code=codes.RECONCILE_BALANCE, subject=view.id))
         balances.append(AdvanceBalance(view.id, view.lender, view.borrower, outstanding, receivable, debt,
                                        len(problems) == before))
     problems += _unknown_advances(tagged, known)
@@ -180,8 +191,9 @@ def _unknown_advances(tagged: Mapping[str, Mapping[str, Mapping[str, list[data.T
                 continue
             for entries in events.values():
                 for entry in entries:
-                    problems.append(at(entry.meta, f"avance inconnue du registre « {advance} » "
-                                                   f"dans le livre de {member_id}"))
+                    problems.append(_coded(at(entry.meta, f"avance inconnue du registre « {advance} » "
+                                                          f"dans le livre de {member_id}"),
+                                           codes.RECONCILE_UNKNOWN_ADVANCE, advance))
     return problems
 
 
@@ -207,8 +219,9 @@ def _pair_totals(group: Group, ledgers: Mapping[str, Sequence[data.Directive]], 
                           and "advance" not in e.meta and any(p.account == account for p in e.postings)]
                 problems.append(Problem(engine_files[member_id], 0, (
                     f"{member_id} : le compte {account} ({what} {other}) solde à {fr_money(total)}, "
-                    f"le registre attend {fr_money(want)}")))
-                problems += [at(e.meta, f"écriture hors BanquAsso sur le compte des avances {account} "
-                                        f"(sans métadonnée « advance ») dans le livre de {member_id}")
+                    f"le registre attend {fr_money(want)}"), code=codes.RECONCILE_ACCOUNT, subject=account))
+                problems += [_coded(at(e.meta, f"écriture hors BanquAsso sur le compte des avances {account} "
+                                               f"(sans métadonnée « advance ») dans le livre de {member_id}"),
+                                    codes.RECONCILE_STRAY, account)
                              for e in strays]
     return problems

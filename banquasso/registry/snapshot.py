@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
+from banquasso.registry import lifecycle
 from banquasso.registry.models import Advance
 from banquasso.terms.schedule import ScheduleLine
 
@@ -27,6 +28,7 @@ class PaymentView:
     principal: Decimal
     interest: Decimal
     confirmed_on: dt.date | None
+    ref: str | None = None
 
     @property
     def flag(self) -> str:
@@ -62,6 +64,8 @@ class AdvanceView:
     disbursed_on: dt.date | None
     lines: tuple[LineView, ...]
     payments: tuple[PaymentView, ...]
+    origin: str | None = None
+    closed_on: dt.date | None = None
 
     @property
     def disbursement(self) -> PaymentView | None:
@@ -105,8 +109,42 @@ def snapshot(advance: Advance) -> AdvanceView:
         tuple(LineView(line.n, line.date, Decimal(line.principal), Decimal(line.interest),
                        Decimal(line.payment), Decimal(line.remaining)) for line in advance.lines),
         tuple(PaymentView(p.seq, p.kind, p.event, p.date, Decimal(p.principal), Decimal(p.interest),
-                          p.confirmed_on) for p in advance.payments),
+                          p.confirmed_on, p.ref) for p in advance.payments),
+        advance.origin, advance.closed_on,
     )
+
+
+def view_as_of(view: AdvanceView, as_of: dt.date) -> AdvanceView | None:
+    """The advance as it stood at the end of `as_of`: only the events effective on or before that day.
+
+    None when it was proposed later. Movements dated later are dropped, confirmations made later are
+    undone, and the state is the one those events lead to (a rejection or supersession made later
+    leaves it proposed or approved).
+    """
+    if view.proposed_on > as_of:
+        return None
+    payments = tuple(replace(p, confirmed_on=p.confirmed_on if p.confirmed_on and p.confirmed_on <= as_of
+                             else None) for p in view.payments if p.date <= as_of)
+    approved = view.approved_on is not None and view.approved_on <= as_of
+    closed = view.closed_on is not None and view.closed_on <= as_of
+    state = _state_of(view.state, payments, approved, closed)
+    if (state, payments) == (view.state, view.payments):
+        return view
+    return replace(view, state=state, payments=payments,
+                   disbursed_on=next((p.date for p in payments if p.kind == "disbursement"), None))
+
+
+def _state_of(recorded: str, payments: tuple[PaymentView, ...], approved: bool, closed: bool) -> str:
+    disbursement = next((p for p in payments if p.kind == "disbursement"), None)
+    if disbursement is None:
+        if closed and recorded in (lifecycle.REJECTED, lifecycle.SUPERSEDED):
+            return recorded
+        return lifecycle.APPROVED if approved else lifecycle.PROPOSED
+    back = sum((p.principal for p in payments if p.kind == "repayment"), ZERO)
+    repayments = [p for p in payments if p.kind == "repayment"]
+    if repayments:
+        return lifecycle.REPAID if back >= disbursement.principal else lifecycle.PARTLY_REPAID
+    return lifecycle.CONFIRMED if disbursement.confirmed_on is not None else lifecycle.DISBURSED
 
 
 def view_json(view: AdvanceView) -> dict[str, object]:
@@ -122,11 +160,12 @@ def view_json(view: AdvanceView) -> dict[str, object]:
         "decision": view.decision, "approved_on": view.approved_on.isoformat() if view.approved_on else None,
         "rejected_reason": view.rejected_reason,
         "disbursed_on": view.disbursed_on.isoformat() if view.disbursed_on else None,
+        "origin": view.origin, "closed_on": view.closed_on.isoformat() if view.closed_on else None,
         "lines": [{"n": line.n, "date": line.date.isoformat(), "principal": str(line.principal),
                    "interest": str(line.interest), "payment": str(line.payment),
                    "remaining": str(line.remaining)} for line in view.lines],
         "payments": [{"seq": p.seq, "kind": p.kind, "event": p.event, "date": p.date.isoformat(),
                       "principal": str(p.principal), "interest": str(p.interest),
-                      "confirmed_on": p.confirmed_on.isoformat() if p.confirmed_on else None}
+                      "confirmed_on": p.confirmed_on.isoformat() if p.confirmed_on else None, "ref": p.ref}
                      for p in view.payments],
     }

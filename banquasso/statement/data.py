@@ -301,8 +301,8 @@ def registry_exists(ledgers_dir: Path) -> bool:
 
 
 def read_registry(registry: Registry, before: dt.date) -> tuple[list[AdvanceView], list[Snapshot]]:
-    """Every advance and the forecast snapshots taken before `before`."""
-    return load_views(registry), load_snapshots(registry, before)
+    """Every advance as it stood at the end of `before` and the forecast snapshots taken before `before`."""
+    return load_views(registry, before), load_snapshots(registry, before)
 
 
 def prepare(

@@ -8,11 +8,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
-from comptasso.model.chart import class_problem
 from comptasso.books.group import account_component
-from comptasso.problems import Problem
 from comptasso.books.reference import FUNDER_KINDS
 from comptasso.books.tomlfile import read_toml, validate
+from comptasso.model.chart import class_problem
+from comptasso.problems import Problem
 
 POOL_FILE = "pool.toml"
 
@@ -93,8 +93,8 @@ class _Table(BaseModel):
 class FloorPolicy(_Table):
     """The floor of a member: max(fixed, months_of_payroll × average monthly 64x outflow)."""
 
-    fixed: Amount = Field(default=Decimal("5000"), description="EUR")
-    months_of_payroll: Amount = Field(default=Decimal("1"), description="months")
+    fixed: Amount = Field(default=Decimal(5000), description="EUR")
+    months_of_payroll: Amount = Field(default=Decimal(1), description="months")
 
     def floor(self, monthly_payroll: Decimal) -> Decimal:
         """The floor for a member whose average monthly payroll is given (EUR, to the cent)."""
@@ -161,10 +161,10 @@ def _grace(value: int) -> int:
 class LimitsPolicy(_Table):
     """What one advance, one borrower and one lender may reach."""
 
-    max_advance_per_borrower: Amount = Field(default=Decimal("30000"), description="EUR")
+    max_advance_per_borrower: Amount = Field(default=Decimal(30000), description="EUR")
     max_lender_share: Share = Field(default=Decimal("0.8"), description="share of lendable surplus")
     max_days: Annotated[Int, AfterValidator(_max_days)] = Field(default=365, description="days")
-    min_advance: Amount = Field(default=Decimal("1000"), description="EUR")
+    min_advance: Amount = Field(default=Decimal(1000), description="EUR")
     max_lent_share_of_net_cash: Annotated[Share, AfterValidator(_legal_share)] = Field(
         default=LEGAL_MAX_LENT_SHARE, description="share of net cash at the start of the financial year")
     financial_year_start_month: Annotated[Int, AfterValidator(_month)] = Field(
@@ -175,7 +175,7 @@ class TermsPolicy(_Table):
     """The terms of an advance: rate, day count, repayment method, grace."""
 
     max_rate: Rate = Field(default=Decimal("0.035"), description="legal cap on the annual rate, fraction")
-    rate: Rate = Field(default=Decimal("0"), description="annual rate, fraction, at most max_rate")
+    rate: Rate = Field(default=Decimal(0), description="annual rate, fraction, at most max_rate")
     day_count: Annotated[DayCount, _one_of(DAY_COUNTS)] = "ACT/365"
     default_method: Annotated[Method, _one_of(METHODS)] = "on-receipt"
     grace_days: Annotated[Int, AfterValidator(_grace)] = Field(default=15, description="days")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 
 from beancount.core import data
@@ -17,7 +17,7 @@ from banquasso.registry import lifecycle
 from banquasso.registry.balance import DueLine, due_lines, late_since, remaining_lines, securing_receipt
 from banquasso.registry.db import Registry
 from banquasso.registry.models import Base, Money
-from banquasso.registry.snapshot import ZERO, AdvanceView
+from banquasso.registry.snapshot import ZERO, AdvanceView, view_as_of
 from comptasso.money import fr_date, fr_money
 
 #: Alert kinds (stored in `alert.kind`).
@@ -114,7 +114,7 @@ def _status_on(view: AdvanceView, day: dt.date, outstanding: Decimal, late: bool
         if late:
             return lifecycle.LATE
         return lifecycle.PARTLY_REPAID if view.repaid_principal > 0 else lifecycle.DISBURSED
-    if view.state == lifecycle.REJECTED or view.proposed_on > day:
+    if view.state in (lifecycle.REJECTED, lifecycle.SUPERSEDED) or view.proposed_on > day:
         return None
     if view.approved_on is not None and view.approved_on <= day:
         return lifecycle.APPROVED
@@ -122,8 +122,10 @@ def _status_on(view: AdvanceView, day: dt.date, outstanding: Decimal, late: bool
 
 
 def advance_on(view: AdvanceView, borrower_entries: Sequence[data.Directive], day: dt.date) -> AdvanceOnDay | None:
-    """The advance at the end of `day` (None when it was not proposed yet, or was rejected)."""
-    known = replace(view, payments=tuple(p for p in view.payments if p.date <= day))
+    """The advance at the end of `day` (None when it was not proposed yet, or was rejected or superseded by then)."""
+    known = view_as_of(view, day)
+    if known is None:
+        return None
     received = securing_receipt(known, borrower_entries, day)
     lines = due_lines(known, received)
     late = late_since(known, lines, day)
@@ -299,8 +301,27 @@ def count_rows(registry: Registry) -> dict[str, int]:
 
 
 __all__ = [
-    "ALERT_WINDOW_DAYS", "BELOW_FLOOR", "LATE_LINE", "ZERO", "AdvanceOnDay", "Alert", "AlertRecord",
-    "ForecastSnapshot", "JobRun", "RunRecord", "Snapshot", "advance_on", "advances_on", "alert_row", "count_rows",
-    "find_run", "floor_alerts", "late_alerts", "last_runs", "load_alerts", "load_snapshots", "member_alerts",
+    "ALERT_WINDOW_DAYS",
+    "BELOW_FLOOR",
+    "LATE_LINE",
+    "ZERO",
+    "AdvanceOnDay",
+    "Alert",
+    "AlertRecord",
+    "ForecastSnapshot",
+    "JobRun",
+    "RunRecord",
+    "Snapshot",
+    "advance_on",
+    "advances_on",
+    "alert_row",
+    "count_rows",
+    "find_run",
+    "floor_alerts",
+    "last_runs",
+    "late_alerts",
+    "load_alerts",
+    "load_snapshots",
+    "member_alerts",
     "snapshot_rows",
 ]
