@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "problems.md"
 CODE = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)+$|^[a-z]+$")
 #: Decisions on message text the registry's owner is removing (issue 11 item 8): listed until they are gone.
-PENDING = {"banquasso/registry/service.py"}
+PENDING: set[str] = set()
 
 
 def _modules() -> list[Path]:

@@ -28,7 +28,7 @@ from banquasso.registry.models import Advance, ScheduleLine
 from banquasso.registry.snapshot import snapshot
 from banquasso.terms.schedule import ScheduleError, build_schedule
 from comptasso.books.facade import GroupBooks, open_books
-from comptasso.model.grants import extract_grants
+from comptasso.model.member import member_model
 from comptasso.money import cents, fr_money
 from comptasso.problems import Problem
 
@@ -80,7 +80,7 @@ def check_proposal(desk: Desk, proposal: Proposal, books: GroupBooks | None) -> 
     if method == "on-receipt" and proposal.convention is None:
         reasons.append("une avance remboursable à l'encaissement doit être garantie par une échéance de subvention")
     if proposal.convention is not None and books is not None and proposal.borrower in desk.group.ids:
-        book, _ = extract_grants(books.ledgers[proposal.borrower].entries)
+        book = member_model(books.ledgers[proposal.borrower].entries).grants
         if proposal.convention not in book.grants:
             reasons.append(f"convention « {proposal.convention} » absente du livre de {proposal.borrower}")
         elif proposal.tranche_date is not None and not any(
