@@ -16,6 +16,7 @@ from banquasso.pool.allocation import (
     Limits,
     NeedInput,
     SecurityInput,
+    TimeLimits,
     allocate,
     candidates,
 )
@@ -199,7 +200,8 @@ def test_need_split_only_when_no_lender_can_carry_it_alone() -> None:
 def problems(draw: st.DrawFn, grid: int = 1, small: bool = False) -> AllocationInput:
     """Random small groups; with `grid` > 1 every amount is a multiple of it."""
     horizon = draw(st.integers(4, 10))
-    unit = st.integers(0, 8).map(lambda v: D(v * grid)) if grid > 1 else st.integers(0, 800000).map(lambda c: D(c) / 100)
+    unit = (st.integers(0, 8).map(lambda v: D(v * grid)) if grid > 1
+            else st.integers(0, 800000).map(lambda c: D(c) / 100))
     lenders = []
     for index in range(draw(st.integers(1, 2 if small else 3))):
         surplus = tuple(draw(unit) for _ in range(horizon))
@@ -283,11 +285,60 @@ def test_total_unmet_is_the_optimum_on_enumerable_cases(problem: AllocationInput
     assert allocation.total_unmet == _grid_optimum(problem, 1000)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
-@given(problems())
-def test_large_group_heuristic_keeps_every_rule(problem: AllocationInput) -> None:
-    """Above `exact_limit` candidates the LP heuristic runs: it must keep every rule all the same."""
-    allocation = allocate(problem, exact_limit=0)
+# --- status, proven gap and time limits ------------------------------------------------------------
+
+def _split_need() -> AllocationInput:
+    # 1 500 € short; two lenders of 1 000 € each; minimum advance 1 000 €; at most 1 500 € per borrower:
+    # the relaxation covers it all (1 000 € + 500 €), so its bound is 0, but only one advance fits.
+    return one_borrower(
+        (LenderInput("a", flat(1000, 3)), LenderInput("c", flat(1000, 3))),
+        [1500, -1, -1], (SecurityInput("b", "T", 2, D(9000)),), (NeedInput("b", 0, 0, (0,)),),
+        Limits(min_advance=D(1000), max_per_borrower=D(1500)),
+    )
+
+
+def test_exact_plan_proves_its_optimum_beyond_the_relaxation() -> None:
+    allocation = allocate(_split_need())
+    assert (allocation.status, allocation.total_unmet, allocation.bound, allocation.gap) == (
+        "optimal", D("500"), D("500"), ZERO)
+    assert [a.amount for a in allocation.advances] == [D("1000.00")]
+
+
+def test_no_time_for_the_integer_search_keeps_the_rounded_plan_and_its_gap() -> None:
+    problem = _split_need()
+    allocation = allocate(problem, TimeLimits(unmet=0.0))
     check_plan(problem, allocation)
-    assert allocation.total_unmet <= empty_unmet(problem)
-    assert allocation.total_unmet >= allocate(problem).total_unmet - D("0.01") * len(problem.needs)
+    # the rounded relaxation drops the 500 € advance: the same plan, but its optimum is not proven
+    assert (allocation.status, allocation.total_unmet, allocation.bound, allocation.gap) == (
+        "gap", D("500"), ZERO, D("500"))
+
+
+def test_no_candidate_is_optimal_and_its_bound_is_the_whole_need() -> None:
+    problem = one_borrower((LenderInput("a", flat(800, 3)),), [500, -1, -1],
+                           (SecurityInput("b", "T", 2, D(9000)),), (NeedInput("b", 0, 0, (0,)),),
+                           Limits(min_advance=D(1000)))
+    allocation = allocate(problem)
+    assert (allocation.status, allocation.bound, allocation.gap) == ("no-candidate", D("500"), ZERO)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+@given(problems())
+def test_time_limited_plans_keep_every_rule_and_bound_the_optimum(problem: AllocationInput) -> None:
+    """With no time for any integer search, the plan keeps every rule and its bound is a true lower bound."""
+    exact = allocate(problem)
+    assert exact.status in ("optimal", "no-candidate") and exact.gap == 0
+    hurried = allocate(problem, TimeLimits(unmet=0.0, count=0.0, spread=0.0))
+    check_plan(problem, hurried)
+    cents = D("0.01") * len(problem.needs)  # rounding to the cent, at most a cent per need
+    assert hurried.bound <= exact.total_unmet + cents
+    assert hurried.total_unmet >= exact.total_unmet - cents
+    assert hurried.total_unmet <= empty_unmet(problem)
+    assert hurried.gap == max(ZERO, hurried.total_unmet - hurried.bound)
+    assert (hurried.status == "gap") == (hurried.gap > 0) or hurried.status == "no-candidate"
+
+
+def test_phases_say_what_each_solve_proved() -> None:
+    allocation = allocate(_split_need())
+    names = [p.name for p in allocation.phases]
+    assert names[0] == "unmet-relaxed" and "unmet-support" in names
+    assert all(p.bound <= p.objective + 1e-6 for p in allocation.phases if p.status == "optimal")
