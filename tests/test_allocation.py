@@ -5,9 +5,11 @@ from __future__ import annotations
 import itertools
 from decimal import Decimal
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from banquasso.pool import allocation as allocation_module
 from banquasso.pool.allocation import (
     AllocationInput,
     BorrowerInput,
@@ -342,3 +344,16 @@ def test_phases_say_what_each_solve_proved() -> None:
     names = [p.name for p in allocation.phases]
     assert names[0] == "unmet-relaxed" and "unmet-support" in names
     assert all(p.bound <= p.objective + 1e-6 for p in allocation.phases if p.status == "optimal")
+
+
+def test_large_groups_prune_candidates_and_say_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    lenders = tuple(LenderInput(f"l{i}", flat(1000 * (i + 1), 3)) for i in range(7))
+    problem = one_borrower(lenders, [2500, -1, -1], (SecurityInput("b", "T", 2, D(9000)),),
+                           (NeedInput("b", 0, 0, (0,)),), Limits(min_advance=D(1000)))
+    assert not allocate(problem).pruned
+    monkeypatch.setattr(allocation_module, "CANDIDATE_LIMIT", 1)
+    allocation = allocate(problem)
+    # each need keeps its 5 best-placed lenders (at least 5): the two smallest are left out
+    assert allocation.pruned and allocation.possible == 7 and len(allocation.candidates) == 5
+    assert {allocation.candidates[i].lender for i in range(5)} == {2, 3, 4, 5, 6}
+    check_plan(problem, allocation)

@@ -147,7 +147,8 @@ class Allocation:
 
     `status` is `optimal` when the total unmet need is proven least, `gap` when a time limit
     stopped the proof; `bound` is the proven least total unmet need (EUR, rounded down to the
-    cent), so `gap` is how much more than the optimum the plan may leave unmet at most.
+    cent), so `gap` is how much more than the optimum the plan may leave unmet at most. When the
+    candidates were pruned (`pruned`: over `CANDIDATE_LIMIT`), both hold over the candidates kept.
     """
 
     advances: tuple[Advance, ...]
@@ -156,6 +157,11 @@ class Allocation:
     status: str
     bound: Decimal = ZERO
     phases: tuple[PhaseReport, ...] = field(default=(), compare=False)
+    possible: int = 0  # candidates before pruning; more than len(candidates): the bound holds on those kept
+
+    @property
+    def pruned(self) -> bool:
+        return self.possible > len(self.candidates)
 
     @property
     def total_unmet(self) -> Decimal:
@@ -189,6 +195,15 @@ def candidates(problem: AllocationInput, limit: int = CANDIDATE_LIMIT) -> list[C
     When there would be more than `limit`, each (need, security) keeps only the lenders that could
     lend it the most (ties by lender id), as many as keep the total near `limit`.
     """
+    return _prune(problem, _candidate_groups(problem), limit)
+
+
+def possible_candidates(problem: AllocationInput) -> int:
+    """How many candidates there are before `candidates` keeps the best-placed lenders of large groups."""
+    return sum(len(g) for g in _candidate_groups(problem))
+
+
+def _candidate_groups(problem: AllocationInput) -> list[list[Candidate]]:
     limits, horizon = problem.limits, problem.horizon
     shortfall = {b.id: b.shortfall for b in problem.borrowers}
     lenders = sorted(enumerate(problem.lenders), key=lambda p: p[1].id)
@@ -210,6 +225,10 @@ def candidates(problem: AllocationInput, limit: int = CANDIDATE_LIMIT) -> list[C
                 if upper > 0 and upper >= limits.min_advance:
                     group.append(Candidate(l_index, n, s, need.start, security.repay, upper))
             groups.append(group)
+    return groups
+
+
+def _prune(problem: AllocationInput, groups: list[list[Candidate]], limit: int) -> list[Candidate]:
     if sum(len(g) for g in groups) > limit:
         keep = max(5, limit // max(1, len(groups)))
         groups = [sorted(sorted(g, key=lambda c: -c.upper)[:keep], key=lambda c: problem.lenders[c.lender].id)
@@ -620,15 +639,17 @@ def allocate(problem: AllocationInput, limits: TimeLimits = TimeLimits()) -> All
     When a time limit stops phase 1 before its proof, the plan is the best found, its status is
     `gap` and `bound` the proven least unmet need (`gap` = total unmet − bound).
     """
-    cands = candidates(problem)
+    groups = _candidate_groups(problem)
+    possible = sum(len(g) for g in groups)
+    cands = _prune(problem, groups, CANDIDATE_LIMIT)
     if not cands:
         empty = unmet_after(problem, ())
-        return Allocation((), empty, (), "no-candidate", sum(empty, ZERO))
+        return Allocation((), empty, (), "no-candidate", sum(empty, ZERO), possible=possible)
     reports: list[PhaseReport] = []
     first = _phase1(problem, cands, limits, reports)
     if first is None:
         empty = unmet_after(problem, ())
-        return Allocation((), empty, tuple(cands), "infeasible", ZERO, tuple(reports))
+        return Allocation((), empty, tuple(cands), "infeasible", ZERO, tuple(reports), possible)
     amounts, unmet, bound = first
     amounts = _phase2(problem, cands, amounts, unmet, limits, reports)
     amounts = _phase3(problem, cands, amounts, unmet, limits, reports)
@@ -637,7 +658,8 @@ def allocate(problem: AllocationInput, limits: TimeLimits = TimeLimits()) -> All
     total = sum(left, ZERO)
     proved = bound >= unmet - 1e-3 - 1e-9 * unmet
     proven = total if proved else min(total, down(Decimal(max(0.0, bound)) / 100))
-    return Allocation(advances, left, tuple(cands), "optimal" if proved else "gap", proven, tuple(reports))
+    return Allocation(advances, left, tuple(cands), "optimal" if proved else "gap", proven, tuple(reports),
+                      possible)
 
 def _by_lender(cands: Sequence[Candidate]) -> dict[int, list[int]]:
     out: dict[int, list[int]] = defaultdict(list)

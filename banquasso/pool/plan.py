@@ -82,6 +82,7 @@ class Plan:
     unmet: tuple[UnmetNeed, ...]
     status: str
     unmet_bound: Decimal = ZERO  # the proven least total unmet need (= total_unmet when `optimal`)
+    pruned: bool = False  # large group: each need weighed only its best-placed lenders; the bound holds over those
 
     @property
     def gap(self) -> Decimal:
@@ -122,7 +123,7 @@ class Plan:
                       for u in self.unmet],
             "total_need": money_json(self.total_need), "total_covered": money_json(self.total_covered),
             "total_unmet": money_json(self.total_unmet),
-            "unmet_bound": money_json(self.unmet_bound), "gap": money_json(self.gap),
+            "unmet_bound": money_json(self.unmet_bound), "gap": money_json(self.gap), "pruned": self.pruned,
         }
 
 
@@ -270,7 +271,7 @@ def plan_group(books: GroupBooks, policy: Policy, as_of: dt.date, horizon: int =
         UnmetNeed(need, amount, explain(problem, allocation, n, need, securities, policy))
         for n, (need, amount) in enumerate(zip(needs, allocation.unmet, strict=True)) if amount > 0
     )
-    return Plan(as_of, horizon, needs, advances, unmet, allocation.status, allocation.bound)
+    return Plan(as_of, horizon, needs, advances, unmet, allocation.status, allocation.bound, allocation.pruned)
 
 
 def explain(problem: AllocationInput, allocation: Allocation, n: int, need: Need, securities: Sequence[Security],
