@@ -21,6 +21,7 @@ from banquasso.pool.allocation import (
     TimeLimits,
     allocate,
     candidates,
+    settle,
 )
 
 D = Decimal
@@ -357,3 +358,14 @@ def test_large_groups_prune_candidates_and_say_so(monkeypatch: pytest.MonkeyPatc
     assert allocation.pruned and allocation.possible == 7 and len(allocation.candidates) == 5
     assert {allocation.candidates[i].lender for i in range(5)} == {2, 3, 4, 5, 6}
     check_plan(problem, allocation)
+
+
+def test_settle_gives_back_the_cent_rounding_took() -> None:
+    # the solver's 299 999.4 cents round to 2 999,99 €: one cent short of the need, with room to spare
+    problem = one_borrower((LenderInput("a", flat(10000, 3)),), [3000, -1, -1],
+                           (SecurityInput("b", "T", 2, D(9000)),), (NeedInput("b", 0, 0, (0,)),), Limits())
+    assert [a.amount for a in settle(problem, candidates(problem), [299999.4])] == [D("3000.00")]
+    # but never past a rule: a lender with exactly 2 999,99 € to spare keeps its floor
+    tight = one_borrower((LenderInput("a", tuple(D("2999.99") for _ in range(3))),), [3000, -1, -1],
+                         (SecurityInput("b", "T", 2, D(9000)),), (NeedInput("b", 0, 0, (0,)),), Limits())
+    assert [a.amount for a in settle(tight, candidates(tight), [299999.4])] == [D("2999.99")]

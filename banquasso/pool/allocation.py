@@ -36,6 +36,7 @@ from banquasso.pool.solver import INFEASIBLE, solve
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
 ALTERNATIVES = 12  # phase 3 may move an advance to one of the 12 largest candidates of its need
+TOP_UP_CENTS = 5  # settle gives back at most 5 cents per advance that rounding took
 SPREAD_ROUNDS = 20  # phase 3's rounds of moves at most
 CANDIDATE_LIMIT = 20000  # above this many, each need keeps its best-placed lenders only
 
@@ -693,6 +694,7 @@ def settle(problem: AllocationInput, cands: Sequence[Candidate], cents_values: S
         ks, over = excess
         k = max(ks, key=lambda i: (amounts[i], -i))
         amounts[k] = max(ZERO, amounts[k] - over.quantize(CENT, rounding=ROUND_UP))
+    amounts = _top_up(problem, cands, amounts)
     return tuple(
         Advance(problem.lenders[c.lender].id, problem.needs[c.need].borrower, c.need, c.security,
                 c.start, c.repay, a)
@@ -700,41 +702,87 @@ def settle(problem: AllocationInput, cands: Sequence[Candidate], cents_values: S
     )
 
 
-def _first_violation(problem: AllocationInput, cands: Sequence[Candidate],
-                     amounts: Sequence[Decimal]) -> tuple[list[int], Decimal] | None:
-    """The first constraint the amounts break (the candidates involved and the excess), checked exactly."""
+def _need_left(problem: AllocationInput, cands: Sequence[Candidate], amounts: Sequence[Decimal], n: int,
+               paid: Sequence[int]) -> Decimal:
+    """The largest shortfall of need `n` the amounts leave (`paid`: the candidates with an amount)."""
+    need = problem.needs[n]
+    shortfall = next(b.shortfall for b in problem.borrowers if b.id == need.borrower)
+    mine = [k for k in paid if problem.needs[cands[k].need].borrower == need.borrower]
+    return max(shortfall[d] - sum((amounts[k] for k in mine if active(cands[k].start, cands[k].repay, d)), ZERO)
+               for d in range(need.start, need.end + 1))
+
+
+def _top_up(problem: AllocationInput, cands: Sequence[Candidate], amounts: list[Decimal]) -> list[Decimal]:
+    """Give back the cents rounding took: an advance of a need left short grows a cent at a time
+    (at most `TOP_UP_CENTS`) while that lowers the need's shortfall and every rule still holds."""
+    paid = [k for k, a in enumerate(amounts) if a > 0]
+    for k in paid:
+        n = cands[k].need
+        left = _need_left(problem, cands, amounts, n, paid)
+        for _ in range(TOP_UP_CENTS):
+            if left <= 0 or amounts[k] + CENT > cands[k].upper:
+                break
+            amounts[k] += CENT
+            now = _need_left(problem, cands, amounts, n, paid)
+            if now >= left or _first_violation(problem, cands, amounts, cands[k]) is not None:
+                amounts[k] -= CENT
+                break
+            left = now
+    return amounts
+
+
+def _first_violation(problem: AllocationInput, cands: Sequence[Candidate], amounts: Sequence[Decimal],
+                     around: Candidate | None = None) -> tuple[list[int], Decimal] | None:
+    """The first constraint the amounts break (the candidates involved and the excess), checked exactly.
+
+    With `around`, only the constraints of its lender, its security and its borrower are checked.
+    """
     limits, horizon = problem.limits, problem.horizon
     used = [k for k, a in enumerate(amounts) if a > 0]
-    for l_index, lender in enumerate(problem.lenders):
-        ks = [k for k in used if cands[k].lender == l_index]
-        if not ks:
-            continue
-        for day in range(horizon):
-            live = [k for k in ks if active(cands[k].start, cands[k].repay, day)]
-            over = sum((amounts[k] for k in live), ZERO) - lender.surplus[day] * limits.max_lender_share
-            if live and over > 0:
-                return live, over
-        for fy in lender.fiscal_years:
-            paid = [k for k in ks if fy.first <= cands[k].start <= fy.last]
-            lent = sum((amounts[k] for k in paid), ZERO)
-            if fy.eve is not None:
-                lent += limits.legal_share * sum(
-                    (amounts[k] for k in ks if active(cands[k].start, cands[k].repay, fy.eve)), ZERO)
-            over = lent - _legal_room(fy, limits.legal_share)
-            if paid and over > 0:
-                return paid, over
+    for l_index in range(len(problem.lenders)):
+        if around is None or l_index == around.lender:
+            found = _lender_violation(problem, cands, amounts, l_index, [k for k in used if cands[k].lender == l_index])
+            if found is not None:
+                return found
     for s, security in enumerate(problem.securities):
+        if around is not None and s != around.security:
+            continue
         ks = [k for k in used if cands[k].security == s]
         over = sum((amounts[k] for k in ks), ZERO) - security.cap
         if ks and over > 0:
             return ks, over
     for borrower in problem.borrowers:
+        if around is not None and borrower.id != problem.needs[around.need].borrower:
+            continue
         ks = [k for k in used if problem.needs[cands[k].need].borrower == borrower.id]
         for day in range(horizon):
             live = [k for k in ks if active(cands[k].start, cands[k].repay, day)]
             over = sum((amounts[k] for k in live), ZERO) - limits.max_per_borrower
             if live and over > 0:
                 return live, over
+    return None
+
+
+def _lender_violation(problem: AllocationInput, cands: Sequence[Candidate], amounts: Sequence[Decimal],
+                      l_index: int, ks: Sequence[int]) -> tuple[list[int], Decimal] | None:
+    """The first floor, share or legal-cap rule of one lender the amounts break (`ks`: its paid candidates)."""
+    if not ks:
+        return None
+    limits, lender = problem.limits, problem.lenders[l_index]
+    for day in range(problem.horizon):
+        live = [k for k in ks if active(cands[k].start, cands[k].repay, day)]
+        over = sum((amounts[k] for k in live), ZERO) - lender.surplus[day] * limits.max_lender_share
+        if live and over > 0:
+            return live, over
+    for fy in lender.fiscal_years:
+        paid = [k for k in ks if fy.first <= cands[k].start <= fy.last]
+        lent = sum((amounts[k] for k in paid), ZERO)
+        if fy.eve is not None:
+            lent += limits.legal_share * sum(
+                (amounts[k] for k in ks if active(cands[k].start, cands[k].repay, fy.eve)), ZERO)
+        over = lent - _legal_room(fy, limits.legal_share)
+        if paid and over > 0:
+            return paid, over
     return None
 
 
