@@ -5,16 +5,22 @@ repaid on day `repay`: it lowers its lender's balance and raises its borrower's 
 `start`..`repay`-1 (and up to the end of the forecast when `repay` lies beyond it).
 
 The program works in cents, as floats (HiGHS is a floating-point solver); the amounts it returns
-are rounded DOWN to the cent, then checked exactly in Decimal against every constraint and, in
-the rare case a solver tolerance shows through, reduced by the excess cent(s). Rounding down can
-only loosen the lender, borrower-cap, security and legal constraints; an advance that falls under
-the minimum is dropped. Unmet amounts are then recomputed exactly from the rounded advances.
+are rounded to the nearest cent, then checked exactly in Decimal against every constraint and, in
+the rare case a solver tolerance shows through, reduced by the excess cent(s); the cents rounding
+took are then given back where every rule still holds. An advance that falls under the minimum
+is dropped. Unmet amounts are recomputed exactly from the rounded advances.
 
 Lexicographic objectives, each phase keeping the optimum of the previous ones:
 1. minimise the total unmet need (the sum, over needs, of the largest shortfall left);
 2. minimise the number of advances (never split a need over more lenders than needed);
 3. minimise the largest share of its lendable surplus any lender commits (spread the advances
    over the lenders in proportion to what they can lend).
+
+One path for every size (`allocate`): phase 1 is exact — the relaxation over every candidate is
+the proven lower bound, the mixed-integer program on its support then on every candidate closes
+the gap or reports it (`Allocation.status`, `bound`, `gap`); phases 2 and 3 run only where they
+can change something (the needs phase 1 splits; the most committed lenders' advances). Every
+phase has a time limit (`TimeLimits`) and keeps the best feasible answer found.
 """
 
 from __future__ import annotations
