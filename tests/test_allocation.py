@@ -369,3 +369,24 @@ def test_settle_gives_back_the_cent_rounding_took() -> None:
     tight = one_borrower((LenderInput("a", tuple(D("2999.99") for _ in range(3))),), [3000, -1, -1],
                          (SecurityInput("b", "T", 2, D(9000)),), (NeedInput("b", 0, 0, (0,)),), Limits())
     assert [a.amount for a in settle(tight, candidates(tight), [299999.4])] == [D("2999.99")]
+
+
+def test_the_plan_states_its_gap_in_json_and_in_french() -> None:
+    import datetime as dt
+
+    from banquasso.commands.pool import plan_text
+    from banquasso.pool.needs import Episode, Need
+    from banquasso.pool.plan import Plan, UnmetNeed
+
+    day = dt.date(2026, 12, 1)
+    need = Need("velo", D(5000), Episode(0, 0, (D(1500),)), day, day, ())
+    plan = Plan(dt.date(2026, 11, 30), 91, (need,), (), (UnmetNeed(need, D(1500), "no-lender"),), "gap",
+                D("1000.00"), pruned=True)
+    document = plan.to_json()
+    assert (document["status"], document["unmet_bound"], document["gap"], document["pruned"]) == (
+        "gap", "1000.00", "500.00", True)
+    text = plan_text(plan)
+    assert "au plus 500,00 € de plus que le minimum possible" in text
+    assert "au moins 1 000,00 €" in text and "Groupe large" in text
+    optimal = Plan(plan.as_of, 91, (need,), (), plan.unmet, "optimal", D("1500.00"))
+    assert optimal.to_json()["gap"] == "0.00" and "Optimum non prouvé" not in plan_text(optimal)
