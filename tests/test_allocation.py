@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from decimal import Decimal
 
 import pytest
@@ -11,6 +12,8 @@ from hypothesis import strategies as st
 
 from banquasso.pool import allocation as allocation_module
 from banquasso.pool.allocation import (
+    Advance,
+    Allocation,
     AllocationInput,
     BorrowerInput,
     FiscalYear,
@@ -43,11 +46,11 @@ def one_borrower(lenders: tuple[LenderInput, ...], shortfall: list[int], securit
 
 # --- independent checks -------------------------------------------------------------------------
 
-def outstanding(advances, who: str, day: int, side: str) -> Decimal:
+def outstanding(advances: Sequence[Advance], who: str, day: int, side: str) -> Decimal:
     return sum((a.amount for a in advances if getattr(a, side) == who and a.start <= day < a.repay), ZERO)
 
 
-def check_plan(problem: AllocationInput, allocation) -> None:
+def check_plan(problem: AllocationInput, allocation: Allocation) -> None:
     """Every rule the plan must keep, recomputed from the inputs without the module's helpers."""
     limits = problem.limits
     for adv in allocation.advances:
@@ -208,13 +211,15 @@ def problems(draw: st.DrawFn, grid: int = 1, small: bool = False) -> AllocationI
     lenders = []
     for index in range(draw(st.integers(1, 2 if small else 3))):
         surplus = tuple(draw(unit) for _ in range(horizon))
-        years = ()
+        years: tuple[FiscalYear, ...] = ()
         if draw(st.booleans()):
             cut = draw(st.integers(1, horizon - 1))
             years = (FiscalYear(0, cut - 1, draw(unit) * 4),
                      FiscalYear(cut, horizon - 1, draw(unit) * 4, eve=cut - 1))
         lenders.append(LenderInput(f"l{index}", surplus, years))
-    borrowers, securities, needs = [], [], []
+    borrowers: list[BorrowerInput] = []
+    securities: list[SecurityInput] = []
+    needs: list[NeedInput] = []
     for index in range(1 if small else draw(st.integers(1, 2))):
         bid = f"b{index}"
         short = [draw(unit) if draw(st.booleans()) else D(-1) for _ in range(horizon)]
@@ -262,7 +267,7 @@ def _grid_optimum(problem: AllocationInput, grid: int) -> Decimal:
     choices = [[ZERO] + [D(v) for v in range(grid, int(c.upper) + 1, grid) if D(v) >= limits.min_advance]
                for c in cands]
     best = empty_unmet(problem)
-    from banquasso.pool.allocation import Advance, Allocation, unmet_after
+    from banquasso.pool.allocation import unmet_after
 
     for amounts in itertools.product(*choices):
         advances = tuple(
