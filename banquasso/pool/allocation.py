@@ -668,6 +668,7 @@ def allocate(problem: AllocationInput, limits: TimeLimits = TimeLimits()) -> All
     return Allocation(advances, left, tuple(cands), "optimal" if proved else "gap", proven, tuple(reports),
                       possible)
 
+
 def _by_lender(cands: Sequence[Candidate]) -> dict[int, list[int]]:
     out: dict[int, list[int]] = defaultdict(list)
     for k, cand in enumerate(cands):
