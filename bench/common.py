@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import statistics
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +41,40 @@ def timed(func: Callable[[], object], repeat: int = 3) -> float:
         func()
         samples.append(time.perf_counter() - start)
     return statistics.median(samples)
+
+
+def cpu_timed(func: Callable[[], object], repeat: int = 3) -> float:
+    """Median CPU time (this process, every thread) of `repeat` runs."""
+    samples = []
+    for _ in range(repeat):
+        start = time.process_time()
+        func()
+        samples.append(time.process_time() - start)
+    return statistics.median(samples)
+
+
+def children_cpu(commands: Sequence[Sequence[str]], env: dict[str, str] | None = None) -> float:
+    """CPU time (user + system) of running the commands one after the other, as child processes."""
+    before = os.times()
+    for command in commands:
+        subprocess.run(list(command), check=True, capture_output=True, env=env)
+    after = os.times()
+    return (after.children_user - before.children_user) + (after.children_system - before.children_system)
+
+
+def tool(name: str) -> str:
+    """A console script of this virtual environment (bean-check, banquasso, …)."""
+    return str(Path(sys.executable).parent / name)
+
+
+def bean_check_cpu(ledgers: Path) -> float:
+    """The baseline of the issue's ratios: CPU of `bean-check` run once per member ledger, no cache."""
+    from comptasso.books.group import load_group
+
+    group, _ = load_group(ledgers)
+    assert group is not None
+    env = {"BEANCOUNT_DISABLE_LOAD_CACHE": "1", "PATH": "/usr/bin:/bin"}
+    return children_cpu([[tool("bean-check"), str(m.ledger)] for m in group.members], env)
 
 
 def generated_group(members: int, years: int = 3, seed: int = 2026) -> Path:

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from decimal import Decimal
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from banquasso.pool import allocation as allocation_module
 from banquasso.pool.allocation import (
+    Advance,
+    Allocation,
     AllocationInput,
     BorrowerInput,
     FiscalYear,
@@ -16,8 +21,10 @@ from banquasso.pool.allocation import (
     Limits,
     NeedInput,
     SecurityInput,
+    TimeLimits,
     allocate,
     candidates,
+    settle,
 )
 
 D = Decimal
@@ -39,11 +46,11 @@ def one_borrower(lenders: tuple[LenderInput, ...], shortfall: list[int], securit
 
 # --- independent checks -------------------------------------------------------------------------
 
-def outstanding(advances, who: str, day: int, side: str) -> Decimal:
+def outstanding(advances: Sequence[Advance], who: str, day: int, side: str) -> Decimal:
     return sum((a.amount for a in advances if getattr(a, side) == who and a.start <= day < a.repay), ZERO)
 
 
-def check_plan(problem: AllocationInput, allocation) -> None:
+def check_plan(problem: AllocationInput, allocation: Allocation) -> None:
     """Every rule the plan must keep, recomputed from the inputs without the module's helpers."""
     limits = problem.limits
     for adv in allocation.advances:
@@ -199,17 +206,20 @@ def test_need_split_only_when_no_lender_can_carry_it_alone() -> None:
 def problems(draw: st.DrawFn, grid: int = 1, small: bool = False) -> AllocationInput:
     """Random small groups; with `grid` > 1 every amount is a multiple of it."""
     horizon = draw(st.integers(4, 10))
-    unit = st.integers(0, 8).map(lambda v: D(v * grid)) if grid > 1 else st.integers(0, 800000).map(lambda c: D(c) / 100)
+    unit = (st.integers(0, 8).map(lambda v: D(v * grid)) if grid > 1
+            else st.integers(0, 800000).map(lambda c: D(c) / 100))
     lenders = []
     for index in range(draw(st.integers(1, 2 if small else 3))):
         surplus = tuple(draw(unit) for _ in range(horizon))
-        years = ()
+        years: tuple[FiscalYear, ...] = ()
         if draw(st.booleans()):
             cut = draw(st.integers(1, horizon - 1))
             years = (FiscalYear(0, cut - 1, draw(unit) * 4),
                      FiscalYear(cut, horizon - 1, draw(unit) * 4, eve=cut - 1))
         lenders.append(LenderInput(f"l{index}", surplus, years))
-    borrowers, securities, needs = [], [], []
+    borrowers: list[BorrowerInput] = []
+    securities: list[SecurityInput] = []
+    needs: list[NeedInput] = []
     for index in range(1 if small else draw(st.integers(1, 2))):
         bid = f"b{index}"
         short = [draw(unit) if draw(st.booleans()) else D(-1) for _ in range(horizon)]
@@ -257,7 +267,7 @@ def _grid_optimum(problem: AllocationInput, grid: int) -> Decimal:
     choices = [[ZERO] + [D(v) for v in range(grid, int(c.upper) + 1, grid) if D(v) >= limits.min_advance]
                for c in cands]
     best = empty_unmet(problem)
-    from banquasso.pool.allocation import Advance, Allocation, unmet_after
+    from banquasso.pool.allocation import unmet_after
 
     for amounts in itertools.product(*choices):
         advances = tuple(
@@ -283,11 +293,105 @@ def test_total_unmet_is_the_optimum_on_enumerable_cases(problem: AllocationInput
     assert allocation.total_unmet == _grid_optimum(problem, 1000)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
-@given(problems())
-def test_large_group_heuristic_keeps_every_rule(problem: AllocationInput) -> None:
-    """Above `exact_limit` candidates the LP heuristic runs: it must keep every rule all the same."""
-    allocation = allocate(problem, exact_limit=0)
+# --- status, proven gap and time limits ------------------------------------------------------------
+
+def _split_need() -> AllocationInput:
+    # 1 500 € short; two lenders of 1 000 € each; minimum advance 1 000 €; at most 1 500 € per borrower:
+    # the relaxation covers it all (1 000 € + 500 €), so its bound is 0, but only one advance fits.
+    return one_borrower(
+        (LenderInput("a", flat(1000, 3)), LenderInput("c", flat(1000, 3))),
+        [1500, -1, -1], (SecurityInput("b", "T", 2, D(9000)),), (NeedInput("b", 0, 0, (0,)),),
+        Limits(min_advance=D(1000), max_per_borrower=D(1500)),
+    )
+
+
+def test_exact_plan_proves_its_optimum_beyond_the_relaxation() -> None:
+    allocation = allocate(_split_need())
+    assert (allocation.status, allocation.total_unmet, allocation.bound, allocation.gap) == (
+        "optimal", D("500"), D("500"), ZERO)
+    assert [a.amount for a in allocation.advances] == [D("1000.00")]
+
+
+def test_no_time_for_the_integer_search_keeps_the_rounded_plan_and_its_gap() -> None:
+    problem = _split_need()
+    allocation = allocate(problem, TimeLimits(unmet=0.0))
     check_plan(problem, allocation)
-    assert allocation.total_unmet <= empty_unmet(problem)
-    assert allocation.total_unmet >= allocate(problem).total_unmet - D("0.01") * len(problem.needs)
+    # the rounded relaxation drops the 500 € advance: the same plan, but its optimum is not proven
+    assert (allocation.status, allocation.total_unmet, allocation.bound, allocation.gap) == (
+        "gap", D("500"), ZERO, D("500"))
+
+
+def test_no_candidate_is_optimal_and_its_bound_is_the_whole_need() -> None:
+    problem = one_borrower((LenderInput("a", flat(800, 3)),), [500, -1, -1],
+                           (SecurityInput("b", "T", 2, D(9000)),), (NeedInput("b", 0, 0, (0,)),),
+                           Limits(min_advance=D(1000)))
+    allocation = allocate(problem)
+    assert (allocation.status, allocation.bound, allocation.gap) == ("no-candidate", D("500"), ZERO)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+@given(problems())
+def test_time_limited_plans_keep_every_rule_and_bound_the_optimum(problem: AllocationInput) -> None:
+    """With no time for any integer search, the plan keeps every rule and its bound is a true lower bound."""
+    exact = allocate(problem)
+    assert exact.status in ("optimal", "no-candidate") and exact.gap == 0
+    hurried = allocate(problem, TimeLimits(unmet=0.0, count=0.0, spread=0.0))
+    check_plan(problem, hurried)
+    cents = D("0.01") * len(problem.needs)  # rounding to the cent, at most a cent per need
+    assert hurried.bound <= exact.total_unmet + cents
+    assert hurried.total_unmet >= exact.total_unmet - cents
+    assert hurried.total_unmet <= empty_unmet(problem)
+    assert hurried.gap == max(ZERO, hurried.total_unmet - hurried.bound)
+    assert (hurried.status == "gap") == (hurried.gap > 0) or hurried.status == "no-candidate"
+
+
+def test_phases_say_what_each_solve_proved() -> None:
+    allocation = allocate(_split_need())
+    names = [p.name for p in allocation.phases]
+    assert names[0] == "unmet-relaxed" and "unmet-support" in names
+    assert all(p.bound <= p.objective + 1e-6 for p in allocation.phases if p.status == "optimal")
+
+
+def test_large_groups_prune_candidates_and_say_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    lenders = tuple(LenderInput(f"l{i}", flat(1000 * (i + 1), 3)) for i in range(7))
+    problem = one_borrower(lenders, [2500, -1, -1], (SecurityInput("b", "T", 2, D(9000)),),
+                           (NeedInput("b", 0, 0, (0,)),), Limits(min_advance=D(1000)))
+    assert not allocate(problem).pruned
+    monkeypatch.setattr(allocation_module, "CANDIDATE_LIMIT", 1)
+    allocation = allocate(problem)
+    # each need keeps its 5 best-placed lenders (at least 5): the two smallest are left out
+    assert allocation.pruned and allocation.possible == 7 and len(allocation.candidates) == 5
+    assert {allocation.candidates[i].lender for i in range(5)} == {2, 3, 4, 5, 6}
+    check_plan(problem, allocation)
+
+
+def test_settle_gives_back_the_cent_rounding_took() -> None:
+    # the solver's 299 999.4 cents round to 2 999,99 €: one cent short of the need, with room to spare
+    problem = one_borrower((LenderInput("a", flat(10000, 3)),), [3000, -1, -1],
+                           (SecurityInput("b", "T", 2, D(9000)),), (NeedInput("b", 0, 0, (0,)),), Limits())
+    assert [a.amount for a in settle(problem, candidates(problem), [299999.4])] == [D("3000.00")]
+    # but never past a rule: a lender with exactly 2 999,99 € to spare keeps its floor
+    tight = one_borrower((LenderInput("a", tuple(D("2999.99") for _ in range(3))),), [3000, -1, -1],
+                         (SecurityInput("b", "T", 2, D(9000)),), (NeedInput("b", 0, 0, (0,)),), Limits())
+    assert [a.amount for a in settle(tight, candidates(tight), [299999.4])] == [D("2999.99")]
+
+
+def test_the_plan_states_its_gap_in_json_and_in_french() -> None:
+    import datetime as dt
+
+    from banquasso.commands.pool import plan_text
+    from banquasso.pool.needs import Episode, Need
+    from banquasso.pool.plan import Plan, UnmetNeed
+
+    day = dt.date(2026, 12, 1)
+    need = Need("velo", D(5000), Episode(0, 0, (D(1500),)), day, day, ())
+    plan = Plan(dt.date(2026, 11, 30), 91, (need,), (), (UnmetNeed(need, D(1500), "no-lender"),), "gap",
+                D("1000.00"), pruned=True)
+    document = plan.to_json()
+    assert (document["status"], document["unmet_bound"], document["gap"], document["pruned"]) == (
+        "gap", "1000.00", "500.00", True)
+    text = plan_text(plan)
+    assert "au plus 500,00 € de plus que le minimum possible" in text
+    assert "au moins 1 000,00 €" in text and "Groupe large" in text
+    optimal = Plan(plan.as_of, 91, (need,), (), plan.unmet, "optimal", D("1500.00"))
+    assert optimal.to_json()["gap"] == "0.00" and "Optimum non prouvé" not in plan_text(optimal)

@@ -88,6 +88,7 @@ def test_plan_covers_a_secured_need_by_hand(tmp_path: Path) -> None:
         ("sans-grant", "2026-12-05", "2027-03-01", "1500.00", "no-grant")]
     assert "aucune subvention" in plan["unmet"][0]["reason"]
     assert (plan["total_need"], plan["total_covered"], plan["total_unmet"]) == ("4500.00", "3000.00", "1500.00")
+    assert (plan["status"], plan["unmet_bound"], plan["gap"], plan["pruned"]) == ("optimal", "1500.00", "0.00", False)
 
 
 def test_plan_french_table(tmp_path: Path) -> None:

@@ -86,6 +86,11 @@ def plan_text(plan: Plan) -> str:
         out.append("")
     out.append(f"Besoin total : {fr_money(plan.total_need)} ; couvert : {fr_money(plan.total_covered)} ; "
                f"non couvert : {fr_money(plan.total_unmet)}")
+    if plan.gap > 0:
+        out.append(f"Optimum non prouvé dans le temps imparti : au plus {fr_money(plan.gap)} de plus "
+                   f"que le minimum possible reste non couvert (au moins {fr_money(plan.unmet_bound)}).")
+    if plan.pruned:
+        out.append("Groupe large : chaque besoin n'a considéré que les prêteurs les mieux placés.")
     return "\n".join(out)
 
 

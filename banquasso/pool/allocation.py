@@ -5,37 +5,45 @@ repaid on day `repay`: it lowers its lender's balance and raises its borrower's 
 `start`..`repay`-1 (and up to the end of the forecast when `repay` lies beyond it).
 
 The program works in cents, as floats (HiGHS is a floating-point solver); the amounts it returns
-are rounded DOWN to the cent, then checked exactly in Decimal against every constraint and, in
-the rare case a solver tolerance shows through, reduced by the excess cent(s). Rounding down can
-only loosen the lender, borrower-cap, security and legal constraints; an advance that falls under
-the minimum is dropped. Unmet amounts are then recomputed exactly from the rounded advances.
+are rounded to the nearest cent, then checked exactly in Decimal against every constraint and, in
+the rare case a solver tolerance shows through, reduced by the excess cent(s); the cents rounding
+took are then given back where every rule still holds. An advance that falls under the minimum
+is dropped. Unmet amounts are recomputed exactly from the rounded advances.
 
 Lexicographic objectives, each phase keeping the optimum of the previous ones:
 1. minimise the total unmet need (the sum, over needs, of the largest shortfall left);
 2. minimise the number of advances (never split a need over more lenders than needed);
 3. minimise the largest share of its lendable surplus any lender commits (spread the advances
    over the lenders in proportion to what they can lend).
+
+One path for every size (`allocate`): phase 1 is exact — the relaxation over every candidate is
+the proven lower bound, the mixed-integer program on its support then on every candidate closes
+the gap or reports it (`Allocation.status`, `bound`, `gap`); phases 2 and 3 run only where they
+can change something (the needs phase 1 splits; the most committed lenders' advances). Every
+phase has a time limit (`TimeLimits`) and keeps the best feasible answer found.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
-import os
-import sys
+import time
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
 
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.optimize import LinearConstraint
 from scipy.sparse import coo_array
+
+from banquasso.pool.solver import INFEASIBLE, solve
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
-NODE_LIMIT = 1  # phases 2 and 3 keep the root node's best solution (deterministic, unlike a time limit)
-EXACT_LIMIT = 5000  # above this many candidates, the LP heuristic of `allocate`
+ALTERNATIVES = 12  # phase 3 may move an advance to one of the 12 largest candidates of its need
+TOP_UP_CENTS = 5  # settle gives back at most 5 cents per advance that rounding took
+SPREAD_ROUNDS = 20  # phase 3's rounds of moves at most
 CANDIDATE_LIMIT = 20000  # above this many, each need keeps its best-placed lenders only
 
 
@@ -96,7 +104,7 @@ class NeedInput:
 class Limits:
     """The policy limits the program keeps (amounts in EUR, shares 0–1, days)."""
 
-    max_lender_share: Decimal = Decimal("1")
+    max_lender_share: Decimal = Decimal(1)
     max_days: int = 1826
     min_advance: Decimal = ZERO
     max_per_borrower: Decimal = Decimal("1e12")
@@ -142,16 +150,33 @@ class Advance:
 
 @dataclass(frozen=True)
 class Allocation:
-    """The plan: its advances and, for each need, what stays unmet (its largest shortfall left)."""
+    """The plan: its advances and, for each need, what stays unmet (its largest shortfall left).
+
+    `status` is `optimal` when the total unmet need is proven least, `gap` when a time limit
+    stopped the proof; `bound` is the proven least total unmet need (EUR, rounded down to the
+    cent), so `gap` is how much more than the optimum the plan may leave unmet at most. When the
+    candidates were pruned (`pruned`: over `CANDIDATE_LIMIT`), both hold over the candidates kept.
+    """
 
     advances: tuple[Advance, ...]
     unmet: tuple[Decimal, ...]
     candidates: tuple[Candidate, ...]
     status: str
+    bound: Decimal = ZERO
+    phases: tuple[PhaseReport, ...] = field(default=(), compare=False)
+    possible: int = 0  # candidates before pruning; more than len(candidates): the bound holds on those kept
+
+    @property
+    def pruned(self) -> bool:
+        return self.possible > len(self.candidates)
 
     @property
     def total_unmet(self) -> Decimal:
         return sum(self.unmet, ZERO)
+
+    @property
+    def gap(self) -> Decimal:
+        return max(ZERO, self.total_unmet - self.bound)
 
 
 def down(value: Decimal) -> Decimal:
@@ -177,6 +202,15 @@ def candidates(problem: AllocationInput, limit: int = CANDIDATE_LIMIT) -> list[C
     When there would be more than `limit`, each (need, security) keeps only the lenders that could
     lend it the most (ties by lender id), as many as keep the total near `limit`.
     """
+    return _prune(problem, _candidate_groups(problem), limit)
+
+
+def possible_candidates(problem: AllocationInput) -> int:
+    """How many candidates there are before `candidates` keeps the best-placed lenders of large groups."""
+    return sum(len(g) for g in _candidate_groups(problem))
+
+
+def _candidate_groups(problem: AllocationInput) -> list[list[Candidate]]:
     limits, horizon = problem.limits, problem.horizon
     shortfall = {b.id: b.shortfall for b in problem.borrowers}
     lenders = sorted(enumerate(problem.lenders), key=lambda p: p[1].id)
@@ -198,6 +232,10 @@ def candidates(problem: AllocationInput, limit: int = CANDIDATE_LIMIT) -> list[C
                 if upper > 0 and upper >= limits.min_advance:
                     group.append(Candidate(l_index, n, s, need.start, security.repay, upper))
             groups.append(group)
+    return groups
+
+
+def _prune(problem: AllocationInput, groups: list[list[Candidate]], limit: int) -> list[Candidate]:
     if sum(len(g) for g in groups) > limit:
         keep = max(5, limit // max(1, len(groups)))
         groups = [sorted(sorted(g, key=lambda c: -c.upper)[:keep], key=lambda c: problem.lenders[c.lender].id)
@@ -207,7 +245,7 @@ def candidates(problem: AllocationInput, limit: int = CANDIDATE_LIMIT) -> list[C
 
 def _segments(points: set[int], horizon: int) -> list[tuple[int, int]]:
     edges = sorted(p for p in points | {horizon} if 0 <= p <= horizon)
-    return [(a, b) for a, b in zip(edges, edges[1:], strict=False) if a < b]
+    return [(a, b) for a, b in itertools.pairwise(edges) if a < b]
 
 
 class _Rows:
@@ -239,13 +277,9 @@ def _c(amount: Decimal) -> float:
     return float(amount * 100)
 
 
-def build_rows(problem: AllocationInput, cands: Sequence[Candidate]) -> tuple[_Rows, int]:
-    """The constraints of the program over variables [x (K), y (K), u (needs), t]."""
-    k_count, n_count = len(cands), len(problem.needs)
-    width = 2 * k_count + n_count + 1
-    limits, horizon = problem.limits, problem.horizon
-    rows = _Rows()
-    inf = math.inf
+def _groups(problem: AllocationInput, cands: Sequence[Candidate],
+            ) -> tuple[dict[int, list[int]], dict[str, list[int]], dict[int, list[int]]]:
+    """The candidates by lender, by borrower and by security."""
     by_lender: dict[int, list[int]] = defaultdict(list)
     by_borrower: dict[str, list[int]] = defaultdict(list)
     by_security: dict[int, list[int]] = defaultdict(list)
@@ -253,36 +287,54 @@ def build_rows(problem: AllocationInput, cands: Sequence[Candidate]) -> tuple[_R
         by_lender[cand.lender].append(k)
         by_borrower[problem.needs[cand.need].borrower].append(k)
         by_security[cand.security].append(k)
+    return by_lender, by_borrower, by_security
+
+
+def _lender_rows(problem: AllocationInput, cands: Sequence[Candidate], l_index: int, ks: Sequence[int],
+                 rows: _Rows) -> None:
+    """A lender's floor (and share of its surplus) on every day, and its legal cap in every financial year."""
+    limits, horizon, lender = problem.limits, problem.horizon, problem.lenders[l_index]
+    points = {cands[k].start for k in ks} | {min(cands[k].repay, horizon) for k in ks}
+    for a, b in _segments(points, horizon):
+        live = [k for k in ks if active(cands[k].start, cands[k].repay, a)]
+        if live:
+            room = min(lender.surplus[a:b]) * limits.max_lender_share
+            rows.add(dict.fromkeys(live, 1.0), -math.inf, max(0.0, _c(room)))
+    for fy in lender.fiscal_years:
+        paid = [k for k in ks if fy.first <= cands[k].start <= fy.last]
+        if not paid:
+            continue
+        terms = dict.fromkeys(paid, 1.0)
+        if fy.eve is not None:
+            for k in ks:
+                if active(cands[k].start, cands[k].repay, fy.eve):
+                    terms[k] = terms.get(k, 0.0) + float(limits.legal_share)
+        rows.add(terms, -math.inf, _c(_legal_room(fy, limits.legal_share)))
+
+
+def build_rows(problem: AllocationInput, cands: Sequence[Candidate]) -> tuple[_Rows, int]:
+    """The constraints of the program over variables [x (K), y (K), u (needs), t]."""
+    k_count, n_count = len(cands), len(problem.needs)
+    width = 2 * k_count + n_count + 1
+    limits, horizon = problem.limits, problem.horizon
+    rows = _Rows()
+    inf = math.inf
+    for k, cand in enumerate(cands):
         # minimum advance: x = 0 or min <= x <= upper
         rows.add({k: 1.0, k_count + k: -_c(cand.upper)}, -inf, 0.0)
         rows.add({k: 1.0, k_count + k: -_c(limits.min_advance)}, 0.0, inf)
+    by_lender, by_borrower, by_security = _groups(problem, cands)
     for l_index, ks in by_lender.items():
-        lender = problem.lenders[l_index]
-        points = {cands[k].start for k in ks} | {min(cands[k].repay, horizon) for k in ks}
-        for a, b in _segments(points, horizon):
-            live = [k for k in ks if active(cands[k].start, cands[k].repay, a)]
-            if live:
-                room = min(lender.surplus[a:b]) * limits.max_lender_share
-                rows.add({k: 1.0 for k in live}, -inf, max(0.0, _c(room)))
-        for fy in lender.fiscal_years:
-            paid = [k for k in ks if fy.first <= cands[k].start <= fy.last]
-            if not paid:
-                continue
-            terms = {k: 1.0 for k in paid}
-            if fy.eve is not None:
-                for k in ks:
-                    if active(cands[k].start, cands[k].repay, fy.eve):
-                        terms[k] = terms.get(k, 0.0) + float(limits.legal_share)
-            rows.add(terms, -inf, _c(_legal_room(fy, limits.legal_share)))
+        _lender_rows(problem, cands, l_index, ks, rows)
     for s, ks in by_security.items():
-        rows.add({k: 1.0 for k in ks}, -inf, _c(problem.securities[s].cap))
+        rows.add(dict.fromkeys(ks, 1.0), -inf, _c(problem.securities[s].cap))
     shortfall = {b.id: b.shortfall for b in problem.borrowers}
-    for borrower, ks in by_borrower.items():
+    for ks in by_borrower.values():
         points = {cands[k].start for k in ks} | {min(cands[k].repay, horizon) for k in ks}
-        for a, b in _segments(points, horizon):
+        for a, _b in _segments(points, horizon):
             live = [k for k in ks if active(cands[k].start, cands[k].repay, a)]
             if live:
-                rows.add({k: 1.0 for k in live}, -inf, _c(limits.max_per_borrower))
+                rows.add(dict.fromkeys(live, 1.0), -inf, _c(limits.max_per_borrower))
     for n, need in enumerate(problem.needs):
         ks = by_borrower.get(need.borrower, [])
         points = {cands[k].start for k in ks} | {min(cands[k].repay, horizon) for k in ks}
@@ -297,113 +349,324 @@ def build_rows(problem: AllocationInput, cands: Sequence[Candidate]) -> tuple[_R
     return rows, width
 
 
-@contextmanager
-def _quiet_stdout() -> Iterator[None]:
-    """HiGHS may print a stray debug line on the process's stdout; keep `--json` output clean."""
-    sys.stdout.flush()
-    saved, null = os.dup(1), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 1)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(null)
+@dataclass(frozen=True)
+class TimeLimits:
+    """The most time (seconds, HiGHS's clock) each phase may take; the best feasible answer found is kept.
+
+    `relaxed` bounds the linear relaxation of phase 1 (the proven lower bound on the unmet need);
+    `unmet` the mixed-integer search of phase 1 (first on the relaxation's support, then on every
+    candidate with what is left); `count` phase 2 (fewest advances); `spread` phase 3.
+    """
+
+    relaxed: float = 30.0
+    unmet: float = 10.0
+    count: float = 5.0
+    spread: float = 5.0
 
 
-def _solve(objective: np.ndarray, rows: _Rows, extra: list[LinearConstraint], width: int,
-           integrality: np.ndarray, upper: np.ndarray, node_limit: int | None) -> np.ndarray | None:
-    options: dict[str, object] = {"disp": False, "presolve": True, "mip_rel_gap": 0.0}
-    if node_limit is not None:
-        options["node_limit"] = node_limit
-    with _quiet_stdout():
-        result = milp(objective, constraints=[rows.constraint(width), *extra], integrality=integrality,
-                      bounds=Bounds(np.zeros(width), upper), options=options)
-    return None if result.x is None else np.asarray(result.x)
+@dataclass(frozen=True)
+class PhaseReport:
+    """How one phase ended: its objective and proven bound (solver units), status, time and program size."""
+
+    name: str
+    status: str
+    objective: float
+    bound: float
+    seconds: float
+    candidates: int
+
+
+class _Program:
+    """The program over a subset of the candidates, variables [x (K), y (K), u (needs), t]."""
+
+    def __init__(self, problem: AllocationInput, cands: Sequence[Candidate], subset: Sequence[int]) -> None:
+        self.subset = list(subset)
+        self.cands = [cands[k] for k in self.subset]
+        self.k = len(self.cands)
+        self.rows, self.width = build_rows(problem, self.cands)
+        self.u = slice(2 * self.k, 2 * self.k + len(problem.needs))
+        self.t = self.width - 1
+        self.lower = np.zeros(self.width)
+        self.upper = np.full(self.width, np.inf)
+        self.upper[:self.k] = [_c(c.upper) for c in self.cands]
+        self.upper[self.k:2 * self.k] = 1.0
+        self.integral = np.zeros(self.width)
+        self.integral[self.k:2 * self.k] = 1
+        self.minimum = _c(problem.limits.min_advance)
+
+    def objective(self, what: str) -> np.ndarray:
+        c = np.zeros(self.width)
+        if what == "unmet":
+            c[self.u] = 1.0
+        elif what == "count":
+            c[self.k:2 * self.k] = 1.0
+        else:
+            c[self.t] = 1.0
+        return c
+
+    def row(self, what: str, hi: float) -> LinearConstraint:
+        """objective(what) · v <= hi, as a constraint (a cutoff, or a pin on an earlier phase's optimum)."""
+        c = self.objective(what)
+        return LinearConstraint(c.reshape(1, -1), -np.inf, hi)
+
+    def spread_rows(self, weights: dict[int, Decimal]) -> LinearConstraint:
+        rows = _Rows()
+        for l_index, ks in _by_lender(self.cands).items():
+            terms = dict.fromkeys(ks, 1.0)
+            terms[self.t] = -_c(weights[l_index])
+            rows.add(terms, -math.inf, 0.0)
+        return rows.constraint(self.width)
+
+    def amounts(self, x: np.ndarray, size: int) -> np.ndarray:
+        """The solver's cents back on the full candidate list."""
+        out = np.zeros(size)
+        out[self.subset] = x[:self.k]
+        return out
+
+    def point(self, amounts: np.ndarray) -> np.ndarray:
+        """A full-candidate amounts vector as a point of this program (y = 1 where paid; u and t left at 0)."""
+        v = np.zeros(self.width)
+        v[:self.k] = amounts[self.subset]
+        v[self.k:2 * self.k] = (v[:self.k] > 0.5).astype(float)
+        return v
+
+
+def _pin(value: float) -> float:
+    """The slack kept when a later phase keeps an earlier phase's optimum (solver tolerances)."""
+    return value + 1e-3 + 1e-9 * abs(value)
+
+
+def _support(amounts: np.ndarray) -> list[int]:
+    return [int(k) for k in np.flatnonzero(amounts > 0.5)]
 
 
 def _below_minimum(x: np.ndarray, k_count: int, minimum: float) -> list[int]:
-    """Candidates the LP relaxation pays something under the minimum advance (they break its integrality)."""
+    """Candidates a relaxed solution pays something under the minimum advance (they break its integrality)."""
     return [k for k in range(k_count) if 0.5 < x[k] < minimum - 0.5]
 
 
-def allocate(problem: AllocationInput, exact_limit: int = EXACT_LIMIT) -> Allocation:
-    """The optimal plan for the input (same input, same plan).
+def _round_out(program: _Program, x: np.ndarray, seconds: float) -> np.ndarray:
+    """A feasible point from a relaxed one: drop what is paid under the minimum and solve the LP again.
 
-    Phase 1 solves the LP relaxation first: when it pays no advance under the minimum it is the
-    optimum of the mixed-integer program; otherwise the MILP is solved (up to `exact_limit`
-    candidates) or, for larger groups, the candidates paid under the minimum are excluded and the
-    LP solved again until none is (a heuristic, documented in docs/pool.md). Phases 2 and 3 use
-    the MILP with a node limit (deterministic) up to `exact_limit` candidates; above it, phase 2 is
-    the LP that fills the largest candidates first (min Σ x/upper) and phase 3 is skipped.
+    Zero advances is always feasible, so this ends on a point every advance of which is either 0 or
+    at least the minimum (after a few rounds, only the advances already at the minimum are kept).
     """
-    cands = candidates(problem)
-    k_count, n_count = len(cands), len(problem.needs)
-    if k_count == 0:
-        return Allocation((), unmet_after(problem, ()), (), "no-candidate")
-    exact = k_count <= exact_limit
-    rows, width = build_rows(problem, cands)
-    integrality = np.zeros(width)
-    integrality[k_count:2 * k_count] = 1
-    relaxed = np.zeros(width)
-    upper = np.full(width, np.inf)
-    upper[:k_count] = [_c(c.upper) for c in cands]
-    upper[k_count:2 * k_count] = 1.0
-    u_cols = slice(2 * k_count, 2 * k_count + n_count)
-    t_col = width - 1
-    minimum = _c(problem.limits.min_advance)
-
-    phase1 = np.zeros(width)
-    phase1[u_cols] = 1.0
-    x = _solve(phase1, rows, [], width, relaxed, upper, None)
-    if x is None:
-        return Allocation((), unmet_after(problem, ()), tuple(cands), "infeasible")
-    status = "optimal"
-    small = _below_minimum(x, k_count, minimum)
-    if small and exact:
-        x = _solve(phase1, rows, [], width, integrality, upper, None)
-        if x is None:
-            return Allocation((), unmet_after(problem, ()), tuple(cands), "infeasible")
-    rounds = 0
-    while small and not exact:
-        status, rounds = "heuristic", rounds + 1
-        if rounds > 3:  # then keep only the advances already at or above the minimum: few more rounds
-            small = [k for k in range(k_count) if x[k] < minimum - 0.5]
+    upper = program.upper.copy()
+    for rounds in range(1, 50):
+        small = _below_minimum(x, program.k, program.minimum)
+        if not small:
+            return x
+        if rounds > 3:
+            small = [k for k in range(program.k) if x[k] < program.minimum - 0.5]
         upper[small] = 0.0
-        x = _solve(phase1, rows, [], width, relaxed, upper, None)
-        assert x is not None  # zero advances is always feasible
-        small = _below_minimum(x, k_count, minimum)
-    best_unmet = float(x[u_cols].sum())
-    extra = _Rows()
-    extra.add({c: 1.0 for c in range(u_cols.start, u_cols.stop)}, -math.inf, best_unmet + 1e-3 + 1e-9 * best_unmet)
+        upper[[program.k + k for k in small]] = 0.0
+        found = solve(program.objective("unmet"), [program.rows.constraint(program.width)], program.lower, upper,
+                      np.zeros(program.width), seconds)
+        if found.x is None:
+            break
+        x = found.x
+    return np.zeros(program.width)
 
-    if not exact:
-        phase2 = np.zeros(width)
-        phase2[:k_count] = [1.0 / max(u, 1.0) for u in upper[:k_count]]
-        x2 = _solve(phase2, rows, [extra.constraint(width)], width, relaxed, upper, None)
-        x = x2 if x2 is not None else x
-        advances = settle(problem, cands, [x[k] for k in range(k_count)])
-        return Allocation(advances, unmet_after(problem, advances), tuple(cands), status)
 
-    phase2 = np.zeros(width)
-    phase2[k_count:2 * k_count] = 1.0
-    x2 = _solve(phase2, rows, [extra.constraint(width)], width, integrality, upper, NODE_LIMIT)
-    if x2 is not None:
-        x = x2
-        count = float(np.round(x[k_count:2 * k_count]).sum())
-        extra.add({c: 1.0 for c in range(k_count, 2 * k_count)}, -math.inf, count + 0.5)
-        weights = _weights(problem, cands)
-        for l_index, ks in _by_lender(cands).items():
-            terms = {k: 1.0 for k in ks}
-            terms[t_col] = -_c(weights[l_index])
-            extra.add(terms, -math.inf, 0.0)
-        phase3 = np.zeros(width)
-        phase3[t_col] = 1.0
-        x3 = _solve(phase3, rows, [extra.constraint(width)], width, integrality, upper, NODE_LIMIT)
-        if x3 is not None:
-            x = x3
-    advances = settle(problem, cands, [x[k] for k in range(k_count)])
-    return Allocation(advances, unmet_after(problem, advances), tuple(cands), status)
+def _unmet_cents(problem: AllocationInput, cands: Sequence[Candidate], amounts: np.ndarray) -> float:
+    """The total unmet need (cents) the amounts leave, as the program counts it (floats, like the solver)."""
+    shortfall = {b.id: b.shortfall for b in problem.borrowers}
+    paid = _support(amounts)
+    total = 0.0
+    for need in problem.needs:
+        mine = [k for k in paid if problem.needs[cands[k].need].borrower == need.borrower]
+        worst = max(_c(shortfall[need.borrower][d]) - sum(float(amounts[k]) for k in mine
+                                                          if active(cands[k].start, cands[k].repay, d))
+                    for d in range(need.start, need.end + 1))
+        total += max(0.0, worst)
+    return total
+
+
+def _phase1(problem: AllocationInput, cands: Sequence[Candidate], limits: TimeLimits,
+            reports: list[PhaseReport]) -> tuple[np.ndarray, float, float] | None:
+    """Least total unmet need: (amounts, unmet, proven bound), in cents; None when the program is infeasible.
+
+    The relaxation over every candidate gives the bound; when it pays nothing under the minimum it
+    is the optimum. Otherwise the mixed-integer program is solved on the relaxation's support (small,
+    usually optimal), then, if that does not reach the bound, on every candidate with what remains
+    of `limits.unmet`, with the best answer so far as a cutoff and as the fallback. The first
+    fallback is the rounded relaxation (what it pays under the minimum dropped, solved again); with
+    `limits.unmet` = 0 it is the answer.
+    """
+    size = len(cands)
+    full = _Program(problem, cands, range(size))
+    relaxed = solve(full.objective("unmet"), [full.rows.constraint(full.width)], full.lower, full.upper,
+                    np.zeros(full.width), limits.relaxed)
+    reports.append(PhaseReport("unmet-relaxed", relaxed.status, relaxed.objective, relaxed.bound, relaxed.seconds,
+                               size))
+    if relaxed.status == INFEASIBLE:
+        return None
+    bound = max(0.0, relaxed.bound)
+    first = full.amounts(relaxed.x, size) if relaxed.x is not None else np.zeros(size)
+    if relaxed.proved and not _below_minimum(first, size, full.minimum):
+        return first, relaxed.objective, relaxed.objective
+    start = time.process_time()
+    sub = _Program(problem, cands, _support(first))
+    best = sub.amounts(_round_out(sub, sub.point(first), limits.relaxed), size)
+    best_value = _unmet_cents(problem, cands, best)
+    reports.append(PhaseReport("unmet-rounded", "feasible", best_value, bound, time.process_time() - start, sub.k))
+    if limits.unmet > 0 and best_value > _pin(bound):
+        found = solve(sub.objective("unmet"), [sub.rows.constraint(sub.width), sub.row("unmet", _pin(best_value))],
+                      sub.lower, sub.upper, sub.integral, limits.unmet)
+        reports.append(PhaseReport("unmet-support", found.status, found.objective, found.bound, found.seconds,
+                                   sub.k))
+        if found.x is not None and found.objective < best_value:
+            best, best_value = sub.amounts(found.x, size), found.objective
+    if best_value <= _pin(bound):
+        return best, best_value, best_value
+    left = limits.unmet - (time.process_time() - start)
+    if left <= 0:
+        return best, best_value, bound
+    search = solve(full.objective("unmet"), [full.rows.constraint(full.width), full.row("unmet", _pin(best_value))],
+                   full.lower, full.upper, full.integral, left)
+    reports.append(PhaseReport("unmet-all", search.status, search.objective, search.bound, search.seconds, size))
+    if search.x is not None and search.objective < best_value:
+        best, best_value = full.amounts(search.x, size), search.objective
+    if search.proved or search.status == INFEASIBLE:  # infeasible: nothing beats the cutoff, `best` is optimal
+        return best, best_value, best_value
+    return best, best_value, min(best_value, max(bound, search.bound))
+
+
+def _split_needs(cands: Sequence[Candidate], amounts: np.ndarray) -> set[int]:
+    seen: dict[int, int] = defaultdict(int)
+    for k in _support(amounts):
+        seen[cands[k].need] += 1
+    return {n for n, count in seen.items() if count > 1}
+
+
+def _phase2(problem: AllocationInput, cands: Sequence[Candidate], amounts: np.ndarray, unmet: float,
+            limits: TimeLimits, reports: list[PhaseReport]) -> np.ndarray:
+    """Fewest advances keeping the unmet need, where merging can happen: the needs phase 1 splits.
+
+    The candidates are phase 1's advances and every candidate of a need it splits. A linear program
+    first fills the largest possible advances (min Σ x/upper, a sparse answer); the mixed-integer
+    program then chooses among phase 1's advances and that answer's, within `limits.count`, with
+    phase 1's number of advances as the cutoff and the fallback.
+    """
+    split = _split_needs(cands, amounts)
+    used = set(_support(amounts))
+    if not split:
+        reports.append(PhaseReport("count", "optimal", float(len(used)), float(len(used)), 0.0, len(used)))
+        return amounts
+    start = time.process_time()
+    wide = _Program(problem, cands, sorted(used | {k for k, c in enumerate(cands) if c.need in split}))
+    fill = np.zeros(wide.width)
+    fill[:wide.k] = [1.0 / max(u, 1.0) for u in wide.upper[:wide.k]]
+    filled = solve(fill, [wide.rows.constraint(wide.width), wide.row("unmet", _pin(unmet))],
+                   wide.lower, wide.upper, np.zeros(wide.width), limits.count)
+    reports.append(PhaseReport("count-relaxed", filled.status, filled.objective, filled.bound, filled.seconds,
+                               wide.k))
+    more = set(_support(wide.amounts(filled.x, len(cands)))) if filled.x is not None else set()
+    left = limits.count - (time.process_time() - start)
+    sub = _Program(problem, cands, sorted(used | more))
+    found = solve(sub.objective("count"), [sub.rows.constraint(sub.width), sub.row("unmet", _pin(unmet)),
+                                           sub.row("count", len(used) - 0.5)],
+                  sub.lower, sub.upper, sub.integral, max(left, 0.1))
+    reports.append(PhaseReport("count", found.status, found.objective, found.bound, found.seconds, sub.k))
+    if found.x is None or round(found.objective) >= len(used):
+        return amounts
+    return sub.amounts(found.x, len(cands))
+
+
+def _alternatives(cands: Sequence[Candidate], chosen: Sequence[int], needs: set[int], per_need: int) -> list[int]:
+    """The chosen advances and, for each of `needs`, its `per_need` largest candidates (ties by order)."""
+    by_need: dict[int, list[int]] = defaultdict(list)
+    for k, cand in enumerate(cands):
+        if cand.need in needs:
+            by_need[cand.need].append(k)
+    keep = set(chosen)
+    for ks in by_need.values():
+        keep.update(sorted(ks, key=lambda k: (-cands[k].upper, k))[:per_need])
+    return sorted(keep)
+
+
+def _shares(cands: Sequence[Candidate], amounts: np.ndarray, weights: dict[int, Decimal]) -> dict[int, float]:
+    """Each lender's committed share of its lendable surplus (what phase 3 lowers the largest of)."""
+    out: dict[int, float] = defaultdict(float)
+    for k in _support(amounts):
+        out[cands[k].lender] += float(amounts[k]) / _c(weights[cands[k].lender])
+    return out
+
+
+def _phase3(problem: AllocationInput, cands: Sequence[Candidate], amounts: np.ndarray, unmet: float,
+            limits: TimeLimits, reports: list[PhaseReport]) -> np.ndarray:
+    """Spread over the lenders, keeping phases 1 and 2's optimum.
+
+    First a linear program: phase 2's advances kept (each at or above the minimum), their amounts
+    chosen to lower the largest share any lender commits. Then rounds of a small mixed-integer
+    program that may move the advances of the most committed lender(s) to another lender (one of
+    the `ALTERNATIVES` largest candidates of each need they serve), never with more advances and
+    each round lowering the largest share, until none can or `limits.spread` is spent.
+    """
+    chosen = _support(amounts)
+    if not chosen:
+        return amounts
+    weights = _weights(problem, cands)
+    fixed = _Program(problem, cands, chosen)
+    lower = fixed.lower.copy()
+    lower[fixed.k:2 * fixed.k] = 1.0  # every advance of phase 2 stays, at or above the minimum; no other
+    start = time.process_time()
+    found = solve(fixed.objective("spread"), [fixed.rows.constraint(fixed.width), fixed.row("unmet", _pin(unmet)),
+                                              fixed.spread_rows(weights)],
+                  lower, fixed.upper, np.zeros(fixed.width), limits.spread)
+    reports.append(PhaseReport("spread-fixed", found.status, found.objective, found.bound, found.seconds, fixed.k))
+    if found.x is None:
+        return amounts
+    best, spread = fixed.amounts(found.x, len(cands)), found.objective
+    count = len(chosen)
+    for _ in range(SPREAD_ROUNDS):
+        left = limits.spread - (time.process_time() - start)
+        if left <= 0 or spread <= 0:
+            break
+        shares = _shares(cands, best, weights)
+        top = {lender for lender, share in shares.items() if share >= spread * (1 - 1e-6)}
+        moving = {cands[k].need for k in _support(best) if cands[k].lender in top}
+        sub = _Program(problem, cands, _alternatives(cands, _support(best), moving, ALTERNATIVES))
+        moved = solve(sub.objective("spread"), [sub.rows.constraint(sub.width), sub.row("unmet", _pin(unmet)),
+                                                sub.row("count", count + 0.5), sub.spread_rows(weights),
+                                                sub.row("spread", spread * (1 - 1e-6))],
+                      sub.lower, sub.upper, sub.integral, left)
+        reports.append(PhaseReport("spread", moved.status, moved.objective, moved.bound, moved.seconds, sub.k))
+        if moved.x is None or moved.objective >= spread * (1 - 1e-6):
+            break
+        best, spread = sub.amounts(moved.x, len(cands)), moved.objective
+    return best
+
+
+def allocate(problem: AllocationInput, limits: TimeLimits = TimeLimits()) -> Allocation:
+    """The plan for the input, with its status: `optimal` when its total unmet need is proven least.
+
+    Phase 1 (least unmet need) is exact whatever the size, within `limits`; phase 2 (fewest
+    advances) and phase 3 (spread) work where they can change something (see the phase functions).
+    When a time limit stops phase 1 before its proof, the plan is the best found, its status is
+    `gap` and `bound` the proven least unmet need (`gap` = total unmet − bound).
+    """
+    groups = _candidate_groups(problem)
+    possible = sum(len(g) for g in groups)
+    cands = _prune(problem, groups, CANDIDATE_LIMIT)
+    if not cands:
+        empty = unmet_after(problem, ())
+        return Allocation((), empty, (), "no-candidate", sum(empty, ZERO), possible=possible)
+    reports: list[PhaseReport] = []
+    first = _phase1(problem, cands, limits, reports)
+    if first is None:
+        empty = unmet_after(problem, ())
+        return Allocation((), empty, tuple(cands), "infeasible", ZERO, tuple(reports), possible)
+    amounts, unmet, bound = first
+    amounts = _phase2(problem, cands, amounts, unmet, limits, reports)
+    amounts = _phase3(problem, cands, amounts, unmet, limits, reports)
+    advances = settle(problem, cands, [float(v) for v in amounts])
+    left = unmet_after(problem, advances)
+    total = sum(left, ZERO)
+    proved = bound >= unmet - 1e-3 - 1e-9 * unmet
+    proven = total if proved else min(total, down(Decimal(max(0.0, bound)) / 100))
+    return Allocation(advances, left, tuple(cands), "optimal" if proved else "gap", proven, tuple(reports),
+                      possible)
 
 
 def _by_lender(cands: Sequence[Candidate]) -> dict[int, list[int]]:
@@ -438,6 +701,7 @@ def settle(problem: AllocationInput, cands: Sequence[Candidate], cents_values: S
         ks, over = excess
         k = max(ks, key=lambda i: (amounts[i], -i))
         amounts[k] = max(ZERO, amounts[k] - over.quantize(CENT, rounding=ROUND_UP))
+    amounts = _top_up(problem, cands, amounts)
     return tuple(
         Advance(problem.lenders[c.lender].id, problem.needs[c.need].borrower, c.need, c.security,
                 c.start, c.repay, a)
@@ -445,41 +709,87 @@ def settle(problem: AllocationInput, cands: Sequence[Candidate], cents_values: S
     )
 
 
-def _first_violation(problem: AllocationInput, cands: Sequence[Candidate],
-                     amounts: Sequence[Decimal]) -> tuple[list[int], Decimal] | None:
-    """The first constraint the amounts break (the candidates involved and the excess), checked exactly."""
+def _need_left(problem: AllocationInput, cands: Sequence[Candidate], amounts: Sequence[Decimal], n: int,
+               paid: Sequence[int]) -> Decimal:
+    """The largest shortfall of need `n` the amounts leave (`paid`: the candidates with an amount)."""
+    need = problem.needs[n]
+    shortfall = next(b.shortfall for b in problem.borrowers if b.id == need.borrower)
+    mine = [k for k in paid if problem.needs[cands[k].need].borrower == need.borrower]
+    return max(shortfall[d] - sum((amounts[k] for k in mine if active(cands[k].start, cands[k].repay, d)), ZERO)
+               for d in range(need.start, need.end + 1))
+
+
+def _top_up(problem: AllocationInput, cands: Sequence[Candidate], amounts: list[Decimal]) -> list[Decimal]:
+    """Give back the cents rounding took: an advance of a need left short grows a cent at a time
+    (at most `TOP_UP_CENTS`) while that lowers the need's shortfall and every rule still holds."""
+    paid = [k for k, a in enumerate(amounts) if a > 0]
+    for k in paid:
+        n = cands[k].need
+        left = _need_left(problem, cands, amounts, n, paid)
+        for _ in range(TOP_UP_CENTS):
+            if left <= 0 or amounts[k] + CENT > cands[k].upper:
+                break
+            amounts[k] += CENT
+            now = _need_left(problem, cands, amounts, n, paid)
+            if now >= left or _first_violation(problem, cands, amounts, cands[k]) is not None:
+                amounts[k] -= CENT
+                break
+            left = now
+    return amounts
+
+
+def _first_violation(problem: AllocationInput, cands: Sequence[Candidate], amounts: Sequence[Decimal],
+                     around: Candidate | None = None) -> tuple[list[int], Decimal] | None:
+    """The first constraint the amounts break (the candidates involved and the excess), checked exactly.
+
+    With `around`, only the constraints of its lender, its security and its borrower are checked.
+    """
     limits, horizon = problem.limits, problem.horizon
     used = [k for k, a in enumerate(amounts) if a > 0]
-    for l_index, lender in enumerate(problem.lenders):
-        ks = [k for k in used if cands[k].lender == l_index]
-        if not ks:
-            continue
-        for day in range(horizon):
-            live = [k for k in ks if active(cands[k].start, cands[k].repay, day)]
-            over = sum((amounts[k] for k in live), ZERO) - lender.surplus[day] * limits.max_lender_share
-            if live and over > 0:
-                return live, over
-        for fy in lender.fiscal_years:
-            paid = [k for k in ks if fy.first <= cands[k].start <= fy.last]
-            lent = sum((amounts[k] for k in paid), ZERO)
-            if fy.eve is not None:
-                lent += limits.legal_share * sum(
-                    (amounts[k] for k in ks if active(cands[k].start, cands[k].repay, fy.eve)), ZERO)
-            over = lent - _legal_room(fy, limits.legal_share)
-            if paid and over > 0:
-                return paid, over
+    for l_index in range(len(problem.lenders)):
+        if around is None or l_index == around.lender:
+            found = _lender_violation(problem, cands, amounts, l_index, [k for k in used if cands[k].lender == l_index])
+            if found is not None:
+                return found
     for s, security in enumerate(problem.securities):
+        if around is not None and s != around.security:
+            continue
         ks = [k for k in used if cands[k].security == s]
         over = sum((amounts[k] for k in ks), ZERO) - security.cap
         if ks and over > 0:
             return ks, over
     for borrower in problem.borrowers:
+        if around is not None and borrower.id != problem.needs[around.need].borrower:
+            continue
         ks = [k for k in used if problem.needs[cands[k].need].borrower == borrower.id]
         for day in range(horizon):
             live = [k for k in ks if active(cands[k].start, cands[k].repay, day)]
             over = sum((amounts[k] for k in live), ZERO) - limits.max_per_borrower
             if live and over > 0:
                 return live, over
+    return None
+
+
+def _lender_violation(problem: AllocationInput, cands: Sequence[Candidate], amounts: Sequence[Decimal],
+                      l_index: int, ks: Sequence[int]) -> tuple[list[int], Decimal] | None:
+    """The first floor, share or legal-cap rule of one lender the amounts break (`ks`: its paid candidates)."""
+    if not ks:
+        return None
+    limits, lender = problem.limits, problem.lenders[l_index]
+    for day in range(problem.horizon):
+        live = [k for k in ks if active(cands[k].start, cands[k].repay, day)]
+        over = sum((amounts[k] for k in live), ZERO) - lender.surplus[day] * limits.max_lender_share
+        if live and over > 0:
+            return live, over
+    for fy in lender.fiscal_years:
+        paid = [k for k in ks if fy.first <= cands[k].start <= fy.last]
+        lent = sum((amounts[k] for k in paid), ZERO)
+        if fy.eve is not None:
+            lent += limits.legal_share * sum(
+                (amounts[k] for k in ks if active(cands[k].start, cands[k].repay, fy.eve)), ZERO)
+        over = lent - _legal_room(fy, limits.legal_share)
+        if paid and over > 0:
+            return paid, over
     return None
 
 

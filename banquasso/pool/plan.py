@@ -83,6 +83,13 @@ class Plan:
     advances: tuple[PlannedAdvance, ...]
     unmet: tuple[UnmetNeed, ...]
     status: str
+    unmet_bound: Decimal = ZERO  # the proven least total unmet need (= total_unmet when `optimal`)
+    pruned: bool = False  # large group: each need weighed only its best-placed lenders; the bound holds over those
+
+    @property
+    def gap(self) -> Decimal:
+        """How much more than the optimum this plan may leave unmet (0 when `optimal`)."""
+        return max(ZERO, self.total_unmet - self.unmet_bound)
 
     @property
     def total_need(self) -> Decimal:
@@ -118,6 +125,7 @@ class Plan:
                       for u in self.unmet],
             "total_need": money_json(self.total_need), "total_covered": money_json(self.total_covered),
             "total_unmet": money_json(self.total_unmet),
+            "unmet_bound": money_json(self.unmet_bound), "gap": money_json(self.gap), "pruned": self.pruned,
         }
 
 
@@ -252,7 +260,7 @@ def plan_group(books: GroupBooks, policy: Policy, as_of: dt.date, horizon: int =
         UnmetNeed(need, amount, explain(problem, allocation, n, need, securities, policy))
         for n, (need, amount) in enumerate(zip(needs, allocation.unmet, strict=True)) if amount > 0
     )
-    return Plan(as_of, horizon, needs, advances, unmet, allocation.status)
+    return Plan(as_of, horizon, needs, advances, unmet, allocation.status, allocation.bound, allocation.pruned)
 
 
 def explain(problem: AllocationInput, allocation: Allocation, n: int, need: Need, securities: Sequence[Security],

@@ -1,0 +1,81 @@
+"""One call to HiGHS (through SciPy), bounded in time, that says what it proved.
+
+`solve` runs a linear or mixed-integer program under a time limit and returns the best feasible
+point it found (if any), the objective of that point, and the best proven lower bound on the
+optimum: for a linear program solved to the end, or a mixed-integer program proved optimal, the
+bound is the objective itself. When the limit stops the search, the point (when there is one) is
+feasible but maybe not optimal and the bound tells how far it may be from the optimum.
+
+SciPy's `milp` offers no warm start (no initial point can be given to HiGHS through it): the
+phases of `banquasso.pool.allocation` pass the previous phase's answer as a cutoff row instead
+(objective ≤ the value already reached) and keep it as the fallback when a phase finds nothing
+better in its time.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+OPTIMAL = "optimal"
+TIME_LIMIT = "time-limit"
+INFEASIBLE = "infeasible"
+
+
+@dataclass(frozen=True)
+class Solution:
+    """What one solve gave: a feasible point or None, its objective, the proven bound, and the time spent."""
+
+    x: np.ndarray | None
+    objective: float
+    bound: float
+    status: str
+    seconds: float
+
+    @property
+    def proved(self) -> bool:
+        """Whether the point is optimal (the search ended, not the clock)."""
+        return self.status == OPTIMAL and self.x is not None
+
+
+@contextmanager
+def quiet_stdout() -> Iterator[None]:
+    """HiGHS may print a stray debug line on the process's stdout; keep `--json` output clean."""
+    sys.stdout.flush()
+    saved, null = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(null)
+
+
+def solve(objective: np.ndarray, constraints: Sequence[LinearConstraint], lower: np.ndarray, upper: np.ndarray,
+          integrality: np.ndarray, seconds: float) -> Solution:
+    """Minimise `objective · v` under the constraints and bounds, for at most `seconds` (HiGHS's time limit)."""
+    options: dict[str, object] = {"disp": False, "presolve": True, "mip_rel_gap": 0.0,
+                                  "time_limit": max(float(seconds), 1e-3)}
+    start = time.process_time()
+    with quiet_stdout():
+        result = milp(objective, constraints=list(constraints), integrality=integrality,
+                      bounds=Bounds(lower, upper), options=options)
+    spent = time.process_time() - start
+    if result.status == 2:
+        return Solution(None, math.inf, math.inf, INFEASIBLE, spent)
+    x = None if result.x is None else np.asarray(result.x)
+    value = math.inf if x is None else float(objective @ x)
+    if result.status == 0 and x is not None:
+        return Solution(x, value, value, OPTIMAL, spent)
+    dual = getattr(result, "mip_dual_bound", None)
+    bound = float(dual) if dual is not None and math.isfinite(float(dual)) and integrality.any() else -math.inf
+    return Solution(x, value, min(bound, value), TIME_LIMIT, spent)
