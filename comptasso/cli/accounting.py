@@ -18,6 +18,7 @@ from comptasso.cli.util import as_of_option, books_options, dump_json, fail, jso
 from comptasso.importing.banks import BankFormat, load_banks
 from comptasso.importing.categories import load_categories
 from comptasso.importing.importer import BankImporter
+from comptasso.importing.learning import LEARNED_KEY
 from comptasso.importing.run import ImportResult, import_statement
 from comptasso.model.checks import check_member
 from comptasso.money import fr_date, fr_money, money_json
@@ -72,13 +73,13 @@ def _warn(problems: Sequence[Problem]) -> None:
 
 
 def _choose_importer(banks: dict[str, BankFormat], bank_id: str | None, source: Path, account: str,
-                     member: Member, rules_dir: Path, currency: str) -> BankImporter:
+                     member: Member, rules_dir: Path, currency: str, learn: bool) -> BankImporter:
     categories, problems = load_categories(rules_dir)
     if problems:
         fail(problems)
 
     def make(fmt: BankFormat) -> BankImporter:
-        return BankImporter(fmt, account, member.id, categories, currency=currency)
+        return BankImporter(fmt, account, member.id, categories, currency=currency, learn=learn)
 
     if bank_id is not None:
         if bank_id not in banks:
@@ -101,7 +102,8 @@ def _import_json(result: ImportResult, importer: BankImporter, dry_run: bool) ->
         "account": importer.bank_account, "target": result.target, "dry_run": dry_run,
         "written": result.written, "include_added": result.include_added,
         "added": [{"date": e.date, "amount": money_json(e.postings[0].units.number), "label": e.narration,
-                   "account": e.postings[1].account, "flag": e.flag, "import_id": e.meta["import-id"],
+                   "account": e.postings[1].account, "flag": e.flag, "learned": LEARNED_KEY in e.meta,
+                   "import_id": e.meta["import-id"],
                    "source": e.meta["import-source"]} for e in result.added],
         "duplicates": [{"date": d.entry.date, "amount": money_json(d.entry.postings[0].units.number),
                         "label": d.entry.narration, "source": d.entry.meta["import-source"],
@@ -113,7 +115,7 @@ def _import_json(result: ImportResult, importer: BankImporter, dry_run: bool) ->
 
 def _print_import(result: ImportResult, dry_run: bool) -> None:
     for entry in result.added:
-        mark = "à revoir" if entry.flag == "!" else ""
+        mark = "à revoir (compte appris)" if LEARNED_KEY in entry.meta else "à revoir" if entry.flag == "!" else ""
         click.echo(f"+ {fr_date(entry.date)}  {fr_money(entry.postings[0].units.number):>15}  "
                    f"{entry.narration[:40]:<40}  {entry.postings[1].account} {mark}".rstrip())
     for dup in result.duplicates:
@@ -130,13 +132,17 @@ def _print_import(result: ImportResult, dry_run: bool) -> None:
 @click.command("import")
 @click.argument("member")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--bank", "bank_id", default=None, help="Banque de rules/banks.toml (défaut : reconnue d'après le fichier).")
+@click.option("--bank", "bank_id", default=None,
+              help="Banque de rules/banks.toml (défaut : reconnue d'après le fichier).")
 @click.option("--account", default=None, help="Compte bancaire du livre (défaut : bank_account du membre).")
 @click.option("--dry-run", is_flag=True, help="Montrer ce qui serait ajouté sans rien écrire.")
+@click.option("--apprendre/--sans-apprendre", "learn", default=True, show_default=True,
+              help="Proposer la contrepartie des opérations sans règle d'après l'historique du membre "
+                   "(marquées « ! », à revoir).")
 @books_options
 @as_of_option
 @json_option
-def import_command(member: str, file: Path, bank_id: str | None, account: str | None, dry_run: bool,
+def import_command(member: str, file: Path, bank_id: str | None, account: str | None, dry_run: bool, learn: bool,
                    ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool) -> None:
     """Importer un relevé bancaire (CSV ou OFX) dans import.beancount du membre."""
     group, reference = _group_and_reference(ledgers_dir, rules_dir)
@@ -147,7 +153,7 @@ def import_command(member: str, file: Path, bank_id: str | None, account: str | 
     banks, problems = load_banks(rules_dir)
     if problems:
         fail(problems)
-    importer = _choose_importer(banks, bank_id, file, account, target, rules_dir, group.currency)
+    importer = _choose_importer(banks, bank_id, file, account, target, rules_dir, group.currency, learn)
     result = import_statement(target, group.ledgers_dir, reference.allowed_plugins, importer, file,
                               as_of or today(), dry_run=dry_run)
     if not result.ok:

@@ -17,6 +17,7 @@ from beangulp.extract import DUPLICATE
 
 from comptasso.importing.banks import BankFormat
 from comptasso.importing.categories import Categories
+from comptasso.importing.learning import LEARNED_KEY, LEARNED_VALUE, learn_accounts
 from comptasso.importing.matching import matching_invoice, open_invoices
 from comptasso.importing.ofx import looks_like_ofx, ofx_encoding, read_ofx, read_statements
 from comptasso.importing.statement import BankLine, read_csv
@@ -52,8 +53,9 @@ class BankImporter(beangulp.Importer):
     """Import one bank's statements (CSV layout or OFX) into one bank account of one member."""
 
     def __init__(self, fmt: BankFormat, bank_account: str, member_id: str, categories: Categories,
-                 *, currency: str = "EUR", target_file: str = "import.beancount"):
+                 *, currency: str = "EUR", target_file: str = "import.beancount", learn: bool = False):
         self.fmt = fmt
+        self.learn = learn
         self.bank_account = bank_account
         self.member_id = member_id
         self.categories = categories
@@ -133,13 +135,29 @@ class BankImporter(beangulp.Importer):
 
         A payment of an open invoice of `existing` (same amount, reference or third party in the label,
         in time) is booked against the invoice's 401/411 account with its link; any other line goes by
-        the rules, or to the suspense account to review.
+        the rules; a line no rule recognises gets, when learning is on, the counter-account learnt from
+        the member's history (flag `!`, metadata `categorisation: "apprise"`), else the suspense account
+        (flag `!`).
         """
-        seen: Counter[tuple[str, dt.date, Decimal, str]] = Counter()
         invoices = open_invoices(existing) if existing else []
         taken: set[str] = set()
-        out = []
+        decided: list[tuple[str, str, str | None, frozenset[str]] | None] = []
         for line in lines:
+            invoice = matching_invoice(line, invoices, taken)
+            rule = None if invoice else self.categories.categorise(line.label, line.amount, self.member_id)
+            if invoice is not None:
+                taken.add(invoice.link)
+                decided.append((invoice.account, FLAG_CATEGORISED, invoice.payee, frozenset({invoice.link})))
+            elif rule is not None:
+                decided.append((rule.account, FLAG_CATEGORISED, rule.payee, data.EMPTY_SET))
+            else:
+                decided.append(None)
+        undecided = [index for index, decision in enumerate(decided) if decision is None]
+        learnt = dict(zip(undecided, self.learnt_accounts([lines[i] for i in undecided], filepath, existing),
+                          strict=True))
+        seen: Counter[tuple[str, dt.date, Decimal, str]] = Counter()
+        out = []
+        for index, (line, decision) in enumerate(zip(lines, decided, strict=True)):
             account = self.ledger_account(line)
             key = (account, line.date, line.amount, line.label.casefold())
             occurrence = seen[key]
@@ -150,25 +168,35 @@ class BankImporter(beangulp.Importer):
             }
             if line.account_id:
                 meta_values[OFX_ACCOUNT] = line.account_id
-            meta = data.new_metadata(self.target_file, 0, meta_values)
+            learned = learnt.get(index)
+            if learned:
+                meta_values[LEARNED_KEY] = LEARNED_VALUE
+            counter, flag, payee, links = decision or (
+                learned or self.categories.suspense_account, FLAG_TO_REVIEW, None, data.EMPTY_SET)
             units = Amount(line.amount, self.currency)
-            invoice = matching_invoice(line, invoices, taken)
-            links: frozenset[str] = data.EMPTY_SET
-            if invoice is not None:
-                taken.add(invoice.link)
-                counter, flag, payee = invoice.account, FLAG_CATEGORISED, invoice.payee
-                links = frozenset({invoice.link})
-            else:
-                rule = self.categories.categorise(line.label, line.amount, self.member_id)
-                counter = rule.account if rule else self.categories.suspense_account
-                flag = FLAG_CATEGORISED if rule else FLAG_TO_REVIEW
-                payee = rule.payee if rule else None
             postings = [
                 data.Posting(account, units, None, None, None, None),
                 data.Posting(counter, -units, None, None, None, None),
             ]
+            meta = data.new_metadata(self.target_file, 0, meta_values)
             out.append(data.Transaction(meta, line.date, flag, payee, line.label,
                                         data.EMPTY_SET, links, postings))
+        return out
+
+    def learnt_accounts(self, lines: Sequence[BankLine], filepath: str,
+                        existing: Sequence[data.Directive]) -> list[str | None]:
+        """The learnt counter-account of each line (None: none learnt), each bank account on its own history."""
+        out: list[str | None] = [None] * len(lines)
+        if not self.learn or not lines:
+            return out
+        for account in dict.fromkeys(self.ledger_account(line) for line in lines):
+            mine = [i for i, line in enumerate(lines) if self.ledger_account(line) == account]
+            found = learn_accounts([lines[i] for i in mine], account, existing, self,
+                                   suspense=self.categories.suspense_account,
+                                   min_history=self.categories.learning_min_history, currency=self.currency,
+                                   source=filepath)
+            for i, learned in zip(mine, found, strict=True):
+                out[i] = learned
         return out
 
     def extract(self, filepath: str, existing: data.Entries) -> data.Entries:
