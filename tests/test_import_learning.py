@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
+from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from beancount.core import data
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from comptasso.books.loading import load_member_ledger
 from comptasso.cli.main import main
@@ -15,6 +20,7 @@ from comptasso.importing.banks import load_banks
 from comptasso.importing.categories import load_categories
 from comptasso.importing.importer import BankImporter
 from comptasso.importing.learning import history
+from comptasso.importing.statement import BankLine
 from tests.conftest import ROOT, write_group
 
 AS_OF = "2025-04-30"
@@ -241,3 +247,42 @@ def test_the_beangulp_importer_learns_when_asked(tmp_path: Path) -> None:
         "Expenses:613-Locations", "Expenses:606-Achats", "Expenses:626-Frais-Postaux-Telecom",
         "Income:706-Prestations", SUSPENSE,
     ]
+
+
+_WORDS = ["PRLV", "LOYER", "SCI", "ALPES", "CB", "DECATHLON", "GAP", "VIR", "MAIRIE", "EMBRUN", "STAGE", "ORANGE",
+          "MOBILE", "REMISE", "CHEQUES", "AVRIL", "INCONNU", "0043"]
+
+
+@pytest.fixture(scope="module")
+def learnt_ledger(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[data.Directive], BankImporter]:
+    root = tmp_path_factory.mktemp("learn")
+    ledgers, rules = _group(root)
+    ledger = load_member_ledger("velo-gap", ledgers / "velo-gap" / "main.beancount", frozenset())
+    banks, _ = load_banks(rules)
+    categories, _ = load_categories(rules)
+    return list(ledger.entries), BankImporter(banks["credit-cooperatif"], BANK, "velo-gap", categories, learn=True)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.lists(st.sampled_from(_WORDS), min_size=1, max_size=5),
+                          st.decimals(min_value=Decimal("-999.99"), max_value=Decimal("999.99"), places=2)
+                          .filter(lambda d: d != 0)), min_size=1, max_size=6))
+def test_rules_always_win_and_learning_only_uses_the_history(
+        learnt_ledger: tuple[list[data.Directive], BankImporter], operations: list[tuple[list[str], Decimal]]) -> None:
+    existing, importer = learnt_ledger
+    lines = [BankLine(dt.date(2025, 4, 15), amount, " ".join(words), n + 2)
+             for n, (words, amount) in enumerate(operations)]
+    entries = importer.entries_for(lines, "releve.csv", existing)
+    past_accounts = {e.postings[1].account for e in history(existing, BANK, SUSPENSE)} | {
+        e.postings[0].account for e in history(existing, BANK, SUSPENSE)}
+    for line, entry in zip(lines, entries, strict=True):
+        rule = importer.categories.categorise(line.label, line.amount, "velo-gap")
+        counter = entry.postings[1].account
+        if rule is not None:
+            assert (counter, entry.flag, "categorisation" in entry.meta) == (rule.account, "*", False)
+        elif "categorisation" in entry.meta:
+            assert entry.flag == "!" and counter in past_accounts and counter != SUSPENSE
+        else:
+            assert (counter, entry.flag) == (SUSPENSE, "!")
+        bank, other = (p.units for p in entry.postings)
+        assert bank is not None and other is not None and bank.number == line.amount == -other.number
