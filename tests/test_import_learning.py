@@ -285,4 +285,5 @@ def test_rules_always_win_and_learning_only_uses_the_history(
         else:
             assert (counter, entry.flag) == (SUSPENSE, "!")
         bank, other = (p.units for p in entry.postings)
-        assert bank is not None and other is not None and bank.number == line.amount == -other.number
+        assert bank is not None and other is not None and other.number is not None
+        assert bank.number == line.amount == -other.number
