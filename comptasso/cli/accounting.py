@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
+from decimal import Decimal
 from pathlib import Path
 
 import click
+from beancount.core import data
 
 from comptasso.atomic import atomic_write
 from comptasso.books.group import ACCOUNT, Group, Member, load_group
@@ -96,16 +98,22 @@ def _choose_importer(banks: dict[str, BankFormat], bank_id: str | None, source: 
     raise click.UsageError(f"{reason} : précisez --bank ({names})")
 
 
+def _moved(entry: data.Transaction) -> Decimal:
+    """What an imported entry moves on the bank account (its first posting), signed as the statement says."""
+    units = entry.postings[0].units
+    return Decimal(0) if units is None or units.number is None else units.number
+
+
 def _import_json(result: ImportResult, importer: BankImporter, dry_run: bool) -> dict[str, object]:
     return {
         "member": result.member_id, "file": result.source, "bank": importer.fmt.id,
         "account": importer.bank_account, "target": result.target, "dry_run": dry_run,
         "written": result.written, "include_added": result.include_added,
-        "added": [{"date": e.date, "amount": money_json(e.postings[0].units.number), "label": e.narration,
+        "added": [{"date": e.date, "amount": money_json(_moved(e)), "label": e.narration,
                    "account": e.postings[1].account, "flag": e.flag, "learned": LEARNED_KEY in e.meta,
                    "import_id": e.meta["import-id"],
                    "source": e.meta["import-source"]} for e in result.added],
-        "duplicates": [{"date": d.entry.date, "amount": money_json(d.entry.postings[0].units.number),
+        "duplicates": [{"date": d.entry.date, "amount": money_json(_moved(d.entry)),
                         "label": d.entry.narration, "source": d.entry.meta["import-source"],
                         "reason": d.reason,
                         "existing": f"{d.existing.meta.get('filename')}:{d.existing.meta.get('lineno')}"}
@@ -116,11 +124,11 @@ def _import_json(result: ImportResult, importer: BankImporter, dry_run: bool) ->
 def _print_import(result: ImportResult, dry_run: bool) -> None:
     for entry in result.added:
         mark = "à revoir (compte appris)" if LEARNED_KEY in entry.meta else "à revoir" if entry.flag == "!" else ""
-        click.echo(f"+ {fr_date(entry.date)}  {fr_money(entry.postings[0].units.number):>15}  "
-                   f"{entry.narration[:40]:<40}  {entry.postings[1].account} {mark}".rstrip())
+        click.echo(f"+ {fr_date(entry.date)}  {fr_money(_moved(entry)):>15}  "
+                   f"{(entry.narration or '')[:40]:<40}  {entry.postings[1].account} {mark}".rstrip())
     for dup in result.duplicates:
-        click.echo(f"= {fr_date(dup.entry.date)}  {fr_money(dup.entry.postings[0].units.number):>15}  "
-                   f"{dup.entry.narration[:40]:<40}  ignorée : {dup.reason}")
+        click.echo(f"= {fr_date(dup.entry.date)}  {fr_money(_moved(dup.entry)):>15}  "
+                   f"{(dup.entry.narration or '')[:40]:<40}  ignorée : {dup.reason}")
     verb = "à ajouter (essai, rien n'est écrit)" if dry_run else "ajoutée(s)"
     click.echo(f"{len(result.added)} opération(s) {verb} dans {result.target}, "
                f"{len(result.duplicates)} doublon(s) ignoré(s).")

@@ -114,7 +114,7 @@ def import_statement(member: Member, ledgers_dir: Path, allowed_plugins: frozens
         if problems or late:
             return result(problems=problems + late)
         entries = importer.entries_for(lines, str(source), list(ledger.entries))
-        importer.deduplicate(entries, list(ledger.entries))
+        importer.deduplicate(list[data.Directive](entries), list(ledger.entries))
         added = [e for e in entries if DUPLICATE not in e.meta]
         dups = [Duplicate(e, e.meta[DUPLICATE], duplicate_reason(e) or "") for e in entries if DUPLICATE in e.meta]
         for entry in entries:
