@@ -287,3 +287,35 @@ def test_rules_always_win_and_learning_only_uses_the_history(
         bank, other = (p.units for p in entry.postings)
         assert bank is not None and other is not None and other.number is not None
         assert bank.number == line.amount == -other.number
+
+
+def test_each_ofx_account_learns_from_its_own_history(tmp_path: Path) -> None:
+    # The same label on the current account (with history) and on the savings account (without any).
+    ledger = HISTORY.replace("2025-01-01 open Assets:411-Usagers EUR\n",
+                             "2025-01-01 open Assets:411-Usagers EUR\n2025-01-01 open Assets:512-Livret EUR\n")
+    ledgers, rules = _group(tmp_path, ledger)
+    banks_file = rules / "banks.toml"
+    banks_file.write_text(banks_file.read_text("utf-8") + """
+[[banks.accounts]]
+acctid = "111"
+member = "velo-gap"
+account = "Assets:512-CreditCoop"
+
+[[banks.accounts]]
+acctid = "222"
+member = "velo-gap"
+account = "Assets:512-Livret"
+""", encoding="utf-8")
+    loaded = load_member_ledger("velo-gap", ledgers / "velo-gap" / "main.beancount", frozenset())
+    banks, problems = load_banks(rules)
+    categories, _ = load_categories(rules)
+    assert problems == []
+    importer = BankImporter(banks["ofx"], BANK, "velo-gap", categories, learn=True)
+    label = "PRLV LOYER SCI DES ALPES AVRIL"
+    lines = [BankLine(dt.date(2025, 4, 2), Decimal("-650.00"), label, 10, "A1", "111"),
+             BankLine(dt.date(2025, 4, 2), Decimal("-650.00"), label, 20, "B1", "222")]
+    entries = importer.entries_for(lines, "releve.ofx", list(loaded.entries))
+    assert [(e.postings[0].account, e.postings[1].account, "categorisation" in e.meta) for e in entries] == [
+        (BANK, "Expenses:613-Locations", True),
+        ("Assets:512-Livret", SUSPENSE, False),
+    ]
