@@ -319,3 +319,18 @@ account = "Assets:512-Livret"
         (BANK, "Expenses:613-Locations", True),
         ("Assets:512-Livret", SUSPENSE, False),
     ]
+
+
+def test_learning_reads_only_the_history_dated_on_or_before_as_of(tmp_path: Path) -> None:
+    # The rent history is only in May and June, after the statement's --as-of: it must not be learnt from.
+    late = OPENS + "".join(_past(f"2025-0{m}-02", "PRLV LOYER SCI DES ALPES", "Expenses:613-Locations", "-650.00")
+                           for m in (5, 5, 6, 6, 6))
+    ledgers, rules = _group(tmp_path, late, extra="learning_min_history = 3")
+    statement = _statement(tmp_path, "Date;Libellé;Débit;Crédit\n02/04/2025;PRLV LOYER SCI DES ALPES AVRIL;650,00;\n")
+    code, out, err = _import(ledgers, rules, statement, "--dry-run")
+    assert code == 0, err
+    assert _added(out) == [("PRLV LOYER SCI DES ALPES AVRIL", SUSPENSE, "!", False)]
+    result = CliRunner().invoke(main, ["import", "velo-gap", str(statement), "--ledgers", str(ledgers), "--rules",
+                                       str(rules), "--as-of", "2025-06-30", "--json", "--dry-run"])
+    assert result.exit_code == 0, result.stderr
+    assert _added(result.stdout) == [("PRLV LOYER SCI DES ALPES AVRIL", "Expenses:613-Locations", "!", True)]

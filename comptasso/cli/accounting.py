@@ -75,13 +75,14 @@ def _warn(problems: Sequence[Problem]) -> None:
 
 
 def _choose_importer(banks: dict[str, BankFormat], bank_id: str | None, source: Path, account: str,
-                     member: Member, rules_dir: Path, currency: str, learn: bool) -> BankImporter:
+                     member: Member, rules_dir: Path, currency: str, learn: bool,
+                     as_of: dt.date) -> BankImporter:
     categories, problems = load_categories(rules_dir)
     if problems:
         fail(problems)
 
     def make(fmt: BankFormat) -> BankImporter:
-        return BankImporter(fmt, account, member.id, categories, currency=currency, learn=learn)
+        return BankImporter(fmt, account, member.id, categories, currency=currency, learn=learn, as_of=as_of)
 
     if bank_id is not None:
         if bank_id not in banks:
@@ -161,9 +162,10 @@ def import_command(member: str, file: Path, bank_id: str | None, account: str | 
     banks, problems = load_banks(rules_dir)
     if problems:
         fail(problems)
-    importer = _choose_importer(banks, bank_id, file, account, target, rules_dir, group.currency, learn)
-    result = import_statement(target, group.ledgers_dir, reference.allowed_plugins, importer, file,
-                              as_of or today(), dry_run=dry_run)
+    day = as_of or today()
+    importer = _choose_importer(banks, bank_id, file, account, target, rules_dir, group.currency, learn, day)
+    result = import_statement(target, group.ledgers_dir, reference.allowed_plugins, importer, file, day,
+                              dry_run=dry_run)
     if not result.ok:
         fail([p for p in result.problems if p.is_error])
     if as_json:

@@ -64,9 +64,11 @@ class BankImporter(beangulp.Importer):  # type: ignore[misc]  # beangulp ships n
     """Import one bank's statements (CSV layout or OFX) into one bank account of one member."""
 
     def __init__(self, fmt: BankFormat, bank_account: str, member_id: str, categories: Categories,
-                 *, currency: str = "EUR", target_file: str = "import.beancount", learn: bool = False):
+                 *, currency: str = "EUR", target_file: str = "import.beancount", learn: bool = False,
+                 as_of: dt.date | None = None):
         self.fmt = fmt
         self.learn = learn
+        self.as_of = as_of  # learning reads only the history dated on or before it
         self.bank_account = bank_account
         self.member_id = member_id
         self.categories = categories
@@ -203,7 +205,7 @@ class BankImporter(beangulp.Importer):  # type: ignore[misc]  # beangulp ships n
             found = learn_accounts([lines[i] for i in mine], account, existing, self,
                                    suspense=self.categories.suspense_account,
                                    min_history=self.categories.learning_min_history, currency=self.currency,
-                                   source=filepath)
+                                   source=filepath, as_of=self.as_of)
             for i, learned in zip(mine, found, strict=True):
                 out[i] = learned
         return out

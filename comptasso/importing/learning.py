@@ -52,16 +52,20 @@ def counter_account(entry: data.Transaction, bank_account: str) -> str | None:
     return next(a for a in accounts if a != bank_account)
 
 
-def history(existing: Sequence[data.Directive], bank_account: str, suspense: str) -> list[data.Transaction]:
+def history(existing: Sequence[data.Directive], bank_account: str, suspense: str,
+            as_of: dt.date | None = None) -> list[data.Transaction]:
     """The past operations a model may learn from: reviewed (`*`), two postings, one on this bank account.
 
     Left out: lines still to review (`!`, including earlier learnt ones), the suspense account, invoice
-    payments (a link: the invoice matcher books those), BanquAsso's entries, and accounts closed since.
+    payments (a link: the invoice matcher books those), BanquAsso's entries, accounts closed since, and
+    anything dated after `as_of` (a result as of a day depends only on what is dated on or before it).
     """
     spans = open_spans(existing)
     out = []
     for entry in existing:
         if not isinstance(entry, data.Transaction) or entry.flag != "*" or entry.links:
+            continue
+        if as_of is not None and entry.date > as_of:
             continue
         if _ENGINE_KEY in entry.meta:
             continue
@@ -82,9 +86,9 @@ def supported(label: str, account: str, past: Sequence[data.Transaction], bank_a
 
 def learn_accounts(lines: Sequence[BankLine], bank_account: str, existing: Sequence[data.Directive],
                    importer: beangulp.Importer, *, suspense: str, min_history: int, currency: str,
-                   source: str) -> list[str | None]:
+                   source: str, as_of: dt.date | None = None) -> list[str | None]:
     """The learnt counter-account of each line, or None (too little history, or no support for it)."""
-    past = history(existing, bank_account, suspense)
+    past = history(existing, bank_account, suspense, as_of)
     if not lines or len(past) < min_history:
         return [None] * len(lines)
     from smart_importer import PredictPostings  # scikit-learn loads slowly: only when there is work
