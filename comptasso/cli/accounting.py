@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
+from decimal import Decimal
 from pathlib import Path
 
 import click
+from beancount.core import data
 
 from comptasso.atomic import atomic_write
 from comptasso.books.group import ACCOUNT, Group, Member, load_group
@@ -18,6 +20,7 @@ from comptasso.cli.util import as_of_option, books_options, dump_json, fail, jso
 from comptasso.importing.banks import BankFormat, load_banks
 from comptasso.importing.categories import load_categories
 from comptasso.importing.importer import BankImporter
+from comptasso.importing.learning import LEARNED_KEY
 from comptasso.importing.run import ImportResult, import_statement
 from comptasso.model.checks import check_member
 from comptasso.money import fr_date, fr_money, money_json
@@ -72,13 +75,14 @@ def _warn(problems: Sequence[Problem]) -> None:
 
 
 def _choose_importer(banks: dict[str, BankFormat], bank_id: str | None, source: Path, account: str,
-                     member: Member, rules_dir: Path, currency: str) -> BankImporter:
+                     member: Member, rules_dir: Path, currency: str, learn: bool,
+                     as_of: dt.date) -> BankImporter:
     categories, problems = load_categories(rules_dir)
     if problems:
         fail(problems)
 
     def make(fmt: BankFormat) -> BankImporter:
-        return BankImporter(fmt, account, member.id, categories, currency=currency)
+        return BankImporter(fmt, account, member.id, categories, currency=currency, learn=learn, as_of=as_of)
 
     if bank_id is not None:
         if bank_id not in banks:
@@ -95,15 +99,22 @@ def _choose_importer(banks: dict[str, BankFormat], bank_id: str | None, source: 
     raise click.UsageError(f"{reason} : précisez --bank ({names})")
 
 
+def _moved(entry: data.Transaction) -> Decimal:
+    """What an imported entry moves on the bank account (its first posting), signed as the statement says."""
+    units = entry.postings[0].units
+    return Decimal(0) if units is None or units.number is None else units.number
+
+
 def _import_json(result: ImportResult, importer: BankImporter, dry_run: bool) -> dict[str, object]:
     return {
         "member": result.member_id, "file": result.source, "bank": importer.fmt.id,
         "account": importer.bank_account, "target": result.target, "dry_run": dry_run,
         "written": result.written, "include_added": result.include_added,
-        "added": [{"date": e.date, "amount": money_json(e.postings[0].units.number), "label": e.narration,
-                   "account": e.postings[1].account, "flag": e.flag, "import_id": e.meta["import-id"],
+        "added": [{"date": e.date, "amount": money_json(_moved(e)), "label": e.narration,
+                   "account": e.postings[1].account, "flag": e.flag, "learned": LEARNED_KEY in e.meta,
+                   "import_id": e.meta["import-id"],
                    "source": e.meta["import-source"]} for e in result.added],
-        "duplicates": [{"date": d.entry.date, "amount": money_json(d.entry.postings[0].units.number),
+        "duplicates": [{"date": d.entry.date, "amount": money_json(_moved(d.entry)),
                         "label": d.entry.narration, "source": d.entry.meta["import-source"],
                         "reason": d.reason,
                         "existing": f"{d.existing.meta.get('filename')}:{d.existing.meta.get('lineno')}"}
@@ -113,12 +124,12 @@ def _import_json(result: ImportResult, importer: BankImporter, dry_run: bool) ->
 
 def _print_import(result: ImportResult, dry_run: bool) -> None:
     for entry in result.added:
-        mark = "à revoir" if entry.flag == "!" else ""
-        click.echo(f"+ {fr_date(entry.date)}  {fr_money(entry.postings[0].units.number):>15}  "
-                   f"{entry.narration[:40]:<40}  {entry.postings[1].account} {mark}".rstrip())
+        mark = "à revoir (compte appris)" if LEARNED_KEY in entry.meta else "à revoir" if entry.flag == "!" else ""
+        click.echo(f"+ {fr_date(entry.date)}  {fr_money(_moved(entry)):>15}  "
+                   f"{(entry.narration or '')[:40]:<40}  {entry.postings[1].account} {mark}".rstrip())
     for dup in result.duplicates:
-        click.echo(f"= {fr_date(dup.entry.date)}  {fr_money(dup.entry.postings[0].units.number):>15}  "
-                   f"{dup.entry.narration[:40]:<40}  ignorée : {dup.reason}")
+        click.echo(f"= {fr_date(dup.entry.date)}  {fr_money(_moved(dup.entry)):>15}  "
+                   f"{(dup.entry.narration or '')[:40]:<40}  ignorée : {dup.reason}")
     verb = "à ajouter (essai, rien n'est écrit)" if dry_run else "ajoutée(s)"
     click.echo(f"{len(result.added)} opération(s) {verb} dans {result.target}, "
                f"{len(result.duplicates)} doublon(s) ignoré(s).")
@@ -130,13 +141,17 @@ def _print_import(result: ImportResult, dry_run: bool) -> None:
 @click.command("import")
 @click.argument("member")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--bank", "bank_id", default=None, help="Banque de rules/banks.toml (défaut : reconnue d'après le fichier).")
+@click.option("--bank", "bank_id", default=None,
+              help="Banque de rules/banks.toml (défaut : reconnue d'après le fichier).")
 @click.option("--account", default=None, help="Compte bancaire du livre (défaut : bank_account du membre).")
 @click.option("--dry-run", is_flag=True, help="Montrer ce qui serait ajouté sans rien écrire.")
+@click.option("--apprendre/--sans-apprendre", "learn", default=True, show_default=True,
+              help="Proposer la contrepartie des opérations sans règle d'après l'historique du membre "
+                   "(marquées « ! », à revoir).")
 @books_options
 @as_of_option
 @json_option
-def import_command(member: str, file: Path, bank_id: str | None, account: str | None, dry_run: bool,
+def import_command(member: str, file: Path, bank_id: str | None, account: str | None, dry_run: bool, learn: bool,
                    ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool) -> None:
     """Importer un relevé bancaire (CSV ou OFX) dans import.beancount du membre."""
     group, reference = _group_and_reference(ledgers_dir, rules_dir)
@@ -147,9 +162,10 @@ def import_command(member: str, file: Path, bank_id: str | None, account: str | 
     banks, problems = load_banks(rules_dir)
     if problems:
         fail(problems)
-    importer = _choose_importer(banks, bank_id, file, account, target, rules_dir, group.currency)
-    result = import_statement(target, group.ledgers_dir, reference.allowed_plugins, importer, file,
-                              as_of or today(), dry_run=dry_run)
+    day = as_of or today()
+    importer = _choose_importer(banks, bank_id, file, account, target, rules_dir, group.currency, learn, day)
+    result = import_statement(target, group.ledgers_dir, reference.allowed_plugins, importer, file, day,
+                              dry_run=dry_run)
     if not result.ok:
         fail([p for p in result.problems if p.is_error])
     if as_json:

@@ -39,7 +39,7 @@ class _BankTable(BaseModel):
     header: bool = True
     date_column: Column = "Date"
     date_format: str = "%d/%m/%Y"
-    label_columns: list[Column] = Field(default_factory=lambda: ["Libellé"], min_length=1)
+    label_columns: list[Column] = Field(default_factory=lambda: list[Column](["Libellé"]), min_length=1)
     amount_column: Column | None = None
     debit_column: Column | None = None
     credit_column: Column | None = None

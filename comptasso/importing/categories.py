@@ -16,6 +16,8 @@ from comptasso.problems import Problem
 
 CATEGORIES_FILE = "categories.toml"
 DEFAULT_SUSPENSE = "Assets:471-Operations-En-Attente"
+#: Fewest reviewed past operations of a bank account before its lines' counter-accounts are learnt.
+DEFAULT_LEARNING_MIN_HISTORY = 20
 
 
 class _RuleTable(BaseModel):
@@ -40,6 +42,7 @@ class _Defaults(BaseModel):
     model_config = ConfigDict(extra="forbid")
     suspense_account: str = Field(default=DEFAULT_SUSPENSE, pattern=ACCOUNT)
     duplicate_window_days: int = Field(default=3, ge=0, le=31)
+    learning_min_history: int = Field(default=DEFAULT_LEARNING_MIN_HISTORY, ge=1, le=100_000)
 
 
 class _CategoriesFile(BaseModel):
@@ -76,11 +79,12 @@ class Rule:
 
 @dataclass(frozen=True)
 class Categories:
-    """The ordered rules, the suspense account for unmatched lines and the duplicate window."""
+    """The ordered rules, the suspense account for unmatched lines, the duplicate window, the learning threshold."""
 
     rules: tuple[Rule, ...]
     suspense_account: str
     duplicate_window_days: int
+    learning_min_history: int = DEFAULT_LEARNING_MIN_HISTORY
 
     def categorise(self, label: str, amount: Decimal, member_id: str) -> Rule | None:
         """The first rule matching a bank line (amount signed from the bank account), or None."""
@@ -112,4 +116,6 @@ def load_categories(rules_dir: Path) -> tuple[Categories, list[Problem]]:
              frozenset(table.members), table.payee, str(path), locate(text, ("rules", index, "pattern")))
         for index, table in enumerate(parsed.rules)
     )
-    return Categories(rules, parsed.defaults.suspense_account, parsed.defaults.duplicate_window_days), []
+    defaults = parsed.defaults
+    return Categories(rules, defaults.suspense_account, defaults.duplicate_window_days,
+                      defaults.learning_min_history), []

@@ -7,6 +7,7 @@ import hashlib
 import re
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,7 +18,8 @@ from beangulp.extract import DUPLICATE
 
 from comptasso.importing.banks import BankFormat
 from comptasso.importing.categories import Categories
-from comptasso.importing.matching import matching_invoice, open_invoices
+from comptasso.importing.learning import LEARNED_KEY, LEARNED_VALUE, learn_accounts
+from comptasso.importing.matching import OpenInvoice, matching_invoice, open_invoices
 from comptasso.importing.ofx import looks_like_ofx, ofx_encoding, read_ofx, read_statements
 from comptasso.importing.statement import BankLine, read_csv
 from comptasso.problems import Problem, ProblemsError
@@ -48,12 +50,25 @@ def duplicate_reason(entry: data.Directive) -> str | None:
     return "déjà saisie dans le livre"
 
 
-class BankImporter(beangulp.Importer):
+@dataclass(frozen=True)
+class Booking:
+    """Where a bank line goes: its counter-account, flag, payee and links."""
+
+    account: str
+    flag: str
+    payee: str | None = None
+    links: frozenset[str] = data.EMPTY_SET
+
+
+class BankImporter(beangulp.Importer):  # type: ignore[misc]  # beangulp ships no type hints
     """Import one bank's statements (CSV layout or OFX) into one bank account of one member."""
 
     def __init__(self, fmt: BankFormat, bank_account: str, member_id: str, categories: Categories,
-                 *, currency: str = "EUR", target_file: str = "import.beancount"):
+                 *, currency: str = "EUR", target_file: str = "import.beancount", learn: bool = False,
+                 as_of: dt.date | None = None):
         self.fmt = fmt
+        self.learn = learn
+        self.as_of = as_of  # learning reads only the history dated on or before it
         self.bank_account = bank_account
         self.member_id = member_id
         self.categories = categories
@@ -133,13 +148,19 @@ class BankImporter(beangulp.Importer):
 
         A payment of an open invoice of `existing` (same amount, reference or third party in the label,
         in time) is booked against the invoice's 401/411 account with its link; any other line goes by
-        the rules, or to the suspense account to review.
+        the rules; a line no rule recognises gets, when learning is on, the counter-account learnt from
+        the member's history (flag `!`, metadata `categorisation: "apprise"`), else the suspense account
+        (flag `!`).
         """
-        seen: Counter[tuple[str, dt.date, Decimal, str]] = Counter()
         invoices = open_invoices(existing) if existing else []
         taken: set[str] = set()
+        decided = [self.known_booking(line, invoices, taken) for line in lines]
+        undecided = [index for index, booking in enumerate(decided) if booking is None]
+        learnt = dict(zip(undecided, self.learnt_accounts([lines[i] for i in undecided], filepath, existing),
+                          strict=True))
+        seen: Counter[tuple[str, dt.date, Decimal, str]] = Counter()
         out = []
-        for line in lines:
+        for index, (line, known) in enumerate(zip(lines, decided, strict=True)):
             account = self.ledger_account(line)
             key = (account, line.date, line.amount, line.label.casefold())
             occurrence = seen[key]
@@ -150,32 +171,52 @@ class BankImporter(beangulp.Importer):
             }
             if line.account_id:
                 meta_values[OFX_ACCOUNT] = line.account_id
-            meta = data.new_metadata(self.target_file, 0, meta_values)
+            learned = learnt.get(index)
+            if learned:
+                meta_values[LEARNED_KEY] = LEARNED_VALUE
+            booking = known or Booking(learned or self.categories.suspense_account, FLAG_TO_REVIEW)
             units = Amount(line.amount, self.currency)
-            invoice = matching_invoice(line, invoices, taken)
-            links: frozenset[str] = data.EMPTY_SET
-            if invoice is not None:
-                taken.add(invoice.link)
-                counter, flag, payee = invoice.account, FLAG_CATEGORISED, invoice.payee
-                links = frozenset({invoice.link})
-            else:
-                rule = self.categories.categorise(line.label, line.amount, self.member_id)
-                counter = rule.account if rule else self.categories.suspense_account
-                flag = FLAG_CATEGORISED if rule else FLAG_TO_REVIEW
-                payee = rule.payee if rule else None
             postings = [
                 data.Posting(account, units, None, None, None, None),
-                data.Posting(counter, -units, None, None, None, None),
+                data.Posting(booking.account, -units, None, None, None, None),
             ]
-            out.append(data.Transaction(meta, line.date, flag, payee, line.label,
-                                        data.EMPTY_SET, links, postings))
+            meta = data.new_metadata(self.target_file, 0, meta_values)
+            out.append(data.Transaction(meta, line.date, booking.flag, booking.payee, line.label,
+                                        data.EMPTY_SET, booking.links, postings))
+        return out
+
+    def known_booking(self, line: BankLine, invoices: Sequence[OpenInvoice], taken: set[str]) -> Booking | None:
+        """The booking an open invoice (then taken) or a rule gives a line, else None (to learn or to review)."""
+        invoice = matching_invoice(line, invoices, taken)
+        if invoice is not None:
+            taken.add(invoice.link)
+            return Booking(invoice.account, FLAG_CATEGORISED, invoice.payee, frozenset({invoice.link}))
+        rule = self.categories.categorise(line.label, line.amount, self.member_id)
+        return None if rule is None else Booking(rule.account, FLAG_CATEGORISED, rule.payee)
+
+    def learnt_accounts(self, lines: Sequence[BankLine], filepath: str,
+                        existing: Sequence[data.Directive]) -> list[str | None]:
+        """The learnt counter-account of each line (None: none learnt), each bank account on its own history."""
+        out: list[str | None] = [None] * len(lines)
+        if not self.learn or not lines:
+            return out
+        for account in dict.fromkeys(self.ledger_account(line) for line in lines):
+            mine = [i for i, line in enumerate(lines) if self.ledger_account(line) == account]
+            found = learn_accounts([lines[i] for i in mine], account, existing, self,
+                                   suspense=self.categories.suspense_account,
+                                   min_history=self.categories.learning_min_history, currency=self.currency,
+                                   source=filepath, as_of=self.as_of)
+            for i, learned in zip(mine, found, strict=True):
+                out[i] = learned
         return out
 
     def extract(self, filepath: str, existing: data.Entries) -> data.Entries:
         lines, problems = self.read(filepath)
         if any(p.is_error for p in problems):
             raise ProblemsError(problems)
-        return self.entries_for(lines, filepath, existing)
+        entries: data.Entries = []
+        entries.extend(self.entries_for(lines, filepath, existing))
+        return entries
 
     def date(self, filepath: str) -> dt.date | None:
         """The statement's date, for `beangulp archive`: its closing date (OFX DTEND), else its last operation."""
@@ -214,14 +255,15 @@ class BankImporter(beangulp.Importer):
 
     def _same_movement(self, entry: data.Transaction, candidates: Sequence[data.Transaction],
                        window: dt.timedelta, used: set[int]) -> data.Transaction | None:
-        amount = entry.postings[0].units.number
+        units = entry.postings[0].units
+        amount = None if units is None else units.number
         bank_account = entry.postings[0].account
         best: tuple[int, int] | None = None
         for index, other in enumerate(candidates):
             if index in used or abs(other.date - entry.date) > window:
                 continue
             moved = sum((p.units.number for p in other.postings
-                         if p.account == bank_account and p.units is not None
+                         if p.account == bank_account and p.units is not None and p.units.number is not None
                          and p.units.currency == self.currency), Decimal(0))
             if moved == amount:
                 distance = abs((other.date - entry.date).days)

@@ -38,7 +38,8 @@ class OpenInvoice:
     narration: str
 
 
-def _words(text: str) -> set[str]:
+def distinctive_words(text: str) -> set[str]:
+    """The words of a label or a name that can tell a third party apart (no bank jargon, 3 letters or more)."""
     plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
     return {w for w in _WORD.findall(plain) if len(w) >= 3 and w not in _COMMON}
 
@@ -75,7 +76,7 @@ def mentions(invoice: OpenInvoice, label: str) -> bool:
     if _compact(invoice.link) and _compact(invoice.link) in _compact(label):
         return True
     party = " ".join(filter(None, (invoice.payee, (auxiliary(invoice.account) or "").replace("-", " "))))
-    return bool(_words(party) & _words(label))
+    return bool(distinctive_words(party) & distinctive_words(label))
 
 
 def in_window(invoice: OpenInvoice, day: dt.date) -> bool:

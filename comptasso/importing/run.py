@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from comptasso.books.group import Member
 from comptasso.books.loading import load_member_ledger
 from comptasso.importing.categories import Categories
 from comptasso.importing.importer import BankImporter, duplicate_reason
+from comptasso.importing.learning import is_open, open_spans
 from comptasso.problems import Problem
 
 IMPORT_FILE = "import.beancount"
@@ -52,20 +53,10 @@ class ImportResult:
         return not any(p.is_error for p in self.problems)
 
 
-def _opens(entries: Iterable[data.Directive]) -> dict[str, tuple[dt.date, dt.date | None]]:
-    spans: dict[str, tuple[dt.date, dt.date | None]] = {}
-    for entry in entries:
-        if isinstance(entry, data.Open):
-            spans[entry.account] = (entry.date, None)
-        elif isinstance(entry, data.Close) and entry.account in spans:
-            spans[entry.account] = (spans[entry.account][0], entry.date)
-    return spans
-
-
 def account_problems(entries: Sequence[data.Transaction], existing: Sequence[data.Directive],
                      importer: BankImporter, ledger: Path) -> list[Problem]:
     """Each account an imported entry would use must be open in the member's ledger on its date."""
-    spans = _opens(existing)
+    spans = open_spans(existing)
     categories: Categories = importer.categories
     where = {rule.account: (rule.file, rule.line) for rule in reversed(categories.rules)}
     reported: set[str] = set()
@@ -73,9 +64,9 @@ def account_problems(entries: Sequence[data.Transaction], existing: Sequence[dat
     for entry in entries:
         for posting in entry.postings:
             account = posting.account
-            span = spans.get(account)
-            if account in reported or (span and span[0] <= entry.date and (span[1] is None or entry.date < span[1])):
+            if account in reported or is_open(spans, account, entry.date):
                 continue
+            span = spans.get(account)
             reported.add(account)
             state = "n'est pas ouvert" if span is None else "n'est pas ouvert à cette date"
             file, line = where.get(account, (str(ledger), 0))
@@ -115,7 +106,7 @@ def import_statement(member: Member, ledgers_dir: Path, allowed_plugins: frozens
         errors = [p for p in ledger.problems if p.is_error]
         if errors:
             return result(problems=[Problem(str(member.ledger), 0, f"le livre de {member.id} a des erreurs : "
-                                            "corrigez-les avant d'importer")] + errors)
+                                            "corrigez-les avant d'importer"), *errors])
         lines, problems = importer.read(str(source))
         late = [Problem(str(source), line.line, f"opération datée du {line.date.strftime('%d/%m/%Y')}, "
                         f"après la date de lecture {as_of.strftime('%d/%m/%Y')} (--as-of)")
@@ -123,7 +114,7 @@ def import_statement(member: Member, ledgers_dir: Path, allowed_plugins: frozens
         if problems or late:
             return result(problems=problems + late)
         entries = importer.entries_for(lines, str(source), list(ledger.entries))
-        importer.deduplicate(entries, list(ledger.entries))
+        importer.deduplicate(list[data.Directive](entries), list(ledger.entries))
         added = [e for e in entries if DUPLICATE not in e.meta]
         dups = [Duplicate(e, e.meta[DUPLICATE], duplicate_reason(e) or "") for e in entries if DUPLICATE in e.meta]
         for entry in entries:
@@ -151,5 +142,5 @@ def import_statement(member: Member, ledgers_dir: Path, allowed_plugins: frozens
                 atomic_write(target, old)
             note = Problem(str(target), 0, "import annulé : le livre ne passait plus la vérification, "
                                            "le contenu précédent est rétabli")
-            return result(added, dups, [note] + broken, include)
+            return result(added, dups, [note, *broken], include)
         return result(added, dups, include=include, written=True)

@@ -104,7 +104,7 @@ def _parse_row(row: list[str], cols: dict[str, int], fmt: BankFormat) -> tuple[d
         raise ValueError(f"{len(row)} champ(s) au lieu d'au moins {need} (séparateur « {fmt.delimiter} » attendu)")
     text = row[cols["date"]].strip()
     try:
-        day = dt.datetime.strptime(text, fmt.date_format).date()
+        day = dt.datetime.strptime(text, fmt.date_format).date()  # noqa: DTZ007 - a calendar day
     except ValueError as exc:
         raise ValueError(f"date invalide « {text} » (format attendu {fmt.date_format})") from exc
     if "amount" in cols:
