@@ -20,6 +20,7 @@ COMMANDS = {
     "scheduler": "banquasso.commands.board:scheduler_command",
     "jobs": "banquasso.commands.board:jobs_command",
     "accuracy": "banquasso.commands.board:accuracy_command",
+    "budget": "banquasso.commands.budget:budget_command",
 }
 
 
