@@ -21,6 +21,8 @@ COMMANDS = {
     "jobs": "banquasso.commands.board:jobs_command",
     "accuracy": "banquasso.commands.board:accuracy_command",
     "budget": "banquasso.commands.budget:budget_command",
+    "subventions": "banquasso.commands.grants:subventions_command",
+    "compte-rendu": "banquasso.commands.grants:compte_rendu_command",
 }
 
 
