@@ -104,3 +104,86 @@ def test_the_annexe_table_is_the_same_rule() -> None:
                       "opening": Decimal("0.00"), "granted": Decimal("10000.00"), "charges": Decimal("6000.00"),
                       "released": Decimal("0.00"), "dotation": Decimal("4000.00"), "closing": Decimal("4000.00")}]
     assert fonds_dedies_table(_entries(LEDGER), dt.date(2025, 1, 1), dt.date(2025, 12, 31)) == []
+
+
+# ------------------------------------------------------------------------------------- banquasso fonds-dedies
+
+def _cli_group(tmp_path):
+    from tests.conftest import write_group
+
+    base = LEDGER.replace("2025-01-01 open Liabilities:194-Fonds-Dedies-Subventions EUR\n", "").replace(
+        "2025-01-01 open Expenses:6894-Reports-Fonds-Dedies EUR\n", "").replace(
+        "2025-01-01 open Income:7894-Utilisations-Fonds-Dedies EUR\n", "")
+    ledgers, rules = write_group(tmp_path, {"velo-gap": base})
+    return ledgers, ["--ledgers", str(ledgers), "--rules", str(rules)]
+
+
+def Y26_ARGS(args: list[str]) -> list[str]:
+    return ["fonds-dedies", *args, "--member", "velo-gap", "--year", "2026", "--as-of", "2026-12-31"]
+
+
+def Y27_ARGS(args: list[str]) -> list[str]:
+    return ["fonds-dedies", *args, "--member", "velo-gap", "--year", "2027", "--as-of", "2027-12-31"]
+
+
+def test_fonds_dedies_write_is_flagged_included_checked_and_idempotent(tmp_path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from banquasso.commands.main import main
+    from comptasso.books.facade import open_books
+
+    ledgers, args = _cli_group(tmp_path)
+    runner = CliRunner()
+    shown = runner.invoke(main, [*Y26_ARGS(args), "--json"])
+    assert shown.exit_code == 0, shown.output
+    doc = json.loads(shown.stdout)
+    assert doc["written"] is False and doc["rows"][0]["dotation"] == "4000.00"
+    assert not (ledgers / "velo-gap" / "fonds-dedies.beancount").exists()
+
+    wrote = runner.invoke(main, [*Y26_ARGS(args), "--write"])
+    assert wrote.exit_code == 0, wrote.output
+    assert "reportés (689) 4 000,00 €" in wrote.stdout
+    written = (ledgers / "velo-gap" / "fonds-dedies.beancount").read_text(encoding="utf-8")
+    assert '2026-12-31 ! "Fonds dédiés" "Report en fonds dédiés FD-1 (festival)"' in written
+    assert "2026-01-01 open Liabilities:194-Fonds-Dedies-Subventions EUR" in written
+    main_text = (ledgers / "velo-gap" / "main.beancount").read_text(encoding="utf-8")
+    assert main_text.count('include "fonds-dedies.beancount"') == 1
+
+    again = runner.invoke(main, [*Y26_ARGS(args), "--write"])
+    assert again.exit_code == 0 and "déjà proposées" in again.stdout
+    assert (ledgers / "velo-gap" / "fonds-dedies.beancount").read_text(encoding="utf-8") == written
+
+    nxt = runner.invoke(main, [*Y27_ARGS(args), "--write"])
+    assert nxt.exit_code == 0, nxt.output
+    assert "utilisés (789) 1 500,00 €" in nxt.stdout
+    books, _ = open_books(ledgers, ledgers.parent / "rules", cache_dir=False)
+    assert books is not None and not [p for p in books.all_problems() if p.is_error]
+    entries = books.ledger("velo-gap").entries
+    assert [r.closing for r in fonds_dedies_rows(entries, *Y27)] == [Decimal("2500.00")]
+
+
+def test_fonds_dedies_unknown_member_changes_nothing(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from banquasso.commands.main import main
+
+    ledgers, args = _cli_group(tmp_path)
+    before = (ledgers / "velo-gap" / "main.beancount").read_bytes()
+    result = CliRunner().invoke(main, ["fonds-dedies", *args, "--member", "x", "--year", "2026",
+                                       "--as-of", "2026-12-31", "--write"])
+    assert result.exit_code in (1, 2) and "inconnu" in result.output
+    assert (ledgers / "velo-gap" / "main.beancount").read_bytes() == before
+    assert not (ledgers / "velo-gap" / "fonds-dedies.beancount").exists()
+
+
+def test_fonds_dedies_before_the_year_is_a_usage_error(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from banquasso.commands.main import main
+
+    _, args = _cli_group(tmp_path)
+    result = CliRunner().invoke(main, ["fonds-dedies", *args, "--member", "velo-gap", "--year", "2027",
+                                       "--as-of", "2026-06-30"])
+    assert result.exit_code == 2 and "n'a pas commencé" in result.output

@@ -23,6 +23,7 @@ COMMANDS = {
     "budget": "banquasso.commands.budget:budget_command",
     "subventions": "banquasso.commands.grants:subventions_command",
     "compte-rendu": "banquasso.commands.grants:compte_rendu_command",
+    "fonds-dedies": "banquasso.commands.fonds_dedies:fonds_dedies_command",
 }
 
 
