@@ -11,9 +11,9 @@ from comptasso.plugins.consolidation import RULES_ENV
 from comptasso.web.access import load_users
 from comptasso.web.serve import build_app, prepare
 from tests.conftest import write_group
+from tests.forecast_helpers import OPEN, opening
 from tests.test_fava_ext import GROUP_VIEW, PASSWORD, PLUGINS, users_toml
 from tests.test_grant_files import LEDGER as VELO_BOOKS
-from tests.forecast_helpers import OPEN, opening
 
 EXTENSION = '2025-01-01 custom "fava-extension" "banquasso.fava_ext"\n'
 OTHER = OPEN + opening("9000.00") + """
