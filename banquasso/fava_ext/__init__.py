@@ -114,6 +114,9 @@ class BanquAssoExtension(FavaExtensionBase):
     def after_load_file(self) -> None:
         with self._lock:
             self._cache.clear()
+        from banquasso.fava_ext.budget_views import drop_spec_budget_errors  # issue 16: SPEC-form budget lines
+
+        drop_spec_budget_errors(self.ledger)
 
     # ------------------------------------------------------------------------------------ page data
 

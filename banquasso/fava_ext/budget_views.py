@@ -54,3 +54,20 @@ def _file(f: GrantFile) -> dict[str, Any]:
         "documents": list(f.documents),
         "alert": f.status in ("report-due", "report-late"),
     }
+
+
+def is_spec_budget(entry: object) -> bool:
+    """True for a `custom "budget"` in the SPEC's form (`"PRÉFIXE" DÉBUT FIN MONTANT`), not Fava's own.
+
+    Fava reads `custom "budget" Compte "intervalle" MONTANT` for its own budget reports and reports
+    every other form as « Invalid interval for budget entry »; ours has a date in second place.
+    """
+    values: Sequence[Any] = getattr(entry, "values", None) or ()
+    return getattr(entry, "type", None) == "budget" and len(values) >= 2 and isinstance(values[1].value, dt.date)
+
+
+def drop_spec_budget_errors(ledger: Any) -> None:
+    """Remove Fava's budget errors about SPEC-form budget lines (they are ours, checked by banquasso budget)."""
+    budgets = getattr(ledger, "budgets", None)
+    if budgets is not None:
+        budgets.errors = [e for e in budgets.errors if not is_spec_budget(getattr(e, "entry", None))]
