@@ -73,8 +73,13 @@ def _open(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, quiet: bool
     return report_exclusions(readable(books, day), member), policy, day
 
 
-def _outlook(books: GroupBooks, policy: Policy, day: dt.date, horizon: int) -> GroupOutlook:
-    outlook, problems = read_group_with_advances(books, day, horizon, policy.floor)
+def _outlook(books: GroupBooks, policy: Policy, day: dt.date, horizon: int, budget: bool = False) -> GroupOutlook:
+    if budget:
+        from banquasso.forecast.budget_flows import read_group_with_budget
+
+        outlook, problems = read_group_with_budget(books, day, horizon, policy.floor)
+    else:
+        outlook, problems = read_group_with_advances(books, day, horizon, policy.floor)
     if outlook is None:
         fail(problems)
     return outlook
@@ -202,14 +207,17 @@ def forecast_text(forecast: GroupForecast, members: Sequence[MemberForecast], ri
 @click.option("--scenarios", type=click.IntRange(1, 100_000), default=DEFAULT_SCENARIOS, show_default=True,
               help="Nombre de scénarios simulés avec --risk.")
 @click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Graine du tirage avec --risk.")
+@click.option("--budget", "with_budget", is_flag=True,
+              help="Prolonger la prévision par le budget là où aucune prévision ne couvre une ligne (docs/budget.md).")
 def forecast_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool, horizon: int,
-                     member: str | None, as_csv: bool, risk: bool, scenarios: int, seed: int) -> None:
+                     member: str | None, as_csv: bool, risk: bool, scenarios: int, seed: int,
+                     with_budget: bool) -> None:
     """Prévision de trésorerie jour par jour de chaque membre et du groupe."""
     if as_json and as_csv:
         raise click.UsageError("choisissez --json ou --csv, pas les deux")
     books, policy, day = _open(ledgers_dir, rules_dir, as_of, quiet=False, member=member)
     _check_member(books, member)
-    outlook = _outlook(books, policy, day, horizon)
+    outlook = _outlook(books, policy, day, horizon, with_budget)
     forecast = forecast_outlook(outlook)
     simulated = None
     if risk:

@@ -20,6 +20,10 @@ COMMANDS = {
     "scheduler": "banquasso.commands.board:scheduler_command",
     "jobs": "banquasso.commands.board:jobs_command",
     "accuracy": "banquasso.commands.board:accuracy_command",
+    "budget": "banquasso.commands.budget:budget_command",
+    "subventions": "banquasso.commands.grants:subventions_command",
+    "compte-rendu": "banquasso.commands.grants:compte_rendu_command",
+    "fonds-dedies": "banquasso.commands.fonds_dedies:fonds_dedies_command",
 }
 
 

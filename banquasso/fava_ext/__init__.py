@@ -115,6 +115,9 @@ class BanquAssoExtension(FavaExtensionBase):
     def after_load_file(self) -> None:
         with self._lock:
             self._cache.clear()
+        from banquasso.fava_ext.budget_views import drop_spec_budget_errors  # issue 16: SPEC-form budget lines
+
+        drop_spec_budget_errors(self.ledger)
 
     # ------------------------------------------------------------------------------------ page data
 
@@ -253,6 +256,28 @@ class BanquAssoExtension(FavaExtensionBase):
         except OSError as exc:
             return f"écriture refusée : {exc}"
         return None
+
+    # ------------------------------------------------------------- budget and grant files (issue 16)
+
+    def _member_page(self, template_name: str, kind: str) -> str:
+        """A page of this member's own books, inside Fava's layout (banquasso.fava_ext.budget_views)."""
+        from banquasso.fava_ext.budget_views import budget_context, grants_context
+
+        day, _ = self.as_of()
+        entries = self.ledger.all_entries
+        page = budget_context(entries, day) if kind == "budget" else grants_context(entries, day)
+        content = Markup(self.jinja_env.get_template(template_name).render(page=page))
+        return render_template("_layout.html", content=content, page_title=self.report_title)
+
+    @extension_endpoint("budget")
+    def budget(self) -> str:
+        """Budget vs réalisé of this member, per line and month by month, with the year's landing."""
+        return self._member_page("bqa_budget_page.html", "budget")
+
+    @extension_endpoint("subventions")
+    def subventions(self) -> str:
+        """The grant files of this member: status, received, expected, deadlines, evidence."""
+        return self._member_page("bqa_grants_page.html", "subventions")
 
 
 def _json_error(context: dict[str, Any], message: str) -> Response:

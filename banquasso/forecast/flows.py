@@ -17,7 +17,7 @@ from comptasso.model.member import member_model
 from comptasso.model.previsions import Prevision, expected_occurrences
 from comptasso.problems import Problem
 
-FlowKind = Literal["subvention", "facture-client", "facture-fournisseur", "prevision", "avance"]
+FlowKind = Literal["subvention", "facture-client", "facture-fournisseur", "prevision", "avance", "budget"]
 ZERO = Decimal("0")
 
 

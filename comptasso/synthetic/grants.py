@@ -10,12 +10,19 @@ from decimal import Decimal
 from comptasso.synthetic.basics import chance, clip_day, draw_round, fmt, ordinal, share, split_by_weights
 from comptasso.synthetic.context import Context
 from comptasso.synthetic.funders import Funder, funder
-from comptasso.synthetic.model import Posting, Transaction
+from comptasso.synthetic.model import RANK_PREVISION, Directive, Entry, Posting, Transaction
 from comptasso.synthetic.profiles import GrantTemplate, Profile
 
 RECEIVABLE = "Assets:441-Subventions-A-Recevoir"
 GRANT_INCOME = "Income:741-Subventions-Exploitation"
 SPLIT_RECEIPT_PCT = 15
+#: Earmarked project grants of the demo (fonds dédiés, docs/grants.md): the funder and the action of each label.
+EARMARKED = {"FDVA — formation des bénévoles": "formation-benevoles",
+             "FDVA — fonctionnement et innovation": "fonctionnement-innovation"}
+#: The one compte rendu financier the demo leaves unsent, so that a report is late.
+LATE_REPORT_LABEL = "FDVA — fonctionnement et innovation"
+#: The day of the year after a grant its compte rendu financier is sent.
+REPORT_SENT = (5, 15)
 
 
 @dataclass(frozen=True)
@@ -71,9 +78,24 @@ def notification(grant: Grant) -> Transaction:
     return Transaction(
         grant.notified, grant.funder.payee, f"Convention {grant.ref} — {grant.label} {grant.notified.year}",
         (Posting(f"{RECEIVABLE}:{account}", grant.amount), Posting(f"{GRANT_INCOME}:{account}", -grant.amount)),
-        meta=(("convention", f'"{grant.ref}"'), ("funder", f'"{grant.funder.id}"')),
+        meta=(("convention", f'"{grant.ref}"'), ("funder", f'"{grant.funder.id}"'), *earmark(grant)),
         followers=followers,
     )
+
+
+def earmark(grant: Grant) -> tuple[tuple[str, str], ...]:
+    """The `action` and `fonds_dedies` metadata of an earmarked project grant (none for the others)."""
+    action = EARMARKED.get(grant.label)
+    return () if action is None else (("action", f'"{action}"'), ("fonds_dedies", "TRUE"))
+
+
+def report_sent(grant: Grant, ctx: Context) -> list[Directive]:
+    """`custom "compte-rendu"` the year after the grant, once that day is in the books (one report stays late)."""
+    day = date(grant.notified.year + 1, *REPORT_SENT)
+    late = grant.label == LATE_REPORT_LABEL and grant.notified.year == ctx.end.year - 1
+    if late or day > ctx.end:
+        return []
+    return [Directive(day, f'custom "compte-rendu" "{grant.ref}"', RANK_PREVISION)]
 
 
 def tranche_name(index: int, count: int) -> str:
@@ -113,9 +135,9 @@ def _receipt(grant: Grant, bank: str, day: date, amount: Decimal, narration: str
     )
 
 
-def grants(profile: Profile, ctx: Context, rng: random.Random, bank: str, used: set[str]) -> list[Transaction]:
-    """Every notified grant of a member over the period, with its receipts."""
-    out: list[Transaction] = []
+def grants(profile: Profile, ctx: Context, rng: random.Random, bank: str, used: set[str]) -> list[Entry]:
+    """Every notified grant of a member over the period, with its receipts and its compte rendu once sent."""
+    out: list[Entry] = []
     for year in ctx.years():
         for template in profile.grants:
             if not runs_in(template, year, ctx):
@@ -125,4 +147,5 @@ def grants(profile: Profile, ctx: Context, rng: random.Random, bank: str, used: 
                 continue
             out.append(notification(grant))
             out += receipts(grant, bank, rng, ctx)
+            out += report_sent(grant, ctx)
     return out

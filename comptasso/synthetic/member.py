@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from comptasso.synthetic.basics import ZERO, french_date, money, months
+from comptasso.synthetic.budgets import budget_lines
 from comptasso.synthetic.context import Context, MemberSpec
 from comptasso.synthetic.grants import grants
 from comptasso.synthetic.invoices import all_invoice_transactions, own_invoices
@@ -39,6 +40,7 @@ def build_book(
     opening_bank = calibrated_opening(book, ctx, target_balance(book, ctx, profile.target_months))
     book.add_first(opening(ctx, bank, opening_bank, Decimal(profile.cash_float), urssaf_owed))
     book.extend(balance_assertions(book, ctx))
+    book.extend(budget_lines(book, ctx))
     return book
 
 
