@@ -6,14 +6,15 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 
-from comptasso.plugins.consolidation import RULES_ENV
 from comptasso.web.access import load_users
 from comptasso.web.serve import build_app, prepare
 from tests.conftest import write_group
 from tests.forecast_helpers import OPEN, opening
 from tests.test_fava_ext import GROUP_VIEW, PASSWORD, PLUGINS, users_toml
 from tests.test_grant_files import LEDGER as VELO_BOOKS
+from tests.web_helpers import log_in
 
 EXTENSION = '2025-01-01 custom "fava-extension" "banquasso.fava_ext"\n'
 OTHER = OPEN + opening("9000.00") + """
@@ -28,12 +29,11 @@ OTHER = OPEN + opening("9000.00") + """
 
 
 @pytest.fixture
-def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Flask, dict[str, str]]:
+def site(tmp_path: Path) -> tuple[Flask, dict[str, str]]:
     ledgers, rules = write_group(tmp_path, {"velo-gap": EXTENSION + VELO_BOOKS, "ressourcerie": EXTENSION + OTHER},
                                  plugins=PLUGINS)
     (ledgers / "group.beancount").write_text(GROUP_VIEW, encoding="utf-8")
     (rules / "users.toml").write_text(users_toml(), encoding="utf-8")
-    monkeypatch.setenv(RULES_ENV, str(rules))
     served, problems = prepare(ledgers, rules, tmp_path)
     assert problems == []
     users, problems = load_users(rules / "users.toml", ["velo-gap", "ressourcerie"])
@@ -44,9 +44,9 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Flask, dict[s
     return app, slugs
 
 
-def _client(app: Flask, login: str):
-    client = app.test_client()
-    assert client.post("/login", data={"login": login, "password": PASSWORD, "next": "/"}).status_code == 303
+def _client(app: Flask, login: str) -> FlaskClient:
+    client, response = log_in(app, login, PASSWORD)
+    assert response.status_code == 303
     return client
 
 
