@@ -162,7 +162,7 @@ def _plan_now(books: GroupBooks, desk: Desk) -> list[Proposal]:
 @click.option("--from-plan", "plan_file", help="Fichier JSON de `banquasso plan --json` (ou - pour l'entrée standard).")
 @click.option("--lender", help="Prêteur (identifiant du membre).")
 @click.option("--borrower", help="Emprunteur (identifiant du membre).")
-@click.option("--amount", callback=_amount, help="Montant en euros (ex. 10000.00).")
+@click.option("--amount", callback=_amount, help="Montant en euros (ex. 10 000,00 ou 10000.00).")
 @click.option("--disburse-on", type=ISO_DATE, help="Date de versement prévue.")
 @click.option("--repay-on", type=ISO_DATE, help="Date de remboursement prévue.")
 @click.option("--convention", help="Convention de subvention qui garantit l'avance.")
