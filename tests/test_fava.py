@@ -314,7 +314,7 @@ def test_serve_usage_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     runner = CliRunner()
     assert runner.invoke(main, ["serve", "--port", "70000"]).exit_code == 2
     missing = runner.invoke(main, ["serve", "--ledgers", str(tmp_path / "nulle-part")])
-    assert missing.exit_code == 1 and "group.toml:0: fichier introuvable" in missing.output
+    assert missing.exit_code == 1 and "group.toml: fichier introuvable" in missing.output
 
 
 # --- the demo group ----------------------------------------------------------------------------
