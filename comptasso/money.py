@@ -1,11 +1,12 @@
-"""Money and dates: Decimal amounts to the cent, French formatting, ISO parsing."""
+"""Money and dates: Decimal amounts to the cent, French formatting and parsing, ISO dates."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from babel.numbers import format_decimal
+from babel.numbers import NumberFormatError, format_decimal, parse_decimal
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -16,14 +17,31 @@ def cents(value: Decimal | int | str) -> Decimal:
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+_SEPARATORS = re.compile(r"[ \u00a0\u202f]")
+_PLAIN = re.compile(r"[+-]?\d+(\.\d+)?")
+_TYPED = re.compile(r"[+-]?\d[\d \u00a0\u202f]*([.,]\d+)?")
+
+
 def parse_amount(text: str) -> Decimal:
-    """Parse a decimal amount written with a dot (`1234.5`); ValueError if it is not one."""
-    try:
-        value = Decimal(text.strip())
-    except (InvalidOperation, AttributeError) as exc:
-        raise ValueError(f"montant invalide : {text!r}") from exc
-    if not value.is_finite():
+    """Parse an amount as people type it: `1 000,00`, `1000,00`, `1000.00`, `-12,5`.
+
+    The one parser of typed amounts (command options, JSON files, Fava forms). Thousands may be
+    grouped by spaces (plain, no-break or narrow), the decimal mark is a comma or a dot; babel's
+    fr_FR parser checks the grouping. ValueError with a French message otherwise.
+    """
+    if not isinstance(text, str):
         raise ValueError(f"montant invalide : {text!r}")
+    raw = text.strip()
+    if _PLAIN.fullmatch(raw):
+        return Decimal(raw)
+    if not _TYPED.fullmatch(raw):
+        raise ValueError(f"montant invalide « {text} » (ex. 1 000,00 ou 1000.00)")
+    try:
+        value = parse_decimal(_SEPARATORS.sub("\u202f", raw), locale="fr_FR", strict=True)
+    except (NumberFormatError, InvalidOperation, ValueError) as exc:
+        raise ValueError(f"montant invalide « {text} » (ex. 1 000,00 ou 1000.00)") from exc
+    if not value.is_finite():
+        raise ValueError(f"montant invalide « {text} » (ex. 1 000,00 ou 1000.00)")
     return value
 
 

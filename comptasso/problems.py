@@ -12,7 +12,7 @@ Severity = Literal["error", "warning"]
 
 @dataclass(frozen=True, order=True)
 class Problem:
-    """One error or warning, located in a file (line 0 when the whole file is meant).
+    """One error or warning, located in a file (line 0 when the whole file is meant, printed without it).
 
     `code` is the stable name of the kind of problem (docs/problems.md lists them): code decides on it,
     never on `message`, which is for people. `subject` names what the problem is about (an advance id,
@@ -28,7 +28,8 @@ class Problem:
 
     def __str__(self) -> str:
         prefix = "" if self.severity == "error" else "avertissement : "
-        return f"{display_path(self.file)}:{self.line}: {prefix}{self.message}"
+        where = f"{display_path(self.file)}:{self.line}" if self.line else display_path(self.file)
+        return f"{where}: {prefix}{self.message}"
 
     @property
     def is_error(self) -> bool:

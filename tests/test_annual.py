@@ -350,7 +350,7 @@ def test_report_cli_json_and_pdf(tmp_path: Path) -> None:
     pdf = tmp_path / "comptes.pdf"
     result = runner.invoke(main, [*args, "--output", str(pdf)])
     assert result.exit_code == 0, result.stderr
-    assert "Déficit de l'exercice : -1 905,00 € ; total du bilan : 19 045,00 €." in result.stdout
+    assert "Déficit de l'exercice : 1 905,00 € ; total du bilan : 19 045,00 €." in result.stdout
     assert pdf.read_bytes() == render_annual_pdf(
         annual_accounts(load_member_ledger("asso", ledgers / "asso" / "main.beancount", frozenset()).entries,
                         2025, dt.date(2026, 3, 31), member_id="asso", member_name="Asso"))

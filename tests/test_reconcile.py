@@ -102,7 +102,7 @@ STRANGER = """
     ("emprunteur/banquasso.beancount", _amount,
      r"emprunteur/banquasso\.beancount:\d+: avance BQA-2026-0001, BQA-2026-0001/repay/2026-12-10-4000\.00 : montants différents"),
     ("preteur/banquasso.beancount", _drop_repayment,
-     r"preteur/banquasso\.beancount:0: avance BQA-2026-0001, BQA-2026-0001/repay/2026-12-10-4000\.00 : écriture absente du livre "
+     r"preteur/banquasso\.beancount: avance BQA-2026-0001, BQA-2026-0001/repay/2026-12-10-4000\.00 : écriture absente du livre "
      r"du prêteur preteur"),
     ("emprunteur/banquasso.beancount", _flag,
      r"emprunteur/banquasso\.beancount:\d+: .*marque « ! » dans le livre de l'emprunteur, mais l'écriture est "

@@ -123,7 +123,7 @@ def test_an_unknown_zone_is_a_clear_error_that_changes_nothing(tmp_path: Path,
         result = CliRunner().invoke(command, [*args, "--ledgers", str(ledgers), "--rules", str(rules),
                                               "--as-of", "2026-06-30"])
         assert result.exit_code == 1, result.output
-        assert "COMPTASSO_TZ:0: COMPTASSO_TZ : fuseau horaire inconnu « Europe/Gap »" in result.stderr
+        assert "COMPTASSO_TZ: COMPTASSO_TZ : fuseau horaire inconnu « Europe/Gap »" in result.stderr
     assert {p: p.read_bytes() for p in sorted(ledgers.rglob("*")) if p.is_file()} == before
     with pytest.raises(clock.ClockError) as raised:
         clock.today()

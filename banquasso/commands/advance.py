@@ -47,6 +47,7 @@ from comptasso.cli.util import (
     fail,
     json_option,
     load_or_exit,
+    member_label,
     progress,
     today,
 )
@@ -204,7 +205,7 @@ def _plan_now(books: GroupBooks, desk: Desk) -> list[Proposal]:
 @click.option("--from-plan", "plan_file", help="Fichier JSON de `banquasso plan --json` (ou - pour l'entrée standard).")
 @click.option("--lender", help="Prêteur (identifiant du membre).")
 @click.option("--borrower", help="Emprunteur (identifiant du membre).")
-@click.option("--amount", callback=_amount, help="Montant en euros (ex. 10000.00).")
+@click.option("--amount", callback=_amount, help="Montant en euros (ex. 10 000,00 ou 10000.00).")
 @click.option("--disburse-on", type=ISO_DATE, help="Date de versement prévue.")
 @click.option("--repay-on", type=ISO_DATE, help="Date de remboursement prévue.")
 @click.option("--convention", help="Convention de subvention qui garantit l'avance.")
@@ -463,10 +464,14 @@ def list_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_j
     if not documents:
         click.echo("Aucune avance.")
         return
-    click.echo(f"{'avance':<14}  {'prêteur':<22}  {'emprunteur':<22}  {'montant':>13}  {'reste dû':>13}  "
+    names = {m.id: m.name for m in desk.group.members}
+    lenders = [member_label(d["lender"], names, 36) for d in documents]
+    borrowers = [member_label(d["borrower"], names, 36) for d in documents]
+    lw, bw = max(len("prêteur"), *map(len, lenders)), max(len("emprunteur"), *map(len, borrowers))
+    click.echo(f"{'avance':<14}  {'prêteur':<{lw}}  {'emprunteur':<{bw}}  {'montant':>13}  {'reste dû':>13}  "
                f"{'échéance':<10}  état")
-    for d in documents:
+    for d, lender, borrower in zip(documents, lenders, borrowers, strict=True):
         due = d["due"][-1]["date"] if d["due"] else d["repay_on"]
-        click.echo(f"{d['id']:<14}  {d['lender']:<22}  {d['borrower']:<22}  {fr_money(Decimal(d['principal'])):>13}  "
+        click.echo(f"{d['id']:<14}  {lender:<{lw}}  {borrower:<{bw}}  {fr_money(Decimal(d['principal'])):>13}  "
                    f"{fr_money(Decimal(d['outstanding'])):>13}  {fr_date(dt.date.fromisoformat(due)):<10}  "
                    f"{d['status_label']}")

@@ -28,7 +28,7 @@ COMMANDS = {
 
 
 @click.group(cls=LazyGroup, lazy_commands=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="comptasso")
+@click.version_option(package_name="comptasso", help="Afficher la version et quitter.")
 def main() -> None:
     """BanquAsso : la trésorerie mutualisée des associations du groupement."""
     from comptasso.cli.util import check_timezone

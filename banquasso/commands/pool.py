@@ -21,6 +21,8 @@ from comptasso.cli.util import (
     fail,
     json_option,
     load_usable,
+    member_label,
+    member_names,
     progress,
     report_exclusions,
     today,
@@ -54,25 +56,27 @@ def _open(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, quiet: bool
     return report_exclusions(readable(books, day)), day
 
 
-def capacity_table(capacity: Capacity) -> str:
-    """The capacity as a French table."""
+def capacity_table(capacity: Capacity, names: dict[str, str] | None = None, pool: Capacity | None = None) -> str:
+    """The capacity as a French table, each member's name beside its id."""
+    names = names or {}
     rows = [["Membre", "Plancher", *[f"{w} jours" for w in WINDOWS]]]
-    for m in capacity.members:
-        rows.append([m.member, fr_money(m.floor), *[fr_money(m.lendable[w]) for w in WINDOWS]])
-    rows.append(["Groupement", "", *[fr_money(capacity.pool[w]) for w in WINDOWS]])
+    rows.extend([member_label(m.member, names), fr_money(m.floor), *[fr_money(m.lendable[w]) for w in WINDOWS]]
+                for m in capacity.members)
+    rows.append(["Groupement", "", *[fr_money((pool or capacity).pool[w]) for w in WINDOWS]])
     title = (f"Capacité de prêt au {fr_date(capacity.as_of)} : avance versée le lendemain, "
              "remboursée après la durée indiquée, sans passer sous le plancher")
     return title + "\n\n" + _table(rows, [False] + [True] * (len(WINDOWS) + 1))
 
 
-def plan_text(plan: Plan) -> str:
-    """The plan as French tables: advances, then unmet needs with their reason."""
+def plan_text(plan: Plan, names: dict[str, str] | None = None) -> str:
+    """The plan as French tables: advances, then unmet needs with their reason; names beside ids."""
+    names = names or {}
     out = [f"Plan d'avances au {fr_date(plan.as_of)} (besoins sur {plan.horizon_days} jours)", ""]
     if plan.advances:
         rows = [["Prêteur", "Emprunteur", "Montant", "Versement", "Remboursement", "Garantie (convention, échéance)"]]
-        for a in plan.advances:
-            rows.append([a.lender, a.borrower, fr_money(a.amount), fr_date(a.disburse_on), fr_date(a.repay_on),
-                         f"{a.security.convention}, {fr_date(a.security.tranche_date)}"])
+        rows.extend([member_label(a.lender, names, 30), member_label(a.borrower, names, 30), fr_money(a.amount),
+                     fr_date(a.disburse_on), fr_date(a.repay_on),
+                     f"{a.security.convention}, {fr_date(a.security.tranche_date)}"] for a in plan.advances)
         out.append(_table(rows, [False, False, True, False, False, False]))
     else:
         out.append("Aucune avance proposée.")
@@ -80,8 +84,8 @@ def plan_text(plan: Plan) -> str:
     if plan.unmet:
         out.append("Besoins non couverts :")
         rows = [["Membre", "Du", "Au", "Montant", "Raison"]]
-        for u in plan.unmet:
-            rows.append([u.need.member, fr_date(u.need.start), fr_date(u.need.end), fr_money(u.amount), u.text])
+        rows.extend([member_label(u.need.member, names), fr_date(u.need.start), fr_date(u.need.end),
+                     fr_money(u.amount), u.text] for u in plan.unmet)
         out.append(_table(rows, [False, False, False, True, False]))
         out.append("")
     out.append(f"Besoin total : {fr_money(plan.total_need)} ; couvert : {fr_money(plan.total_covered)} ; "
@@ -98,7 +102,10 @@ def plan_text(plan: Plan) -> str:
 @books_options
 @as_of_option
 @json_option
-def capacity_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool) -> None:
+@click.option("--member", "member", default=None, metavar="ID",
+              help="Seulement ce membre (et le total du groupement).")
+def capacity_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool,
+                     member: str | None) -> None:
     """Ce que chaque membre peut avancer, pour 30, 60, 90 ou 180 jours."""
     policy = policy_or_exit(rules_dir)
     books, day = _open(ledgers_dir, rules_dir, as_of, quiet=as_json)
@@ -106,10 +113,22 @@ def capacity_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, 
         capacity = group_capacity(books, policy, day)
     except ProblemsError as exc:
         fail(exc.problems)
+    shown = capacity if member is None else only_member(capacity, member)
     if as_json:
-        dump_json({**capacity.to_json(), "excluded": excluded_json(books)})
+        document = shown.to_json()
+        document["pool"] = {str(w): str(v) for w, v in capacity.pool.items()}
+        dump_json({**document, "excluded": excluded_json(books)})
     else:
-        click.echo(capacity_table(capacity))
+        click.echo(capacity_table(shown, member_names(books), pool=capacity))
+
+
+def only_member(capacity: Capacity, member: str) -> Capacity:
+    """The capacity of one member; a usage error naming the known ids when `member` is not one."""
+    rows = tuple(m for m in capacity.members if m.member == member)
+    if not rows:
+        known = ", ".join(m.member for m in capacity.members)
+        raise click.BadParameter(f"membre inconnu « {member} » (membres : {known})", param_hint="'--member'")
+    return Capacity(capacity.as_of, rows)
 
 
 @click.command("plan")
@@ -129,4 +148,4 @@ def plan_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_j
     if as_json:
         dump_json({**plan.to_json(), "excluded": excluded_json(books)})
     else:
-        click.echo(plan_text(plan))
+        click.echo(plan_text(plan, member_names(books)))

@@ -26,7 +26,7 @@ from comptasso.money import fr_date, fr_money, fr_number, parse_amount
 
 
 class DecimalParam(click.ParamType):
-    """A decimal number written with a dot (`10000`, `0.03`)."""
+    """A decimal number, French or dotted (`10 000,00`, `0,03`, `0.03`), read by comptasso.money.parse_amount."""
 
     name = "NOMBRE"
 
@@ -36,7 +36,7 @@ class DecimalParam(click.ParamType):
         try:
             return parse_amount(str(value))
         except ValueError:
-            self.fail(f"nombre invalide « {value} » (ex. 10000 ou 0.03)", param, ctx)
+            self.fail(f"nombre invalide « {value} » (ex. 10 000,00 ou 0,03)", param, ctx)
 
 
 DECIMAL = DecimalParam()

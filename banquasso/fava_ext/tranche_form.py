@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
+from comptasso import money
 from comptasso.model.grants import TRANCHE, GrantBook
 from comptasso.money import fr_date, fr_money
 
 ROWS = 3
 CENT = Decimal("0.01")
-_SPACES = re.compile(r"[\s\u00a0\u202f]")
 
 
 @dataclass(frozen=True)
@@ -38,14 +37,12 @@ class FormResult:
 
 
 def parse_amount(text: str) -> Decimal | None:
-    """`1 234,50` or `1234.5` → Decimal('1234.50'); None if it is not an amount in cents."""
-    cleaned = _SPACES.sub("", text).replace(",", ".")
-    if not re.fullmatch(r"-?\d+(\.\d{1,2})?", cleaned):
-        return None
+    """`1 234,50` or `1234.5` → Decimal('1234.50') (comptasso.money's parser); None if not in cents."""
     try:
-        return Decimal(cleaned).quantize(CENT)
-    except InvalidOperation:
+        value = money.parse_amount(text)
+    except ValueError:
         return None
+    return value.quantize(CENT) if value == value.quantize(CENT) else None
 
 
 def check_form(form: Mapping[str, str], book: GrantBook) -> FormResult:

@@ -114,7 +114,7 @@ def scheduler_lock(ledgers_dir: Path) -> FileLock:
     try:
         lock.acquire()
     except Timeout:
-        raise SchedulerBusy(f"{path}:0: un autre planificateur tourne déjà pour ces livres") from None
+        raise SchedulerBusy(f"{path}: un autre planificateur tourne déjà pour ces livres") from None
     return lock
 
 

@@ -269,7 +269,7 @@ def _member_page(data: StatementData, page: MemberPage) -> list[Flowable]:
     story.append(_p("Subventions attendues (échéances ouvertes)", st.heading))
     if page.tranches:
         rows = [["Convention", "Financeur", "Échéance", "Attendue le", "Reste à recevoir"]]
-        rows += [[t.convention, t.funder[:38], fr_date(t.due), fr_date(t.expected), fr_money(t.amount)]
+        rows += [[t.convention, t.funder, fr_date(t.due), fr_date(t.expected), fr_money(t.amount)]
                  for t in page.tranches]
         story.append(pdfstyle.table(rows, [34 * mm, width - 126 * mm, 24 * mm, 30 * mm, 38 * mm], numeric_from=2))
         story.append(_p("Attendue le : date de l'échéance décalée du délai médian observé du financeur.", st.small))
@@ -300,13 +300,13 @@ def _annex(data: StatementData) -> list[Flowable]:
             if view.approved_on:
                 decision += f" du {fr_date(view.approved_on)}"
             paid = view.disbursement
-            rows.append([view.id, data.names.get(view.borrower, view.borrower)[:24], decision[:30],
+            rows.append([view.id, data.names.get(view.borrower, view.borrower), decision,
                          fr_date(paid.date) if paid else "—", fr_money(view.disbursed), _rate(view.rate),
                          fr_date(view.repay_on), fr_money(advance.outstanding)])
         rows.append(["Total", "", "", "", fr_money(lender.granted), "", "", fr_money(lender.outstanding)])
         story.append(KeepTogether([
             _p(f"{lender.name} — exercice ouvert le {fr_date(lender.year_start)}", st.heading),
-            pdfstyle.table(rows, [24 * mm, width - 163 * mm, 38 * mm, 18 * mm, 24 * mm, 14 * mm, 18 * mm, 27 * mm],
+            pdfstyle.table(rows, [24 * mm, width - 142 * mm, 28 * mm, 19 * mm, 21 * mm, 12 * mm, 19 * mm, 19 * mm],
                            bold_rows=[len(rows) - 1], numeric_from=4),
         ]))
     return story

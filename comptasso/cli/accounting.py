@@ -285,7 +285,7 @@ def report_command(member: str, year: int, output: Path | None, ledgers_dir: Pat
             result = accounts.result.n
             click.echo(f"Comptes annuels {accounts.period.label} de {target.name} : {path}")
             click.echo(f"Annexe : {annexe_path}")
-            click.echo(f"{'Excédent' if result >= 0 else 'Déficit'} de l'exercice : {fr_money(result)} ; "
+            click.echo(f"{'Excédent' if result >= 0 else 'Déficit'} de l'exercice : {fr_money(abs(result))} ; "
                        f"total du bilan : {fr_money(accounts.total_actif.n)}.")
     if as_json:
         document = accounts_json(accounts)

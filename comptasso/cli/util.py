@@ -83,6 +83,24 @@ def books_options(func: F) -> F:
     return ledgers_option(rules_option(func))
 
 
+def shorten(text: str, width: int) -> str:
+    """`text` cut to `width` characters, an ellipsis marking the cut (« Caisse d'allocations fam… »)."""
+    return text if len(text) <= width else text[: max(width - 1, 0)].rstrip() + "…"
+
+
+def member_label(member_id: str, names: dict[str, str], width: int = 48) -> str:
+    """A member as tables show it: its name beside its id, cut with an ellipsis (`Vélo Club… (velo-gap)`)."""
+    name = names.get(member_id)
+    if not name:
+        return member_id
+    return f"{shorten(name, max(width - len(member_id) - 3, 8))} ({member_id})"
+
+
+def member_names(books: GroupBooks) -> dict[str, str]:
+    """Each member's name by id."""
+    return {m.id: m.name for m in books.group.members}
+
+
 def progress(message: str) -> None:
     """Progress of long work, on stderr so that `--json` output stays clean."""
     click.echo(message, err=True)

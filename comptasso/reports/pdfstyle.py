@@ -73,7 +73,11 @@ def escape(text: str) -> str:
 
 def table(rows: Sequence[Sequence[Any]], widths: Sequence[float], *, header_rows: int = 1,
           bold_rows: Sequence[int] = (), band_rows: Sequence[int] = (), numeric_from: int = 1) -> Table:
-    """A ruled table: header band, numbers right-aligned from column `numeric_from`, bold total rows."""
+    """A ruled table: header band, numbers right-aligned from column `numeric_from`, bold total rows.
+
+    Every text cell is a Paragraph, so a long name wraps inside its column instead of running over
+    the next one (tests/test_pdf_layout.py extracts the words of every page and finds no overlap).
+    """
     commands: list[tuple[Any, ...]] = [
         ("FONT", (0, 0), (-1, -1), FONT, 8.5),
         ("TEXTCOLOR", (0, 0), (-1, -1), INK),
@@ -82,6 +86,8 @@ def table(rows: Sequence[Sequence[Any]], widths: Sequence[float], *, header_rows
         ("LINEBELOW", (0, 0), (-1, -1), 0.25, RULE),
         ("TOPPADDING", (0, 0), (-1, -1), 2.5),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
+        ("LEFTPADDING", (0, 0), (-1, -1), CELL_PADDING),
+        ("RIGHTPADDING", (0, 0), (-1, -1), CELL_PADDING),
     ]
     if header_rows:
         commands += [("FONT", (0, 0), (-1, header_rows - 1), BOLD, 8.5),
@@ -91,9 +97,30 @@ def table(rows: Sequence[Sequence[Any]], widths: Sequence[float], *, header_rows
         commands.append(("FONT", (0, row), (-1, row), BOLD, 8.5))
     for row in band_rows:
         commands.append(("BACKGROUND", (0, row), (-1, row), BAND))
-    result = Table([list(r) for r in rows], colWidths=list(widths), repeatRows=header_rows, hAlign="LEFT")
+    bold = set(bold_rows) | set(range(header_rows))
+    cells = [[_cell(value, bold=index in bold, right=column >= numeric_from) for column, value in enumerate(row)]
+             for index, row in enumerate(rows)]
+    result = Table(cells, colWidths=list(widths), repeatRows=header_rows, hAlign="LEFT")
     result.setStyle(TableStyle(commands))
     return result
+
+
+CELL_PADDING = 3.0
+_CELL_STYLES = {
+    (False, False): ParagraphStyle("cell", fontName=FONT, fontSize=8.5, leading=10.5, textColor=INK),
+    (True, False): ParagraphStyle("cell_bold", fontName=BOLD, fontSize=8.5, leading=10.5, textColor=INK),
+    (False, True): ParagraphStyle("cell_right", fontName=FONT, fontSize=8.5, leading=10.5, textColor=INK,
+                                  alignment=TA_RIGHT),
+    (True, True): ParagraphStyle("cell_bold_right", fontName=BOLD, fontSize=8.5, leading=10.5, textColor=INK,
+                                 alignment=TA_RIGHT),
+}
+
+
+def _cell(value: Any, *, bold: bool, right: bool) -> Any:
+    """A text cell as a wrapping Paragraph; flowables and empty cells as they are."""
+    if not isinstance(value, str) or not value:
+        return value
+    return Paragraph(escape(value), _CELL_STYLES[(bold, right)])
 
 
 def content_width() -> float:

@@ -1,0 +1,97 @@
+"""No two words overlap on any page of the generated PDFs: the statement, its annex, the annual reports (issue 15)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pdfplumber
+import pytest
+from click.testing import CliRunner
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfgen import canvas
+
+from banquasso.commands.main import main as banquasso_main
+from comptasso.cli.main import main as comptasso_main
+from tests.conftest import DEMO_AS_OF
+from tests.test_statement import lending_group, statement
+
+LONG_NAMES = {
+    "alpha": "Association intercommunale d'aide à domicile en milieu rural des Hautes-Alpes et du Champsaur",
+    "beta": "Caisse d'allocations familiales des Hautes-Alpes — antenne du Briançonnais et du Queyras",
+}
+
+
+def overlapping_words(pdf: bytes) -> list[tuple[int, str, str]]:
+    """(page, text, text) for every two printed characters whose boxes intersect by more than 1 pt each way.
+
+    Characters, not pdfplumber's words: two texts printed on top of each other merge into one « word ».
+    Sorted by left edge, each character is compared with those starting inside it only.
+    """
+    found = []
+    with pdfplumber.open(io.BytesIO(pdf)) as document:
+        for number, page in enumerate(document.pages, 1):
+            chars = sorted((c for c in page.chars if c["text"].strip()), key=lambda c: c["x0"])
+            for index, a in enumerate(chars):
+                for b in chars[index + 1:]:
+                    if b["x0"] >= a["x1"] - 1:
+                        break
+                    if min(a["bottom"], b["bottom"]) - max(a["top"], b["top"]) > 1:
+                        found.append((number, a["text"], b["text"]))
+    return found
+
+
+def page_texts(pdf: bytes) -> list[str]:
+    with pdfplumber.open(io.BytesIO(pdf)) as document:
+        return [" ".join((page.extract_text() or "").split()) for page in document.pages]
+
+
+def test_the_check_sees_two_words_printed_on_top_of_each_other() -> None:
+    buffer = io.BytesIO()
+    sheet = canvas.Canvas(buffer, pagesize=A4)
+    sheet.drawString(100, 700, "Caisse d'allocations familiales")
+    sheet.drawString(160, 700, "30/11/2026")
+    sheet.drawString(100, 600, "seul")
+    sheet.showPage()
+    sheet.save()
+    found = overlapping_words(buffer.getvalue())
+    assert found and all(page == 1 for page, _, _ in found)
+    assert len(found) < 20
+
+
+def _rename(ledgers: Path, names: dict[str, str]) -> None:
+    group = ledgers / "group.toml"
+    text = group.read_text(encoding="utf-8")
+    for member_id, name in names.items():
+        text = text.replace(f'name = "{member_id.title()}"', f'name = "{name}"')
+    group.write_text(text, encoding="utf-8")
+
+
+def test_statement_with_an_advance_and_long_names_has_no_overlap(tmp_path: Path) -> None:
+    ledgers, rules = lending_group(tmp_path)
+    _rename(ledgers, LONG_NAMES)
+    out = tmp_path / "releve.pdf"
+    result = statement(ledgers, rules, out)
+    assert result.exit_code == 0, result.output
+    pdf = out.read_bytes()
+    assert overlapping_words(pdf) == []
+    annex = next(p for p in page_texts(pdf) if p.startswith("Annexe — avances de trésorerie consenties"))
+    assert all(word in annex for word in LONG_NAMES["beta"].split())  # the borrower's full name, wrapped, not cut
+    assert all(text in annex for text in ("BQA-2026-0001", "CA-2026-03 du", "05/03/2026", "10/03/2026", "15/05/2026"))
+
+
+@pytest.mark.slow
+def test_demo_statement_and_annual_reports_have_no_overlap(demo_copy: tuple[Path, Path], tmp_path: Path) -> None:
+    ledgers, rules = demo_copy
+    common = ["--ledgers", str(ledgers), "--rules", str(rules), "--as-of", DEMO_AS_OF]
+    releve = tmp_path / "releve.pdf"
+    result = CliRunner().invoke(banquasso_main, ["statement", "--month", DEMO_AS_OF[:7], "-o", str(releve), *common])
+    assert result.exit_code == 0, result.output
+    assert overlapping_words(releve.read_bytes()) == []
+    for member in ("velo-gap", "creche-marmottes"):
+        report = tmp_path / f"{member}.pdf"
+        result = CliRunner().invoke(comptasso_main, ["report", member, "--year", "2026", "--output", str(report),
+                                                     *common])
+        assert result.exit_code == 0, result.output
+        for pdf in (report, tmp_path / f"{member}-annexe.pdf"):
+            assert overlapping_words(pdf.read_bytes()) == [], pdf.name
