@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 from banquasso.registry.db import DB_URL_ENV, database_url, open_registry
 from banquasso.registry.desk import load_views
 from banquasso.terms.policy import Policy
+from comptasso import problems
 from comptasso.books.facade import GroupBooks, default_cache_dir
 
 T = TypeVar("T")
@@ -37,12 +38,8 @@ MEMO_FOLDER = "memo"
 @functools.cache
 def code_digest() -> str:
     """The SHA-256 of the engine's source (banquasso and comptasso): a new version never reads an old memo."""
-    import banquasso
-    import comptasso
-
     sha = hashlib.sha256()
-    for package in (banquasso, comptasso):
-        root = Path(package.__file__ or "").parent
+    for root in (Path(__file__).resolve().parents[1], Path(problems.__file__).resolve().parent):
         for path in sorted(root.rglob("*.py")):
             sha.update(str(path.relative_to(root)).encode())
             sha.update(path.read_bytes())
