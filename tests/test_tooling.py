@@ -32,7 +32,6 @@ PENDING_RUFF = frozenset({
     "banquasso/fava_ext/__init__.py",
     "banquasso/fava_ext/chart.py",
     "banquasso/fava_ext/tranche_form.py",
-    "banquasso/fava_ext/views.py",
     "banquasso/forecast/advance_flows.py",
     "banquasso/forecast/frames.py",
     "banquasso/forecast/risk.py",

@@ -11,7 +11,7 @@ import click
 from banquasso.commands.schedule import policy_or_exit
 from banquasso.forecast.daily import DEFAULT_HORIZON, books_start, readable
 from banquasso.pool.capacity import WINDOWS, Capacity
-from banquasso.pool.plan import Plan, group_capacity, plan_group
+from banquasso.pool.plan import Plan, memoised_capacity, memoised_plan
 from comptasso.books.facade import GroupBooks
 from comptasso.cli.util import (
     as_of_option,
@@ -110,7 +110,7 @@ def capacity_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, 
     policy = policy_or_exit(rules_dir)
     books, day = _open(ledgers_dir, rules_dir, as_of, quiet=as_json)
     try:
-        capacity = group_capacity(books, policy, day)
+        capacity = memoised_capacity(books, policy, day)
     except ProblemsError as exc:
         fail(exc.problems)
     shown = capacity if member is None else only_member(capacity, member)
@@ -142,7 +142,7 @@ def plan_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_j
     policy = policy_or_exit(rules_dir)
     books, day = _open(ledgers_dir, rules_dir, as_of, quiet=as_json)
     try:
-        plan = plan_group(books, policy, day, horizon, progress=progress)
+        plan = memoised_plan(books, policy, day, horizon, progress=progress)
     except ProblemsError as exc:
         fail(exc.problems)
     if as_json:

@@ -23,6 +23,7 @@ from banquasso.fava_ext.tranche_form import FormResult, check_form, directive_li
 from banquasso.fava_ext.views import (
     Inputs, MemberPage, Place, PoolPage, ledgers_folder, member_page, pool_page, read_inputs, rules_folder,
 )
+from banquasso.fava_ext.worker import Pages, Shown
 from banquasso.registry.db import database_url
 from comptasso.web.access import User, current_user
 from comptasso.cli.util import today
@@ -37,6 +38,8 @@ from fava.helpers import FavaAPIError
 
 FORM_KEY = "banquasso_tranche_form"
 CACHE_SIZE = 8
+#: The pages computed in the background after a save (the pool page runs the solver; a member page does not).
+BACKGROUND_KINDS = frozenset({"group"})
 
 
 def _fingerprint(place: Place) -> tuple[tuple[str, int, int], ...]:
@@ -62,6 +65,7 @@ class BanquAssoExtension(FavaExtensionBase):
         super().__init__(ledger, config)
         self._lock = threading.Lock()
         self._cache: dict[tuple[Any, ...], Any] = {}
+        self._pages: Pages[MemberPage | PoolPage | list[Problem]] = Pages()
 
     # --------------------------------------------------------------------------------- where and when
 
@@ -86,25 +90,34 @@ class BanquAssoExtension(FavaExtensionBase):
         except ValueError:
             return default, f"date invalide « {text} » (attendu AAAA-MM-JJ) : affichage au {fr_date(default)}"
 
-    def _computed(self, kind: str, place: Place, day: dt.date) -> MemberPage | PoolPage | list[Problem]:
-        key = (kind, place, day, _fingerprint(place))
+    def _computed(self, kind: str, place: Place, day: dt.date) -> Shown[MemberPage | PoolPage | list[Problem]]:
+        """The page's data; the pool page shows its latest result at once while a save is recomputed (worker)."""
+        fingerprint = _fingerprint(place)
+
+        def compute() -> MemberPage | PoolPage | list[Problem]:
+            inputs, problems = read_inputs(place)
+            if inputs is None:
+                return problems
+            try:
+                return self._compute(kind, inputs, place, day)
+            except ProblemsError as exc:
+                return list(exc.problems)
+
+        if kind in BACKGROUND_KINDS:
+            return self._pages.show((kind, place, day), fingerprint, compute)
+        key = (kind, place, day, fingerprint)
         with self._lock:
             if key in self._cache:
-                return self._cache[key]
-        inputs, problems = read_inputs(place)
-        result: MemberPage | PoolPage | list[Problem]
-        if inputs is None:
-            result = problems
-        else:
-            try:
-                result = self._compute(kind, inputs, place, day)
-            except ProblemsError as exc:
-                result = list(exc.problems)
+                cached, at = self._cache[key]
+                return Shown(cached, at, recomputing=False)
+        with self._pages.engine_lock:
+            result = compute()
+        computed_at = dt.datetime.now().astimezone()
         with self._lock:
             if len(self._cache) >= CACHE_SIZE:
                 self._cache.pop(next(iter(self._cache)))
-            self._cache[key] = result
-        return result
+            self._cache[key] = (result, computed_at)
+        return Shown(result, computed_at, recomputing=False)
 
     @staticmethod
     def _compute(kind: str, inputs: Inputs, place: Place, day: dt.date) -> MemberPage | PoolPage:
@@ -113,7 +126,7 @@ class BanquAssoExtension(FavaExtensionBase):
         return pool_page(inputs, day)
 
     def after_load_file(self) -> None:
-        with self._lock:
+        with self._lock:  # the pool page's latest result stays: it is shown, marked, while recomputed
             self._cache.clear()
         from banquasso.fava_ext.budget_views import drop_spec_budget_errors  # issue 16: SPEC-form budget lines
 
@@ -138,8 +151,11 @@ class BanquAssoExtension(FavaExtensionBase):
             context["kind"] = "problem"
             return context
         kind = "member" if place.member_id else "group"
-        computed = self._computed(kind, place, day)
+        shown = self._computed(kind, place, day)
+        computed = shown.value
         context["kind"] = kind
+        context["computed_at"] = shown.computed_at
+        context["recomputing"] = shown.recomputing
         if isinstance(computed, list):
             context["problems"] = computed
             context["kind"] = "problem"
@@ -150,7 +166,8 @@ class BanquAssoExtension(FavaExtensionBase):
                 f"Trésorerie prévue de {computed.member.name} sur {len(computed.member.days)} jours")))
             context["sha256"] = self.ledger.file.get_source(Path(self.ledger.beancount_file_path))[1]
         else:
-            context["pool"] = pool_context(computed, user)
+            context["pool"] = {**pool_context(computed, user), "computed_at": shown.computed_at,
+                               "recomputing": shown.recomputing}
         return context
 
     def pool_url(self, user: User | None) -> str | None:
@@ -309,6 +326,7 @@ def pool_json(pool: dict[str, Any]) -> dict[str, Any]:
     windows = [str(w) for w in page.capacity.pool]
     return {
         "as_of": page.as_of.isoformat(), "redacted": pool["redacted"],
+        "computed_at": pool["computed_at"].isoformat(timespec="seconds"), "recomputing": pool["recomputing"],
         "group": {"opening_balance": money_json(page.forecast.opening_balance),
                   "min_balance": money_json(page.forecast.min_balance),
                   "min_date": page.forecast.min_date.isoformat(), "floor": money_json(page.forecast.floor)},

@@ -17,7 +17,7 @@ from banquasso.forecast.delays import DelayModel
 from banquasso.forecast.flows import OpenTranche, tranche_flow
 from banquasso.forecast.risk import DEFAULT_SCENARIOS, DEFAULT_SEED, GroupRisk, simulate
 from banquasso.pool.capacity import Capacity
-from banquasso.pool.plan import Plan, group_capacity, plan_group
+from banquasso.pool.plan import Plan, memoised_capacity, memoised_plan
 from banquasso.registry import lifecycle
 from banquasso.registry.db import DB_URL_ENV, database_url, open_registry
 from banquasso.registry.service import load_views
@@ -223,8 +223,8 @@ def pool_page(inputs: Inputs, as_of: dt.date) -> PoolPage:
     """The pool page: the forecast's lows, `banquasso capacity`, `banquasso plan`, outstanding advances."""
     books, policy = inputs.books, inputs.policy
     forecast = forecast_outlook(_outlook(inputs, as_of))
-    capacity = group_capacity(books, policy, as_of)
-    plan = plan_group(books, policy, as_of, DEFAULT_HORIZON)
+    capacity = memoised_capacity(books, policy, as_of)
+    plan = memoised_plan(books, policy, as_of, DEFAULT_HORIZON)
     entries = {m.id: books.ledgers[m.id].entries for m in books.members}
     outstanding = tuple(
         OutstandingRow(a.view.id, a.view.lender, a.view.borrower, a.outstanding, a.view.repay_on, a.label)

@@ -24,6 +24,7 @@ from banquasso.pool.allocation import (
 )
 from banquasso.pool.capacity import Capacity, down, member_capacity
 from banquasso.pool.guard import opening_net_cash, tranche_securities
+from banquasso.pool.memo import memoised
 from banquasso.pool.needs import Need, Security, member_needs
 from banquasso.terms.policy import Policy
 from banquasso.terms.rules import fiscal_year_start, legal_room
@@ -319,3 +320,16 @@ def group_capacity(books: GroupBooks, policy: Policy, as_of: dt.date) -> Capacit
         cap = down(legal_room(first.opening_cash, share, first.already_lent))
         members.append(member_capacity(member.member_id, [b for _, b in member.days], member.floor, policy, cap))
     return Capacity(as_of, tuple(members))
+
+
+def memoised_plan(books: GroupBooks, policy: Policy, as_of: dt.date, horizon: int = 91,
+                  progress: Progress | None = None) -> Plan:
+    """`plan_group` with the registry's advances, answered from the memo when no input changed (pool.memo)."""
+    return memoised("plan", books, policy, as_of, lambda: plan_group(books, policy, as_of, horizon, progress),
+                    horizon=horizon)
+
+
+def memoised_capacity(books: GroupBooks, policy: Policy, as_of: dt.date) -> Capacity:
+    """`group_capacity`, answered from the memo when no input changed (pool.memo)."""
+    return memoised("capacity", books, policy, as_of, lambda: group_capacity(books, policy, as_of),
+                    horizon=CAPACITY_HORIZON)

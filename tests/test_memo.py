@@ -1,0 +1,151 @@
+"""The memo of plan and capacity: used when nothing changed, a new key for every changed input, never stale."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from banquasso.commands.main import main
+from banquasso.pool import memo
+from banquasso.pool import plan as plan_module
+from banquasso.pool.capacity import Capacity
+from banquasso.pool.plan import memoised_capacity, memoised_plan, plan_group
+from banquasso.terms.policy import Policy, load_policy
+from comptasso.books.facade import GroupBooks, open_books
+from tests.conftest import write_group
+from tests.test_plan import BORROWER, LENDER, POOL
+from tests.test_registry import db_url, make_group, propose_args, run  # noqa: F401 - fixture
+
+AS_OF = dt.date(2026, 11, 30)
+
+
+def _books(ledgers: Path, rules: Path) -> tuple[GroupBooks, Policy]:
+    books, problems = open_books(ledgers, rules)
+    assert books is not None, problems
+    policy, problems = load_policy(rules)
+    assert policy is not None, problems
+    return books, policy
+
+
+class Counter:
+    """Counts the solver's runs (plan_group and group_capacity as the memo calls them)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.plans = 0
+        self.capacities = 0
+        real_plan, real_capacity = plan_module.plan_group, plan_module.group_capacity
+
+        def plan(*args: object, **kwargs: object) -> plan_module.Plan:
+            self.plans += 1
+            return real_plan(*args, **kwargs)  # type: ignore[arg-type]
+
+        def capacity(*args: object) -> Capacity:
+            self.capacities += 1
+            return real_capacity(*args)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(plan_module, "plan_group", plan)
+        monkeypatch.setattr(plan_module, "group_capacity", capacity)
+
+
+@pytest.fixture
+def group(tmp_path: Path) -> tuple[Path, Path]:
+    return write_group(tmp_path, {"prete": LENDER, "emprunte": BORROWER}, pool=POOL)
+
+
+def test_unchanged_inputs_answer_from_the_memo(group: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    counter = Counter(monkeypatch)
+    books, policy = _books(*group)
+    first = memoised_plan(books, policy, AS_OF)
+    again = memoised_plan(*_books(*group), AS_OF)  # books read again: same content, same key
+    assert counter.plans == 1
+    assert again == first and again.total_covered == first.total_covered > 0
+    memoised_capacity(books, policy, AS_OF)
+    memoised_capacity(books, policy, AS_OF)
+    assert counter.capacities == 1
+    assert len(list(memo.memo_dir(books).glob("*.pickle"))) == 2
+
+
+def test_the_cli_plan_reads_the_memo(group: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    ledgers, rules = group
+    counter = Counter(monkeypatch)
+    args = ["plan", "--ledgers", str(ledgers), "--rules", str(rules), "--as-of", AS_OF.isoformat(), "--json"]
+    outs = [CliRunner().invoke(main, args) for _ in range(2)]
+    assert [o.exit_code for o in outs] == [0, 0]
+    assert json.loads(outs[0].stdout) == json.loads(outs[1].stdout)
+    assert counter.plans == 1
+
+
+def test_each_input_kind_changes_the_key(group: tuple[Path, Path]) -> None:
+    ledgers, rules = group
+    books, policy = _books(ledgers, rules)
+    base = memo.memo_key("plan", books, policy, AS_OF, horizon=91)
+    assert memo.memo_key("plan", books, policy, AS_OF, horizon=91) == base
+    assert memo.memo_key("plan", books, policy, AS_OF + dt.timedelta(days=1), horizon=91) != base
+    assert memo.memo_key("plan", books, policy, AS_OF, horizon=60) != base
+    assert memo.memo_key("capacity", books, policy, AS_OF, horizon=91) != base
+    (rules / "pool.toml").write_text(POOL.replace("min_advance = 1000", "min_advance = 500"), encoding="utf-8")
+    assert memo.memo_key("plan", *_books(ledgers, rules), AS_OF, horizon=91) != base
+    (rules / "pool.toml").write_text(POOL, encoding="utf-8")
+    assert memo.memo_key("plan", *_books(ledgers, rules), AS_OF, horizon=91) == base
+    main_file = ledgers / "emprunte" / "main.beancount"
+    main_file.write_text(main_file.read_text(encoding="utf-8") + "\n; une note\n", encoding="utf-8")
+    assert memo.memo_key("plan", *_books(ledgers, rules), AS_OF, horizon=91) != base
+
+
+def test_a_ledger_edit_recomputes_the_plan(group: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    ledgers, rules = group
+    counter = Counter(monkeypatch)
+    before = memoised_plan(*_books(ledgers, rules), AS_OF)
+    main_file = ledgers / "emprunte" / "main.beancount"
+    main_file.write_text(main_file.read_text(encoding="utf-8").replace("-4000.00 EUR", "-4500.00 EUR"),
+                         encoding="utf-8")
+    after = memoised_plan(*_books(ledgers, rules), AS_OF)
+    assert counter.plans == 2
+    assert after.total_need == before.total_need + 500
+
+
+@pytest.mark.usefixtures("db_url")
+def test_a_registry_event_changes_the_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ledgers, rules = make_group(tmp_path)
+    counter = Counter(monkeypatch)
+    books, policy = _books(ledgers, rules)
+    empty = memoised_plan(books, policy, AS_OF)
+    assert run(propose_args(), ledgers, rules).exit_code == 0
+    assert run(["advance", "approve", "BQA-2026-0001", "--by", "M", "--decision", "CA"], ledgers, rules).exit_code == 0
+    books, policy = _books(ledgers, rules)
+    approved = memoised_plan(books, policy, AS_OF)
+    assert counter.plans == 2
+    assert approved == plan_group(books, policy, AS_OF)
+    assert approved.total_need != empty.total_need or approved.advances != empty.advances
+
+
+def test_a_foreign_or_broken_file_is_never_read_as_a_memo(tmp_path: Path) -> None:
+    memo.remember(tmp_path, "a" * 64, {"x": 1})
+    (tmp_path / f"{'a' * 64}.pickle").rename(tmp_path / f"{'b' * 64}.pickle")
+    assert memo.recall(tmp_path, "b" * 64) is None  # stored under another key
+    (tmp_path / f"{'c' * 64}.pickle").write_bytes(b"\x80\x05tronqu")
+    assert memo.recall(tmp_path, "c" * 64) is None
+    memo.remember(tmp_path, "d" * 64, {"x": 2})
+    assert memo.recall(tmp_path, "d" * 64) == {"x": 2}
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(edits=st.lists(st.sampled_from(["4000.00", "4500.00", "3000.00", "5200.00"]), min_size=1, max_size=4),
+       days=st.lists(st.sampled_from([0, 1, 5]), min_size=1, max_size=4))
+def test_the_memo_never_returns_a_stale_plan(tmp_path_factory: pytest.TempPathFactory, edits: list[str],
+                                             days: list[int]) -> None:
+    """Whatever sequence of edits and days, the memoised plan equals the plan computed afresh."""
+    ledgers, rules = write_group(tmp_path_factory.mktemp("g"), {"prete": LENDER, "emprunte": BORROWER}, pool=POOL)
+    main_file = ledgers / "emprunte" / "main.beancount"
+    original = main_file.read_text(encoding="utf-8")
+    for amount, shift in zip(edits, days, strict=False):
+        main_file.write_text(original.replace("-4000.00 EUR", f"-{amount} EUR"), encoding="utf-8")
+        books, policy = _books(ledgers, rules)
+        day = AS_OF + dt.timedelta(days=shift)
+        assert memoised_plan(books, policy, day) == plan_group(books, policy, day)
