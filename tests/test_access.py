@@ -3,19 +3,30 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
 from click.testing import CliRunner
 from flask import Flask
+from flask.testing import FlaskClient
 from hypothesis import given
 from hypothesis import strategies as st
 
-from comptasso.web.access import authorize, hash_password, ledger_link, load_users, safe_next, verify_password
-from comptasso.web.throttle import Throttle
 from comptasso.cli.main import main as comptasso
 from comptasso.plugins.consolidation import group_ledger_text
+from comptasso.problems import Problem
+from comptasso.web.access import (
+    Users,
+    authorize,
+    hash_password,
+    ledger_link,
+    load_users,
+    safe_next,
+    verify_password,
+)
 from comptasso.web.serve import build_app, prepare
+from comptasso.web.throttle import Throttle
 from tests.conftest import DEMO_LEDGERS, DEMO_RULES, write_group
 from tests.test_consolidation import BORROWER, LENDER
 from tests.web_helpers import log_in as web_log_in
@@ -62,11 +73,12 @@ def served(tmp_path: Path) -> tuple[Flask, Clock, dict[str, str]]:
     return app, clock, slugs
 
 
-def log_in(app: Flask, login: str, password: str = PASSWORD, client=None, **environ: str):
+def log_in(app: Flask, login: str, password: str = PASSWORD, client: FlaskClient | None = None,
+           **environ: str) -> tuple[FlaskClient, Any]:
     return web_log_in(app, login, password, client, **environ)
 
 
-def token(client, slugs: dict[str, str], member: str = "velo-gap") -> dict[str, str]:
+def token(client: FlaskClient, slugs: dict[str, str], member: str = "velo-gap") -> dict[str, str]:
     """The CSRF header of the client's session."""
     return {"X-CSRF-Token": session_token(client, f"/{slugs[member]}/income_statement/")}
 
@@ -171,14 +183,14 @@ def titled(tmp_path: Path, *, group_pool: bool) -> Flask:
     return build_app(items, users=users)
 
 
-def switcher(client, slug: str) -> tuple[list[list[str]], list[list[str]]]:
+def switcher(client: FlaskClient, slug: str) -> tuple[list[list[str]], list[list[str]]]:
     """`other_ledgers` of the page's embedded ledger-data and of the JSON API."""
     import json
     import re
     page = client.get(f"/{slug}/income_statement/")
     assert page.status_code == 200
     embedded = re.search(r'<script type="application/json" id="ledger-data">(.*?)</script>',
-                         page.get_data(as_text=True), re.S)
+                         page.get_data(as_text=True), re.DOTALL)
     assert embedded is not None
     api = client.get(f"/{slug}/api/ledger_data")
     assert api.status_code == 200
@@ -238,7 +250,7 @@ def test_ledger_link_rules() -> None:
     assert ledger_link(compta, "groupe", SCOPES, "groupe", has_pool=True) == "/groupe/"
 
 
-def load_users_from_text(text: str, tmp: Path | None = None):
+def load_users_from_text(text: str, tmp: Path | None = None) -> tuple[Users | None, list[Problem]]:
     import tempfile
     folder = Path(tempfile.mkdtemp()) if tmp is None else tmp
     path = folder / "users.toml"
@@ -287,7 +299,7 @@ def test_the_cookie_is_secure_over_https(served: tuple[Flask, Clock, dict[str, s
     assert response.status_code == 303 and "Secure" in response.headers["Set-Cookie"]
 
 
-def session_token_of_login(client, **kwargs: str) -> str:
+def session_token_of_login(client: FlaskClient, **kwargs: str) -> str:
     from tests.web_helpers import csrf_in
     return csrf_in(client.get("/login", **kwargs).get_data(as_text=True))
 
@@ -362,7 +374,7 @@ def test_a_changed_password_ends_open_sessions(served: tuple[Flask, Clock, dict[
     guard_users = app.extensions["comptasso_access"].users
     from dataclasses import replace
     user = guard_users.users["compta"]
-    guard_users.users["compta"] = replace(user, password_hash=hash_password("un-autre-mot-de-passe"))  # type: ignore[index]
+    guard_users.users["compta"] = replace(user, password_hash=hash_password("un-autre-mot-de-passe"))
     assert client.get(f"/{slugs['velo-gap']}/income_statement/").status_code == 401
 
 
@@ -405,8 +417,8 @@ def test_next_never_leaves_the_site() -> None:
     ('[[users]]\nlogin = "a1"\nrole = "treasurer"\nmember = "inconnu"\npassword_hash = "$argon2id$x"\n',
      "users[0].member : membre inconnu « inconnu »"),
     ('[[users]]\nlogin = "a1"\nrole = "board"\npassword_hash = "secret"\n', "empreinte argon2 attendue"),
-    ('[[users]]\nlogin = "a1"\nrole = "board"\npassword_hash = "$argon2id$x"\n\n'
-     '[[users]]\nlogin = "a1"\nrole = "board"\npassword_hash = "$argon2id$x"\n', "identifiant en double « a1 »"),
+    (('[[users]]\nlogin = "a1"\nrole = "board"\npassword_hash = "$argon2id$x"\n\n'
+      '[[users]]\nlogin = "a1"\nrole = "board"\npassword_hash = "$argon2id$x"\n'), "identifiant en double « a1 »"),
     ('[[users]]\nlogin = "a1"\nrole = "board"\npassword_hash = "$argon2id$x"\nmotdepasse = "x"\n', "clé inconnue"),
     ('[session]\nidle_minutes = 0\n[[users]]\nlogin = "a1"\nrole = "board"\npassword_hash = "$argon2id$x"\n',
      "session.idle_minutes : valeur trop petite"),

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from comptasso.books import facade as books_module
-from comptasso.books.facade import open_books
+from comptasso.books.facade import GroupBooks, open_books
+from comptasso.books.loading import MemberLedger, load_member_ledger
 from tests.conftest import write_group
 
 LEDGER = """
@@ -34,9 +35,9 @@ def group(tmp_path: Path) -> tuple[Path, Path]:
 @pytest.fixture
 def parse_counter(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
-    real = books_module.load_member_ledger
+    real = load_member_ledger  # what the facade calls, until the patch below
 
-    def counting(member_id: str, main: Path, allowed: frozenset[str]):
+    def counting(member_id: str, main: Path, allowed: frozenset[str]) -> MemberLedger:
         calls.append(member_id)
         return real(member_id, main, allowed)
 
@@ -44,13 +45,14 @@ def parse_counter(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
-def _load(ledgers: Path, rules: Path, cache_dir: Path, jobs: int = 1):
+def _load(ledgers: Path, rules: Path, cache_dir: Path, jobs: int = 1) -> GroupBooks:
     books, problems = open_books(ledgers, rules, cache_dir=cache_dir, jobs=jobs)
     assert books is not None and not [p for p in problems if p.is_error], problems
     return books
 
 
-def test_cache_hits_and_only_changed_member_reparsed(group, parse_counter, tmp_path: Path) -> None:
+def test_cache_hits_and_only_changed_member_reparsed(group: tuple[Path, Path], parse_counter: list[str],
+                                                     tmp_path: Path) -> None:
     ledgers, rules = group
     cache_dir = tmp_path / "var" / "cache"
     first = _load(ledgers, rules, cache_dir)
@@ -75,7 +77,7 @@ def test_cache_hits_and_only_changed_member_reparsed(group, parse_counter, tmp_p
     assert parse_counter == ["asso-c"]
 
 
-def test_rules_change_invalidates(group, parse_counter, tmp_path: Path) -> None:
+def test_rules_change_invalidates(group: tuple[Path, Path], parse_counter: list[str], tmp_path: Path) -> None:
     ledgers, rules = group
     cache_dir = tmp_path / "cache"
     _load(ledgers, rules, cache_dir)
@@ -85,7 +87,7 @@ def test_rules_change_invalidates(group, parse_counter, tmp_path: Path) -> None:
     assert sorted(parse_counter) == ["asso-a", "asso-b", "asso-c"]
 
 
-def test_ledgers_folder_stays_clean(group, tmp_path: Path) -> None:
+def test_ledgers_folder_stays_clean(group: tuple[Path, Path], tmp_path: Path) -> None:
     ledgers, rules = group
     before = sorted(p.name for p in ledgers.rglob("*"))
     _load(ledgers, rules, tmp_path / "var" / "cache")
@@ -93,7 +95,7 @@ def test_ledgers_folder_stays_clean(group, tmp_path: Path) -> None:
     assert sorted(p.name for p in ledgers.rglob("*")) == before
 
 
-def test_parallel_equals_serial(group, tmp_path: Path) -> None:
+def test_parallel_equals_serial(group: tuple[Path, Path], tmp_path: Path) -> None:
     ledgers, rules = group
     serial = _load(ledgers, rules, tmp_path / "c1", jobs=1)
     parallel = _load(ledgers, rules, tmp_path / "c2", jobs=2)
@@ -101,7 +103,7 @@ def test_parallel_equals_serial(group, tmp_path: Path) -> None:
         assert serial.ledgers[member].entries == parallel.ledgers[member].entries
 
 
-def test_corrupt_cache_is_ignored(group, tmp_path: Path) -> None:
+def test_corrupt_cache_is_ignored(group: tuple[Path, Path], tmp_path: Path) -> None:
     ledgers, rules = group
     cache_dir = tmp_path / "cache"
     _load(ledgers, rules, cache_dir)
