@@ -150,6 +150,7 @@ def test_board_reads_everything_and_writes_nothing(served: tuple[Flask, Clock, d
 
 def test_authorize_rules() -> None:
     users, _ = load_users_from_text(users_text())
+    assert users is not None
     velo, compta, board = users.users["velo"], users.users["compta"], users.users["conseil"]
     assert authorize(velo, "GET", POOL, SCOPES, "groupe").status == 200
     assert authorize(velo, "GET", "/groupe/extension/BanquAssoExtension/pool_data", SCOPES, "groupe").status == 200
@@ -242,6 +243,7 @@ def test_without_users_the_switcher_is_fava_s(tmp_path: Path) -> None:
 
 def test_ledger_link_rules() -> None:
     users, _ = load_users_from_text(users_text())
+    assert users is not None
     velo, compta = users.users["velo"], users.users["compta"]
     assert ledger_link(velo, "velo", SCOPES, "groupe", has_pool=True) == "/velo/"
     assert ledger_link(velo, "ressourcerie", SCOPES, "groupe", has_pool=True) is None
@@ -282,7 +284,9 @@ def test_logout_ends_the_session(served: tuple[Flask, Clock, dict[str, str]]) ->
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" not in cookie
     copy = app.test_client()
-    copy.set_cookie("comptasso_session", client.get_cookie("comptasso_session").value)
+    session_cookie = client.get_cookie("comptasso_session")
+    assert session_cookie is not None
+    copy.set_cookie("comptasso_session", session_cookie.value)
     page = f"/{slugs['velo-gap']}/income_statement/"
     assert copy.get(page).status_code == 200
     assert client.post("/logout").status_code == 200
@@ -338,7 +342,9 @@ def test_failed_log_ins_are_slowed_down(served: tuple[Flask, Clock, dict[str, st
 
 def test_nobody_outside_can_lock_the_bookkeeper_out(served: tuple[Flask, Clock, dict[str, str]]) -> None:
     app, clock, _slugs = served
-    attacker, office = {"REMOTE_ADDR": "203.0.113.9"}, {"REMOTE_ADDR": "192.0.2.10"}
+    # WSGI environ entries for the test client (typed Any: they go through **environ, beside `client`).
+    attacker: dict[str, Any] = {"REMOTE_ADDR": "203.0.113.9"}
+    office: dict[str, Any] = {"REMOTE_ADDR": "192.0.2.10"}
     statuses = [log_in(app, "compta", "faux", **attacker)[1].status_code for _ in range(6)]
     assert statuses[0] == 401 and set(statuses[1:]) == {429}  # one real check, then waits
     # the account is locked for the attacker's address, never for an address that has not failed
@@ -505,8 +511,8 @@ def test_behind_a_trusted_proxy_the_forwarded_address_and_scheme_count(tmp_path:
     users, problems = load_users(rules_dir / "users.toml", ["velo-gap"])
     assert users is not None, problems
     app = build_app(items, users=users, trusted_proxies=1)
-    attacker = {"HTTP_X_FORWARDED_FOR": "203.0.113.9", "REMOTE_ADDR": "127.0.0.1"}
-    office = {"HTTP_X_FORWARDED_FOR": "192.0.2.10", "REMOTE_ADDR": "127.0.0.1",
+    attacker: dict[str, Any] = {"HTTP_X_FORWARDED_FOR": "203.0.113.9", "REMOTE_ADDR": "127.0.0.1"}
+    office: dict[str, Any] = {"HTTP_X_FORWARDED_FOR": "192.0.2.10", "REMOTE_ADDR": "127.0.0.1",
               "HTTP_X_FORWARDED_PROTO": "https"}
     assert log_in(app, "compta", "faux", **attacker)[1].status_code == 401
     assert log_in(app, "compta", PASSWORD, **attacker)[1].status_code == 429

@@ -34,7 +34,9 @@ _get_weight: Callable[[data.Posting], Amount] = convert.get_weight
 
 def posting_amount(posting: data.Posting) -> Decimal:
     """A posting's weight in the ledger currency (positive = debit, negative = credit)."""
-    return Decimal(_get_weight(posting).number)
+    weight = _get_weight(posting).number
+    assert weight is not None  # a booked posting always has its number
+    return Decimal(weight)
 
 
 def transactions(entries: Iterable[data.Directive]) -> list[data.Transaction]:
