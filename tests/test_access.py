@@ -3,19 +3,30 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
 from click.testing import CliRunner
 from flask import Flask
+from flask.testing import FlaskClient
 from hypothesis import given
 from hypothesis import strategies as st
 
-from comptasso.web.access import authorize, hash_password, ledger_link, load_users, safe_next, verify_password
-from comptasso.web.throttle import Throttle
 from comptasso.cli.main import main as comptasso
 from comptasso.plugins.consolidation import group_ledger_text
+from comptasso.problems import Problem
+from comptasso.web.access import (
+    Users,
+    authorize,
+    hash_password,
+    ledger_link,
+    load_users,
+    safe_next,
+    verify_password,
+)
 from comptasso.web.serve import build_app, prepare
+from comptasso.web.throttle import Throttle
 from tests.conftest import DEMO_LEDGERS, DEMO_RULES, write_group
 from tests.test_consolidation import BORROWER, LENDER
 from tests.web_helpers import log_in as web_log_in
@@ -62,11 +73,12 @@ def served(tmp_path: Path) -> tuple[Flask, Clock, dict[str, str]]:
     return app, clock, slugs
 
 
-def log_in(app: Flask, login: str, password: str = PASSWORD, client=None, **environ: str):
+def log_in(app: Flask, login: str, password: str = PASSWORD, client: FlaskClient | None = None,
+           **environ: str) -> tuple[FlaskClient, Any]:
     return web_log_in(app, login, password, client, **environ)
 
 
-def token(client, slugs: dict[str, str], member: str = "velo-gap") -> dict[str, str]:
+def token(client: FlaskClient, slugs: dict[str, str], member: str = "velo-gap") -> dict[str, str]:
     """The CSRF header of the client's session."""
     return {"X-CSRF-Token": session_token(client, f"/{slugs[member]}/income_statement/")}
 
@@ -138,6 +150,7 @@ def test_board_reads_everything_and_writes_nothing(served: tuple[Flask, Clock, d
 
 def test_authorize_rules() -> None:
     users, _ = load_users_from_text(users_text())
+    assert users is not None
     velo, compta, board = users.users["velo"], users.users["compta"], users.users["conseil"]
     assert authorize(velo, "GET", POOL, SCOPES, "groupe").status == 200
     assert authorize(velo, "GET", "/groupe/extension/BanquAssoExtension/pool_data", SCOPES, "groupe").status == 200
@@ -171,14 +184,14 @@ def titled(tmp_path: Path, *, group_pool: bool) -> Flask:
     return build_app(items, users=users)
 
 
-def switcher(client, slug: str) -> tuple[list[list[str]], list[list[str]]]:
+def switcher(client: FlaskClient, slug: str) -> tuple[list[list[str]], list[list[str]]]:
     """`other_ledgers` of the page's embedded ledger-data and of the JSON API."""
     import json
     import re
     page = client.get(f"/{slug}/income_statement/")
     assert page.status_code == 200
     embedded = re.search(r'<script type="application/json" id="ledger-data">(.*?)</script>',
-                         page.get_data(as_text=True), re.S)
+                         page.get_data(as_text=True), re.DOTALL)
     assert embedded is not None
     api = client.get(f"/{slug}/api/ledger_data")
     assert api.status_code == 200
@@ -230,6 +243,7 @@ def test_without_users_the_switcher_is_fava_s(tmp_path: Path) -> None:
 
 def test_ledger_link_rules() -> None:
     users, _ = load_users_from_text(users_text())
+    assert users is not None
     velo, compta = users.users["velo"], users.users["compta"]
     assert ledger_link(velo, "velo", SCOPES, "groupe", has_pool=True) == "/velo/"
     assert ledger_link(velo, "ressourcerie", SCOPES, "groupe", has_pool=True) is None
@@ -238,7 +252,7 @@ def test_ledger_link_rules() -> None:
     assert ledger_link(compta, "groupe", SCOPES, "groupe", has_pool=True) == "/groupe/"
 
 
-def load_users_from_text(text: str, tmp: Path | None = None):
+def load_users_from_text(text: str, tmp: Path | None = None) -> tuple[Users | None, list[Problem]]:
     import tempfile
     folder = Path(tempfile.mkdtemp()) if tmp is None else tmp
     path = folder / "users.toml"
@@ -270,7 +284,9 @@ def test_logout_ends_the_session(served: tuple[Flask, Clock, dict[str, str]]) ->
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" not in cookie
     copy = app.test_client()
-    copy.set_cookie("comptasso_session", client.get_cookie("comptasso_session").value)
+    session_cookie = client.get_cookie("comptasso_session")
+    assert session_cookie is not None
+    copy.set_cookie("comptasso_session", session_cookie.value)
     page = f"/{slugs['velo-gap']}/income_statement/"
     assert copy.get(page).status_code == 200
     assert client.post("/logout").status_code == 200
@@ -287,7 +303,7 @@ def test_the_cookie_is_secure_over_https(served: tuple[Flask, Clock, dict[str, s
     assert response.status_code == 303 and "Secure" in response.headers["Set-Cookie"]
 
 
-def session_token_of_login(client, **kwargs: str) -> str:
+def session_token_of_login(client: FlaskClient, **kwargs: str) -> str:
     from tests.web_helpers import csrf_in
     return csrf_in(client.get("/login", **kwargs).get_data(as_text=True))
 
@@ -326,7 +342,9 @@ def test_failed_log_ins_are_slowed_down(served: tuple[Flask, Clock, dict[str, st
 
 def test_nobody_outside_can_lock_the_bookkeeper_out(served: tuple[Flask, Clock, dict[str, str]]) -> None:
     app, clock, _slugs = served
-    attacker, office = {"REMOTE_ADDR": "203.0.113.9"}, {"REMOTE_ADDR": "192.0.2.10"}
+    # WSGI environ entries for the test client (typed Any: they go through **environ, beside `client`).
+    attacker: dict[str, Any] = {"REMOTE_ADDR": "203.0.113.9"}
+    office: dict[str, Any] = {"REMOTE_ADDR": "192.0.2.10"}
     statuses = [log_in(app, "compta", "faux", **attacker)[1].status_code for _ in range(6)]
     assert statuses[0] == 401 and set(statuses[1:]) == {429}  # one real check, then waits
     # the account is locked for the attacker's address, never for an address that has not failed
@@ -362,7 +380,7 @@ def test_a_changed_password_ends_open_sessions(served: tuple[Flask, Clock, dict[
     guard_users = app.extensions["comptasso_access"].users
     from dataclasses import replace
     user = guard_users.users["compta"]
-    guard_users.users["compta"] = replace(user, password_hash=hash_password("un-autre-mot-de-passe"))  # type: ignore[index]
+    guard_users.users["compta"] = replace(user, password_hash=hash_password("un-autre-mot-de-passe"))
     assert client.get(f"/{slugs['velo-gap']}/income_statement/").status_code == 401
 
 
@@ -405,8 +423,8 @@ def test_next_never_leaves_the_site() -> None:
     ('[[users]]\nlogin = "a1"\nrole = "treasurer"\nmember = "inconnu"\npassword_hash = "$argon2id$x"\n',
      "users[0].member : membre inconnu « inconnu »"),
     ('[[users]]\nlogin = "a1"\nrole = "board"\npassword_hash = "secret"\n', "empreinte argon2 attendue"),
-    ('[[users]]\nlogin = "a1"\nrole = "board"\npassword_hash = "$argon2id$x"\n\n'
-     '[[users]]\nlogin = "a1"\nrole = "board"\npassword_hash = "$argon2id$x"\n', "identifiant en double « a1 »"),
+    (('[[users]]\nlogin = "a1"\nrole = "board"\npassword_hash = "$argon2id$x"\n\n'
+      '[[users]]\nlogin = "a1"\nrole = "board"\npassword_hash = "$argon2id$x"\n'), "identifiant en double « a1 »"),
     ('[[users]]\nlogin = "a1"\nrole = "board"\npassword_hash = "$argon2id$x"\nmotdepasse = "x"\n', "clé inconnue"),
     ('[session]\nidle_minutes = 0\n[[users]]\nlogin = "a1"\nrole = "board"\npassword_hash = "$argon2id$x"\n',
      "session.idle_minutes : valeur trop petite"),
@@ -493,9 +511,11 @@ def test_behind_a_trusted_proxy_the_forwarded_address_and_scheme_count(tmp_path:
     users, problems = load_users(rules_dir / "users.toml", ["velo-gap"])
     assert users is not None, problems
     app = build_app(items, users=users, trusted_proxies=1)
-    attacker = {"HTTP_X_FORWARDED_FOR": "203.0.113.9", "REMOTE_ADDR": "127.0.0.1"}
-    office = {"HTTP_X_FORWARDED_FOR": "192.0.2.10", "REMOTE_ADDR": "127.0.0.1",
-              "HTTP_X_FORWARDED_PROTO": "https"}
+    # The throttle's clock stands still: on a busy machine the 1 s wait after a failure could pass between two tries.
+    app.extensions["comptasso_access"].throttle.clock = lambda: 1000.0
+    attacker: dict[str, Any] = {"HTTP_X_FORWARDED_FOR": "203.0.113.9", "REMOTE_ADDR": "127.0.0.1"}
+    office: dict[str, Any] = {"HTTP_X_FORWARDED_FOR": "192.0.2.10", "REMOTE_ADDR": "127.0.0.1",
+                              "HTTP_X_FORWARDED_PROTO": "https"}
     assert log_in(app, "compta", "faux", **attacker)[1].status_code == 401
     assert log_in(app, "compta", PASSWORD, **attacker)[1].status_code == 429
     _client, response = log_in(app, "compta", PASSWORD, **office)

@@ -12,15 +12,15 @@ import pytest
 from beancount.core import data
 from click.testing import CliRunner, Result
 
-from banquasso.forecast.advance_flows import advance_flows, registry_flows
 from banquasso.commands.main import main
+from banquasso.forecast.advance_flows import advance_flows, registry_flows
 from banquasso.forecast.daily import forecast_group
 from banquasso.registry.db import DB_URL_ENV
 from comptasso.books.facade import GroupBooks, open_books
-from comptasso.model.chart import is_treasury
 from comptasso.books.loading import load_member_ledger
-from comptasso.money import cents
 from comptasso.books.reference import load_allowed_plugins
+from comptasso.model.chart import is_treasury
+from comptasso.money import cents
 from tests.conftest import DEMO_AS_OF, DEMO_LEDGERS
 
 pytestmark = pytest.mark.skipif(not (DEMO_LEDGERS / "group.toml").exists(), reason="demo group not generated")
@@ -46,13 +46,18 @@ def books_of(ledgers: Path, rules: Path) -> GroupBooks:
     return books
 
 
+def _number(posting: data.Posting) -> Decimal:
+    assert posting.units is not None and posting.units.number is not None
+    return posting.units.number
+
+
 def treasury(entries: list[data.Directive]) -> Decimal:
-    return sum((p.units.number for e in entries if isinstance(e, data.Transaction)
+    return sum((_number(p) for e in entries if isinstance(e, data.Transaction)
                 for p in e.postings if is_treasury(p.account)), ZERO)
 
 
 def account_total(entries: list[data.Directive], prefix: str) -> Decimal:
-    return sum((p.units.number for e in entries if isinstance(e, data.Transaction)
+    return sum((_number(p) for e in entries if isinstance(e, data.Transaction)
                 for p in e.postings if p.account.startswith(prefix)), ZERO)
 
 

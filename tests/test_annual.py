@@ -7,6 +7,7 @@ import io
 import json
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pypdf
 import pytest
@@ -22,6 +23,7 @@ from comptasso.cli.main import main
 from comptasso.reports import annual
 from comptasso.reports.annual import AnnualAccounts, annual_accounts, balance_sheet_heading
 from comptasso.reports.annual_pdf import render_annual_pdf
+from comptasso.reports.period import FinancialYear
 from tests.conftest import DEMO_AS_OF, DEMO_LEDGERS, write_group
 
 LEDGER = """
@@ -208,7 +210,7 @@ option "operating_currency" "EUR"
 def _fixed(accounts: AnnualAccounts) -> dict[str, tuple[tuple[Decimal, ...], tuple[Decimal, ...]]]:
     """{heading: ((gross, depreciation, net) for N, (gross, depreciation, net) for N-1)} of the fixed assets."""
     [section] = [s for s in accounts.actif if s.title == annual.FIXED_ASSETS]
-    out = {}
+    out: dict[str, tuple[tuple[Decimal, ...], tuple[Decimal, ...]]] = {}
     for line in section.lines:
         assert line.gross is not None and line.depreciation is not None
         out[line.heading] = ((line.gross.n, line.depreciation.n, line.n),
@@ -291,7 +293,8 @@ def test_every_heading_has_its_place_in_the_layout() -> None:
 
 
 def test_unbalanced_contributions_in_kind_warn(tmp_path: Path) -> None:
-    text = LEDGER.replace("  Expenses:864-Personnel-Benevole  2000.00 EUR\n  Income:870-Benevolat            -2000.00 EUR",
+    text = LEDGER.replace("  Expenses:864-Personnel-Benevole  2000.00 EUR\n"
+                          "  Income:870-Benevolat            -2000.00 EUR",
                           "  Expenses:864-Personnel-Benevole  1800.00 EUR\n  Assets:512-Banque  200.00 EUR\n"
                           "  Income:870-Benevolat            -2000.00 EUR")
     accounts = _accounts(text, tmp_path=tmp_path)
@@ -304,7 +307,7 @@ def test_unbalanced_contributions_in_kind_warn(tmp_path: Path) -> None:
     assert _lines(accounts.passif)[annual.IN_KIND_GAP] == (D("200.00"), D("0.00"))
 
 
-def _beancount_income_statement_sum(entries: list[data.Directive], options: dict, year: int) -> Decimal:
+def _beancount_income_statement_sum(entries: list[data.Directive], options: dict[str, Any], year: int) -> Decimal:
     _, rows = run_query(entries, options,
                         f"SELECT sum(number) AS total WHERE account ~ '^(Income|Expenses):' AND year = {year}")
     return D(rows[0][0] or 0)
@@ -377,9 +380,14 @@ ACCOUNTS = ["Assets:512-Banque", "Assets:411-Usagers:A", "Liabilities:401-Fourni
             "Assets:28182-Amort-Materiel", "Expenses:6811-Dotations"]
 
 
+def _number(posting: data.Posting) -> Decimal:
+    assert posting.units is not None and posting.units.number is not None
+    return posting.units.number
+
+
 @st.composite
-def _entries(draw: st.DrawFn) -> list[data.Directive]:
-    out: list[data.Directive] = []
+def _entries(draw: st.DrawFn) -> list[data.Transaction]:
+    out: list[data.Transaction] = []
     for index in range(draw(st.integers(0, 30))):
         day = draw(st.dates(dt.date(2023, 6, 1), dt.date(2026, 3, 1)))
         first, second = draw(st.lists(st.sampled_from(ACCOUNTS), min_size=2, max_size=2, unique=True))
@@ -393,16 +401,16 @@ def _entries(draw: st.DrawFn) -> list[data.Directive]:
 
 @settings(max_examples=40, deadline=None)
 @given(_entries())
-def test_bilan_always_balances_and_result_is_the_income_statement(entries: list[data.Directive]) -> None:
+def test_bilan_always_balances_and_result_is_the_income_statement(entries: list[data.Transaction]) -> None:
     accounts = annual_accounts(entries, 2025, dt.date(2026, 12, 31), member_id="m", member_name="M")
     assert accounts.total_actif == accounts.total_passif
     # Contributions in kind never touch the result: the bilan's line is the compte de résultat's result.
     assert accounts.year_result_in_bilan == accounts.result
-    pnl = sum((p.units.number for e in entries if e.date.year == 2025 for p in e.postings
+    pnl = sum((_number(p) for e in entries if e.date.year == 2025 for p in e.postings
                if p.account.startswith(("Income:", "Expenses:")) and not p.account.split(":")[1].startswith("8")),
               Decimal(0))
     assert accounts.result.n == -pnl
-    amortised = sum((p.units.number for e in entries if e.date.year <= 2025 for p in e.postings
+    amortised = sum((_number(p) for e in entries if e.date.year <= 2025 for p in e.postings
                      if p.account.startswith("Assets:28")), Decimal(0))
     assert accounts.actif_depreciation.n == -amortised
     assert accounts.actif_gross.n - accounts.actif_depreciation.n == accounts.total_actif.n
@@ -590,5 +598,5 @@ def test_the_two_chart_versions(tmp_path: Path) -> None:
     assert removed.line > 0
     assert annual.result_heading("Income:757-Cessions", annual.ANC_2025) == (
         annual.EXPLOITATION_INCOME, "Produits des cessions d'immobilisations")
-    assert annual.chart_for(annual.FinancialYear.closing_in(2025, (9, 1))) is annual.ANC_2018  # opened 2024-09-01
-    assert annual.chart_for(annual.FinancialYear.closing_in(2026, (9, 1))) is annual.ANC_2025
+    assert annual.chart_for(FinancialYear.closing_in(2025, (9, 1))) is annual.ANC_2018  # opened 2024-09-01
+    assert annual.chart_for(FinancialYear.closing_in(2026, (9, 1))) is annual.ANC_2025

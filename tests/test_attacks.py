@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -52,8 +53,9 @@ class Answer:
     headers: dict[str, str]
     body: str
 
-    def json(self) -> dict:
-        return json.loads(self.body)
+    def json(self) -> dict[str, Any]:
+        answer: dict[str, Any] = json.loads(self.body)
+        return answer
 
 
 @dataclass
@@ -108,7 +110,7 @@ class Browser:
         assert found is not None, "pas de jeton sur la page"
         return found.group(1)
 
-    def api(self, method: str, path: str, payload: dict | None = None, *, token: str | None = None) -> Answer:
+    def api(self, method: str, path: str, payload: dict[str, Any] | None = None, *, token: str | None = None) -> Answer:
         headers = {"Content-Type": "application/json"}
         if token:
             headers["X-CSRF-Token"] = token

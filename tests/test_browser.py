@@ -10,16 +10,17 @@ from __future__ import annotations
 import json
 import socket
 import threading
-from decimal import Decimal
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 from banquasso.commands.main import main as banquasso
-from comptasso.web.access import hash_password, load_users
 from comptasso.money import fr_money
+from comptasso.web.access import hash_password, load_users
 from comptasso.web.serve import build_app, prepare
 from tests.conftest import DEMO_AS_OF, ROOT, in_ci
 
@@ -75,7 +76,7 @@ def income_account(main: Path) -> str:
 
 
 @pytest.fixture
-def server(demo_copy: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict]:
+def server(demo_copy: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     """The demo group with one new grant (no tranche yet) for velo-gap, served with log-in on a free port."""
     from cheroot.wsgi import Server
 
@@ -103,11 +104,12 @@ def server(demo_copy: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.Mon
         thread.join(timeout=10)
 
 
-def cli_forecast(ledgers: Path, rules: Path) -> dict:
+def cli_forecast(ledgers: Path, rules: Path) -> dict[str, Any]:
     result = CliRunner().invoke(banquasso, ["forecast", "--ledgers", str(ledgers), "--rules", str(rules),
                                             "--as-of", DEMO_AS_OF, "--member", "velo-gap", "--json"])
     assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)["members"][0]
+    member: dict[str, Any] = json.loads(result.stdout)["members"][0]
+    return member
 
 
 def shot(page: object, name: str) -> Path:
@@ -118,7 +120,7 @@ def shot(page: object, name: str) -> Path:
 
 
 @pytest.mark.slow
-def test_log_in_read_the_forecast_and_record_a_tranche(browser: object, server: dict) -> None:
+def test_log_in_read_the_forecast_and_record_a_tranche(browser: object, server: dict[str, Any]) -> None:
     expected = cli_forecast(server["ledgers"], server["rules"])
     page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="fr-FR")  # type: ignore[attr-defined]
     url = server["url"]

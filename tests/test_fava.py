@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import unquote
@@ -17,8 +16,8 @@ from fava.help import HELP_PAGES
 from flask import Flask
 
 from comptasso.books.facade import open_books
-from comptasso.model.chart import is_treasury
 from comptasso.cli.main import main
+from comptasso.model.chart import is_treasury
 from comptasso.plugins.consolidation import GROUP_LEDGER
 from comptasso.web.serve import ServedLedger, build_app, prepare
 from tests.conftest import DEMO_LEDGERS, DEMO_RULES, in_ci, write_group
@@ -62,12 +61,12 @@ def assert_every_page_answers(app: Flask, bank_accounts: dict[str, str]) -> None
 # --- inline ledgers --------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def inline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Flask, list[ServedLedger]]]:
+def inline(tmp_path_factory: pytest.TempPathFactory) -> tuple[Flask, list[ServedLedger]]:
     root = tmp_path_factory.mktemp("inline")
     ledgers_dir, rules_dir = write_group(root, {"ressourcerie": LENDER, "velo-gap": BORROWER})
     served, problems = prepare(ledgers_dir, rules_dir, root)
     assert problems == []
-    yield build_app(served), served
+    return build_app(served), served
 
 
 def test_every_page_of_every_inline_ledger_answers(inline: tuple[Flask, list[ServedLedger]]) -> None:
@@ -327,7 +326,7 @@ def _need_demo() -> None:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path, Flask, list[ServedLedger]]]:
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Flask, list[ServedLedger]]:
     _need_demo()
     root = tmp_path_factory.mktemp("demo")
     ledgers, rules = root / "ledgers", root / "rules"
@@ -335,7 +334,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path,
     shutil.copytree(DEMO_RULES, rules)
     served, problems = prepare(ledgers, rules, root)
     assert problems == [], [str(p) for p in problems]
-    yield ledgers, rules, build_app(served, load=True), served
+    return ledgers, rules, build_app(served, load=True), served
 
 
 @pytest.mark.slow

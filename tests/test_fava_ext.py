@@ -5,21 +5,23 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from html import unescape
 from decimal import Decimal
+from html import unescape
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 import pytest
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from banquasso.commands.main import main as banquasso
 from banquasso.fava_ext.chart import Series, chart_svg, nice_step
 from banquasso.fava_ext.tranche_form import check_form, insert_after_grant, parse_amount
-from comptasso.web.access import hash_password, load_users
 from comptasso.model.grants import extract_grants
+from comptasso.web.access import hash_password, load_users
 from comptasso.web.serve import build_app, prepare
 from tests.conftest import write_group
 from tests.web_helpers import csrf_in, log_in
@@ -103,11 +105,12 @@ class Site:
         assert response.status_code == 303, response.get_data(as_text=True)
         return client
 
-    def cli_json(self, *args: str) -> dict:
+    def cli_json(self, *args: str) -> dict[str, Any]:
         result = CliRunner().invoke(banquasso, [*args, "--ledgers", str(self.ledgers), "--rules", str(self.rules),
                                                 "--as-of", AS_OF, "--json"])
         assert result.exit_code == 0, result.output
-        return json.loads(result.stdout)
+        answer: dict[str, Any] = json.loads(result.stdout)
+        return answer
 
 
 @pytest.fixture
@@ -213,9 +216,15 @@ def test_member_endpoints_only_on_their_ledger(site: Site) -> None:
 
 # --- the tranche form -------------------------------------------------------------------------------
 
-def post_form(site: Site, client: FlaskClient, **fields: str):
+def _sha(page: str) -> str:
+    found = re.search(r'name="sha256" value="([0-9a-f]{64})"', page)
+    assert found is not None, "pas d'empreinte sha256 sur la page"
+    return found.group(1)
+
+
+def post_form(site: Site, client: FlaskClient, **fields: str) -> TestResponse:
     page = client.get(f"/{site.velo}/{EXT}/?as_of={AS_OF}").get_data(as_text=True)
-    sha = re.search(r'name="sha256" value="([0-9a-f]{64})"', page).group(1)
+    sha = _sha(page)
     data = {"sha256": sha, "convention": "R-1", "csrf_token": csrf_in(page), **fields}
     return client.post(f"/{site.velo}/{EXT}/tranches?as_of={AS_OF}", data=data)
 
@@ -264,7 +273,7 @@ def test_a_file_changed_since_the_page_was_shown_is_not_overwritten(site: Site) 
     client = site.client()
     main = site.ledgers / "velo-gap" / "main.beancount"
     page = client.get(f"/{site.velo}/{EXT}/?as_of={AS_OF}").get_data(as_text=True)
-    sha = re.search(r'name="sha256" value="([0-9a-f]{64})"', page).group(1)
+    sha = _sha(page)
     main.write_text(main.read_text(encoding="utf-8") + "\n; modifié ailleurs\n", encoding="utf-8")
     before = main.read_bytes()
     response = client.post(f"/{site.velo}/{EXT}/tranches?as_of={AS_OF}",
@@ -307,7 +316,8 @@ def test_several_rows_are_checked_together(tmp_path: Path) -> None:
 
 def test_insertion_keeps_the_file_around_it() -> None:
     source = 'a\n2026-02-10 * "x"\n  k: "v"\n  A  1 EUR\n  B  -1 EUR\n\nz\n'
-    assert insert_after_grant(source, 2, [], ["NEW"]) == 'a\n2026-02-10 * "x"\n  k: "v"\n  A  1 EUR\n  B  -1 EUR\n\nNEW\n\nz\n'
+    assert insert_after_grant(source, 2, [], ["NEW"]) == (
+        'a\n2026-02-10 * "x"\n  k: "v"\n  A  1 EUR\n  B  -1 EUR\n\nNEW\n\nz\n')
     with_tranche = source.replace("\nz", '\nT1\nz')
     assert insert_after_grant(with_tranche, 2, [7], ["NEW"]).split("\n")[6:9] == ["T1", "NEW", "z"]
 

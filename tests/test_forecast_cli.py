@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from banquasso.commands.main import main
 from tests.conftest import write_group
@@ -40,7 +41,7 @@ def group(tmp_path: Path) -> list[str]:
     return ["--ledgers", str(ledgers), "--rules", str(rules)]
 
 
-def run(args: list[str]):
+def run(args: list[str]) -> Result:
     return CliRunner().invoke(main, args)
 
 
@@ -164,7 +165,14 @@ def test_invalid_policy_exits_1(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_pandas_frames(group: list[str]) -> None:
     from banquasso.forecast.daily import read_group
-    from banquasso.forecast.frames import balances_frame, flows_frame, funders_frame, load_forecast, risk_frame, summary_frame
+    from banquasso.forecast.frames import (
+        balances_frame,
+        flows_frame,
+        funders_frame,
+        load_forecast,
+        risk_frame,
+        summary_frame,
+    )
     from banquasso.forecast.risk import simulate
     from comptasso.books.facade import open_books
 
@@ -181,7 +189,9 @@ def test_pandas_frames(group: list[str]) -> None:
     assert flows[["member", "kind", "amount"]].values.tolist() == [["velo-gap", "prevision", Decimal("-3000.00")]]
     assert funders_frame(forecast.delays).loc["region-sud", "median_delay_days"] == 12
     books, _ = open_books(Path(ledgers), Path(rules))
+    assert books is not None
     outlook, _ = read_group(books, dt_date("2026-06-30"), 35)
+    assert outlook is not None
     band = risk_frame(simulate(outlook, 50))
     assert list(band.columns)[:2] == ["velo-gap_p5", "velo-gap_p95"] and len(band) == 35
 
@@ -196,9 +206,7 @@ def test_load_forecast_raises_with_every_problem(tmp_path: Path) -> None:
     assert "pool.toml" in str(caught.value)
 
 
-def dt_date(text: str):
-    import datetime as dt
-
+def dt_date(text: str) -> dt.date:
     return dt.date.fromisoformat(text)
 
 

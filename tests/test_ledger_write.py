@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from beancount.core import data
 from beancount.parser import parser
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -33,6 +34,11 @@ ID = "BQA-2026-0001"
 ACCOUNTS = Accounts("Assets:512-Banque", "Assets:2748-Avances-BanquAsso:Emprunteur", "Income:768-Interets-BanquAsso",
                     "Assets:512-Banque", "Liabilities:1687-Avances-BanquAsso:Preteur",
                     "Expenses:6618-Interets-BanquAsso")
+
+
+def _number(posting: data.Posting) -> Decimal:
+    assert posting.units is not None and posting.units.number is not None
+    return posting.units.number
 
 
 @pytest.fixture(autouse=True)
@@ -160,10 +166,10 @@ def test_entries_are_balanced_parseable_and_never_written_twice(principal: Decim
         assert set(blocks(once)) == {f"{ID}/disburse", f"{ID}/repay-1"}
         parsed, errors, _ = parser.parse_string("2026-01-01 open Assets:512-Banque\n" + once)
         assert errors == []
-        transactions = [e for e in parsed if hasattr(e, "postings")]
+        transactions = [e for e in parsed if isinstance(e, data.Transaction)]
         assert len(transactions) == 2
         for entry in transactions:
-            assert sum(p.units.number for p in entry.postings) == 0
+            assert sum(_number(p) for p in entry.postings) == 0
             assert entry.flag == flag and entry.meta["advance"] == ID
         assert set_flag(set_flag(once, [f"{ID}/disburse"], "*"), [f"{ID}/disburse"], flag) == once
 
@@ -176,8 +182,8 @@ def test_same_event_with_other_content_is_refused() -> None:
     text, _ = add_entries(HEADER, [first], {"Assets:512-Banque"})
     again, refused = add_entries(text, [other], {"Assets:512-Banque"})
     assert again == text
-    assert refused == [f"l'événement « {ID}/disburse » est déjà écrit avec un autre contenu dans le livre de "
-                       "preteur (ligne 4)"]
+    assert refused == [(f"l'événement « {ID}/disburse » est déjà écrit avec un autre contenu dans le livre de "
+                        "preteur (ligne 4)")]
 
 
 def test_accounts_are_opened_once_on_or_before_their_first_use() -> None:

@@ -8,6 +8,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -76,7 +77,7 @@ def test_the_model_is_the_pure_extraction_memoised_per_load_and_day(tmp_path: Pa
     first = member_model(ledger.entries, day)
     assert member_model(ledger.entries, day) is first
     assert first == build_model(list(ledger.entries), day)
-    assert [s.open_amount for s in first.statuses] == [grants.Decimal("6000.00")]
+    assert [s.open_amount for s in first.statuses] == [Decimal("6000.00")]
     early = member_model(ledger.entries, dt.date(2026, 2, 9))
     assert early.grants.grants == {} and early is not first
     assert member_model(list(ledger.entries), day) is not first  # a plain list is read each time
@@ -90,7 +91,7 @@ def test_the_memo_keeps_a_few_days_and_dies_with_the_ledger(tmp_path: Path) -> N
     assert member_model(ledger.entries, days[0]) is not models[0]  # the oldest day was let go
     from comptasso.model import member
 
-    before = len(member._MEMO._models)  # noqa: SLF001 - the memo's size is what this test is about
+    before = len(member._MEMO._models)  # the memo's size is what this test is about
     del ledger, models
     gc.collect()
-    assert len(member._MEMO._models) == before - 1  # noqa: SLF001
+    assert len(member._MEMO._models) == before - 1

@@ -8,6 +8,7 @@ import tempfile
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -72,7 +73,7 @@ def _amount(text: str) -> str:
 
 
 def _drop_repayment(text: str) -> str:
-    return re.sub(r'\n2026-12-10 ! "BanquAsso".*?\n\n', "\n", text, flags=re.S)
+    return re.sub(r'\n2026-12-10 ! "BanquAsso".*?\n\n', "\n", text, flags=re.DOTALL)
 
 
 def _flag(text: str) -> str:
@@ -100,18 +101,19 @@ STRANGER = """
 
 @pytest.mark.parametrize(("where", "change", "expected"), [
     ("emprunteur/banquasso.beancount", _amount,
-     r"emprunteur/banquasso\.beancount:\d+: avance BQA-2026-0001, BQA-2026-0001/repay/2026-12-10-4000\.00 : montants différents"),
+     (r"emprunteur/banquasso\.beancount:\d+: avance BQA-2026-0001, BQA-2026-0001/repay/2026-12-10-4000\.00 : "
+      r"montants différents")),
     ("preteur/banquasso.beancount", _drop_repayment,
-     r"preteur/banquasso\.beancount: avance BQA-2026-0001, BQA-2026-0001/repay/2026-12-10-4000\.00 : écriture absente du livre "
-     r"du prêteur preteur"),
+     (r"preteur/banquasso\.beancount: avance BQA-2026-0001, BQA-2026-0001/repay/2026-12-10-4000\.00 : "
+      r"écriture absente du livre du prêteur preteur")),
     ("emprunteur/banquasso.beancount", _flag,
-     r"emprunteur/banquasso\.beancount:\d+: .*marque « ! » dans le livre de l'emprunteur, mais l'écriture est "
-     r"confirmée au registre"),
+     (r"emprunteur/banquasso\.beancount:\d+: .*marque « ! » dans le livre de l'emprunteur, mais l'écriture est "
+      r"confirmée au registre")),
     ("preteur/banquasso.beancount", _date,
      r"preteur/banquasso\.beancount:\d+: .*datée du 2026-12-11 dans le livre du prêteur, du 2026-12-10 au registre"),
     ("preteur/main.beancount", lambda text: text + HAND_ENTRY,
-     r"preteur/main\.beancount:\d+: écriture hors BanquAsso sur le compte des avances "
-     r"Assets:2748-Avances-BanquAsso:Emprunteur"),
+     (r"preteur/main\.beancount:\d+: écriture hors BanquAsso sur le compte des avances "
+      r"Assets:2748-Avances-BanquAsso:Emprunteur")),
     ("emprunteur/main.beancount", lambda text: text + STRANGER,
      r"emprunteur/main\.beancount:\d+: avance inconnue du registre « BQA-2026-0099 »"),
 ])
@@ -134,9 +136,10 @@ def test_a_hand_edit_is_reported_and_blocks_every_write(tmp_path: Path, where: s
     assert snapshot_files(ledgers) == files
 
 
-def _json_part(output: str) -> dict:
+def _json_part(output: str) -> dict[str, Any]:
     """The JSON document printed on stdout (CliRunner mixes stderr in after it)."""
-    return json.JSONDecoder().raw_decode(output)[0]
+    document: dict[str, Any] = json.JSONDecoder().raw_decode(output)[0]
+    return document
 
 
 def test_the_accounts_of_pool_toml_are_followed(tmp_path: Path) -> None:
@@ -161,7 +164,8 @@ def test_an_empty_registry_and_untouched_books_agree(tmp_path: Path) -> None:
 
 def test_an_unconfirmed_movement_can_be_cancelled_and_written_again(tmp_path: Path) -> None:
     ledgers, rules = running_advance(tmp_path)
-    cancel = ["advance", "cancel", ID, "--event", f"{ID}/repay/2026-12-10-4000.00", "--by", "Marie", "--reason", "montant erroné"]
+    cancel = ["advance", "cancel", ID, "--event", f"{ID}/repay/2026-12-10-4000.00", "--by", "Marie",
+              "--reason", "montant erroné"]
     wrong_event = run([*cancel[:4], f"{ID}/disburse", *cancel[5:]], ledgers, rules, "2026-12-10")
     assert wrong_event.exit_code == 1 and "seul le dernier mouvement peut être annulé" in wrong_event.output
     result = run(cancel, ledgers, rules, "2026-12-10")

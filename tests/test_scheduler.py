@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from pypdf import PdfReader
 
 from banquasso.commands.main import main
+from banquasso.registry.db import Registry, open_registry
 from banquasso.scheduler.jobs import (
     DAILY,
     DAILY_GRACE_SECONDS,
@@ -30,7 +31,6 @@ from banquasso.scheduler.jobs import (
     next_runs,
 )
 from banquasso.watch.monitoring import BELOW_FLOOR, LATE_LINE, count_rows, last_runs, load_alerts, load_snapshots
-from banquasso.registry.db import Registry, open_registry
 from tests.test_statement import lending_group
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -165,7 +165,7 @@ def test_triggers_in_paris_time() -> None:
     assert next_runs(dt.datetime(2026, 12, 1, 6, 0, tzinfo=PARIS))[DAILY].date() == dt.date(2026, 12, 1)
 
 
-class RecordingExecutor(BaseExecutor):
+class RecordingExecutor(BaseExecutor):  # type: ignore[misc]  # APScheduler ships no types
     """Runs nothing: records the run times APScheduler submits for each job."""
 
     def __init__(self) -> None:

@@ -62,42 +62,57 @@ def check_form(form: Mapping[str, str], book: GrantBook) -> FormResult:
         amount_text = form.get(f"amount-{index}", "").strip()
         if not due_text and not amount_text:
             continue
-        due = _date(due_text)
-        amount = parse_amount(amount_text)
-        if due is None:
-            errors[f"due-{index}"] = f"date invalide « {due_text} » (attendu JJ/MM/AAAA)"
-        elif due < grant.notified_on:
-            errors[f"due-{index}"] = (f"l'échéance du {fr_date(due)} précède la notification de la convention "
-                                      f"(le {fr_date(grant.notified_on)})")
-        elif due in existing or any(r.due == due for _, r in rows):
-            errors[f"due-{index}"] = f"une échéance existe déjà le {fr_date(due)} pour cette convention"
-        if amount is None:
-            errors[f"amount-{index}"] = f"montant invalide « {amount_text} » (par exemple 12 000,00)"
-        elif amount <= 0:
-            errors[f"amount-{index}"] = "le montant doit être positif"
-        if due is not None and amount is not None and not errors.get(f"due-{index}") \
-                and not errors.get(f"amount-{index}"):
-            rows.append((index, NewTranche(due, amount)))
+        tranche, row_errors = _check_row(index, due_text, amount_text, grant.notified_on,
+                                         existing | {r.due for _, r in rows})
+        errors.update(row_errors)
+        if tranche is not None:
+            rows.append((index, tranche))
     if not rows and not errors:
         errors["due-0"] = "indiquez au moins une échéance (date et montant)"
     total = scheduled
     for index, tranche in rows:
         total += tranche.amount
         if total > grant.amount:
+            left = max(grant.amount - scheduled, Decimal(0))
             errors[f"amount-{index}"] = (
                 f"dépasse la subvention notifiée : {fr_money(grant.amount)} notifiés, "
-                f"{fr_money(scheduled)} déjà échelonnés, il reste {fr_money(max(grant.amount - scheduled, Decimal(0)))}")
+                f"{fr_money(scheduled)} déjà échelonnés, il reste {fr_money(left)}")
             break
     if errors:
         return FormResult(convention, (), errors)
     return FormResult(convention, tuple(t for _, t in rows), {})
 
 
+def _check_row(index: int, due_text: str, amount_text: str, notified_on: dt.date,
+               taken: set[dt.date]) -> tuple[NewTranche | None, dict[str, str]]:
+    """One row of the form: its tranche when its date and amount are valid, else None; the errors of its fields.
+
+    `taken` holds the due dates the convention already has, in the book or on the rows above.
+    """
+    errors: dict[str, str] = {}
+    due = _date(due_text)
+    amount = parse_amount(amount_text)
+    if due is None:
+        errors[f"due-{index}"] = f"date invalide « {due_text} » (attendu JJ/MM/AAAA)"
+    elif due < notified_on:
+        errors[f"due-{index}"] = (f"l'échéance du {fr_date(due)} précède la notification de la convention "
+                                  f"(le {fr_date(notified_on)})")
+    elif due in taken:
+        errors[f"due-{index}"] = f"une échéance existe déjà le {fr_date(due)} pour cette convention"
+    if amount is None:
+        errors[f"amount-{index}"] = f"montant invalide « {amount_text} » (par exemple 12 000,00)"
+    elif amount <= 0:
+        errors[f"amount-{index}"] = "le montant doit être positif"
+    if due is None or amount is None or errors:
+        return None, errors
+    return NewTranche(due, amount), errors
+
+
 def _date(text: str) -> dt.date | None:
     """An ISO date (what a browser's date field sends) or a French JJ/MM/AAAA date."""
     for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
         try:
-            return dt.datetime.strptime(text, pattern).date()
+            return dt.datetime.strptime(text, pattern).replace(tzinfo=dt.UTC).date()
         except ValueError:
             continue
     return None

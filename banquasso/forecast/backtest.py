@@ -79,8 +79,8 @@ def actual_balances(entries: Sequence[data.Directive], as_of: dt.date, days: int
     for entry in entries:
         if not isinstance(entry, data.Transaction):
             continue
-        amount = sum((p.units.number for p in entry.postings if p.units is not None and is_treasury(p.account)),
-                     ZERO)
+        amount = sum((p.units.number for p in entry.postings
+                      if p.units is not None and p.units.number is not None and is_treasury(p.account)), ZERO)
         if entry.date <= as_of:
             opening += amount
         else:

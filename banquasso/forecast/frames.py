@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -91,7 +92,7 @@ def funders_frame(delays: DelayModel) -> pd.DataFrame:
 
 def risk_frame(risk: GroupRisk) -> pd.DataFrame:
     """The Monte Carlo band: index `date`, columns `<member>_p5`, `<member>_p95`, `groupe_p5`, `groupe_p95`."""
-    columns: dict[str, list] = {}
+    columns: dict[str, list[Decimal]] = {}
     for member_id, figures in [*risk.members.items(), (GROUP_COLUMN, risk.group)]:
         columns[f"{member_id}_p5"] = [low for _, low, _ in figures.band]
         columns[f"{member_id}_p95"] = [high for _, _, high in figures.band]

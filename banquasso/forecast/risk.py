@@ -13,8 +13,8 @@ from decimal import Decimal
 
 import numpy as np
 
-from banquasso.forecast.flows import Flow
 from banquasso.forecast.daily import GroupOutlook, project
+from banquasso.forecast.flows import Flow
 from comptasso.money import cents
 
 DEFAULT_SCENARIOS = 2000
@@ -61,7 +61,8 @@ def from_cents(value: int | np.integer) -> Decimal:
 
 def quantile(values: np.ndarray, share: float | list[float], axis: int | None = None) -> np.ndarray:
     """The inverted-CDF quantile: the smallest value with at least `share` of the values at or below it."""
-    return np.quantile(values, share, axis=axis, method="inverted_cdf")
+    result: np.ndarray = np.quantile(values, share, axis=axis, method="inverted_cdf")
+    return result
 
 
 def figures(balances: np.ndarray, floor_cents: int, days: Sequence[dt.date]) -> RiskFigures:
@@ -71,7 +72,7 @@ def figures(balances: np.ndarray, floor_cents: int, days: Sequence[dt.date]) -> 
     lows = balances.min(axis=1)
     p5, p95 = quantile(balances, [0.05, 0.95], axis=0)
     band = tuple((day, from_cents(lo), from_cents(hi)) for day, lo, hi in zip(days, p5, p95, strict=True))
-    return RiskFigures(Decimal(below) / Decimal(scenarios), from_cents(quantile(lows, 0.05)), band)
+    return RiskFigures(Decimal(below) / Decimal(scenarios), from_cents(int(quantile(lows, 0.05))), band)
 
 
 def base_balances(opening: Decimal, flows: Sequence[Flow], as_of: dt.date, horizon: int) -> np.ndarray:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from banquasso.scheduler.jobs import SchedulerBusy, build_scheduler, default_reports_dir, scheduler_lock
 from banquasso.registry.db import open_registry
+from banquasso.scheduler.jobs import SchedulerBusy, build_scheduler, default_reports_dir, scheduler_lock
 
 __all__ = ["SchedulerBusy", "start_beside_fava"]
 

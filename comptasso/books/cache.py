@@ -46,8 +46,9 @@ def read(cache_dir: Path, main: Path, allowed_plugins: frozenset[str]) -> Member
     """The cached ledger if it is still exactly what the files say, else None."""
     path = cache_path(cache_dir, main)
     try:
-        with open(path, "rb") as handle, gc_paused():
-            key, ledger = pickle.load(handle)
+        with path.open("rb") as handle, gc_paused():
+            # The cache is this program's own file, written by `write` below under var/cache/.
+            key, ledger = pickle.load(handle)  # noqa: S301
     except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ValueError, TypeError):
         return None
     if key != _extra_key(allowed_plugins) or not isinstance(ledger, MemberLedger):
@@ -62,6 +63,6 @@ def write(cache_dir: Path, main: Path, allowed_plugins: frozenset[str], ledger: 
         fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=".tmp-", suffix=".pickle")
         with os.fdopen(fd, "wb") as handle:
             pickle.dump((_extra_key(allowed_plugins), ledger), handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, cache_path(cache_dir, main))
+        Path(tmp).replace(cache_path(cache_dir, main))
     except OSError:
         return

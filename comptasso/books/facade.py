@@ -146,7 +146,7 @@ def open_books(
     ledgers_dir: Path,
     rules_dir: Path,
     *,
-    cache_dir: Path | None | bool = True,
+    cache_dir: Path | bool | None = True,
     jobs: int | None = None,
     progress: Progress | None = None,
 ) -> tuple[GroupBooks | None, list[Problem]]:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from comptasso.problems import Problem
 from comptasso.books.tomlfile import locate, read_toml, validate
+from comptasso.problems import Problem
 
 GROUP_FILE = "group.toml"
 MEMBER_ID = r"^[a-z0-9][a-z0-9-]{1,31}$"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,7 +72,7 @@ def gc_paused() -> Iterator[None]:
 
 def digest(path: str) -> str:
     """SHA-256 of a file's content."""
-    with open(path, "rb") as handle:
+    with Path(path).open("rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
@@ -127,6 +127,11 @@ def load_member_ledger(member_id: str, main: Path, allowed_plugins: frozenset[st
         return _load(member_id, main, allowed_plugins)
 
 
+# Beancount's booking and validation carry no annotations: their types, once.
+_book: Callable[[data.Directives, dict[str, Any]], tuple[data.Directives, list[data.BeancountError]]] = booking.book
+_validate: Callable[[data.Directives, dict[str, Any], Any, Any], list[data.BeancountError]] = validation.validate
+
+
 def _load(member_id: str, main: Path, allowed_plugins: frozenset[str]) -> MemberLedger:
     """The loading pipeline proper (see load_member_ledger)."""
     entries, parse_errors, options, files, unsafe = _parse_all(main, main.parent, allowed_plugins)
@@ -134,9 +139,9 @@ def _load(member_id: str, main: Path, allowed_plugins: frozenset[str]) -> Member
         problems = [translate(e) for e in parse_errors] + unsafe
         return MemberLedger(member_id, [], options, tuple(problems), files)
     entries.sort(key=data.entry_sortkey)
-    entries, booking_errors = booking.book(entries, options)
+    entries, booking_errors = _book(entries, options)
     entries, errors = loader.run_transformations(entries, parse_errors + booking_errors, options, None)
-    errors.extend(validation.validate(entries, options, None, None))
+    errors.extend(_validate(entries, options, None, None))
     return MemberLedger(member_id, entries, options, tuple(translate(e) for e in errors), files)
 
 

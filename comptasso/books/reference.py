@@ -8,8 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from comptasso.problems import Problem
 from comptasso.books.tomlfile import locate, read_toml, validate
+from comptasso.problems import Problem
 
 FunderKind = Literal[
     "etat", "region", "departement", "commune", "epci", "caf", "europe", "fondation", "autre"

@@ -41,8 +41,11 @@ def directive_line(text: str, keyword: str, argument: str) -> int:
 
 def expand_include(source_file: str, pattern: str) -> IncludeMatch:
     """Expand an include pattern the way Beancount's loader does (relative to its file)."""
-    search = pattern if os.path.isabs(pattern) else os.path.join(os.path.dirname(source_file), pattern)
-    matches = sorted(os.path.normpath(m) for m in glob.glob(search, recursive=True))
+    # The very calls of beancount.loader, so that the files checked are the files it loads: pathlib would
+    # normalise the pattern, and its glob refuses absolute patterns.
+    folder = os.path.dirname(source_file)  # noqa: PTH120
+    search = pattern if os.path.isabs(pattern) else os.path.join(folder, pattern)  # noqa: PTH117, PTH118
+    matches = sorted(os.path.normpath(m) for m in glob.glob(search, recursive=True))  # noqa: PTH207
     return IncludeMatch(source_file, pattern, tuple(matches))
 
 
@@ -80,7 +83,7 @@ def check_file(
     for pattern in options_map.get("include", []):
         match = expand_include(source_file, pattern)
         outside = [m for m in match.matches if not Path(m).resolve().is_relative_to(root)]
-        target = Path(os.path.join(os.path.dirname(source_file), pattern)).resolve()
+        target = (Path(source_file).parent / pattern).resolve()
         if outside or (not match.matches and not target.is_relative_to(root)):
             problems.append(Problem(
                 source_file, directive_line(text, "include", pattern),

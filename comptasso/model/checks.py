@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from beancount.core import data
 
@@ -35,14 +36,11 @@ def check_chart(entries: Sequence[data.Directive]) -> list[Problem]:
 
 def check_currency(entries: Sequence[data.Directive], currency: str) -> list[Problem]:
     """Every posting is in the group's currency."""
-    out = []
-    for entry in entries:
-        if isinstance(entry, data.Transaction):
-            for posting in entry.postings:
-                if posting.units is not None and posting.units.currency != currency:
-                    out.append(at(posting.meta or entry.meta,
-                                  f"montant en {posting.units.currency} : seule la devise {currency} est admise"))
-    return out
+    return [at(posting.meta or entry.meta,
+               f"montant en {posting.units.currency} : seule la devise {currency} est admise")
+            for entry in entries if isinstance(entry, data.Transaction)
+            for posting in entry.postings
+            if posting.units is not None and posting.units.currency != currency]
 
 
 def check_grants(entries: Sequence[data.Directive], reference: Reference) -> list[Problem]:
@@ -55,7 +53,7 @@ def check_grants(entries: Sequence[data.Directive], reference: Reference) -> lis
     return problems + tranche_sum_warnings(book)
 
 
-def check_engine_file(member: Member, options: dict) -> list[Problem]:
+def check_engine_file(member: Member, options: Mapping[str, Any]) -> list[Problem]:
     """The member ledger includes the engine's own file beside it."""
     expected = str((member.folder / ENGINE_FILE).resolve())
     if expected in options.get("include", []):
@@ -63,7 +61,7 @@ def check_engine_file(member: Member, options: dict) -> list[Problem]:
     return [Problem(str(member.ledger), 0, f'le livre doit inclure le fichier du moteur : include "{ENGINE_FILE}"')]
 
 
-def check_member(member: Member, entries: Sequence[data.Directive], options: dict,
+def check_member(member: Member, entries: Sequence[data.Directive], options: Mapping[str, Any],
                  reference: Reference, currency: str) -> list[Problem]:
     """Every rule of the group on one member's ledger."""
     problems = check_chart(entries) + check_currency(entries, currency)

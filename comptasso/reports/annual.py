@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from beancount.core import convert, data
+from beancount.core.amount import Amount
 
 from comptasso.model.chart import has_prefix, pcg_number
 from comptasso.money import ZERO, cents
@@ -27,9 +28,15 @@ def year_bounds(year: int, first: tuple[int, int] = CALENDAR) -> tuple[dt.date, 
     return period.start, period.end
 
 
+# Beancount's convert.get_weight carries no annotations: its type, once.
+_get_weight: Callable[[data.Posting], Amount] = convert.get_weight
+
+
 def posting_amount(posting: data.Posting) -> Decimal:
     """A posting's weight in the ledger currency (positive = debit, negative = credit)."""
-    return Decimal(convert.get_weight(posting).number)
+    weight = _get_weight(posting).number
+    assert weight is not None  # a booked posting always has its number
+    return Decimal(weight)
 
 
 def transactions(entries: Iterable[data.Directive]) -> list[data.Transaction]:
@@ -557,7 +564,7 @@ def _income_statement(entries: Sequence[data.Directive], period: FinancialYear,
         if not is_income_statement(account):
             continue
         section, heading = result_heading(account, chart)
-        shown = -amount if section in INCOME_SECTIONS + (IN_KIND_INCOME,) else amount
+        shown = -amount if section in (*INCOME_SECTIONS, IN_KIND_INCOME) else amount
         grouped[(section, heading)][account] = shown
     return grouped
 

@@ -70,10 +70,11 @@ def one_line(text: str) -> str:
 
 
 def label_of(component_path: Sequence[str]) -> str:
-    """`['512-CreditCoop']` → `CreditCoop`; `['441-Subventions-A-Recevoir', 'Region-Sud']` → `Subventions A Recevoir Region Sud`."""
-    words = []
-    for part in component_path:
-        words.append(re.sub(r"^\d+-?", "", part).replace("-", " ").strip())
+    """`['512-CreditCoop']` → `CreditCoop`.
+
+    `['441-Subventions-A-Recevoir', 'Region-Sud']` → `Subventions A Recevoir Region Sud`.
+    """
+    words = [re.sub(r"^\d+-?", "", part).replace("-", " ").strip() for part in component_path]
     return one_line(" ".join(w for w in words if w)) or "Compte"
 
 
@@ -254,7 +255,7 @@ def piece_ref(entry: data.Transaction, number: str) -> str:
     Only an entry with none of them falls back on its own number.
     """
     if entry.links:
-        return one_line(sorted(entry.links)[0])
+        return one_line(min(entry.links))
     for key in PIECE_KEYS:
         value = entry.meta.get(key)
         if isinstance(value, str) and value.strip():

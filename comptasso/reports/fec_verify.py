@@ -93,7 +93,7 @@ def _date(text: str) -> dt.date | None:
     if not re.fullmatch(r"\d{8}", text):
         return None
     try:
-        return dt.datetime.strptime(text, "%Y%m%d").date()
+        return dt.datetime.strptime(text, "%Y%m%d").replace(tzinfo=dt.UTC).date()
     except ValueError:
         return None
 
@@ -186,6 +186,15 @@ class _Checker:
         for name in mandatory:
             if not row[name].strip():
                 self.fault(number, "champ-obligatoire", name)
+        day = self._dates(number, row)
+        debit, credit = self._amounts(number, row)
+        self.total_debit += debit
+        self.total_credit += credit
+        self._fields(number, row)
+        self._entry_line(number, row, day, debit, credit)
+
+    def _dates(self, number: int, row: dict[str, str]) -> dt.date | None:
+        """Check the line's dates (readable, within the year, none before EcritureDate); return EcritureDate."""
         dates: dict[str, dt.date | None] = {}
         for name in DATES:
             if row[name]:
@@ -200,9 +209,10 @@ class _Checker:
             other = dates.get(name)
             if day and other and other < day:
                 self.fault(number, code, f"{name} {row[name]} avant EcritureDate {row['EcritureDate']}")
-        debit, credit = self._amounts(number, row)
-        self.total_debit += debit
-        self.total_credit += credit
+        return day
+
+    def _fields(self, number: int, row: dict[str, str]) -> None:
+        """Check the account, the paired fields, the currency; note the line's lettering."""
         if row["CompteNum"] and not _COMPTE.match(row["CompteNum"]):
             self.fault(number, "compte", f"« {row['CompteNum']} »")
         if row["CompteNum"]:
@@ -219,7 +229,6 @@ class _Checker:
         if row["EcritureLet"].strip():
             key = (row["CompteNum"], row["CompAuxNum"], row["EcritureLet"].strip())
             self.letters.setdefault(key, []).append(number)
-        self._entry_line(number, row, day, debit, credit)
 
     def _entry_line(self, number: int, row: dict[str, str], day: dt.date | None,
                     debit: Decimal, credit: Decimal) -> None:

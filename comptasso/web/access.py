@@ -209,6 +209,12 @@ def authorize(user: User, method: str, path: str, scopes: Mapping[str, str | Non
         return Decision(HTTPStatus.FORBIDDEN, reason="accès en lecture seule : le conseil ne modifie pas les livres")
     if user.role != "treasurer":
         return Decision()
+    return _treasurer_may(user, method, parts, scopes, group_slug)
+
+
+def _treasurer_may(user: User, method: str, parts: list[str], scopes: Mapping[str, str | None],
+                   group_slug: str | None) -> Decision:
+    """A treasurer's request: their own books, and of the group only its pool pages (read-only)."""
     own = next((slug for slug, member in scopes.items() if member == user.member), None)
     if not parts:
         return Decision(HTTPStatus.FOUND, location=f"/{own}/extension/{POOL_EXTENSION}/") if own else Decision()
