@@ -36,6 +36,7 @@ from banquasso.terms import rules
 from banquasso.terms.net_cash import NetCash, deductions, financial_year, opening_figures
 from banquasso.terms.policy import Policy
 from banquasso.terms.rules import Breach
+from banquasso.terms.tmop import load_tmop, rate_cap
 from comptasso.books.facade import GroupBooks
 from comptasso.problems import ProblemsError
 
@@ -139,7 +140,7 @@ def commitment_guard(books: GroupBooks, policy: Policy, committed: Sequence[Adva
     found: list[Breach | None] = [
         rules.check_min_advance(candidate.principal, limits.min_advance),
         rules.check_duration(candidate.disburse_on, candidate.repay_on, limits.max_days),
-        rules.check_rate(candidate.rate, policy.terms.max_rate),
+        _rate(books, policy, candidate, as_of),
     ]
     ledgers = {m.id: books.ledgers[m.id].entries for m in books.members}
     end = _end(candidate, ledgers, as_of)
@@ -170,6 +171,15 @@ def commitment_guard(books: GroupBooks, policy: Policy, committed: Sequence[Adva
     found.append(_security(outlook, books, policy, every, candidate, as_of))
     found.append(_net_cash(books, policy, every, candidate, as_of, without))
     return [b for b in found if b is not None]
+
+
+def _rate(books: GroupBooks, policy: Policy, candidate: AdvanceView, as_of: dt.date) -> Breach | None:
+    """The rate against the TMOP of the approval's half-year (`rules/tmop.toml`), else `terms.max_rate`."""
+    table, problems = load_tmop(books.reference.rules_dir)
+    if table is None:
+        raise ProblemsError(problems)
+    cap = rate_cap(table, candidate.approved_on or as_of, policy.terms.max_rate)
+    return rules.check_rate(candidate.rate, cap.rate, cap.key)
 
 
 def _security(outlook: GroupOutlook, books: GroupBooks, policy: Policy, every: Sequence[AdvanceView],
