@@ -37,6 +37,7 @@ from banquasso.registry.service import (
 from banquasso.registry.snapshot import AdvanceView
 from banquasso.registry.status import advance_document
 from banquasso.terms.policy import load_policy
+from banquasso.terms.tmop import load_tmop, rate_cap
 from comptasso.books.facade import GroupBooks
 from comptasso.books.group import load_group
 from comptasso.cli.util import (
@@ -283,7 +284,18 @@ def approve_command(advance_id: str, ledgers_dir: Path, rules_dir: Path, as_of: 
         raise click.UsageError("l'approbation exige --by (qui approuve) et --decision (référence de la décision "
                                "du conseil d'administration du prêteur)")
     desk = _desk(ledgers_dir, rules_dir, as_of, by, dry_run, _force_reason(force, force_reason))
+    _tmop_warning(desk)
     _report(approve(desk, advance_id, by, decision), desk, as_json)
+
+
+def _tmop_warning(desk: Desk) -> None:
+    """Warn (stderr) when `rules/tmop.toml` has no TMOP for the approval's half-year; exit 1 if it is invalid."""
+    table, problems = load_tmop(desk.rules_dir)
+    if table is None:
+        fail(problems)
+    warning = rate_cap(table, desk.as_of, desk.policy.terms.max_rate).warning
+    if warning is not None:
+        click.echo(f"Avertissement : {warning}", err=True)
 
 
 @advance_command.command("reject")

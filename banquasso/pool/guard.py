@@ -11,8 +11,9 @@ asks each rule of `banquasso.terms.rules` — the functions the planner sizes it
 - `limits.min_advance`, `limits.max_days` (and the legal five years), `terms.max_rate`;
 - on every day, the borrower owes at most `limits.max_advance_per_borrower` on all its advances;
 - the securing tranche is open and secures at most haircut × its open amount across all advances;
-- what the lender grants in the financial year of the disbursement stays within
-  `limits.max_lent_share_of_net_cash` of its net cash at the year's opening (legal cap).
+- what the lender grants in its own financial year (`exercice_debut`) of the disbursement stays within
+  `limits.max_lent_share_of_net_cash` of its trésorerie nette disponible at the year's opening
+  (legal cap, `banquasso.terms.net_cash`).
 """
 
 from __future__ import annotations
@@ -26,14 +27,16 @@ from beancount.core import data
 
 from banquasso.forecast.advance_flows import advance_flows
 from banquasso.forecast.daily import MAX_HORIZON, Day, GroupOutlook, forecast_outlook, project, read_group
-from banquasso.forecast.flows import Flow, tranche_flow, treasury_and_payroll
+from banquasso.forecast.flows import Flow, tranche_flow
 from banquasso.pool.needs import Security, securities_for
 from banquasso.registry import lifecycle
 from banquasso.registry.balance import due_lines, remaining_lines, securing_receipt
 from banquasso.registry.snapshot import AdvanceView
 from banquasso.terms import rules
+from banquasso.terms.net_cash import NetCash, deductions, financial_year, opening_figures
 from banquasso.terms.policy import Policy
 from banquasso.terms.rules import Breach
+from banquasso.terms.tmop import load_tmop, rate_cap
 from comptasso.books.facade import GroupBooks
 from comptasso.problems import ProblemsError
 
@@ -51,10 +54,25 @@ def tranche_securities(outlook: GroupOutlook, books: GroupBooks, member: str, po
     return securities_for(member, rows, kinds, policy)
 
 
-def opening_net_cash(entries: Sequence[data.Directive], opening: dt.date) -> Decimal:
-    """A lender's treasury at the opening of its financial year: after every entry dated on or before its first day."""
-    cash, _ = treasury_and_payroll([e for e in entries if e.date <= opening], opening)
-    return cash
+def known_net_cash(books: GroupBooks, policy: Policy, member: str, opening: dt.date, as_of: dt.date) -> NetCash:
+    """The net-cash figures of `member` at `opening`, from its books as of `as_of` (entries up to the earlier)."""
+    return opening_figures(books.ledgers[member].entries, min(opening, as_of), books.group.currency,
+                           policy.accounts.borrower_principal)
+
+
+def opening_net_cash(books: GroupBooks, policy: Policy, member: str, opening: dt.date, as_of: dt.date,
+                     days: Sequence[Day]) -> Decimal:
+    """A lender's trésorerie nette disponible at the opening of its financial year (the legal 50 % base).
+
+    A year opened by A: from the books, after every entry dated on or before its first day. A year
+    opening later: the forecast treasury on its eve, less the debts and earmarked cash known at A.
+    """
+    known = known_net_cash(books, policy, member, opening, as_of)
+    eve = opening - dt.timedelta(days=1)
+    if eve <= as_of:
+        return known.value
+    balance = next((b for day, b in days if day == eve), days[-1][1])
+    return balance - deductions(known)
 
 
 def _with(days: Sequence[Day], flows: Sequence[Flow], as_of: dt.date) -> tuple[Day, ...]:
@@ -122,7 +140,7 @@ def commitment_guard(books: GroupBooks, policy: Policy, committed: Sequence[Adva
     found: list[Breach | None] = [
         rules.check_min_advance(candidate.principal, limits.min_advance),
         rules.check_duration(candidate.disburse_on, candidate.repay_on, limits.max_days),
-        rules.check_rate(candidate.rate, policy.terms.max_rate),
+        _rate(books, policy, candidate, as_of),
     ]
     ledgers = {m.id: books.ledgers[m.id].entries for m in books.members}
     end = _end(candidate, ledgers, as_of)
@@ -155,6 +173,15 @@ def commitment_guard(books: GroupBooks, policy: Policy, committed: Sequence[Adva
     return [b for b in found if b is not None]
 
 
+def _rate(books: GroupBooks, policy: Policy, candidate: AdvanceView, as_of: dt.date) -> Breach | None:
+    """The rate against the TMOP of the approval's half-year (`rules/tmop.toml`), else `terms.max_rate`."""
+    table, problems = load_tmop(books.reference.rules_dir)
+    if table is None:
+        raise ProblemsError(problems)
+    cap = rate_cap(table, candidate.approved_on or as_of, policy.terms.max_rate)
+    return rules.check_rate(candidate.rate, cap.rate, cap.key)
+
+
 def _security(outlook: GroupOutlook, books: GroupBooks, policy: Policy, every: Sequence[AdvanceView],
               candidate: AdvanceView, as_of: dt.date) -> Breach | None:
     if candidate.convention is None or candidate.tranche_date is None:
@@ -175,13 +202,9 @@ def _security(outlook: GroupOutlook, books: GroupBooks, policy: Policy, every: S
 def _net_cash(books: GroupBooks, policy: Policy, every: Sequence[AdvanceView], candidate: AdvanceView,
               as_of: dt.date, lender_days: Sequence[Day]) -> Breach | None:
     start = _starts(candidate, as_of)
-    opening = rules.fiscal_year_start(start, policy.limits.financial_year_start_month)
-    following = dt.date(opening.year + 1, opening.month, 1)
-    eve = opening - dt.timedelta(days=1)
-    if eve <= as_of:
-        cash = opening_net_cash(books.ledgers[candidate.lender].entries, min(opening, as_of))
-    else:
-        cash = next((balance for day, balance in lender_days if day == eve), lender_days[-1][1])
+    period = financial_year(books.group.member(candidate.lender), start)
+    opening, following = period.start, period.end + dt.timedelta(days=1)
+    cash = opening_net_cash(books, policy, candidate.lender, opening, as_of, lender_days)
     granted = _granted_in(every, candidate.lender, opening, following, as_of)
     return rules.check_net_cash_cap(candidate.lender, opening, cash, policy.limits.max_lent_share_of_net_cash,
                                     granted)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
+from functools import partial
 
 from banquasso.forecast.advance_flows import read_group_with_advances
 from banquasso.forecast.daily import MAX_HORIZON, GroupForecast, GroupOutlook, forecast_outlook, read_group
@@ -26,8 +27,9 @@ from banquasso.pool.capacity import Capacity, down, member_capacity
 from banquasso.pool.guard import opening_net_cash, tranche_securities
 from banquasso.pool.memo import memoised
 from banquasso.pool.needs import Need, Security, member_needs
+from banquasso.terms.net_cash import financial_year
 from banquasso.terms.policy import Policy
-from banquasso.terms.rules import fiscal_year_start, legal_room
+from banquasso.terms.rules import fiscal_year_start, legal_room  # noqa: F401 (fiscal_year_start: re-exported)
 from comptasso.books.facade import GroupBooks
 from comptasso.money import money_json
 from comptasso.problems import ProblemsError
@@ -144,22 +146,22 @@ def lent_since(books: GroupBooks, member: str, since: dt.date, as_of: dt.date, a
 
 def fiscal_years(books: GroupBooks, member: str, forecast_days: Sequence[tuple[dt.date, Decimal]],
                  as_of: dt.date, policy: Policy) -> tuple[FiscalYear, ...]:
-    """The member's financial years over the forecast, with their opening cash and what was lent in them."""
-    month = policy.limits.financial_year_start_month
+    """The member's own financial years (`exercice_debut`) over the forecast, with their legal net cash at
+    the opening (`opening_net_cash`, the guard's) and what was lent in them."""
+    who = books.group.member(member)
     first_day = as_of + dt.timedelta(days=1)
     out, index, horizon = [], 0, len(forecast_days)
     while index < horizon:
-        opening = fiscal_year_start(first_day + dt.timedelta(days=index), month)
-        following = dt.date(opening.year + 1, month, 1)
+        period = financial_year(who, first_day + dt.timedelta(days=index))
+        opening, following = period.start, period.end + dt.timedelta(days=1)
         last = min(horizon - 1, (following - first_day).days - 1)
         eve = opening - dt.timedelta(days=1)
+        cash = opening_net_cash(books, policy, member, opening, as_of, forecast_days)
         if eve <= as_of:
-            cash = opening_net_cash(books.ledgers[member].entries, min(opening, as_of))
             lent = lent_since(books, member, opening, as_of, policy.accounts.lender_principal)
             out.append(FiscalYear(index, last, cash, None, lent))
         else:
-            eve_index = (eve - first_day).days
-            out.append(FiscalYear(index, last, forecast_days[eve_index][1], eve_index, ZERO))
+            out.append(FiscalYear(index, last, cash, (eve - first_day).days, ZERO))
         index = last + 1
     return tuple(out)
 
@@ -257,11 +259,35 @@ def plan_group(books: GroupBooks, policy: Policy, as_of: dt.date, horizon: int =
                        securities[a.security].repay_on, securities[a.security], policy.terms.default_method)
         for a in sorted(allocation.advances, key=lambda a: (a.start, a.borrower, a.lender, a.security))
     )
+    relaxed: list[Allocation] = []
+
+    def legal_binds(n: int) -> bool:
+        if not relaxed:
+            relaxed.append(allocate(without_legal_cap(problem)))
+        return relaxed[0].unmet[n] < allocation.unmet[n] - Decimal("0.01")
+
     unmet = tuple(
-        UnmetNeed(need, amount, explain(problem, allocation, n, need, securities, policy))
+        UnmetNeed(need, amount, binding_reason(explain(problem, allocation, n, need, securities, policy),
+                                               partial(legal_binds, n)))
         for n, (need, amount) in enumerate(zip(needs, allocation.unmet, strict=True)) if amount > 0
     )
     return Plan(as_of, horizon, needs, advances, unmet, allocation.status, allocation.bound, allocation.pruned)
+
+
+def without_legal_cap(problem: AllocationInput) -> AllocationInput:
+    """The same program with the legal net-cash cap lifted (no financial year bounds any lender)."""
+    return replace(problem, lenders=tuple(replace(lender, fiscal_years=()) for lender in problem.lenders))
+
+
+def binding_reason(reason: str, legal_binds: Callable[[], bool]) -> str:
+    """The reason of an unmet need, the legal cap being named only when it binds.
+
+    When `explain` finds no other rule ("no-lender") or names the legal cap, the program is solved
+    again with the legal cap lifted: the legal cap is the reason exactly when that covers more of the need.
+    """
+    if reason not in ("no-lender", "legal-cap"):
+        return reason
+    return "legal-cap" if legal_binds() else "no-lender"
 
 
 def explain(problem: AllocationInput, allocation: Allocation, n: int, need: Need, securities: Sequence[Security],

@@ -104,12 +104,12 @@ def check_duration(disburse_on: dt.date, repay_on: dt.date, max_days: int) -> Br
     return None
 
 
-def check_rate(rate: Decimal, max_rate: Decimal) -> Breach | None:
-    """terms.max_rate: the rate stays at or under the legal cap (TMOP)."""
+def check_rate(rate: Decimal, max_rate: Decimal, key: str = "terms.max_rate") -> Breach | None:
+    """The rate stays at or under the legal cap: the TMOP of the approval's half-year (`rules/tmop.toml`,
+    key `tmop."AAAA-Sn"`), or `terms.max_rate` when the table has no value for it."""
     if rate <= max_rate:
         return None
-    return Breach(MAX_RATE, "terms.max_rate",
-                  f"taux de {rate} au-delà du plafond légal terms.max_rate = {max_rate}")
+    return Breach(MAX_RATE, key, f"taux de {rate} au-delà du plafond légal {key} = {max_rate}")
 
 
 def check_borrower_cap(borrower: str, peak: Decimal, peak_day: dt.date, cap: Decimal) -> Breach | None:

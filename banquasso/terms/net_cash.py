@@ -1,0 +1,97 @@
+"""The legal base of the 50 % cap: a lender's *trésorerie nette disponible* at the opening of its financial year.
+
+Décret 2025-779 (article R511-2-1-4 of the Code monétaire et financier) caps the loans a lender grants
+during a financial year at 50 % of its "trésorerie nette disponible" at the opening of that year. The
+reading implemented here (docs/legal.md, to be confirmed by the group's accountant):
+
+- treasury: the balances of the 51x and 53x accounts in the group's currency after every entry
+  dated on or before the first day of the year, so that à-nouveaux booked on day 1 count. A bank
+  overdraft (a 512 account in credit, 519 *concours bancaires courants*) is a negative balance and
+  so already comes off; accounts held in another commodity (a local currency) are not lendable and
+  are left out;
+- less the advances the lender has itself received through BanquAsso and still owes (the
+  borrower-principal account, `accounts.borrower_principal`), by analogy with article R511-2-1-2;
+- less the earmarked cash: the credit balance of the open *fonds dédiés* (19x accounts).
+
+The financial year is the member's own (`exercice_debut` in `group.toml`, default 1 January).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from beancount.core import data
+
+from comptasso.books.group import Member
+from comptasso.model.chart import has_prefix, is_treasury
+
+ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class NetCash:
+    """The figures of a lender's net cash at the opening of a financial year (all ≥ 0 but `treasury`)."""
+
+    opening: dt.date
+    treasury: Decimal  # 51x/53x in the group's currency, overdrafts netted
+    advances_owed: Decimal  # BanquAsso advances the member itself still owes
+    earmarked: Decimal  # open fonds dédiés (19x, credit balance)
+    other_currency: Decimal  # treasury held in another commodity, left out (shown, not counted)
+
+    @property
+    def value(self) -> Decimal:
+        """The trésorerie nette disponible: treasury − short-term financial debts − earmarked cash."""
+        return self.treasury - self.advances_owed - self.earmarked
+
+
+@dataclass(frozen=True)
+class Year:
+    """A member's financial year: its first and last day (as `comptasso.reports.period.FinancialYear`,
+    which this layer may not import; both read the member's `year_start`)."""
+
+    start: dt.date
+    end: dt.date
+
+
+def financial_year(member: Member, day: dt.date) -> Year:
+    """The member's financial year (from its `exercice_debut`, `Member.year_start`) that contains `day`."""
+    month, first = member.year_start
+    start = dt.date(day.year, month, first)
+    if start > day:
+        start = dt.date(day.year - 1, month, first)
+    return Year(start, dt.date(start.year + 1, month, first) - dt.timedelta(days=1))
+
+
+def _is_under(account: str, root: str) -> bool:
+    return account == root or account.startswith(root + ":")
+
+
+def opening_figures(entries: Iterable[data.Directive], opening: dt.date, currency: str,
+                    borrower_principal: str) -> NetCash:
+    """The net-cash figures after every entry dated on or before `opening` (the year's first day)."""
+    treasury = owed = earmarked = other = ZERO
+    for entry in entries:
+        if not isinstance(entry, data.Transaction) or entry.date > opening:
+            continue
+        for posting in entry.postings:
+            if posting.units is None or posting.units.number is None:
+                continue
+            number = Decimal(posting.units.number)
+            if is_treasury(posting.account):
+                if posting.units.currency == currency:
+                    treasury += number
+                else:
+                    other += number
+            elif _is_under(posting.account, borrower_principal):
+                owed -= number
+            elif has_prefix(posting.account, "19"):
+                earmarked -= number
+    return NetCash(opening, treasury, max(owed, ZERO), max(earmarked, ZERO), other)
+
+
+def deductions(figures: NetCash) -> Decimal:
+    """What comes off a treasury balance to make it net cash: the debts owed and the earmarked cash."""
+    return figures.advances_owed + figures.earmarked
