@@ -359,20 +359,20 @@ def test_an_approval_is_overridden_by_the_lenders_treasurer_named_by_banquasso_u
 
 
 def test_a_member_whose_books_do_not_load_cannot_commit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from banquasso.pool import guard as guard_module
+    from banquasso.forecast.daily import read_group
 
     ledgers, rules_dir = make_group(tmp_path)
     assert run(propose_args("1000.00"), ledgers, rules_dir).exit_code == 0
     books, _ = open_books(ledgers, rules_dir)
     assert books is not None
     [view] = load_views(open_registry(ledgers))
-    real = guard_module.read_group
+    real = read_group
 
     def without_lender(*args: object, **kwargs: object) -> object:
         outlook, problems = real(*args, **kwargs)  # type: ignore[arg-type]
         assert outlook is not None
         return replace(outlook, members=tuple(m for m in outlook.members if m.member_id != "preteur")), problems
 
-    monkeypatch.setattr(guard_module, "read_group", without_lender)
+    monkeypatch.setattr("banquasso.pool.guard.read_group", without_lender)
     [breach] = commitment_guard(books, default_policy(), [], view, dt.date(2026, 11, 30))
     assert (breach.code, breach.legal) == (rules.MEMBER_UNREADABLE, True) and "preteur" in breach.message

@@ -16,12 +16,12 @@ from click.testing import CliRunner, Result
 from sqlalchemy import select, text
 
 from banquasso.commands.main import main
-from banquasso.terms.policy import default_policy
+from banquasso.pool.guard import commitment_guard
 from banquasso.registry import lifecycle
 from banquasso.registry.db import DB_URL_ENV, alembic_config, open_registry, script_head
 from banquasso.registry.models import AppendOnlyError, AuditLog
-from banquasso.pool.guard import commitment_guard
 from banquasso.registry.service import Desk, Proposal, approve, confirm, disburse, load_view, propose, repay
+from banquasso.terms.policy import default_policy
 from comptasso.books.group import load_group
 from tests.conftest import in_ci, write_group
 
@@ -168,6 +168,7 @@ def test_audit_log_is_append_only_in_the_orm_and_in_the_database(db_url: str, tm
         record = session.scalars(select(AuditLog)).one()
         assert (record.action, record.advance_id, record.actor, record.before) == (
             "propose", "BQA-2026-0001", "test", None)
+        assert record.after is not None
         assert json.loads(record.after)["principal"] == "10000.00"
         record.actor = "quelqu'un d'autre"
         with pytest.raises(AppendOnlyError):
@@ -356,7 +357,8 @@ def test_on_receipt_repayment_falls_due_grace_days_after_the_tranche_and_then_la
     ledgers, rules = make_group(tmp_path)
     run(propose_args(), ledgers, rules)
     run(["advance", "approve", "BQA-2026-0001", "--by", "M", "--decision", "CA"], ledgers, rules)
-    assert run(["advance", "disburse", "BQA-2026-0001", "--on", "2026-12-01"], ledgers, rules, "2026-12-01").exit_code == 0
+    disbursed = run(["advance", "disburse", "BQA-2026-0001", "--on", "2026-12-01"], ledgers, rules, "2026-12-01")
+    assert disbursed.exit_code == 0
     run(["advance", "confirm", "BQA-2026-0001"], ledgers, rules, "2026-12-01")
     before = json.loads(run(["advance", "show", "BQA-2026-0001", "--json"], ledgers, rules, "2027-02-20").output)
     # Not received yet: the planned date passed, but an on-receipt line is not due before the money comes.
@@ -376,7 +378,7 @@ def test_on_receipt_repayment_falls_due_grace_days_after_the_tranche_and_then_la
 
 
 def test_postgres_is_really_used_when_the_url_says_so(db_url: str, tmp_path: Path) -> None:
-    ledgers, rules = make_group(tmp_path)
+    ledgers, _ = make_group(tmp_path)
     registry = open_registry(ledgers)
     assert registry.engine.dialect.name == ("postgresql" if db_url.startswith("postgresql") else "sqlite")
     assert os.environ[DB_URL_ENV] == db_url

@@ -65,7 +65,7 @@ def script_head() -> str | None:
     """The latest migration of `migrations/versions`, read from the scripts' text (Alembic is slow to import)."""
     revisions, parents = set(), set()
     for script in (MIGRATIONS / "versions").glob("*.py"):
-        found = dict((key, value) for key, value in _REVISION.findall(script.read_text(encoding="utf-8")))
+        found = dict(_REVISION.findall(script.read_text(encoding="utf-8")))
         if "revision" in found:
             revisions.add(found["revision"])
             parents.add(found.get("down_revision", "None"))

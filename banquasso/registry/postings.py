@@ -68,8 +68,7 @@ def render(entry: EngineEntry) -> str:
     lines = [f"{entry.date.isoformat()} {entry.flag} {_quote(PAYEE)} {_quote(entry.narration)}",
              f"  advance: {_quote(entry.advance)}", f"  event: {_quote(entry.event)}"]
     width = max(len(leg.account) for leg in entry.legs) + 2
-    for leg in entry.legs:
-        lines.append(f"  {leg.account.ljust(width)}{cents(leg.amount):>12} {entry.currency}")
+    lines.extend(f"  {leg.account.ljust(width)}{cents(leg.amount):>12} {entry.currency}" for leg in entry.legs)
     return "\n".join(lines) + "\n\n"
 
 

@@ -46,7 +46,8 @@ class Reconciliation:
 
 
 def _legs(entry: data.Transaction) -> list[tuple[str, Decimal]]:
-    return sorted((p.account, p.units.number) for p in entry.postings if p.units is not None)
+    return sorted((p.account, p.units.number) for p in entry.postings
+                  if p.units is not None and p.units.number is not None)
 
 
 def _expected_legs(entry: EngineEntry) -> list[tuple[str, Decimal]]:
@@ -75,7 +76,8 @@ def _account_total(entries: Iterable[data.Directive], account: str, as_of: dt.da
             continue
         if advance is not None and str(entry.meta.get("advance", "")) != advance:
             continue
-        total += sum((p.units.number for p in entry.postings if p.account == account and p.units is not None), ZERO)
+        total += sum((p.units.number for p in entry.postings
+                      if p.account == account and p.units is not None and p.units.number is not None), ZERO)
     return total
 
 
@@ -155,9 +157,9 @@ def reconcile(
         for member_id in ledgers:
             for event, entries in tagged[member_id].get(view.id, {}).items():
                 if event not in events or member_id not in (view.lender, view.borrower):
-                    for entry in entries:
+                    for stray in entries:
                         name = event or "sans event"
-                        problems.append(_coded(at(entry.meta, f"avance {view.id} : écriture « {name} » "
+                        problems.append(_coded(at(stray.meta, f"avance {view.id} : écriture « {name} » "
                                                               f"inconnue du registre dans le livre de {member_id}"),
                                                codes.RECONCILE_UNKNOWN_EVENT, view.id))
         lender_account = accounts.lender_principal_for(view.borrower)
@@ -184,17 +186,14 @@ def reconcile(
 
 def _unknown_advances(tagged: Mapping[str, Mapping[str, Mapping[str, list[data.Transaction]]]],
                       known: set[str]) -> list[Problem]:
-    problems = []
-    for member_id, advances in tagged.items():
-        for advance, events in advances.items():
-            if advance in known:
-                continue
-            for entries in events.values():
-                for entry in entries:
-                    problems.append(_coded(at(entry.meta, f"avance inconnue du registre « {advance} » "
-                                                          f"dans le livre de {member_id}"),
-                                           codes.RECONCILE_UNKNOWN_ADVANCE, advance))
-    return problems
+    return [
+        _coded(at(entry.meta, f"avance inconnue du registre « {advance} » dans le livre de {member_id}"),
+               codes.RECONCILE_UNKNOWN_ADVANCE, advance)
+        for member_id, advances in tagged.items()
+        for advance, events in advances.items() if advance not in known
+        for entries in events.values()
+        for entry in entries
+    ]
 
 
 def _pair_totals(group: Group, ledgers: Mapping[str, Sequence[data.Directive]], accounts: AccountsPolicy,

@@ -142,7 +142,8 @@ def _max_days(value: int) -> int:
 
 def _legal_share(value: Decimal) -> Decimal:
     if value > LEGAL_MAX_LENT_SHARE:
-        raise ValueError(f"au plus {LEGAL_MAX_LENT_SHARE} (plafond légal de 50 % de la trésorerie nette) ; reçu {value}")
+        raise ValueError(f"au plus {LEGAL_MAX_LENT_SHARE} (plafond légal de 50 % de la trésorerie nette) ; "
+                         f"reçu {value}")
     return value
 
 

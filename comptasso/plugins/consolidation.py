@@ -30,8 +30,8 @@ from beancount.core import data, flags
 from beancount.parser.grammar import ValueType
 
 from comptasso.books.facade import GroupBooks, open_books
-from comptasso.model.chart import pcg_number
 from comptasso.books.group import account_component, load_group
+from comptasso.model.chart import pcg_number
 from comptasso.problems import Problem
 
 __plugins__ = ("consolidate",)
@@ -220,36 +220,37 @@ def member_entries(
     out: list[data.Directive] = []
     opens: list[data.Open] = []
     for entry in entries:
-        if isinstance(entry, data.Open):
-            if rename.eliminated(entry.account):
-                opens.append(entry._replace(account=rename(entry.account), currencies=None, booking=None))
-            else:
-                out.append(entry._replace(account=rename(entry.account)))
-        elif isinstance(entry, data.Close):
-            if not rename.eliminated(entry.account):
-                out.append(entry._replace(account=rename(entry.account)))
-        elif isinstance(entry, data.Balance):
-            if not rename.eliminated(entry.account):
-                out.append(entry._replace(account=rename(entry.account), diff_amount=None))
-        elif isinstance(entry, data.Pad):
-            if _position(entry.meta) in kept_pads:
-                out.append(entry._replace(account=rename(entry.account),
-                                          source_account=rename(entry.source_account)))
-        elif isinstance(entry, data.Transaction):
-            if entry.flag == flags.FLAG_PADDING and _position(entry.meta) in kept_pads:
-                continue
-            postings = [p._replace(account=rename(p.account)) for p in entry.postings]
-            out.append(entry._replace(postings=postings))
-        elif isinstance(entry, (data.Note, data.Document)):
-            out.append(entry._replace(account=rename(entry.account)))
-        elif isinstance(entry, data.Custom):
-            if entry.type not in DROPPED_CUSTOMS:
-                out.append(_rename_custom(entry, rename))
-        elif isinstance(entry, data.Query):
+        if isinstance(entry, data.Open) and rename.eliminated(entry.account):
+            # Beancount types `currencies` as a list, but its parser gives None for "any currency".
+            opens.append(entry._replace(account=rename(entry.account), currencies=None, booking=None))  # type: ignore[arg-type]
             continue
-        else:  # Commodity, Price, Event
-            out.append(entry)
+        renamed = _renamed(entry, rename, kept_pads)
+        if renamed is not None:
+            out.append(renamed)
     return out, opens
+
+
+def _renamed(entry: data.Directive, rename: Renamer, kept_pads: set[tuple[str, int]]) -> data.Directive | None:
+    """One kept directive of a member under its group name; None when the group view leaves it out."""
+    result: data.Directive | None = None
+    if isinstance(entry, (data.Open, data.Note, data.Document)):
+        result = entry._replace(account=rename(entry.account))
+    elif isinstance(entry, data.Close):
+        result = None if rename.eliminated(entry.account) else entry._replace(account=rename(entry.account))
+    elif isinstance(entry, data.Balance):
+        result = None if rename.eliminated(entry.account) else entry._replace(
+            account=rename(entry.account), diff_amount=None)
+    elif isinstance(entry, data.Pad):
+        result = entry._replace(account=rename(entry.account), source_account=rename(entry.source_account)) \
+            if _position(entry.meta) in kept_pads else None
+    elif isinstance(entry, data.Transaction):
+        result = None if entry.flag == flags.FLAG_PADDING and _position(entry.meta) in kept_pads else \
+            entry._replace(postings=[p._replace(account=rename(p.account)) for p in entry.postings])
+    elif isinstance(entry, data.Custom):
+        result = None if entry.type in DROPPED_CUSTOMS else _rename_custom(entry, rename)
+    elif not isinstance(entry, data.Query):  # Commodity, Price, Event
+        result = entry
+    return result
 
 
 def elimination_opens(opens: Iterable[data.Open]) -> list[data.Open]:
@@ -328,7 +329,7 @@ def _french_defaults(entries: Sequence[data.Directive]) -> list[data.Directive]:
     }
     day = min((e.date for e in entries), default=dt.date(1970, 1, 1))
     meta = data.new_metadata("<comptasso.plugins.consolidation>", 0)
-    out = []
+    out: list[data.Directive] = []
     for key, value in (("language", "fr"), ("locale", "fr_FR")):
         if key not in set_keys:
             values = [ValueType(key, str), ValueType(value, str)]
