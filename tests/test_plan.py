@@ -11,8 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from banquasso.commands.main import main
-from banquasso.pool.plan import fiscal_year_start, plan_group, read_forecast
+from banquasso.pool.plan import plan_group, read_forecast
 from banquasso.terms.policy import load_policy
+from banquasso.terms.rules import fiscal_year_start
 from comptasso.books.facade import open_books
 from tests.conftest import DEMO_AS_OF, DEMO_LEDGERS, write_group
 

@@ -64,9 +64,9 @@ def chart_svg(series: Series, element_id: str = "forecast-chart") -> str:
     def y(amount: Decimal) -> float:
         return TOP + inner_h * float((top - amount) / (top - bottom))
 
-    parts = [f'<svg id="{escape(element_id)}" class="bqa-chart" xmlns="http://www.w3.org/2000/svg" '
-             f'viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" aria-labelledby="{escape(element_id)}-title" '
-             f'data-days="{len(days)}" data-floor="{money_json(series.floor)}">',
+    parts = [(f'<svg id="{escape(element_id)}" class="bqa-chart" xmlns="http://www.w3.org/2000/svg" '
+              f'viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" aria-labelledby="{escape(element_id)}-title" '
+              f'data-days="{len(days)}" data-floor="{money_json(series.floor)}">'),
              f'<title id="{escape(element_id)}-title">{escape(series.title)}</title>']
     level = bottom
     while level <= top:
