@@ -179,8 +179,8 @@ def forecast_text(forecast: GroupForecast, members: Sequence[MemberForecast], ri
                   show_group: bool) -> str:
     """The French table: one line a week per member, the lowest point, the days below the floor."""
     end = forecast.as_of + dt.timedelta(days=forecast.horizon_days)
-    lines = [f"Prévision de trésorerie au {fr_date(forecast.as_of)}, sur {forecast.horizon_days} jours "
-             f"(jusqu'au {fr_date(end)})"]
+    lines = [(f"Prévision de trésorerie au {fr_date(forecast.as_of)}, sur {forecast.horizon_days} jours "
+              f"(jusqu'au {fr_date(end)})")]
     if risk is not None:
         lines.append(f"Risque : {risk.scenarios} scénarios de délais de paiement des subventions (graine {risk.seed})")
     for member in members:
@@ -300,11 +300,11 @@ def backtest_json(result: Backtest, members: Sequence[str]) -> dict[str, Any]:
 
 def backtest_text(result: Backtest, members: Sequence[str], names: dict[str, str]) -> str:
     """The French table of a backtest."""
-    lines = [f"Backtest : prévision faite au {fr_date(result.as_of)} comparée aux livres du "
-             f"{fr_date(result.as_of + dt.timedelta(days=1))} au {fr_date(result.compared_until)} "
-             f"({result.days_compared} jours)", "",
-             f"{'Membre':<40} {'Écart moyen absolu':>19} {'Biais':>14} {'Point bas prévu':>30} "
-             f"{'Point bas réel':>30} {'Écart point bas':>16}"]
+    lines = [(f"Backtest : prévision faite au {fr_date(result.as_of)} comparée aux livres du "
+              f"{fr_date(result.as_of + dt.timedelta(days=1))} au {fr_date(result.compared_until)} "
+              f"({result.days_compared} jours)"), "",
+             (f"{'Membre':<40} {'Écart moyen absolu':>19} {'Biais':>14} {'Point bas prévu':>30} "
+              f"{'Point bas réel':>30} {'Écart point bas':>16}")]
     rows = [(f"{names[m]} ({m})", result.members[m]) for m in members] + [("Groupe", result.group)]
     for title, comparison in rows:
         (fday, fmin), (aday, amin) = comparison.forecast_min, comparison.actual_min
@@ -312,8 +312,8 @@ def backtest_text(result: Backtest, members: Sequence[str], names: dict[str, str
                      f"{fr_money(fmin) + ' le ' + fr_date(fday):>30} {fr_money(amin) + ' le ' + fr_date(aday):>30} "
                      f"{fr_money(comparison.min_error):>16}")
     if result.days_compared < result.horizon_days:
-        lines += ["", f"Les livres s'arrêtent au {fr_date(result.compared_until)} : "
-                      f"{result.days_compared} jours comparés sur {result.horizon_days} demandés."]
+        lines += ["", (f"Les livres s'arrêtent au {fr_date(result.compared_until)} : "
+                       f"{result.days_compared} jours comparés sur {result.horizon_days} demandés.")]
     return "\n".join(lines)
 
 

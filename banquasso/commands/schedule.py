@@ -25,7 +25,7 @@ from comptasso.cli.util import (
 from comptasso.money import fr_date, fr_money, fr_number, parse_amount
 
 
-class DecimalParam(click.ParamType):
+class DecimalParam(click.ParamType[Decimal]):
     """A decimal number, French or dotted (`10 000,00`, `0,03`, `0.03`), read by comptasso.money.parse_amount."""
 
     name = "NOMBRE"
@@ -57,9 +57,8 @@ def schedule_table(schedule: Schedule) -> str:
     head = (f"Capital {fr_money(schedule.principal)} versé le {fr_date(schedule.start)}, "
             f"taux annuel {fr_number(schedule.rate * 100, 3)} % ({schedule.day_count}), remboursement {method}")
     rows = [("N°", "Date", "Capital", "Intérêts", "Échéance", "Restant dû")]
-    for line in schedule.lines:
-        rows.append((str(line.n), fr_date(line.date), fr_money(line.principal), fr_money(line.interest),
-                     fr_money(line.payment), fr_money(line.remaining)))
+    rows.extend((str(line.n), fr_date(line.date), fr_money(line.principal), fr_money(line.interest),
+                 fr_money(line.payment), fr_money(line.remaining)) for line in schedule.lines)
     rows.append(("", "Total", fr_money(schedule.principal), fr_money(schedule.total_interest),
                  fr_money(schedule.total_paid), ""))
     widths = [max(len(row[i]) for row in rows) for i in range(6)]
@@ -113,9 +112,11 @@ def registered_schedule(ledgers_dir: Path, advance_id: str) -> Schedule:
 @click.option("--end", type=ISO_DATE, default=None, help="Date du remboursement in fine.")
 @click.option("--repay-on", type=ISO_DATE, default=None, help="Date d'encaissement attendue (méthode on-receipt).")
 @click.option("--method", type=click.Choice(METHODS), default=None, help="Méthode ; défaut : terms.default_method.")
-@click.option("--day-count", type=click.Choice(DAY_COUNTS), default=None, help="Base de calcul ; défaut : terms.day_count.")
+@click.option("--day-count", type=click.Choice(DAY_COUNTS), default=None,
+              help="Base de calcul ; défaut : terms.day_count.")
 def schedule_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool,
-                     advance_id: str | None, principal: Decimal | None, rate: Decimal | None, start: dt.date | None, months: int | None, end: dt.date | None,
+                     advance_id: str | None, principal: Decimal | None, rate: Decimal | None, start: dt.date | None,
+                     months: int | None, end: dt.date | None,
                      repay_on: dt.date | None, method: str | None, day_count: str | None) -> None:
     """Échéancier de remboursement d'une avance du registre (--advance) ou pour des conditions données."""
     if advance_id is not None:

@@ -80,24 +80,31 @@ def check_form(form: Mapping[str, str], book: GrantBook) -> FormResult:
             rows.append((index, NewTranche(due, amount)))
     if not rows and not errors:
         errors["due-0"] = "indiquez au moins une échéance (date et montant)"
-    total = scheduled
-    for index, tranche in rows:
-        total += tranche.amount
-        if total > grant.amount:
-            errors[f"amount-{index}"] = (
-                f"dépasse la subvention notifiée : {fr_money(grant.amount)} notifiés, "
-                f"{fr_money(scheduled)} déjà échelonnés, il reste {fr_money(max(grant.amount - scheduled, Decimal(0)))}")
-            break
+    _check_total(rows, scheduled, grant.amount, errors)
     if errors:
         return FormResult(convention, (), errors)
     return FormResult(convention, tuple(t for _, t in rows), {})
+
+
+def _check_total(rows: Sequence[tuple[int, NewTranche]], scheduled: Decimal, granted: Decimal,
+                 errors: dict[str, str]) -> None:
+    """The error of the first row that takes the scheduled total beyond the grant, if any."""
+    total = scheduled
+    for index, tranche in rows:
+        total += tranche.amount
+        if total > granted:
+            left = max(granted - scheduled, Decimal(0))
+            errors[f"amount-{index}"] = (
+                f"dépasse la subvention notifiée : {fr_money(granted)} notifiés, "
+                f"{fr_money(scheduled)} déjà échelonnés, il reste {fr_money(left)}")
+            break
 
 
 def _date(text: str) -> dt.date | None:
     """An ISO date (what a browser's date field sends) or a French JJ/MM/AAAA date."""
     for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
         try:
-            return dt.datetime.strptime(text, pattern).date()
+            return dt.datetime.strptime(text, pattern).date()  # noqa: DTZ007 -- only the date is kept
         except ValueError:
             continue
     return None
