@@ -22,7 +22,7 @@ from banquasso.scheduler.jobs import (
     OK,
     SKIPPED,
     JobContext,
-    SchedulerBusy,
+    SchedulerBusyError,
     Times,
     build_scheduler,
     default_reports_dir,
@@ -201,7 +201,7 @@ def scheduler_command(ctx: click.Context, ledgers_dir: Path, rules_dir: Path, as
     _setup_logging()
     try:
         lock = scheduler_lock(ledgers_dir)
-    except SchedulerBusy as busy:
+    except SchedulerBusyError as busy:
         registry.close()
         fail([str(busy)])
     try:
