@@ -11,14 +11,16 @@ from pathlib import Path
 
 import pytest
 from beancount import loader
-from click.testing import CliRunner
+from beancount.core import data
+from click.testing import CliRunner, Result
 from hypothesis import given
 from hypothesis import strategies as st
 
 from banquasso.commands.main import main
-from comptasso.model.budgets import BudgetLine, budget_report, extract_budgets, monthly_budget
+from comptasso.model.budgets import BudgetLine, BudgetStatus, budget_report, extract_budgets, monthly_budget
 from comptasso.model.grants import Source
 from comptasso.model.previsions import extract_previsions
+from comptasso.problems import Problem
 from tests.conftest import write_group
 from tests.forecast_helpers import OPEN, opening
 
@@ -66,13 +68,13 @@ LEDGER = OPEN + opening("50000.00") + """
 AS_OF = dt.date(2026, 6, 30)
 
 
-def _entries(text: str) -> list:
+def _entries(text: str) -> list[data.Directive]:
     entries, errors, _ = loader.load_string(text)
     assert not errors, errors
     return entries
 
 
-def _report(text: str = LEDGER, as_of: dt.date = AS_OF):
+def _report(text: str = LEDGER, as_of: dt.date = AS_OF) -> tuple[list[BudgetStatus], list[Problem]]:
     entries = _entries(text)
     previsions, _ = extract_previsions(e for e in entries if e.date <= as_of)
     return budget_report(entries, previsions, as_of)
@@ -154,7 +156,7 @@ def group(tmp_path: Path) -> list[str]:
     return ["--ledgers", str(ledgers), "--rules", str(rules)]
 
 
-def run(args: list[str]):
+def run(args: list[str]) -> Result:
     return CliRunner().invoke(main, args)
 
 

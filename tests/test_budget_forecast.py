@@ -6,6 +6,7 @@ import datetime as dt
 import json
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from beancount import loader
 from click.testing import CliRunner
@@ -54,12 +55,13 @@ def test_rounding_goes_to_the_last_month() -> None:
     assert amounts == [Decimal("-33.33"), Decimal("-33.33"), Decimal("-33.34")]
 
 
-def _forecast(tmp_path: Path, ledger: str, *extra: str) -> dict:
+def _forecast(tmp_path: Path, ledger: str, *extra: str) -> dict[str, Any]:
     ledgers, rules = write_group(tmp_path, {"velo-gap": ledger})
     result = CliRunner().invoke(main, ["forecast", "--ledgers", str(ledgers), "--rules", str(rules), "--as-of",
                                        "2026-06-30", "--horizon", "200", "--json", *extra])
     assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)["members"][0]
+    member: dict[str, Any] = json.loads(result.stdout)["members"][0]
+    return member
 
 
 def test_budgets_do_not_change_the_default_forecast_and_the_flag_extends_it(tmp_path: Path) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 
 from beancount import loader
+from beancount.core import data
 
 from comptasso.model.fonds_dedies import closing_entries, fonds_dedies_rows, fonds_dedies_table
 from tests.forecast_helpers import OPEN, opening
@@ -52,7 +54,7 @@ LEDGER = OPEN + opening("20000.00") + """
 """
 
 
-def _entries(text: str) -> list:
+def _entries(text: str) -> list[data.Directive]:
     entries, errors, _ = loader.load_string(text)
     assert not errors, errors
     return entries
@@ -77,13 +79,15 @@ def test_proposed_entries_are_flagged_and_the_next_year_releases_them() -> None:
     assert "Expenses:6894-Reports-Fonds-Dedies  4000.00 EUR" in text
     assert "Liabilities:194-Fonds-Dedies-Subventions  -4000.00 EUR" in text
     booked = _entries(LEDGER + "\n" + text)   # the entries balance and load
-    assert [e.flag for e in booked if getattr(e, "narration", "").startswith("Report en fonds")] == ["!"]
+    reports = [e for e in booked if isinstance(e, data.Transaction)
+               and (e.narration or "").startswith("Report en fonds")]
+    assert [e.flag for e in reports] == ["!"]
     # the same year once booked gives the same proposal (the dotation is not an action charge)
     assert fonds_dedies_rows(booked, *Y26) == rows
     nxt = fonds_dedies_rows(booked, *Y27)
     assert len(nxt) == 1
-    assert (nxt[0].opening, nxt[0].granted, nxt[0].charges) == (Decimal("4000.00"), 0, Decimal("1500.00"))
-    assert (nxt[0].released, nxt[0].dotation, nxt[0].closing) == (Decimal("1500.00"), 0, Decimal("2500.00"))
+    assert (nxt[0].opening, nxt[0].granted, nxt[0].charges) == (Decimal("4000.00"), Decimal(0), Decimal("1500.00"))
+    assert (nxt[0].released, nxt[0].dotation, nxt[0].closing) == (Decimal("1500.00"), Decimal(0), Decimal("2500.00"))
     release = closing_entries(nxt, Y27[1])
     assert "Liabilities:194-Fonds-Dedies-Subventions  1500.00 EUR" in release
     assert "Income:7894-Utilisations-Fonds-Dedies  -1500.00 EUR" in release
@@ -94,7 +98,7 @@ def test_proposed_entries_are_flagged_and_the_next_year_releases_them() -> None:
 def test_charges_beyond_the_grant_leave_nothing_dedicated() -> None:
     ledger = LEDGER.replace("Expenses:641-Salaires  3500.00 EUR", "Expenses:641-Salaires  9000.00 EUR")
     row = fonds_dedies_rows(_entries(ledger), *Y26)[0]
-    assert (row.charges, row.dotation, row.closing) == (Decimal("11500.00"), 0, 0)
+    assert (row.charges, row.dotation, row.closing) == (Decimal("11500.00"), Decimal(0), Decimal(0))
     assert closing_entries([row], Y26[1]) == ""
 
 
@@ -108,7 +112,7 @@ def test_the_annexe_table_is_the_same_rule() -> None:
 
 # ------------------------------------------------------------------------------------- banquasso fonds-dedies
 
-def _cli_group(tmp_path):
+def _cli_group(tmp_path: Path) -> tuple[Path, list[str]]:
     from tests.conftest import write_group
 
     base = LEDGER.replace("2025-01-01 open Liabilities:194-Fonds-Dedies-Subventions EUR\n", "").replace(
@@ -126,7 +130,7 @@ def Y27_ARGS(args: list[str]) -> list[str]:
     return ["fonds-dedies", *args, "--member", "velo-gap", "--year", "2027", "--as-of", "2027-12-31"]
 
 
-def test_fonds_dedies_write_is_flagged_included_checked_and_idempotent(tmp_path) -> None:
+def test_fonds_dedies_write_is_flagged_included_checked_and_idempotent(tmp_path: Path) -> None:
     import json
 
     from click.testing import CliRunner
@@ -164,7 +168,7 @@ def test_fonds_dedies_write_is_flagged_included_checked_and_idempotent(tmp_path)
     assert [r.closing for r in fonds_dedies_rows(entries, *Y27)] == [Decimal("2500.00")]
 
 
-def test_fonds_dedies_unknown_member_changes_nothing(tmp_path) -> None:
+def test_fonds_dedies_unknown_member_changes_nothing(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
     from banquasso.commands.main import main
@@ -178,7 +182,7 @@ def test_fonds_dedies_unknown_member_changes_nothing(tmp_path) -> None:
     assert not (ledgers / "velo-gap" / "fonds-dedies.beancount").exists()
 
 
-def test_fonds_dedies_before_the_year_is_a_usage_error(tmp_path) -> None:
+def test_fonds_dedies_before_the_year_is_a_usage_error(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
     from banquasso.commands.main import main

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 from beancount import loader
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from pypdf import PdfReader
 
 from banquasso.commands.main import main
 from comptasso.model.compte_rendu import compte_rendu
-from comptasso.model.grant_files import add_months, grant_files
+from comptasso.model.grant_files import GrantFile, add_months, grant_files
 from comptasso.model.member import build_model
 from tests.conftest import write_group
 from tests.forecast_helpers import OPEN, opening
@@ -89,7 +89,7 @@ LEDGER = OPEN + opening("30000.00") + """
 SENT = '\n2027-06-15 custom "compte-rendu" "CR-1"\n'
 
 
-def _files(text: str, day: dt.date) -> dict[str, object]:
+def _files(text: str, day: dt.date) -> dict[str, GrantFile]:
     entries, errors, _ = loader.load_string(text)
     assert not errors, errors
     model = build_model(entries, day)
@@ -156,7 +156,7 @@ def group(tmp_path: Path) -> list[str]:
     return ["--ledgers", str(ledgers), "--rules", str(rules)]
 
 
-def run(args: list[str]):
+def run(args: list[str]) -> Result:
     return CliRunner().invoke(main, args)
 
 

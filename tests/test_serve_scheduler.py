@@ -10,7 +10,7 @@ from filelock import FileLock, Timeout
 
 from banquasso.registry.db import open_registry, var_dir
 from banquasso.scheduler.jobs import stored_next_runs
-from banquasso.scheduler.serve_hook import SchedulerBusy, start_beside_fava
+from banquasso.scheduler.serve_hook import SchedulerBusyError, start_beside_fava
 from comptasso.cli.main import main
 from comptasso.web import serve
 
@@ -34,7 +34,7 @@ def test_the_hook_starts_one_scheduler_per_group(demo_copy: tuple[Path, Path]) -
         finally:
             registry.close()
         assert set(runs) == {"daily", "monthly"} and all(runs.values())
-        with pytest.raises(SchedulerBusy, match="un autre planificateur tourne déjà"):
+        with pytest.raises(SchedulerBusyError, match="un autre planificateur tourne déjà"):
             start_beside_fava(ledgers, rules)
     finally:
         stop()

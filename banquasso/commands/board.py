@@ -22,7 +22,7 @@ from banquasso.scheduler.jobs import (
     OK,
     SKIPPED,
     JobContext,
-    SchedulerBusy,
+    SchedulerBusyError,
     Times,
     build_scheduler,
     default_reports_dir,
@@ -201,7 +201,7 @@ def scheduler_command(ctx: click.Context, ledgers_dir: Path, rules_dir: Path, as
     _setup_logging()
     try:
         lock = scheduler_lock(ledgers_dir)
-    except SchedulerBusy as busy:
+    except SchedulerBusyError as busy:
         registry.close()
         fail([str(busy)])
     try:
@@ -263,7 +263,7 @@ def jobs_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_j
             last = last_runs(registry)
         finally:
             registry.close()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for job in (DAILY, MONTHLY):
         run = last.get(job)
         next_run = stored.get(job, planned[job]) if job in stored else planned[job]
@@ -309,8 +309,8 @@ def accuracy_text(report: AccuracyReport, names: dict[str, str]) -> str:
 
     lines += [row(names.get(m.member, m.member), m) for m in report.members]
     lines.append(row("Groupe", report.group))
-    lines += ["", "Écart : moyenne de |prévu − réel| selon l'éloignement du jour prévu ; "
-                  "biais : moyenne de prévu − réel (positif : trop optimiste)."]
+    lines += ["", ("Écart : moyenne de |prévu − réel| selon l'éloignement du jour prévu ; "
+                   "biais : moyenne de prévu − réel (positif : trop optimiste).")]
     return "\n".join(lines)
 
 

@@ -8,38 +8,55 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 from urllib.parse import urlencode
 
+from beancount.core import data
+from fava.ext import FavaExtensionBase, extension_endpoint
+from fava.helpers import FavaAPIError
 from flask import Response, current_app, g, jsonify, redirect, render_template, request, url_for
 from markupsafe import Markup
+from werkzeug.wrappers import Response as BaseResponse
 
 from banquasso.commands.forecast import forecast_json
 from banquasso.fava_ext.chart import Series, chart_svg
 from banquasso.fava_ext.tranche_form import FormResult, check_form, directive_lines, insert_after_grant
 from banquasso.fava_ext.views import (
-    Inputs, MemberPage, Place, PoolPage, ledgers_folder, member_page, pool_page, read_inputs, rules_folder,
+    Inputs,
+    MemberPage,
+    Place,
+    PoolPage,
+    ledgers_folder,
+    member_page,
+    pool_page,
+    read_inputs,
+    rules_folder,
 )
 from banquasso.fava_ext.worker import Pages, Shown
 from banquasso.registry.db import database_url
-from comptasso.web.access import User, current_user
-from comptasso.cli.util import today
-from comptasso.web import fava_adapter as fava
-from comptasso.web.serve import AS_OF_CONFIG, RULES_CONFIG
-from comptasso.model.grants import extract_grants
 from comptasso.books.group import load_group
+from comptasso.cli.util import today
+from comptasso.model.grants import extract_grants
 from comptasso.money import fr_date, fr_money, fr_number, money_json
 from comptasso.problems import Problem, ProblemsError
-from fava.ext import FavaExtensionBase, extension_endpoint
-from fava.helpers import FavaAPIError
+from comptasso.web import fava_adapter as fava
+from comptasso.web.access import User, current_user
+from comptasso.web.serve import AS_OF_CONFIG, RULES_CONFIG
 
 FORM_KEY = "banquasso_tranche_form"
 CACHE_SIZE = 8
 #: The pages computed in the background after a save (the pool page runs the solver; a member page does not).
 BACKGROUND_KINDS = frozenset({"group"})
+
+_Endpoint = TypeVar("_Endpoint", bound=Callable[..., Any])
+
+
+def endpoint(name: str, methods: list[str] | None = None) -> Callable[[_Endpoint], _Endpoint]:
+    """Fava's `extension_endpoint(name, methods)`, typed: its declared return type is a union mypy cannot apply."""
+    return cast("Callable[[_Endpoint], _Endpoint]", extension_endpoint(name, methods))
 
 
 def _fingerprint(place: Place) -> tuple[tuple[str, int, int], ...]:
@@ -132,6 +149,10 @@ class BanquAssoExtension(FavaExtensionBase):
 
         drop_spec_budget_errors(self.ledger)
 
+    def entries(self) -> Sequence[data.Directive]:
+        """This ledger's entries, as beancount's directives (Fava types them with its own abstract classes)."""
+        return cast("Sequence[data.Directive]", self.ledger.all_entries)
+
     # ------------------------------------------------------------------------------------ page data
 
     def page(self) -> dict[str, Any]:
@@ -141,7 +162,8 @@ class BanquAssoExtension(FavaExtensionBase):
         user = current_user()
         context: dict[str, Any] = {
             "as_of": day, "as_of_error": day_error, "user": user, "place": place, "problems": [],
-            "money": fr_money, "date": fr_date, "json_money": money_json, "number": fr_number, "form": getattr(g, FORM_KEY, None),
+            "money": fr_money, "date": fr_date, "json_money": money_json, "number": fr_number,
+            "form": getattr(g, FORM_KEY, None),
             "added": request.args.get("ajout", ""), "pool_url": self.pool_url(user),
         }
         if place is None:
@@ -161,7 +183,7 @@ class BanquAssoExtension(FavaExtensionBase):
             context["kind"] = "problem"
         elif isinstance(computed, MemberPage):
             context["member"] = computed
-            context["chart"] = Markup(chart_svg(Series(
+            context["chart"] = Markup(chart_svg(Series(  # noqa: S704 -- chart_svg escapes every text it writes
                 computed.member.days, computed.member.floor, computed.risk.members[computed.member.member_id].band,
                 f"Trésorerie prévue de {computed.member.name} sur {len(computed.member.days)} jours")))
             context["sha256"] = self.ledger.file.get_source(Path(self.ledger.beancount_file_path))[1]
@@ -185,7 +207,8 @@ class BanquAssoExtension(FavaExtensionBase):
 
     def report_url(self, **params: str) -> str:
         """The URL of this ledger's « Trésorerie mutualisée » page."""
-        return url_for("extension_report", bfile=fava.request_slug(), extension_name=self.name, **params)
+        values: dict[str, Any] = {"bfile": fava.request_slug(), "extension_name": self.name, **params}
+        return url_for("extension_report", **values)
 
     def endpoint_url(self, endpoint: str, **params: str) -> str:
         """The URL of one of this extension's endpoints on this ledger."""
@@ -194,7 +217,7 @@ class BanquAssoExtension(FavaExtensionBase):
 
     # ------------------------------------------------------------------------------------- endpoints
 
-    @extension_endpoint("forecast_data")
+    @endpoint("forecast_data")
     def forecast_data(self) -> Response:
         """The member page as JSON: `banquasso forecast --json --risk` for this member, plus tranches and advances."""
         context = self.page()
@@ -215,7 +238,7 @@ class BanquAssoExtension(FavaExtensionBase):
         doc["alerts"] = list(page.alerts)
         return jsonify(doc)
 
-    @extension_endpoint("pool_data")
+    @endpoint("pool_data")
     def pool_data(self) -> Response:
         """The pool page as JSON (a treasurer sees only the pool's totals and their own member)."""
         context = self.page()
@@ -223,22 +246,22 @@ class BanquAssoExtension(FavaExtensionBase):
             return _json_error(context, "cette page n'existe que sur la vue consolidée")
         return jsonify(pool_json(context["pool"]))
 
-    @extension_endpoint("pool")
+    @endpoint("pool")
     def pool(self) -> str:
         """The pool page on its own, without Fava's menus (what a treasurer sees of the group)."""
         context = self.page()
         template = self.jinja_env.get_template("bqa_pool_page.html")
         return template.render(extension=self, page=context)
 
-    @extension_endpoint("tranches", ["POST"])
-    def tranches(self) -> Response | str:
+    @endpoint("tranches", ["POST"])
+    def tranches(self) -> BaseResponse | str:
         """Record a grant's tranches in this member's ledger, through Fava's file API (hash-checked)."""
         place = self.place()
         if place is None or place.member_id is None:
             return _json_error({"problems": []}, "le formulaire des échéances n'existe que sur le livre d'un membre")
         day, _ = self.as_of()
-        form = {k: v for k, v in request.form.items()}
-        book, _ = extract_grants(self.ledger.all_entries)
+        form = dict(request.form.items())
+        book, _ = extract_grants(self.entries())
         result = check_form(form, book)
         if result.ok:
             message = self._write(result, book, day, form.get("sha256", ""))
@@ -249,7 +272,7 @@ class BanquAssoExtension(FavaExtensionBase):
             result = FormResult(result.convention, (), {"form": message})
         setattr(g, FORM_KEY, {"values": form, "errors": dict(result.errors)})
         template = self.jinja_env.get_template(f"{self.name}.html")
-        content = Markup(template.render(ledger=self.ledger, extension=self))
+        content = Markup(template.render(ledger=self.ledger, extension=self))  # noqa: S704 -- autoescaped .html
         page = render_template("_layout.html", content=content, page_title=self.report_title)
         return Response(page, status=HTTPStatus.BAD_REQUEST, mimetype="text/html")
 
@@ -281,17 +304,17 @@ class BanquAssoExtension(FavaExtensionBase):
         from banquasso.fava_ext.budget_views import budget_context, grants_context
 
         day, _ = self.as_of()
-        entries = self.ledger.all_entries
+        entries = self.entries()
         page = budget_context(entries, day) if kind == "budget" else grants_context(entries, day)
-        content = Markup(self.jinja_env.get_template(template_name).render(page=page))
+        content = Markup(self.jinja_env.get_template(template_name).render(page=page))  # noqa: S704 -- autoescaped
         return render_template("_layout.html", content=content, page_title=self.report_title)
 
-    @extension_endpoint("budget")
+    @endpoint("budget")
     def budget(self) -> str:
         """Budget vs réalisé of this member, per line and month by month, with the year's landing."""
         return self._member_page("bqa_budget_page.html", "budget")
 
-    @extension_endpoint("subventions")
+    @endpoint("subventions")
     def subventions(self) -> str:
         """The grant files of this member: status, received, expected, deadlines, evidence."""
         return self._member_page("bqa_grants_page.html", "subventions")

@@ -69,15 +69,7 @@ def check_form(form: Mapping[str, str], book: GrantBook) -> FormResult:
             rows.append((index, tranche))
     if not rows and not errors:
         errors["due-0"] = "indiquez au moins une échéance (date et montant)"
-    total = scheduled
-    for index, tranche in rows:
-        total += tranche.amount
-        if total > grant.amount:
-            left = max(grant.amount - scheduled, Decimal(0))
-            errors[f"amount-{index}"] = (
-                f"dépasse la subvention notifiée : {fr_money(grant.amount)} notifiés, "
-                f"{fr_money(scheduled)} déjà échelonnés, il reste {fr_money(left)}")
-            break
+    _check_total(rows, scheduled, grant.amount, errors)
     if errors:
         return FormResult(convention, (), errors)
     return FormResult(convention, tuple(t for _, t in rows), {})
@@ -106,6 +98,20 @@ def _check_row(index: int, due_text: str, amount_text: str, notified_on: dt.date
     if due is None or amount is None or errors:
         return None, errors
     return NewTranche(due, amount), errors
+
+
+def _check_total(rows: Sequence[tuple[int, NewTranche]], scheduled: Decimal, granted: Decimal,
+                 errors: dict[str, str]) -> None:
+    """The error of the first row that takes the scheduled total beyond the grant, if any."""
+    total = scheduled
+    for index, tranche in rows:
+        total += tranche.amount
+        if total > granted:
+            left = max(granted - scheduled, Decimal(0))
+            errors[f"amount-{index}"] = (
+                f"dépasse la subvention notifiée : {fr_money(granted)} notifiés, "
+                f"{fr_money(scheduled)} déjà échelonnés, il reste {fr_money(left)}")
+            break
 
 
 def _date(text: str) -> dt.date | None:

@@ -8,6 +8,8 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import partial
 
+from beancount.core import data
+
 from banquasso.forecast.advance_flows import read_group_with_advances
 from banquasso.forecast.daily import MAX_HORIZON, GroupForecast, GroupOutlook, forecast_outlook, read_group
 from banquasso.forecast.flows import Flow
@@ -136,11 +138,12 @@ def lent_since(books: GroupBooks, member: str, since: dt.date, as_of: dt.date, a
     """What a member has advanced (debits to its lender-principal accounts) from `since` to `as_of`."""
     total = ZERO
     for entry in books.ledgers[member].entries:
-        if since <= entry.date <= as_of and hasattr(entry, "postings"):
+        if since <= entry.date <= as_of and isinstance(entry, data.Transaction):
             for posting in entry.postings:
-                if posting.units is not None and posting.units.number > 0 and (
+                number = posting.units.number if posting.units is not None else None
+                if number is not None and number > 0 and (
                         posting.account == account or posting.account.startswith(account + ":")):
-                    total += posting.units.number
+                    total += number
     return total
 
 
@@ -290,15 +293,15 @@ def binding_reason(reason: str, legal_binds: Callable[[], bool]) -> str:
     return "legal-cap" if legal_binds() else "no-lender"
 
 
-def explain(problem: AllocationInput, allocation: Allocation, n: int, need: Need, securities: Sequence[Security],
-            policy: Policy) -> str:
+def explain(problem: AllocationInput, allocation: Allocation, n: int,  # noqa: PLR0911 -- one return per reason
+            need: Need, securities: Sequence[Security], policy: Policy) -> str:
     """The rule that stops the plan from covering more of a need (a key of REASONS)."""
     later = [s for s in securities if s.member == need.member and s.repay_on > need.start and s.cap > 0]
     if not later:
         return "no-grant"
     if not need.securities:
         return "too-long"
-    used = {s: ZERO for s in range(len(problem.securities))}
+    used = dict.fromkeys(range(len(problem.securities)), ZERO)
     for adv in allocation.advances:
         used[adv.security] += adv.amount
     sec_left = sum((problem.securities[s].cap - used[s] for s in problem.needs[n].securities), ZERO)
@@ -328,7 +331,8 @@ def _legal_room_left(problem: AllocationInput, allocation: Allocation, lender_in
     if fy is None:
         return Decimal("1e12")
     share = problem.limits.legal_share
-    paid = sum((a.amount for a in allocation.advances if a.lender == lender.id and fy.first <= a.start <= fy.last), ZERO)
+    paid = sum((a.amount for a in allocation.advances
+                if a.lender == lender.id and fy.first <= a.start <= fy.last), ZERO)
     if fy.eve is not None:
         paid += share * sum((a.amount for a in allocation.advances
                              if a.lender == lender.id and active(a.start, a.repay, fy.eve)), ZERO)

@@ -102,19 +102,19 @@ def _now() -> dt.datetime:
 # ------------------------------------------------------------------------------------------ bookkeeping
 
 
-class SchedulerBusy(RuntimeError):
+class SchedulerBusyError(RuntimeError):
     """Another scheduler already runs for these books."""
 
 
 def scheduler_lock(ledgers_dir: Path) -> FileLock:
-    """The lock that keeps one scheduler per group of books, acquired; SchedulerBusy if another holds it."""
+    """The lock that keeps one scheduler per group of books, acquired; SchedulerBusyError if another holds it."""
     path = var_dir(ledgers_dir) / "locks" / "scheduler.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(path), timeout=0)
     try:
         lock.acquire()
     except Timeout:
-        raise SchedulerBusy(f"{path}: un autre planificateur tourne déjà pour ces livres") from None
+        raise SchedulerBusyError(f"{path}: un autre planificateur tourne déjà pour ces livres") from None
     return lock
 
 
@@ -365,7 +365,7 @@ __all__ = [
     "MONTHLY",
     "JobContext",
     "JobOutcome",
-    "SchedulerBusy",
+    "SchedulerBusyError",
     "Times",
     "Watch",
     "already_done",

@@ -6,9 +6,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from banquasso.registry.db import open_registry
-from banquasso.scheduler.jobs import SchedulerBusy, build_scheduler, default_reports_dir, scheduler_lock
+from banquasso.scheduler.jobs import SchedulerBusyError, build_scheduler, default_reports_dir, scheduler_lock
 
-__all__ = ["SchedulerBusy", "start_beside_fava"]
+__all__ = ["SchedulerBusyError", "start_beside_fava"]
 
 
 def start_beside_fava(ledgers_dir: Path, rules_dir: Path) -> Callable[[], None]:

@@ -19,12 +19,13 @@ from banquasso.forecast.delays import DelayModel
 from banquasso.forecast.flows import MemberBooks, tranche_flow
 from banquasso.forecast.risk import DEFAULT_SCENARIOS, DEFAULT_SEED, GroupRisk, RiskFigures, simulate
 from banquasso.pool.capacity import WINDOWS, Capacity
-from banquasso.pool.plan import Plan, fiscal_year_start, group_capacity, plan_group
+from banquasso.pool.plan import Plan, group_capacity, plan_group
 from banquasso.registry.balance import DueLine
 from banquasso.registry.db import DB_URL_ENV, Registry, database_url, open_registry
 from banquasso.registry.service import load_views
 from banquasso.registry.snapshot import AdvanceView
 from banquasso.terms.policy import Policy, load_policy
+from banquasso.terms.rules import fiscal_year_start
 from banquasso.watch.accuracy import AccuracyReport, accuracy
 from banquasso.watch.monitoring import AdvanceOnDay, Snapshot, advances_on, load_snapshots, member_alerts
 from comptasso.books.facade import GroupBooks, open_books

@@ -178,13 +178,13 @@ def import_command(member: str, file: Path, bank_id: str | None, account: str | 
 
 
 def _siren(group: Group, member: Member) -> str:
-    if member.siren:
-        return member.siren
-    text = group.file.read_text(encoding="utf-8")
-    index = group.ids.index(member.id)
-    line = locate(text, ("members", index, "id"))
-    fail([Problem(str(group.file), line, f"members[{index}].siren absent : le FEC de « {member.id} » "
-                                         "porte le SIREN dans son nom de fichier")])
+    if not member.siren:
+        text = group.file.read_text(encoding="utf-8")
+        index = group.ids.index(member.id)
+        line = locate(text, ("members", index, "id"))
+        fail([Problem(str(group.file), line, f"members[{index}].siren absent : le FEC de « {member.id} » "
+                                             "porte le SIREN dans son nom de fichier")])
+    return member.siren
 
 
 def _verify(path: Path, year: int | None, as_json: bool) -> None:

@@ -40,7 +40,7 @@ def check_timezone() -> None:
         fail([timezone_problem(exc)])
 
 
-class IsoDate(click.ParamType):
+class IsoDate(click.ParamType[dt.date]):
     """A `YYYY-MM-DD` date option."""
 
     name = "AAAA-MM-JJ"

@@ -155,8 +155,7 @@ def render_annual_pdf(accounts: AnnualAccounts) -> bytes:
     else:
         story.append(pdfstyle.paragraph("Aucune contribution volontaire en nature enregistrée "
                                         "(comptes 86 et 87).", st.body))
-    for problem in accounts.problems:
-        story.append(pdfstyle.paragraph(f"Avertissement : {problem.message}", st.small))
+    story.extend(pdfstyle.paragraph(f"Avertissement : {problem.message}", st.small) for problem in accounts.problems)
     footer = f"{accounts.member_name} — comptes annuels {accounts.period.label} — établis par Comptasso"
     return pdfstyle.build_pdf(story, title=f"Comptes annuels {accounts.period.label} — {accounts.member_name}",
                               author=accounts.member_name, subject=period, footer=footer)

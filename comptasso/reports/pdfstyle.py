@@ -125,10 +125,10 @@ def _cell(value: Any, *, bold: bool, right: bool) -> Any:
 
 def content_width() -> float:
     """Usable width of an A4 page between the margins."""
-    return A4[0] - 2 * MARGIN
+    return float(A4[0] - 2 * MARGIN)
 
 
-class _NumberedCanvas(rl_canvas.Canvas):
+class _NumberedCanvas(rl_canvas.Canvas):  # type: ignore[misc]  # reportlab ships no type hints
     """A canvas that writes `Page n / N` and a footer line once the page count is known."""
 
     footer_text = ""

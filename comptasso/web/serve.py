@@ -26,7 +26,7 @@ import click
 from beancount.core import data
 from beancount.parser import parser
 from flask import Flask, Response, g, jsonify, request
-from flask_babel import Babel
+from flask_babel import Babel  # type: ignore[import-untyped]  # flask-babel ships no type hints
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from comptasso.atomic import locked
@@ -487,7 +487,7 @@ def start_side_service(name: str, ledgers_dir: Path, rules_dir: Path) -> Callabl
     if not found:
         raise click.UsageError(f"aucun service « {name} » installé (point d'entrée {SIDE_SERVICES})")
     try:
-        stop = found[0].load()(Path(ledgers_dir), Path(rules_dir))
+        stop: Callable[[], None] = found[0].load()(Path(ledgers_dir), Path(rules_dir))
     except RuntimeError as error:
         fail([str(error)])
     progress(f"Service « {name} » démarré à côté de Fava.")
