@@ -29,7 +29,8 @@ demo: install
 	$(DEMO_ENV) $(BIN)/banquasso scheduler --run daily --as-of $(DEMO_AS_OF)
 	$(DEMO_ENV) $(BIN)/banquasso statement --month 2026-11 --as-of $(DEMO_AS_OF)
 
-test: install
+# The tooling contract first (ruff, mypy --strict), then the suite (tests/test_layering.py holds the layers).
+test: install lint
 	$(BIN)/python -m pytest -q
 
 # The tooling contract: ruff and mypy --strict over the source, the tests and the benchmarks.

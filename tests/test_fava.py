@@ -268,7 +268,8 @@ def test_a_bad_fava_toml_is_refused_with_file_and_line(tmp_path: Path, text: str
     (rules_dir / "fava.toml").write_text(text, encoding="utf-8")
     result = CliRunner().invoke(main, ["serve", "--ledgers", str(ledgers_dir), "--rules", str(rules_dir)])
     assert result.exit_code == 1
-    assert (f"fava.toml:{line}: " if line else "fava.toml: ") in result.output and message in result.output, result.output
+    where = f"fava.toml:{line}: " if line else "fava.toml: "
+    assert where in result.output and message in result.output, result.output
     check = CliRunner().invoke(main, ["check", "--ledgers", str(ledgers_dir), "--rules", str(rules_dir),
                                       "--as-of", "2026-12-31"])
     assert check.exit_code == 1 and message in check.output
