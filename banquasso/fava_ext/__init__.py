@@ -37,6 +37,7 @@ from banquasso.fava_ext.views import (
 )
 from banquasso.fava_ext.worker import Pages, Shown
 from banquasso.registry.db import database_url
+from comptasso import clock
 from comptasso.books.group import load_group
 from comptasso.cli.util import today
 from comptasso.model.grants import extract_grants
@@ -129,7 +130,7 @@ class BanquAssoExtension(FavaExtensionBase):
                 return Shown(cached, at, recomputing=False)
         with self._pages.engine_lock:
             result = compute()
-        computed_at = dt.datetime.now().astimezone()
+        computed_at = clock.now()
         with self._lock:
             if len(self._cache) >= CACHE_SIZE:
                 self._cache.pop(next(iter(self._cache)))

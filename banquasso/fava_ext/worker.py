@@ -15,6 +15,8 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from comptasso.clock import now
+
 T = TypeVar("T")
 
 #: How many pages (kind, place, day) are kept.
@@ -43,7 +45,7 @@ class Pages(Generic[T]):
     def __init__(self, engine_lock: threading.Lock | None = None,
                  clock: Callable[[], dt.datetime] | None = None) -> None:
         self.engine_lock = engine_lock or threading.Lock()
-        self._clock = clock or (lambda: dt.datetime.now().astimezone())
+        self._clock = clock or now
         self._lock = threading.Lock()
         self._latest: dict[Hashable, _Latest[T]] = {}
         self._running: dict[Hashable, threading.Thread] = {}
