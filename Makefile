@@ -30,8 +30,11 @@ demo: install
 	$(DEMO_ENV) $(BIN)/banquasso statement --month 2026-11 --as-of $(DEMO_AS_OF)
 
 # The tooling contract first (ruff, mypy --strict), then the suite (tests/test_layering.py holds the layers).
+# The suite runs on every core (pytest-xdist): each test has its own folders, cache and registry.
+TEST_WORKERS ?= auto
+
 test: install lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal
 
 # The tooling contract: ruff and mypy --strict over the source, the tests and the benchmarks.
 lint: install
