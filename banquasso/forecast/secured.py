@@ -8,16 +8,24 @@ expected date in an outlook (the baseline, a scenario's, the morning's) and appl
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+import os
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Literal
 
 from banquasso.forecast.daily import GroupOutlook
 from banquasso.forecast.flows import tranche_flow
+from banquasso.registry import lifecycle
+from banquasso.registry.db import DB_URL_ENV, database_url, open_registry
+from banquasso.registry.desk import load_views
+from banquasso.registry.snapshot import AdvanceView
 from banquasso.terms.rules import security_at_risk
 from comptasso.money import money_json
 
+#: The states of an advance whose principal is out with the borrower.
+RUNNING = (lifecycle.DISBURSED, lifecycle.CONFIRMED, lifecycle.PARTLY_REPAID)
 Origin = Literal["plan", "registre"]
 TrancheKey = tuple[str, str, dt.date]  # (member, convention, tranche date)
 
@@ -82,3 +90,30 @@ def advances_at_risk(advances: Iterable[SecuredAdvance], outlook: GroupOutlook,
         if security_at_risk(day, advance.repay_on):
             out.append(AdvanceAtRisk(advance, day, funder))
     return tuple(out)
+
+
+def running_secured(views: Sequence[AdvanceView], as_of: dt.date) -> tuple[SecuredAdvance, ...]:
+    """The running advances (disbursed, not fully repaid) secured by a tranche, with what is still outstanding."""
+    out = []
+    for view in views:
+        if view.state not in RUNNING or view.convention is None or view.tranche_date is None:
+            continue
+        owed = view.outstanding_on(as_of)
+        if owed > 0:
+            out.append(SecuredAdvance("registre", view.id, view.lender, view.borrower, owed, view.repay_on,
+                                      view.convention, view.tranche_date))
+    return tuple(out)
+
+
+def registry_views(ledgers_dir: Path, as_of: dt.date) -> list[AdvanceView]:
+    """The registry's advances as known at the end of `as_of`; none when there is no registry (nothing is created)."""
+    url = database_url(ledgers_dir)
+    if not os.environ.get(DB_URL_ENV) and not Path(url.removeprefix("sqlite:///")).exists():
+        return []
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return []
+    registry = open_registry(ledgers_dir, url)
+    try:
+        return load_views(registry, as_of)
+    finally:
+        registry.close()
