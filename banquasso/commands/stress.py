@@ -13,8 +13,17 @@ from banquasso.commands.whatif import scenario_option, scenarios_of_books
 from banquasso.forecast.daily import DEFAULT_HORIZON
 from banquasso.forecast.secured import AdvanceAtRisk
 from banquasso.pool.stress import Stress, StressResult, stress
-from comptasso.cli.util import as_of_option, books_options, dump_json, excluded_json, fail, json_option, progress
-from comptasso.cli.util import member_label, member_names
+from comptasso.cli.util import (
+    as_of_option,
+    books_options,
+    dump_json,
+    excluded_json,
+    fail,
+    json_option,
+    member_label,
+    member_names,
+    progress,
+)
 from comptasso.money import fr_date, fr_money
 from comptasso.problems import ProblemsError
 
@@ -47,8 +56,8 @@ def at_risk_table(items: tuple[AdvanceAtRisk, ...], names: dict[str, str]) -> st
 def _section(title: str, result: StressResult, names: dict[str, str]) -> list[str]:
     lines = [title, _lows_table(result, names)]
     if result.at_risk:
-        lines += [f"Avances à risque : {len(result.at_risk)} ({fr_money(result.amount_at_risk)}) — la tranche qui "
-                  "les garantit arriverait après leur remboursement", at_risk_table(result.at_risk, names)]
+        lines += [(f"Avances à risque : {len(result.at_risk)} ({fr_money(result.amount_at_risk)}) — la tranche qui "
+                  "les garantit arriverait après leur remboursement"), at_risk_table(result.at_risk, names)]
     else:
         lines.append("Aucune avance à risque.")
     return [*lines, ""]
@@ -56,8 +65,9 @@ def _section(title: str, result: StressResult, names: dict[str, str]) -> list[st
 
 def stress_text(result: Stress, names: dict[str, str]) -> str:
     """The French report of a stress test: the baseline, then one section per scenario."""
-    lines = [f"Tests de résistance au {fr_date(result.as_of)} (sur {result.horizon_days} jours) — "
-             f"{len(result.secured)} avance(s) vérifiée(s) : celles du plan du jour et celles en cours au registre", ""]
+    lines = [(f"Tests de résistance au {fr_date(result.as_of)} (sur {result.horizon_days} jours) — "
+             f"{len(result.secured)} avance(s) vérifiée(s) : celles du plan du jour et celles "
+             "en cours au registre"), ""]
     lines += _section("Référence (sans scénario)", result.baseline, names)
     for item in result.results:
         assert item.scenario is not None

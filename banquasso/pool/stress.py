@@ -94,8 +94,9 @@ class Stress:
 
 def standard_scenarios(outlook: GroupOutlook) -> tuple[Scenario, ...]:
     """The standard set, built from the books: kinds with an open tranche, largest tranches, payroll labels."""
-    kinds = {outlook.delays.funders[t.funder].kind for m in outlook.members for t in m.open_tranches
-             if t.funder in outlook.delays.funders}
+    funders = outlook.delays.funders
+    kinds = {funders[t.funder].kind for m in outlook.members for t in m.open_tranches
+             if t.funder is not None and t.funder in funders}
     out = [Scenario(f"retard-{kind}-{LATE_DAYS}", f"{KIND_NAMES[kind]} : {LATE_DAYS} jours de retard",
                     delays=(DelayShift(LATE_DAYS, kind=kind),))
            for kind in FUNDER_KINDS if kind in kinds]
