@@ -107,10 +107,12 @@ def test_forecast_member_and_risk(group: list[str]) -> None:
     assert [m["id"] for m in doc["members"]] == ["velo-gap"]
     risk = doc["members"][0]["risk"]
     assert set(risk) == {"probability_below_floor", "p5_min_balance", "days"} and len(risk["days"]) == 30
-    assert doc["risk"] == {"draws": 200, "seed": 2026}
+    assert {k: doc["risk"][k] for k in ("draws", "seed")} == {"draws": 200, "seed": 2026}
+    assert isinstance(doc["risk"]["delay_accuracy"], list) and "widened" in doc["risk"]
     assert "risk" in doc["group"]
     text = run(["forecast", *group, "--as-of", "2026-11-20", "--horizon", "30", "--risk", "--scenarios", "50"])
     assert text.exit_code == 0 and "Risque :" in text.stdout and "% de passer sous le plancher" in text.stdout
+    assert "--scenarios est obsolète" in text.stderr
 
 
 def test_backtest_against_the_books(group: list[str]) -> None:

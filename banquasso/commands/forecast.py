@@ -14,7 +14,15 @@ import click
 
 from banquasso.commands.whatif import scenario_option, scenarios_for, scenarios_json, scenarios_line
 from banquasso.forecast.advance_flows import read_group_with_advances
-from banquasso.forecast.backtest import Backtest, Comparison, backtest
+from banquasso.forecast.backtest import (
+    Backtest,
+    Comparison,
+    DelayAccuracy,
+    backtest,
+    delay_accuracy,
+    delay_misses,
+    widening,
+)
 from banquasso.forecast.daily import (
     DEFAULT_HORIZON,
     MAX_HORIZON,
@@ -127,7 +135,8 @@ def _member_json(member: MemberForecast, risk: GroupRisk | None) -> dict[str, An
 
 
 def forecast_json(forecast: GroupForecast, members: Sequence[MemberForecast], risk: GroupRisk | None,
-                  excluded: Sequence[dict[str, object]] = (), scenarios: Sequence[Scenario] = ()) -> dict[str, Any]:
+                  excluded: Sequence[dict[str, object]] = (), scenarios: Sequence[Scenario] = (),
+                  accuracy: Sequence[DelayAccuracy] = ()) -> dict[str, Any]:
     """The document of `banquasso forecast --json` (SPEC section 10), with a few extra keys.
 
     `excluded` lists the members left out because their ledger is broken; `scenarios` the what-ifs applied.
@@ -142,7 +151,8 @@ def forecast_json(forecast: GroupForecast, members: Sequence[MemberForecast], ri
                            "excluded": list(excluded), "scenarios": scenarios_json(scenarios)}
     if risk is not None:
         group["risk"] = _risk_json(risk.group)
-        doc["risk"] = {"draws": risk.scenarios, "seed": risk.seed}
+        doc["risk"] = {"draws": risk.scenarios, "seed": risk.seed, "widened": bool(risk.widening),
+                       "delay_accuracy": [a.to_json() for a in accuracy]}
     return doc
 
 
@@ -177,8 +187,23 @@ def _table(title: str, opening: Decimal, floor: Decimal, days: Sequence[tuple[dt
     return lines
 
 
+def accuracy_text(accuracy: Sequence[DelayAccuracy], widened: bool) -> list[str]:
+    """The French table of the delay model's past error per funder kind and horizon."""
+    if not accuracy:
+        return ["Justesse du modèle de délais : aucune tranche payée à comparer."]
+    rows = ["Justesse passée du modèle de délais (tranches payées, prévues à leur date d'échéance) :",
+            (f"  {'Type':<12} {'Horizon (j)':>11} {'Tranches':>8} {'Écart moyen (j)':>16} {'Biais (j)':>10} "
+            f"{'Élargissement':>14}")]
+    for a in accuracy:
+        wide = f"± {a.widening_days} j" if widened and a.widening_days else "—"
+        rows.append(f"  {a.kind:<12} {a.horizon:>11} {a.compared:>8} {fr_number(a.mean_absolute_error_days, 1):>16} "
+                    f"{fr_number(a.bias_days, 1):>10} {wide:>14}")
+    return rows
+
+
 def forecast_text(forecast: GroupForecast, members: Sequence[MemberForecast], risk: GroupRisk | None,
-                  show_group: bool, scenarios: Sequence[Scenario] = ()) -> str:
+                  show_group: bool, scenarios: Sequence[Scenario] = (),
+                  accuracy: Sequence[DelayAccuracy] = ()) -> str:
     """The French table: one line a week per member, the lowest point, the days below the floor."""
     end = forecast.as_of + dt.timedelta(days=forecast.horizon_days)
     lines = [(f"Prévision de trésorerie au {fr_date(forecast.as_of)}, sur {forecast.horizon_days} jours "
@@ -187,6 +212,7 @@ def forecast_text(forecast: GroupForecast, members: Sequence[MemberForecast], ri
         lines.append(scenarios_line(scenarios))
     if risk is not None:
         lines.append(f"Risque : {risk.scenarios} tirages des délais de paiement des subventions (graine {risk.seed})")
+        lines += accuracy_text(accuracy, bool(risk.widening))
     for member in members:
         lines.append("")
         lines += _table(f"{member.name} ({member.member_id})", member.opening_balance, member.floor, member.days,
@@ -214,11 +240,13 @@ def forecast_text(forecast: GroupForecast, members: Sequence[MemberForecast], ri
               help="Ancien nom de --draws (obsolète).")
 @scenario_option
 @click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Graine du tirage avec --risk.")
+@click.option("--no-widen", is_flag=True,
+              help="Avec --risk : ne pas élargir la bande par l'erreur passée du modèle de délais (docs/forecast.md).")
 @click.option("--budget", "with_budget", is_flag=True,
               help="Prolonger la prévision par le budget là où aucune prévision ne couvre une ligne (docs/budget.md).")
 def forecast_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool, horizon: int,
                      member: str | None, as_csv: bool, risk: bool, draws: int, old_draws: int | None,
-                     scenario_names: tuple[str, ...], seed: int, with_budget: bool) -> None:
+                     scenario_names: tuple[str, ...], seed: int, no_widen: bool, with_budget: bool) -> None:
     """Prévision de trésorerie jour par jour de chaque membre et du groupe."""
     if as_json and as_csv:
         raise click.UsageError("choisissez --json ou --csv, pas les deux")
@@ -230,19 +258,22 @@ def forecast_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, 
     _check_member(books, member)
     outlook = _outlook(books, policy, day, horizon, with_budget)
     scenarios = scenarios_for(books, rules_dir, outlook, scenario_names)
+    accuracy = (delay_accuracy(delay_misses({m.member_id: m.statuses for m in outlook.members},
+                                            books.reference.funders, day)) if risk else ())
     outlook = apply_scenarios(outlook, scenarios)
     forecast = forecast_outlook(outlook)
     simulated = None
     if risk:
         progress(f"Simulation de {draws} tirages…")
-        simulated = simulate(outlook, draws, seed, progress)
+        simulated = simulate(outlook, draws, seed, progress, None if no_widen else widening(accuracy))
     shown = [forecast.member(member)] if member else list(forecast.members)
     if as_json:
-        dump_json(forecast_json(forecast, shown, simulated, excluded_json(books), scenarios))
+        dump_json(forecast_json(forecast, shown, simulated, excluded_json(books), scenarios, accuracy))
     elif as_csv:
         click.echo(forecast_csv(forecast, shown), nl=False)
     else:
-        click.echo(forecast_text(forecast, shown, simulated, show_group=member is None, scenarios=scenarios))
+        click.echo(forecast_text(forecast, shown, simulated, show_group=member is None, scenarios=scenarios,
+                                 accuracy=accuracy))
 
 
 # ------------------------------------------------------------------------------------------------ funders
