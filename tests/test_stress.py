@@ -103,3 +103,18 @@ def test_a_region_delay_puts_a_demo_advance_at_risk() -> None:
     risky = {(a["borrower"], a["secured_by"]["convention"]) for a in region["advances_at_risk"]}
     assert ("velo-gap", "REG-2026-0114") in risky and ("grange-ecrins", "REG-2026-0043") in risky
     assert all(a["secured_by"]["funder"] == "region-sud" for a in region["advances_at_risk"])
+
+
+def test_a_running_advance_of_the_registry_is_checked_too(tmp_path: Path) -> None:
+    from tests.test_at_risk import _group as at_risk_group
+
+    _, rules, books = at_risk_group(tmp_path, "caf-05")
+    policy, _ = load_policy(rules)
+    assert policy is not None
+    day = dt.date(2026, 4, 1)
+    # BQA-2026-0001: 3 000 € to beta, repaid 15/05, secured by SEC-1's 31/03 tranche (CAF, 10 days → 10/04).
+    result = stress(books, policy, day, scenarios=[Scenario("caf", delays=(DelayShift(90, kind="caf"),))])
+    assert [(s.origin, s.advance, s.amount) for s in result.secured] == [("registre", "BQA-2026-0001", D("3000.00"))]
+    assert result.baseline.at_risk == ()
+    [risky] = result.results[0].at_risk
+    assert (risky.expected, risky.days_late, risky.secured.amount) == (dt.date(2026, 7, 9), 55, D("3000.00"))
