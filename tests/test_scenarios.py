@@ -243,3 +243,33 @@ def test_draws_and_the_deprecated_scenarios_option(tmp_path: Path) -> None:
     assert "--scenarios est obsolète, utilisez --draws" in err
     code, out, _ = _run("forecast", "--help")
     assert "--draws" in out and "--scenario NOM" in out and "--scenarios" not in out
+
+
+def test_any_shift_moves_exactly_the_named_kind(tmp_path: Path) -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from comptasso.books.reference import FUNDER_KINDS
+
+    _, _, books = _group(tmp_path)
+    base = _outlook(books, 731)
+    before = forecast_outlook(base).member("emprunte")
+    kinds = {"REG-1": "region", "CAF-1": "caf"}
+
+    @settings(max_examples=60, deadline=None)
+    @given(kind=st.sampled_from(FUNDER_KINDS), days=st.integers(-400, 400))
+    def check(kind: str, days: int) -> None:
+        after = forecast_outlook(apply_scenarios(base, [Scenario("p", delays=(DelayShift(days, kind=kind),))]))
+        grants = [f for f in after.member("emprunte").flows if f.kind == "subvention"]
+        old = [f for f in before.flows if f.kind == "subvention"]
+        assert sorted(f.amount for f in grants) == sorted(f.amount for f in old)  # nothing lost or made up
+        tomorrow = AS_OF + dt.timedelta(days=1)
+        for tranche in base.members[1].open_tranches:
+            delay = base.delays.delay(tranche.funder) + (days if kinds[tranche.convention] == kind else 0)
+            expected = max(tomorrow, tranche.due + dt.timedelta(days=delay))
+            assert any(f.reference == tranche.convention and f.date == expected and f.amount == tranche.amount
+                       for f in grants)
+        assert [f for f in after.member("emprunte").flows if f.kind != "subvention"] == [
+            f for f in before.flows if f.kind != "subvention"]
+
+    check()
