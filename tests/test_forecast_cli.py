@@ -101,16 +101,18 @@ def test_forecast_csv_one_row_a_day(group: list[str]) -> None:
 
 def test_forecast_member_and_risk(group: list[str]) -> None:
     result = run(["forecast", *group, "--as-of", "2026-11-20", "--horizon", "30", "--member", "velo-gap",
-                  "--risk", "--scenarios", "200", "--json"])
+                  "--risk", "--draws", "200", "--json"])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert [m["id"] for m in doc["members"]] == ["velo-gap"]
     risk = doc["members"][0]["risk"]
     assert set(risk) == {"probability_below_floor", "p5_min_balance", "days"} and len(risk["days"]) == 30
-    assert doc["risk"] == {"scenarios": 200, "seed": 2026}
+    assert {k: doc["risk"][k] for k in ("draws", "seed")} == {"draws": 200, "seed": 2026}
+    assert isinstance(doc["risk"]["delay_accuracy"], list) and "widened" in doc["risk"]
     assert "risk" in doc["group"]
     text = run(["forecast", *group, "--as-of", "2026-11-20", "--horizon", "30", "--risk", "--scenarios", "50"])
     assert text.exit_code == 0 and "Risque :" in text.stdout and "% de passer sous le plancher" in text.stdout
+    assert "--scenarios est obsolète" in text.stderr
 
 
 def test_backtest_against_the_books(group: list[str]) -> None:
@@ -218,7 +220,7 @@ def test_demo_group_members_below_their_floor() -> None:
     if not (DEMO_LEDGERS / "group.toml").exists() or not (DEMO_RULES / "funders.toml").exists():
         pytest.skip("demo group not generated yet")
     result = run(["forecast", "--ledgers", str(DEMO_LEDGERS), "--rules", str(DEMO_RULES), "--as-of", DEMO_AS_OF,
-                  "--json", "--risk", "--scenarios", "300"])
+                  "--json", "--risk", "--draws", "300"])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     below = {m["id"] for m in doc["members"] if m["days_below_floor"] > 0}

@@ -12,8 +12,17 @@ from typing import Any
 
 import click
 
+from banquasso.commands.whatif import scenario_option, scenarios_for, scenarios_json, scenarios_line
 from banquasso.forecast.advance_flows import read_group_with_advances
-from banquasso.forecast.backtest import Backtest, Comparison, backtest
+from banquasso.forecast.backtest import (
+    Backtest,
+    Comparison,
+    DelayAccuracy,
+    backtest,
+    delay_accuracy,
+    delay_misses,
+    widening,
+)
 from banquasso.forecast.daily import (
     DEFAULT_HORIZON,
     MAX_HORIZON,
@@ -26,6 +35,7 @@ from banquasso.forecast.daily import (
 )
 from banquasso.forecast.delays import DelayModel, FunderDelay
 from banquasso.forecast.risk import DEFAULT_SCENARIOS, DEFAULT_SEED, GroupRisk, RiskFigures, simulate
+from banquasso.forecast.scenarios import Scenario, apply_scenarios
 from banquasso.terms.policy import Policy, load_policy
 from comptasso.books.facade import GroupBooks
 from comptasso.cli.util import (
@@ -125,10 +135,11 @@ def _member_json(member: MemberForecast, risk: GroupRisk | None) -> dict[str, An
 
 
 def forecast_json(forecast: GroupForecast, members: Sequence[MemberForecast], risk: GroupRisk | None,
-                  excluded: Sequence[dict[str, object]] = ()) -> dict[str, Any]:
+                  excluded: Sequence[dict[str, object]] = (), scenarios: Sequence[Scenario] = (),
+                  accuracy: Sequence[DelayAccuracy] = ()) -> dict[str, Any]:
     """The document of `banquasso forecast --json` (SPEC section 10), with a few extra keys.
 
-    `excluded` lists the members left out because their ledger is broken.
+    `excluded` lists the members left out because their ledger is broken; `scenarios` the what-ifs applied.
     """
     group: dict[str, Any] = {
         "opening_balance": money_json(forecast.opening_balance), "floor": money_json(forecast.floor),
@@ -137,10 +148,11 @@ def forecast_json(forecast: GroupForecast, members: Sequence[MemberForecast], ri
     }
     doc: dict[str, Any] = {"as_of": forecast.as_of.isoformat(), "horizon_days": forecast.horizon_days,
                            "members": [_member_json(m, risk) for m in members], "group": group,
-                           "excluded": list(excluded)}
+                           "excluded": list(excluded), "scenarios": scenarios_json(scenarios)}
     if risk is not None:
         group["risk"] = _risk_json(risk.group)
-        doc["risk"] = {"scenarios": risk.scenarios, "seed": risk.seed}
+        doc["risk"] = {"draws": risk.scenarios, "seed": risk.seed, "widened": bool(risk.widening),
+                       "delay_accuracy": [a.to_json() for a in accuracy]}
     return doc
 
 
@@ -175,14 +187,32 @@ def _table(title: str, opening: Decimal, floor: Decimal, days: Sequence[tuple[dt
     return lines
 
 
+def accuracy_text(accuracy: Sequence[DelayAccuracy], widened: bool) -> list[str]:
+    """The French table of the delay model's past error per funder kind and horizon."""
+    if not accuracy:
+        return ["Justesse du modèle de délais : aucune tranche payée à comparer."]
+    rows = ["Justesse passée du modèle de délais (tranches payées, prévues à leur date d'échéance) :",
+            (f"  {'Type':<12} {'Horizon (j)':>11} {'Tranches':>8} {'Écart moyen (j)':>16} {'Biais (j)':>10} "
+            f"{'Élargissement':>14}")]
+    for a in accuracy:
+        wide = f"± {a.widening_days} j" if widened and a.widening_days else "—"
+        rows.append(f"  {a.kind:<12} {a.horizon:>11} {a.compared:>8} {fr_number(a.mean_absolute_error_days, 1):>16} "
+                    f"{fr_number(a.bias_days, 1):>10} {wide:>14}")
+    return rows
+
+
 def forecast_text(forecast: GroupForecast, members: Sequence[MemberForecast], risk: GroupRisk | None,
-                  show_group: bool) -> str:
+                  show_group: bool, scenarios: Sequence[Scenario] = (),
+                  accuracy: Sequence[DelayAccuracy] = ()) -> str:
     """The French table: one line a week per member, the lowest point, the days below the floor."""
     end = forecast.as_of + dt.timedelta(days=forecast.horizon_days)
     lines = [(f"Prévision de trésorerie au {fr_date(forecast.as_of)}, sur {forecast.horizon_days} jours "
               f"(jusqu'au {fr_date(end)})")]
+    if scenarios:
+        lines.append(scenarios_line(scenarios))
     if risk is not None:
-        lines.append(f"Risque : {risk.scenarios} scénarios de délais de paiement des subventions (graine {risk.seed})")
+        lines.append(f"Risque : {risk.scenarios} tirages des délais de paiement des subventions (graine {risk.seed})")
+        lines += accuracy_text(accuracy, bool(risk.widening))
     for member in members:
         lines.append("")
         lines += _table(f"{member.name} ({member.member_id})", member.opening_balance, member.floor, member.days,
@@ -204,32 +234,46 @@ def forecast_text(forecast: GroupForecast, members: Sequence[MemberForecast], ri
 @click.option("--member", default=None, help="N'afficher que ce membre (identifiant de group.toml).")
 @click.option("--csv", "as_csv", is_flag=True, help="Sortie CSV (une ligne par jour) sur stdout.")
 @click.option("--risk", is_flag=True, help="Ajouter le risque (Monte Carlo sur les délais des financeurs).")
-@click.option("--scenarios", type=click.IntRange(1, 100_000), default=DEFAULT_SCENARIOS, show_default=True,
-              help="Nombre de scénarios simulés avec --risk.")
+@click.option("--draws", type=click.IntRange(1, 100_000), default=DEFAULT_SCENARIOS, show_default=True,
+              help="Nombre de tirages Monte Carlo avec --risk.")
+@click.option("--scenarios", "old_draws", type=click.IntRange(1, 100_000), default=None, hidden=True,
+              help="Ancien nom de --draws (obsolète).")
+@scenario_option
 @click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Graine du tirage avec --risk.")
+@click.option("--no-widen", is_flag=True,
+              help="Avec --risk : ne pas élargir la bande par l'erreur passée du modèle de délais (docs/forecast.md).")
 @click.option("--budget", "with_budget", is_flag=True,
               help="Prolonger la prévision par le budget là où aucune prévision ne couvre une ligne (docs/budget.md).")
 def forecast_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool, horizon: int,
-                     member: str | None, as_csv: bool, risk: bool, scenarios: int, seed: int,
-                     with_budget: bool) -> None:
+                     member: str | None, as_csv: bool, risk: bool, draws: int, old_draws: int | None,
+                     scenario_names: tuple[str, ...], seed: int, no_widen: bool, with_budget: bool) -> None:
     """Prévision de trésorerie jour par jour de chaque membre et du groupe."""
     if as_json and as_csv:
         raise click.UsageError("choisissez --json ou --csv, pas les deux")
+    if old_draws is not None:
+        click.echo("avertissement : --scenarios est obsolète, utilisez --draws (nombre de tirages) ; "
+                   "--scenario NOM applique un scénario « et si »", err=True)
+        draws = old_draws
     books, policy, day = _open(ledgers_dir, rules_dir, as_of, quiet=False, member=member)
     _check_member(books, member)
     outlook = _outlook(books, policy, day, horizon, with_budget)
+    scenarios = scenarios_for(books, rules_dir, outlook, scenario_names)
+    accuracy = (delay_accuracy(delay_misses({m.member_id: m.statuses for m in outlook.members},
+                                            books.reference.funders, day)) if risk else ())
+    outlook = apply_scenarios(outlook, scenarios)
     forecast = forecast_outlook(outlook)
     simulated = None
     if risk:
-        progress(f"Simulation de {scenarios} scénarios…")
-        simulated = simulate(outlook, scenarios, seed, progress)
+        progress(f"Simulation de {draws} tirages…")
+        simulated = simulate(outlook, draws, seed, progress, None if no_widen else widening(accuracy))
     shown = [forecast.member(member)] if member else list(forecast.members)
     if as_json:
-        dump_json(forecast_json(forecast, shown, simulated, excluded_json(books)))
+        dump_json(forecast_json(forecast, shown, simulated, excluded_json(books), scenarios, accuracy))
     elif as_csv:
         click.echo(forecast_csv(forecast, shown), nl=False)
     else:
-        click.echo(forecast_text(forecast, shown, simulated, show_group=member is None))
+        click.echo(forecast_text(forecast, shown, simulated, show_group=member is None, scenarios=scenarios,
+                                 accuracy=accuracy))
 
 
 # ------------------------------------------------------------------------------------------------ funders

@@ -13,6 +13,7 @@ COMMANDS = {
     "backtest": "banquasso.commands.forecast:backtest_command",
     "capacity": "banquasso.commands.pool:capacity_command",
     "plan": "banquasso.commands.pool:plan_command",
+    "stress": "banquasso.commands.stress:stress_command",
     "schedule": "banquasso.commands.schedule:schedule_command",
     "advance": "banquasso.commands.advance:advance_command",
     "reconcile": "banquasso.commands.reconcile:reconcile_command",

@@ -9,9 +9,10 @@ from pathlib import Path
 import click
 
 from banquasso.commands.schedule import policy_or_exit
+from banquasso.commands.whatif import scenario_option, scenarios_json, scenarios_line, scenarios_of_books
 from banquasso.forecast.daily import DEFAULT_HORIZON, books_start, readable
 from banquasso.pool.capacity import WINDOWS, Capacity
-from banquasso.pool.plan import Plan, memoised_capacity, memoised_plan
+from banquasso.pool.plan import Plan, group_capacity, memoised_capacity, memoised_plan, plan_group
 from comptasso.books.facade import GroupBooks
 from comptasso.cli.util import (
     as_of_option,
@@ -104,22 +105,26 @@ def plan_text(plan: Plan, names: dict[str, str] | None = None) -> str:
 @json_option
 @click.option("--member", "member", default=None, metavar="ID",
               help="Seulement ce membre (et le total du groupement).")
+@scenario_option
 def capacity_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool,
-                     member: str | None) -> None:
+                     member: str | None, scenario_names: tuple[str, ...]) -> None:
     """Ce que chaque membre peut avancer, pour 30, 60, 90 ou 180 jours."""
     policy = policy_or_exit(rules_dir)
     books, day = _open(ledgers_dir, rules_dir, as_of, quiet=as_json)
+    scenarios = scenarios_of_books(books, rules_dir, policy, day, scenario_names)
     try:
-        capacity = memoised_capacity(books, policy, day)
+        capacity = (group_capacity(books, policy, day, scenarios) if scenarios
+                    else memoised_capacity(books, policy, day))
     except ProblemsError as exc:
         fail(exc.problems)
     shown = capacity if member is None else only_member(capacity, member)
     if as_json:
         document = shown.to_json()
         document["pool"] = {str(w): str(v) for w, v in capacity.pool.items()}
-        dump_json({**document, "excluded": excluded_json(books)})
+        dump_json({**document, "excluded": excluded_json(books), "scenarios": scenarios_json(scenarios)})
     else:
-        click.echo(capacity_table(shown, member_names(books), pool=capacity))
+        head = scenarios_line(scenarios)
+        click.echo((head + "\n" if head else "") + capacity_table(shown, member_names(books), pool=capacity))
 
 
 def only_member(capacity: Capacity, member: str) -> Capacity:
@@ -137,15 +142,20 @@ def only_member(capacity: Capacity, member: str) -> Capacity:
 @json_option
 @click.option("--horizon", type=click.IntRange(1, 365), default=DEFAULT_HORIZON, show_default=True,
               help="Jours après --as-of où chercher les besoins (1 à 365).")
-def plan_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool, horizon: int) -> None:
+@scenario_option
+def plan_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool, horizon: int,
+                 scenario_names: tuple[str, ...]) -> None:
     """Les avances proposées et les besoins qui restent non couverts, avec leur raison."""
     policy = policy_or_exit(rules_dir)
     books, day = _open(ledgers_dir, rules_dir, as_of, quiet=as_json)
+    scenarios = scenarios_of_books(books, rules_dir, policy, day, scenario_names)
     try:
-        plan = memoised_plan(books, policy, day, horizon, progress=progress)
+        plan = (plan_group(books, policy, day, horizon, progress, scenarios=scenarios) if scenarios
+                else memoised_plan(books, policy, day, horizon, progress=progress))
     except ProblemsError as exc:
         fail(exc.problems)
     if as_json:
-        dump_json({**plan.to_json(), "excluded": excluded_json(books)})
+        dump_json({**plan.to_json(), "excluded": excluded_json(books), "scenarios": scenarios_json(scenarios)})
     else:
-        click.echo(plan_text(plan, member_names(books)))
+        head = scenarios_line(scenarios)
+        click.echo((head + "\n" if head else "") + plan_text(plan, member_names(books)))

@@ -320,6 +320,13 @@ class BanquAssoExtension(FavaExtensionBase):
         """The grant files of this member: status, received, expected, deadlines, evidence."""
         return self._member_page("bqa_grants_page.html", "subventions")
 
+    @endpoint("scenarios")
+    def scenarios(self) -> str:
+        """What-if scenarios: pick files of rules/scenarios/, see the chart move (banquasso.fava_ext.scenario_views)."""
+        from banquasso.fava_ext.scenario_views import render_scenarios
+
+        return render_scenarios(self)
+
 
 def _json_error(context: dict[str, Any], message: str) -> Response:
     problems = [str(p) for p in context.get("problems", [])]

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from beancount.core import data
 
 from banquasso.forecast.daily import Day, GroupForecast, check_horizon, cumulate, forecast_outlook, lowest, read_group
+from banquasso.forecast.delays import DelayModel, delay_model, matched_tranches
 from banquasso.terms.policy import FloorPolicy
 from comptasso.books.facade import GroupBooks
+from comptasso.books.reference import FUNDER_KINDS, Funder
 from comptasso.model.chart import is_treasury
+from comptasso.model.grants import TrancheStatus
 from comptasso.money import cents
 from comptasso.problems import Problem
 
 ZERO = Decimal("0")
+TENTH = Decimal("0.1")
 
 
 @dataclass(frozen=True)
@@ -122,3 +126,106 @@ def backtest(
     )
     return Backtest(as_of, horizon, as_of + dt.timedelta(days=days), forecast, members,
                     Comparison(forecast.days, group_actual)), []
+
+
+# ------------------------------------------------------------------------------ the delay model's own errors
+
+#: How far ahead a tranche was expected when forecast, in days: (label, first, last); None: no end.
+DELAY_HORIZONS: tuple[tuple[str, int, int | None], ...] = (("1-30", 1, 30), ("31-90", 31, 90), ("91+", 91, None))
+#: The fewest compared tranches of a funder kind and horizon before their error widens the Monte Carlo band.
+MIN_COMPARED = 3
+
+
+def horizon_of(lead_days: int) -> str:
+    """The label of `DELAY_HORIZONS` a lead (days from the forecast to the expected payment, ≥ 1) falls in."""
+    for label, first, last in DELAY_HORIZONS:
+        if lead_days >= first and (last is None or lead_days <= last):
+            return label
+    return DELAY_HORIZONS[0][0]
+
+
+@dataclass(frozen=True)
+class DelayMiss:
+    """One paid tranche: when the forecast made on its tranche date expected it, and when it came."""
+
+    member: str
+    convention: str
+    funder: str
+    kind: str
+    forecast_on: dt.date
+    expected: dt.date
+    paid_on: dt.date
+
+    @property
+    def lead(self) -> int:
+        return (self.expected - self.forecast_on).days
+
+    @property
+    def error_days(self) -> int:
+        """Paid minus expected (positive: the funder paid later than forecast)."""
+        return (self.paid_on - self.expected).days
+
+
+@dataclass(frozen=True)
+class DelayAccuracy:
+    """The delay model's error for one funder kind and horizon, over the tranches compared."""
+
+    kind: str
+    horizon: str
+    compared: int
+    mean_absolute_error_days: Decimal
+    bias_days: Decimal
+
+    @property
+    def widening_days(self) -> int:
+        """The ± days the Monte Carlo adds to each draw of this kind and horizon (0 under MIN_COMPARED)."""
+        if self.compared < MIN_COMPARED:
+            return 0
+        return int(self.mean_absolute_error_days.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+    def to_json(self) -> dict[str, object]:
+        return {"kind": self.kind, "horizon": self.horizon, "compared": self.compared,
+                "mean_absolute_error_days": str(self.mean_absolute_error_days), "bias_days": str(self.bias_days),
+                "widening_days": self.widening_days}
+
+
+def delay_misses(statuses_by_member: Mapping[str, Iterable[TrancheStatus]], funders: Mapping[str, Funder],
+                 as_of: dt.date) -> tuple[DelayMiss, ...]:
+    """Every tranche paid by `as_of`, against the forecast made on its tranche date D from the books as of D.
+
+    That forecast expected it on max(D + 1, D + delay(funder) as of D) — the delay model knew only the
+    tranches paid by D, so nothing after D leaks in.
+    """
+    statuses = {m: tuple(s) for m, s in statuses_by_member.items()}
+    models: dict[dt.date, DelayModel] = {}
+    out = []
+    for item in matched_tranches(statuses, as_of):
+        day = item.due
+        if day not in models:
+            models[day] = delay_model(statuses, funders, day)
+        model = models[day]
+        expected = max(day + dt.timedelta(days=1), day + dt.timedelta(days=model.delay(item.funder)))
+        kind = model.funders[item.funder].kind if item.funder in model.funders else "autre"
+        out.append(DelayMiss(item.member_id, item.convention, item.funder, kind, day, expected, item.completed_on))
+    return tuple(out)
+
+
+def delay_accuracy(misses: Iterable[DelayMiss]) -> tuple[DelayAccuracy, ...]:
+    """The error per funder kind and horizon, in the order of FUNDER_KINDS then DELAY_HORIZONS."""
+    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for miss in misses:
+        groups[(miss.kind, horizon_of(miss.lead))].append(miss.error_days)
+    order = {k: i for i, k in enumerate(FUNDER_KINDS)}
+    horizons = {label: i for i, (label, _, _) in enumerate(DELAY_HORIZONS)}
+    out = []
+    for (kind, horizon), errors in sorted(groups.items(), key=lambda kv: (order.get(kv[0][0], 99), horizons[kv[0][1]])):
+        count = Decimal(len(errors))
+        mae = (Decimal(sum(abs(e) for e in errors)) / count).quantize(TENTH, rounding=ROUND_HALF_UP)
+        bias = (Decimal(sum(errors)) / count).quantize(TENTH, rounding=ROUND_HALF_UP)
+        out.append(DelayAccuracy(kind, horizon, len(errors), mae, bias))
+    return tuple(out)
+
+
+def widening(accuracy: Iterable[DelayAccuracy]) -> dict[tuple[str, str], int]:
+    """(funder kind, horizon) → the ± days the Monte Carlo widens by, where the model has been wrong."""
+    return {(a.kind, a.horizon): a.widening_days for a in accuracy if a.widening_days > 0}

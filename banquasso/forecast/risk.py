@@ -7,14 +7,15 @@ the inverted-CDF rule, so every reported figure is a balance that one scenario a
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 import numpy as np
 
+from banquasso.forecast.backtest import horizon_of
 from banquasso.forecast.daily import GroupOutlook, project
-from banquasso.forecast.flows import Flow
+from banquasso.forecast.flows import Flow, OpenTranche
 from comptasso.money import cents
 
 DEFAULT_SCENARIOS = 2000
@@ -47,6 +48,19 @@ class GroupRisk:
     seed: int
     members: dict[str, RiskFigures]
     group: RiskFigures
+    widening: Mapping[tuple[str, str], int] | None = None  # (funder kind, horizon) → ± days added to draws
+
+
+def tranche_widening(outlook: GroupOutlook, tranche: OpenTranche, widen: Mapping[tuple[str, str], int]) -> int:
+    """The ± days of widening of one open tranche: that of its funder's kind at its horizon (0 when none).
+
+    The horizon is how far ahead the forecast expects it: max(A + 1, tranche date + median delay) − A.
+    """
+    funder = outlook.delays.funders.get(tranche.funder or "")
+    if funder is None:
+        return 0
+    expected = max(outlook.as_of + dt.timedelta(days=1), tranche.due + dt.timedelta(days=funder.median_days))
+    return widen.get((funder.kind, horizon_of((expected - outlook.as_of).days)), 0)
 
 
 def to_cents(amount: Decimal) -> int:
@@ -85,6 +99,7 @@ def simulate(
     scenarios: int = DEFAULT_SCENARIOS,
     seed: int = DEFAULT_SEED,
     progress: Callable[[str], None] | None = None,
+    widen: Mapping[tuple[str, str], int] | None = None,
 ) -> GroupRisk:
     """Draw every open tranche's delay from its funder's observed delays, `scenarios` times, seeded.
 
@@ -92,6 +107,10 @@ def simulate(
     single default delay when it has no history); the tranche lands on max(A+1, date + delay) like
     the deterministic forecast. Members share the scenario index, so the group's balance in a
     scenario is the sum of its members' balances in that same scenario.
+
+    `widen` (banquasso.forecast.backtest.widening) maps a funder kind and horizon to E days: each draw
+    of a tranche of that kind and horizon then also moves by an integer drawn uniformly in −E..+E,
+    where the delay model has been that wrong in the past (docs/forecast.md).
     """
     if scenarios < 1:
         raise ValueError(f"au moins 1 scénario, pas {scenarios}")
@@ -109,6 +128,9 @@ def simulate(
         for tranche in books.open_tranches:
             samples = np.asarray(outlook.delays.samples(tranche.funder), dtype=np.int64)
             drawn = samples[rng.integers(0, len(samples), size=scenarios)]
+            extra = tranche_widening(outlook, tranche, widen) if widen else 0
+            if extra > 0:
+                drawn = drawn + rng.integers(-extra, extra + 1, size=scenarios)
             offset = np.maximum(1, (tranche.due - as_of).days + drawn)
             column = np.minimum(offset, horizon + 1) - 1  # beyond the horizon → the spare last column
             delta[rows, column] += to_cents(tranche.amount)
@@ -118,4 +140,4 @@ def simulate(
         members[books.member_id] = figures(balances, floor, days)
         group += balances
         group_floor += floor
-    return GroupRisk(as_of, horizon, scenarios, seed, members, figures(group, group_floor, days))
+    return GroupRisk(as_of, horizon, scenarios, seed, members, figures(group, group_floor, days), widen)

@@ -13,6 +13,7 @@ from beancount.core import data
 from banquasso.forecast.advance_flows import read_group_with_advances
 from banquasso.forecast.daily import MAX_HORIZON, GroupForecast, GroupOutlook, forecast_outlook, read_group
 from banquasso.forecast.flows import Flow
+from banquasso.forecast.scenarios import Scenario, apply_scenarios, excluded_lenders
 from banquasso.pool.allocation import (
     Allocation,
     AllocationInput,
@@ -180,8 +181,10 @@ def member_securities(outlook: GroupOutlook, books: GroupBooks, member: str, pol
 
 
 def read_forecast(books: GroupBooks, as_of: dt.date, horizon: int, policy: Policy,
-                  extra_flows: Mapping[str, Sequence[Flow]] | None = None) -> tuple[GroupOutlook, GroupForecast]:
-    """The forecast over `horizon` days with the registry's advances (or the given `extra_flows`).
+                  extra_flows: Mapping[str, Sequence[Flow]] | None = None,
+                  scenarios: Sequence[Scenario] = ()) -> tuple[GroupOutlook, GroupForecast]:
+    """The forecast over `horizon` days with the registry's advances (or the given `extra_flows`),
+    under the what-if `scenarios` (banquasso.forecast.scenarios), applied in order.
 
     Raises ProblemsError when the books cannot be read.
     """
@@ -191,6 +194,7 @@ def read_forecast(books: GroupBooks, as_of: dt.date, horizon: int, policy: Polic
         outlook, problems = read_group(books, as_of, horizon, policy.floor, extra_flows)
     if outlook is None:
         raise ProblemsError(problems)
+    outlook = apply_scenarios(outlook, scenarios)
     return outlook, forecast_outlook(outlook)
 
 
@@ -206,7 +210,8 @@ class PlanInputs:
 
 def plan_inputs(books: GroupBooks, policy: Policy, as_of: dt.date, horizon: int = 91,
                 progress: Progress | None = None,
-                extra_flows: Mapping[str, Sequence[Flow]] | None = None) -> PlanInputs:
+                extra_flows: Mapping[str, Sequence[Flow]] | None = None,
+                scenarios: Sequence[Scenario] = ()) -> PlanInputs:
     """Needs within `horizon` days; lenders' floors checked as long as an advance may last (+ limits.max_days).
 
     A member below its floor on some day of the horizon borrows; every other member may lend.
@@ -214,7 +219,8 @@ def plan_inputs(books: GroupBooks, policy: Policy, as_of: dt.date, horizon: int 
     window = min(MAX_HORIZON, horizon + policy.limits.max_days)
     if progress:
         progress(f"Prévision de trésorerie sur {window} jours…")
-    outlook, forecast = read_forecast(books, as_of, window, policy, extra_flows)
+    outlook, forecast = read_forecast(books, as_of, window, policy, extra_flows, scenarios)
+    no_lend = excluded_lenders(scenarios)
     first_day = as_of + dt.timedelta(days=1)
     needs: list[Need] = []
     securities: list[Security] = []
@@ -229,7 +235,7 @@ def plan_inputs(books: GroupBooks, policy: Policy, as_of: dt.date, horizon: int 
             needs.extend(found)
             securities.extend(mine)
             borrowers.append(BorrowerInput(member.member_id, tuple(member.floor - b for b in balances)))
-        else:
+        elif member.member_id not in no_lend:
             years = fiscal_years(books, member.member_id, member.days, as_of, policy)
             lenders.append(LenderInput(member.member_id, tuple(b - member.floor for b in balances), years))
     index = {s: i for i, s in enumerate(securities)}
@@ -247,12 +253,13 @@ def plan_inputs(books: GroupBooks, policy: Policy, as_of: dt.date, horizon: int 
 
 def plan_group(books: GroupBooks, policy: Policy, as_of: dt.date, horizon: int = 91,
                progress: Progress | None = None,
-               extra_flows: Mapping[str, Sequence[Flow]] | None = None) -> Plan:
+               extra_flows: Mapping[str, Sequence[Flow]] | None = None,
+               scenarios: Sequence[Scenario] = ()) -> Plan:
     """The plan: the optimal advances for the needs within `horizon` days, and why the rest stays unmet.
 
     The forecast includes the registry's approved and running advances, or `extra_flows` when given.
     """
-    inputs = plan_inputs(books, policy, as_of, horizon, progress, extra_flows)
+    inputs = plan_inputs(books, policy, as_of, horizon, progress, extra_flows, scenarios)
     problem, needs, securities, first_day = inputs.problem, inputs.needs, inputs.securities, inputs.first_day
     if progress:
         progress(f"Programme linéaire : {len(needs)} besoin(s), {len(problem.lenders)} prêteur(s)…")
@@ -339,15 +346,18 @@ def _legal_room_left(problem: AllocationInput, allocation: Allocation, lender_in
     return legal_room(fy.opening_cash, share, fy.already_lent) - paid
 
 
-def group_capacity(books: GroupBooks, policy: Policy, as_of: dt.date) -> Capacity:
-    """What each member can advance from A+1 for 30, 60, 90 and 180 days, after the policy limits."""
-    _, forecast = read_forecast(books, as_of, CAPACITY_HORIZON, policy)
+def group_capacity(books: GroupBooks, policy: Policy, as_of: dt.date,
+                   scenarios: Sequence[Scenario] = ()) -> Capacity:
+    """What each member can advance from A+1 for 30, 60, 90 and 180 days, after the policy limits
+    (nothing for a member a scenario takes out of the lenders)."""
+    _, forecast = read_forecast(books, as_of, CAPACITY_HORIZON, policy, scenarios=scenarios)
+    no_lend = excluded_lenders(scenarios)
     share = policy.limits.max_lent_share_of_net_cash
     members = []
     for member in forecast.members:
         years = fiscal_years(books, member.member_id, member.days, as_of, policy)
         first = years[0]
-        cap = down(legal_room(first.opening_cash, share, first.already_lent))
+        cap = ZERO if member.member_id in no_lend else down(legal_room(first.opening_cash, share, first.already_lent))
         members.append(member_capacity(member.member_id, [b for _, b in member.days], member.floor, policy, cap))
     return Capacity(as_of, tuple(members))
 

@@ -30,6 +30,7 @@ from banquasso.registry.service import load_views
 from banquasso.statement.data import Month, MonthError, prepare
 from banquasso.statement.pdf import render_statement, write_atomically
 from banquasso.terms.policy import load_policy
+from banquasso.watch.at_risk import at_risk_alerts
 from banquasso.watch.grant_reports import report_alerts
 from banquasso.watch.monitoring import (
     Alert,
@@ -202,7 +203,8 @@ def daily_watch(ctx: JobContext, today: dt.date) -> Watch:
     forecast = forecast_outlook(outlook)
     known = [v for v in views if v.borrower in books.group.ids]
     alerts = [exclusion_alert(e, today) for e in books.excluded]
-    alerts += floor_alerts(forecast) + late_alerts(advances_on(known, entries, today))
+    running = advances_on(known, entries, today)
+    alerts += floor_alerts(forecast) + late_alerts(running) + at_risk_alerts(outlook, running)
     alerts += report_alerts(books, today)
     return Watch(forecast, alerts, [], books.excluded)
 

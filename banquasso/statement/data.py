@@ -27,6 +27,7 @@ from banquasso.registry.snapshot import AdvanceView
 from banquasso.terms.policy import Policy, load_policy
 from banquasso.terms.rules import fiscal_year_start
 from banquasso.watch.accuracy import AccuracyReport, accuracy
+from banquasso.watch.at_risk import Bucket, delinquency
 from banquasso.watch.monitoring import AdvanceOnDay, Snapshot, advances_on, load_snapshots, member_alerts
 from comptasso.books.facade import GroupBooks, open_books
 from comptasso.problems import Problem, ProblemsError
@@ -342,3 +343,14 @@ def prepare(
         return gather(books, policy, month, today, views, snapshots, progress=progress), []
     except ProblemsError as exc:
         return None, exc.problems
+
+
+# ------------------------------------------------------------------------------- delinquency (own section)
+
+
+def delinquency_section(advances: Sequence[AdvanceOnDay]) -> tuple[Bucket, ...]:
+    """The statement's delinquency buckets: what running advances still owe, 1–30, 31–90 or over 90 days late.
+
+    One function classifies (banquasso.watch.at_risk.delinquency); this section only picks the running advances.
+    """
+    return delinquency(a for a in advances if a.running)

@@ -16,7 +16,7 @@ from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, PageBreak,
 
 from banquasso.pool.capacity import WINDOWS
 from banquasso.statement.charts import forecast_chart
-from banquasso.statement.data import DUE_SOON_DAYS, MemberPage, StatementData
+from banquasso.statement.data import DUE_SOON_DAYS, MemberPage, StatementData, delinquency_section
 from banquasso.watch.accuracy import BUCKETS, Accuracy
 from banquasso.watch.monitoring import AdvanceOnDay
 from comptasso.money import fr_date, fr_money, fr_number
@@ -70,7 +70,7 @@ def _cover(data: StatementData) -> list[Flowable]:
     width = pdfstyle.content_width()
     story.append(pdfstyle.table(rows, [width - 60 * mm, 60 * mm]))
     story += [_p("Les membres", st.heading), _members_table(data)]
-    story += _due_soon(data) + _late(data) + _under_floor(data) + _plan(data)
+    story += _due_soon(data) + _late(data) + _delinquency(data) + _under_floor(data) + _plan(data)
     story += [CondPageBreak(95 * mm), _p("Prévision du groupe sur 13 semaines", st.heading),
               forecast_chart(forecast.days, data.risk.group.band, forecast.floor, width=_chart_width(),
                              floor_label="Somme des planchers"),
@@ -123,6 +123,20 @@ def _late(data: StatementData) -> list[Flowable]:
                      fr_money(advance.outstanding)])
     width = pdfstyle.content_width()
     return [*story, pdfstyle.table(rows, [28 * mm, width - 92 * mm, 32 * mm, 32 * mm], numeric_from=2)]
+
+
+def _delinquency(data: StatementData) -> list[Flowable]:
+    """The delinquency buckets of the running advances (1–30, 31–90, over 90 days past their due date)."""
+    st = pdfstyle.styles()
+    story: list[Flowable] = [_p("Ancienneté des retards de remboursement", st.heading)]
+    buckets = delinquency_section(data.advances)
+    if not any(b.count for b in buckets):
+        return [*story, _p("Aucune avance en cours n'a d'échéance impayée.", st.body)]
+    labels = {"1-30": "1 à 30 jours", "31-90": "31 à 90 jours", "90+": "plus de 90 jours"}
+    rows = [["Retard depuis la première échéance impayée", "Avances", "Restant dû"]]
+    rows += [[labels.get(b.label, b.label), str(b.count), fr_money(b.outstanding)] for b in buckets]
+    width = pdfstyle.content_width()
+    return [*story, pdfstyle.table(rows, [width - 64 * mm, 24 * mm, 40 * mm], numeric_from=1)]
 
 
 def _under_floor(data: StatementData) -> list[Flowable]:

@@ -180,3 +180,8 @@ def unreadable_member(member: str) -> Breach:
     """A member whose ledger does not load: its rules cannot be checked, so nothing is committed."""
     return Breach(MEMBER_UNREADABLE, "ledgers",
                   f"le livre de {member} ne se charge pas (voir comptasso check) : aucun engagement n'est possible")
+
+
+def security_at_risk(expected: dt.date | None, repay_on: dt.date) -> bool:
+    """An advance is at risk when its securing tranche is no longer expected (cancelled) or after its repayment date."""
+    return expected is None or expected > repay_on
