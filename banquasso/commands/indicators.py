@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from banquasso.watch.indicators import (
+from banquasso.practice.indicators import (
     DEFINITIONS,
     Definition,
     Distribution,

@@ -1,0 +1,57 @@
+"""The « Indicateurs de gestion » page in Fava: the ratios of `banquasso indicateurs`, seen through the access layer.
+
+The page computes the whole group (the same `banquasso.practice.indicators` functions as the command) and
+then keeps what the user may see: a treasurer gets their own member's figures and the group's anonymised
+distribution (`for_member`), never another member's name or figure; the board, the bookkeepers and an
+unauthenticated local `comptasso serve` see every member.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from banquasso.commands.indicators import compute, default_year, fr_value
+from banquasso.fava_ext.views import Place, read_inputs
+from banquasso.practice.indicators import DEFINITIONS, Indicators, position, trend
+from comptasso.money import fr_date
+from comptasso.web.access import User
+
+
+def parse_year(text: str) -> int | None:
+    """The `?year=` of the page (2000–2100), None (the default year) for anything else."""
+    return int(text) if text.isdigit() and 2000 <= int(text) <= 2100 else None
+
+
+def viewer_member(user: User | None) -> str | None:
+    """The one member a user is limited to (a treasurer's), None for a user who sees the whole group."""
+    return user.member if user is not None and user.role == "treasurer" else None
+
+
+def indicators_context(place: Place, user: User | None, day: dt.date, year: int | None) -> dict[str, Any]:
+    """Everything the template shows, already formatted in French, limited to what `user` may see."""
+    inputs, problems = read_inputs(place)
+    if inputs is None:
+        return {"problems": [str(p) for p in problems], "ratios": [], "as_of": fr_date(day)}
+    member = viewer_member(user)
+    shown_year = year if year is not None else default_year(day)
+    return page_data(compute(inputs.books, shown_year, day, member), day)
+
+
+def page_data(ind: Indicators, day: dt.date) -> dict[str, Any]:
+    """The page's rows: per ratio, the group's distribution and each visible member's trend."""
+    ratios = []
+    for d in DEFINITIONS:
+        group = ind.distributions[d.code]
+        ratios.append({
+            "label": d.label, "reading": d.reading, "count": group.count, "shown": group.median is not None,
+            "q1": fr_value(group.q1, d.unit), "median": fr_value(group.median, d.unit),
+            "q3": fr_value(group.q3, d.unit),
+            "members": [{"name": m.name, "figures": [fr_value(v, d.unit) for v in m.values[d.code]],
+                         "trend": trend(m.values[d.code]), "position": position(m.latest(d.code), group)}
+                        for m in ind.members],
+        })
+    kinds = [{"name": m.name, "shares": [(k, fr_value(v, "%")) for k, v in m.kinds.items()]}
+             for m in ind.members if m.kinds]
+    return {"problems": [], "as_of": fr_date(day), "year": ind.year, "years": list(ind.years),
+            "redacted": ind.redacted, "ratios": ratios, "kinds": kinds}
