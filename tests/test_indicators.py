@@ -137,6 +137,13 @@ def test_a_deficit_and_a_zero_denominator() -> None:
     assert empty.latest("fonds_propres_part") == D("100.0")
 
 
+def test_a_year_not_ended_counts_its_days_so_far() -> None:
+    """Read on 30/09/2025 (day 273): no purchase nor dotation yet; charges 18 000, bank 24 000."""
+    m = member_indicators(MemberBooks("a", "A", _entries()), 2025, dt.date(2025, 9, 30), FUNDERS)
+    assert m.latest("tresorerie_jours") == D("364.0")        # 24 000 × 273 / 18 000
+    assert m.latest("creances_jours") == D("71.2")           # 6 000 × 273 / 23 000
+
+
 @settings(max_examples=25, deadline=None)
 @given(salaries=st.integers(min_value=0, max_value=60_000), purchases=st.integers(min_value=0, max_value=9_000))
 def test_working_capital_less_its_need_is_the_treasury(salaries: int, purchases: int) -> None:

@@ -7,7 +7,8 @@ from `rules/funders.toml`) and the average delay to cash a grant tranche (`banqu
 
 Definitions (docs/indicateurs.md says them in French):
 
-- *jours* of a year are its number of days (365 or 366); *charges décaissables* are the year's charges
+- *jours* of a year are its number of days (365 or 366; the days up to the as-of day of a year not
+  ended, whose charges and products are those of these days only); *charges décaissables* are the year's charges
   less the dotations (68);
 - trésorerie nette = the 5x accounts of the actif less those of the passif (bank overdrafts);
 - fonds de roulement = ressources stables (fonds propres, fonds dédiés, provisions, debts of 16 and 17)
@@ -234,7 +235,7 @@ def year_figures(accounts: AnnualAccounts, entries: Sequence[data.Directive],
     short_debts = _section_total(accounts.passif, DEBTS) - long_debts - _sum(passif, _starts("5"))
     expenses = _accounts(accounts.expenses)
     return YearFigures(
-        year=accounts.year, days=(period.end - period.start).days + 1,
+        year=accounts.year, days=(min(period.end, accounts.as_of) - period.start).days + 1,
         products=accounts.total_income.n, charges=accounts.total_expenses.n,
         dotations=_sum(expenses, _starts("68")), treasury=treasury,
         stable_resources=_section_total(accounts.passif, EQUITY, DEDICATED, PROVISIONS) + long_debts,
@@ -328,10 +329,10 @@ def member_indicators(member: MemberBooks, year: int, as_of: dt.date,
     per_year: list[dict[str, Decimal | None]] = []
     present: list[bool] = []
     last: YearFigures | None = None
+    known = [e for e in member.entries if e.date <= as_of]
     for y in years:
-        accounts = annual_accounts(member.entries, y, as_of, member_id=member.id, member_name=member.name,
+        accounts = annual_accounts(known, y, as_of, member_id=member.id, member_name=member.name,
                                    year_start=member.year_start)
-        known = [e for e in member.entries if e.date <= as_of]
         has = _has_entries(known, accounts)
         present.append(has)
         if has:
