@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -82,3 +83,23 @@ def test_the_board_sees_every_member(site: tuple[Flask, dict[str, str]]) -> None
     for i, member in enumerate(MEMBERS):
         assert member.title() in html
         assert all(f in html for f in _figures(i))
+
+
+def test_a_broken_member_is_left_out_and_said(tmp_path: Path) -> None:
+    from banquasso.fava_ext.indicators_page import indicators_context
+    from banquasso.fava_ext.views import Place
+    from comptasso.web.access import User
+
+    ledgers, rules = write_group(tmp_path, {"velo-gap": BOOKS.replace("{salaries}", _salaries(0)),
+                                            "ressourcerie": BOOKS.replace("{salaries}", _salaries(1)) + "oups\n"})
+    place = Place(ledgers, rules, None)
+    board = indicators_context(place, None, dt.date.fromisoformat(AS_OF), None)
+    assert board["problems"] == ["livre(s) illisible(s) laissé(s) de côté : ressourcerie"]
+    [personnel] = [r for r in board["ratios"] if r["label"] == "Charges de personnel / ressources"]
+    assert [m["name"] for m in personnel["members"]] == ["Velo-Gap"]
+    treasurer = User("velo", "", "treasurer", "velo-gap", "")
+    mine = indicators_context(place, treasurer, dt.date.fromisoformat(AS_OF), 2025)
+    assert mine["problems"] == ["1 livre(s) illisible(s) laissé(s) de côté dans le groupement"] and mine["redacted"]
+    (ledgers / "group.toml").write_text("[group\n", encoding="utf-8")
+    broken = indicators_context(place, None, dt.date.fromisoformat(AS_OF), None)
+    assert broken["ratios"] == [] and "group.toml" in broken["problems"][0]

@@ -12,8 +12,9 @@ import datetime as dt
 from typing import Any
 
 from banquasso.commands.indicators import compute, default_year, fr_value
-from banquasso.fava_ext.views import Place, read_inputs
+from banquasso.fava_ext.views import Place
 from banquasso.practice.indicators import DEFINITIONS, Indicators, position, trend
+from comptasso.books.facade import open_books
 from comptasso.money import fr_date
 from comptasso.web.access import User
 
@@ -30,12 +31,21 @@ def viewer_member(user: User | None) -> str | None:
 
 def indicators_context(place: Place, user: User | None, day: dt.date, year: int | None) -> dict[str, Any]:
     """Everything the template shows, already formatted in French, limited to what `user` may see."""
-    inputs, problems = read_inputs(place)
-    if inputs is None:
-        return {"problems": [str(p) for p in problems], "ratios": [], "as_of": fr_date(day)}
+    books, problems = open_books(place.ledgers_dir, place.rules_dir)
+    group_errors = problems if books is None else [p for p in books.problems if p.is_error]
+    if books is None or group_errors:  # the group file or the rules: nothing can be computed
+        return {"problems": [str(p) for p in group_errors], "ratios": [], "kinds": [], "as_of": fr_date(day),
+                "year": "", "years": [], "redacted": False}
+    usable = books.without_broken()  # a broken member is left out, as by the command
     member = viewer_member(user)
     shown_year = year if year is not None else default_year(day)
-    return page_data(compute(inputs.books, shown_year, day, member), day)
+    data = page_data(compute(usable, shown_year, day, member), day)
+    left_out = [e.member_id for e in usable.excluded]
+    if left_out and member is None:
+        data["problems"] = [f"livre(s) illisible(s) laissé(s) de côté : {', '.join(left_out)}"]
+    elif left_out:
+        data["problems"] = [f"{len(left_out)} livre(s) illisible(s) laissé(s) de côté dans le groupement"]
+    return data
 
 
 def page_data(ind: Indicators, day: dt.date) -> dict[str, Any]:
