@@ -254,6 +254,13 @@ class BanquAssoExtension(FavaExtensionBase):
         template = self.jinja_env.get_template("bqa_pool_page.html")
         return template.render(extension=self, page=context)
 
+    @endpoint("indicateurs")
+    def indicateurs(self) -> str:
+        """The management ratios (banquasso.fava_ext.indicators_page): a treasurer sees only its member."""
+        from banquasso.fava_ext.indicators_page import render_indicators
+
+        return render_indicators(self)
+
     @endpoint("tranches", ["POST"])
     def tranches(self) -> BaseResponse | str:
         """Record a grant's tranches in this member's ledger, through Fava's file API (hash-checked)."""
@@ -319,17 +326,6 @@ class BanquAssoExtension(FavaExtensionBase):
     def subventions(self) -> str:
         """The grant files of this member: status, received, expected, deadlines, evidence."""
         return self._member_page("bqa_grants_page.html", "subventions")
-
-    @endpoint("indicateurs")
-    def indicateurs(self) -> str:
-        """The management ratios (banquasso.fava_ext.indicators_page): a treasurer sees only its member."""
-        from banquasso.fava_ext.indicators_page import indicators_context, parse_year
-
-        place, (day, _) = self.place(), self.as_of()
-        page = (indicators_context(place, current_user(), day, parse_year(request.args.get("year", "")))
-                if place is not None else {"problems": ["aucun group.toml au-dessus de ce livre"], "ratios": []})
-        content = Markup(self.jinja_env.get_template("bqa_indicators_page.html").render(page=page))  # noqa: S704
-        return render_template("_layout.html", content=content, page_title=self.report_title)
 
 
 def _json_error(context: dict[str, Any], message: str) -> Response:

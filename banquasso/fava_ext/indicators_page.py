@@ -11,12 +11,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from flask import render_template, request
+from markupsafe import Markup
+
 from banquasso.commands.indicators import compute, default_year, fr_value
 from banquasso.fava_ext.views import Place
 from banquasso.practice.indicators import DEFINITIONS, Indicators, position, trend
 from comptasso.books.facade import open_books
 from comptasso.money import fr_date
-from comptasso.web.access import User
+from comptasso.web.access import User, current_user
 
 
 def parse_year(text: str) -> int | None:
@@ -65,3 +68,12 @@ def page_data(ind: Indicators, day: dt.date) -> dict[str, Any]:
              for m in ind.members if m.kinds]
     return {"problems": [], "as_of": fr_date(day), "year": ind.year, "years": list(ind.years),
             "redacted": ind.redacted, "ratios": ratios, "kinds": kinds}
+
+
+def render_indicators(extension: Any) -> str:
+    """The page inside Fava's layout, for the ledger `extension` (BanquAssoExtension) is opened on."""
+    place, (day, _) = extension.place(), extension.as_of()
+    page = (indicators_context(place, current_user(), day, parse_year(request.args.get("year", "")))
+            if place is not None else {"problems": ["aucun group.toml au-dessus de ce livre"], "ratios": []})
+    content = Markup(extension.jinja_env.get_template("bqa_indicators_page.html").render(page=page))  # noqa: S704
+    return str(render_template("_layout.html", content=content, page_title=extension.report_title))
