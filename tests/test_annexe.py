@@ -144,9 +144,10 @@ def test_annexe_json_and_pdf_beside_the_bilan(tmp_path: Path) -> None:
                                   "--ledgers", str(ledgers), "--rules", str(rules)])
     assert result.exit_code == 0, result.stderr
     document = json.loads(result.stdout)["annexe"]
-    assert document["fonds_dedies"] == [{"account": "Liabilities:194-Fonds-Dedies:Projet-Atelier",
+    assert document["fonds_dedies"] == [{"convention": None, "action": None,
+                                         "account": "Liabilities:194-Fonds-Dedies:Projet-Atelier",
                                          "opening": "4000.00", "increases": "0.00", "decreases": "2500.00",
-                                         "closing": "1500.00"}]
+                                         "closing": "1500.00", "unused": None, "released": None}]
     assert document["engagements_hors_bilan"]["avances_accordees"][0]["closing"] == "2000.00"
     pdf = tmp_path / "out" / "comptes.pdf"
     result = runner.invoke(main, ["report", "asso", "--year", "2025", "--as-of", "2026-03-31", "--output", str(pdf),

@@ -62,6 +62,12 @@ BROKEN = {
           Assets:512-Banque  10.00 CHF
           Equity:102-Fonds-Associatifs  -10.00 CHF
         """), 30, "seule la devise EUR"),
+    "budget-period": (GOOD + '\n2024-01-01 custom "budget" "606" 2024-12-31 2024-01-01 600.00 EUR\n', 29,
+                      "budget « 606 » : la fin 2024-01-01 précède le début 2024-12-31"),
+    "budget-prefix": (GOOD + '\n2024-01-01 custom "budget" "512" 2024-01-01 2024-12-31 600.00 EUR\n', 29,
+                      "préfixe ou compte de charges (classe 6)"),
+    "budget-malformed": (GOOD + '\n2024-01-01 custom "budget" "606" 2024-01-01 600.00 EUR\n', 29,
+                         "budget mal formé (3 arguments)"),
     "include-outside": ('include "../../secrets.beancount"\n' + GOOD, 2, "hors du dossier du membre"),
     "plugin-not-allowed": ('plugin "beancount.plugins.auto_accounts"\n' + GOOD, 2,
                            "greffon « beancount.plugins.auto_accounts » refusé"),
@@ -159,3 +165,18 @@ def test_json_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert result.exit_code == 1
     assert document["members"] == ["asso-a"]
     assert document["errors"][0]["line"] == 14
+
+
+@pytest.mark.parametrize(("case", "code"), [("budget-period", "budget-period-invalid"),
+                                            ("budget-prefix", "budget-prefix-invalid"),
+                                            ("budget-malformed", "budget-malformed")])
+def test_budget_problems_carry_their_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str,
+                                          code: str) -> None:
+    import json
+
+    write_group(tmp_path, {"asso-a": BROKEN[case][0]})
+    result = _run(tmp_path, monkeypatch, "--json")
+    assert result.exit_code == 1, result.output
+    [error] = json.loads(result.stdout)["errors"]
+    assert error["code"] == code
+    assert error["line"] == 29

@@ -191,3 +191,27 @@ def test_fonds_dedies_before_the_year_is_a_usage_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["fonds-dedies", *args, "--member", "velo-gap", "--year", "2027",
                                        "--as-of", "2026-06-30"])
     assert result.exit_code == 2 and "n'a pas commencé" in result.output
+
+
+def test_the_annexe_reads_the_funds_as_the_fonds_dedies_command_does() -> None:
+    """Before the closing is booked the annexe shows the unused part; once booked, the same figures as movements."""
+    from comptasso.reports.annexe import build_annexe
+    from comptasso.reports.annual import annual_accounts
+
+    def annexe(text: str, year: int) -> list[object]:
+        entries = _entries(text)
+        accounts = annual_accounts(entries, year, dt.date(year + 1, 3, 31), member_id="a", member_name="A")
+        return list(build_annexe(entries, accounts).dedicated_funds)
+
+    [before] = annexe(LEDGER, 2026)
+    [row] = fonds_dedies_rows(_entries(LEDGER), *Y26)
+    assert (before.convention, before.action, before.opening, before.increases, before.unused) == (
+        "FD-1", "festival", Decimal(0), Decimal(0), row.dotation)
+    booked = LEDGER + "\n" + closing_entries([row], Y26[1])
+    [after] = annexe(booked, 2026)
+    assert (after.increases, after.decreases, after.closing, after.unused) == (
+        row.dotation, row.released, row.closing, row.dotation)
+    [next_row] = fonds_dedies_rows(_entries(booked), *Y27)
+    [next_year] = annexe(booked, 2027)
+    assert next_year.opening == next_row.opening == Decimal("4000.00")
+    assert (next_year.released, next_year.unused) == (next_row.released, next_row.dotation)

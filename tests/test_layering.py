@@ -39,16 +39,18 @@ ALLOWED: dict[str, set[str]] = {
     "banquasso.forecast": COMPTASSO_READ | {"banquasso.terms", "banquasso.registry"},
     "banquasso.pool": COMPTASSO_READ | BANQUASSO_CORE,
     "banquasso.watch": COMPTASSO_READ | BANQUASSO_CORE,
+    "banquasso.practice": COMPTASSO_READ | BANQUASSO_CORE | {"comptasso.reports"},
     "banquasso.statement": COMPTASSO_READ | BANQUASSO_CORE
     | {"comptasso.reports", "banquasso.pool", "banquasso.watch"},
     "banquasso.scheduler": COMPTASSO_READ | BANQUASSO_CORE
     | {"comptasso.reports", "banquasso.pool", "banquasso.watch", "banquasso.statement"},
     "banquasso.commands": COMPTASSO_READ | BANQUASSO_CORE
     | {"comptasso.reports", "comptasso.plugins", "comptasso.cli", "comptasso.web", "banquasso.pool",
-       "banquasso.watch", "banquasso.statement", "banquasso.scheduler"},
+       "banquasso.watch", "banquasso.statement", "banquasso.scheduler", "banquasso.practice"},
     "banquasso.fava_ext": COMPTASSO_READ | BANQUASSO_CORE
     | {"comptasso.reports", "comptasso.plugins", "comptasso.cli", "comptasso.web", "banquasso.pool",
-       "banquasso.watch", "banquasso.statement", "banquasso.scheduler", "banquasso.commands"},
+       "banquasso.watch", "banquasso.statement", "banquasso.scheduler", "banquasso.commands",
+       "banquasso.practice"},
 }
 # Public module names that users' ledgers write: thin shims that re-export from their room.
 SHIMS = {"comptasso.consolidation": "comptasso.plugins"}

@@ -431,6 +431,27 @@ def test_a_prevision_is_replaced_by_label(fresh_demo: Path) -> None:
     assert "2026-09-01" in dated and "2026-01-01" in dated
 
 
+def test_earmarked_actions_carry_their_charges(fresh_demo: Path) -> None:
+    """Each FDVA action's charges: tagged operations of its year, within 80 % of its grant, so part stays unused."""
+    from comptasso.model.budgets import budget_report
+    from comptasso.model.fonds_dedies import fonds_dedies_rows
+    from comptasso.synthetic.actions import ACTION_CHARGES
+
+    for member, action in (("velo-gap", "formation-benevoles"), ("mjc-embrun", "fonctionnement-innovation")):
+        entries = load_entries(fresh_demo / member / "main.beancount")
+        tagged = [e for e in entries if isinstance(e, data.Transaction) and e.meta.get("action") == action
+                  and "convention" not in e.meta]
+        assert len(tagged) >= 5
+        # Only metadata was added: each tagged operation is an ordinary charge on the action's kind of accounts.
+        assert all(any(p.account.startswith(ACTION_CHARGES) for p in e.postings) for e in tagged)
+        for year in (2024, 2025):
+            [row] = fonds_dedies_rows(entries, date(year, 1, 1), date(year, 12, 31))
+            assert row.action == action and 0 < row.charges <= row.granted * Decimal("0.80")
+            assert row.dotation == row.granted - row.charges > 0
+        [line] = [s for s in budget_report(entries, (), AS_OF)[0] if s.line.action == action]
+        assert line.line.prefix == "6" and 0 < line.actual <= line.line.amount
+
+
 # --- The command ---------------------------------------------------------------------------------------
 
 def test_generate_command(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ COMMANDS = {
     "subventions": "banquasso.commands.grants:subventions_command",
     "compte-rendu": "banquasso.commands.grants:compte_rendu_command",
     "fonds-dedies": "banquasso.commands.fonds_dedies:fonds_dedies_command",
+    "indicateurs": "banquasso.commands.indicators:indicators_command",
 }
 
 

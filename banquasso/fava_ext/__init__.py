@@ -254,6 +254,13 @@ class BanquAssoExtension(FavaExtensionBase):
         template = self.jinja_env.get_template("bqa_pool_page.html")
         return template.render(extension=self, page=context)
 
+    @endpoint("indicateurs")
+    def indicateurs(self) -> str:
+        """The management ratios (banquasso.fava_ext.indicators_page): a treasurer sees only its member."""
+        from banquasso.fava_ext.indicators_page import render_indicators
+
+        return render_indicators(self)
+
     @endpoint("tranches", ["POST"])
     def tranches(self) -> BaseResponse | str:
         """Record a grant's tranches in this member's ledger, through Fava's file API (hash-checked)."""

@@ -1,4 +1,8 @@
-"""The group's bookkeeping rules (`comptasso check`): chart, grants, invoices, engine file, currency."""
+"""The group's bookkeeping rules (`comptasso check`): chart, grants, invoices, budgets, engine file, currency.
+
+The conventions (grants, invoices, previsions) are read through `comptasso.model.member.build_model`,
+the same extraction every consumer uses; budget lines through `comptasso.model.budgets.extract_budgets`.
+"""
 
 from __future__ import annotations
 
@@ -14,10 +18,10 @@ from comptasso.books.group import Member
 from comptasso.books.loading import unsafe_problems
 from comptasso.books.reference import Reference
 from comptasso.books.safety import fava_entry_problems
+from comptasso.model.budgets import extract_budgets
 from comptasso.model.chart import class_problem
-from comptasso.model.grants import extract_grants, tranche_sum_warnings
-from comptasso.model.invoices import extract_invoices
-from comptasso.model.previsions import extract_previsions
+from comptasso.model.grants import GrantBook, tranche_sum_warnings
+from comptasso.model.member import build_model
 from comptasso.problems import Problem, at
 
 ENGINE_FILE = "banquasso.beancount"
@@ -43,13 +47,12 @@ def check_currency(entries: Sequence[data.Directive], currency: str) -> list[Pro
             if posting.units is not None and posting.units.currency != currency]
 
 
-def check_grants(entries: Sequence[data.Directive], reference: Reference) -> list[Problem]:
-    """Grant metadata present, funder known, tranches on known conventions summing to the grant."""
-    book, problems = extract_grants(entries)
-    for grant in book.grants.values():
-        if grant.funder is not None and reference.funder(grant.funder) is None:
-            problems.append(Problem(grant.source.file, grant.source.line,
-                                    f"financeur inconnu « {grant.funder} » (absent de rules/funders.toml)"))
+def check_grants(book: GrantBook, reference: Reference) -> list[Problem]:
+    """Every grant's funder known, tranches summing to the grant (the extraction's own problems aside)."""
+    problems = [Problem(grant.source.file, grant.source.line,
+                        f"financeur inconnu « {grant.funder} » (absent de rules/funders.toml)")
+                for grant in book.grants.values()
+                if grant.funder is not None and reference.funder(grant.funder) is None]
     return problems + tranche_sum_warnings(book)
 
 
@@ -64,10 +67,10 @@ def check_engine_file(member: Member, options: Mapping[str, Any]) -> list[Proble
 def check_member(member: Member, entries: Sequence[data.Directive], options: Mapping[str, Any],
                  reference: Reference, currency: str) -> list[Problem]:
     """Every rule of the group on one member's ledger."""
+    model = build_model(entries, None)
     problems = check_chart(entries) + check_currency(entries, currency)
-    problems += check_grants(entries, reference)
-    problems += extract_invoices(entries)[1]
-    problems += extract_previsions(entries)[1]
+    problems += [*model.grant_problems, *check_grants(model.grants, reference), *model.other_problems]
+    problems += extract_budgets(entries)[1]
     problems += check_engine_file(member, options)
     return problems
 

@@ -11,8 +11,10 @@ A grant is earmarked when its notification transaction carries `fonds_dedies: TR
 - `dotation` = max(0, granted − (charges − released)), the unused part booked through 689 to 19x;
 - `closing` = opening − released + dotation.
 
-`fonds_dedies_table` gives the rows of the annexe's table; `closing_entries` the proposed entries, as
-Beancount text flagged `!` for the bookkeeper. Both come from `fonds_dedies_rows`, the one rule.
+`fund_movements` is the one reading of the funds for the annexe (ANC 2018-06 table of fonds dédiés):
+the 19x movements booked over the year, grouped by convention (by account when an entry names none),
+each earmarked grant with its unused part from `fonds_dedies_rows`, the one rule; `closing_entries`
+gives the proposed entries, as Beancount text flagged `!` for the bookkeeper, from the same rows.
 """
 
 from __future__ import annotations
@@ -82,15 +84,22 @@ def earmarked_grants(entries: Iterable[data.Directive]) -> list[EarmarkedGrant]:
     return sorted(out, key=lambda g: (g.notified_on, g.convention))
 
 
+def _fund_postings(entries: Iterable[data.Directive],
+                   end: dt.date) -> Iterable[tuple[dt.date, str | None, str, Decimal]]:
+    """(date, convention, account, credit) of every 19x posting dated on or before `end` (credit positive)."""
+    for entry in entries:
+        if not isinstance(entry, data.Transaction) or entry.date > end:
+            continue
+        convention = entry.meta.get("convention")
+        for p in entry.postings:
+            if p.units is not None and p.units.number is not None and has_prefix(p.account, "19"):
+                yield entry.date, None if convention is None else str(convention), p.account, -p.units.number
+
+
 def _fund_balance(entries: Sequence[data.Directive], convention: str, before: dt.date) -> Decimal:
     """What the 19x accounts hold for a convention (credit positive) after the entries dated before a day."""
-    total = ZERO
-    for entry in entries:
-        if isinstance(entry, data.Transaction) and entry.date < before \
-                and str(entry.meta.get("convention", "")) == convention:
-            total -= sum((p.units.number for p in entry.postings if p.units is not None
-                          and p.units.number is not None and has_prefix(p.account, "19")), ZERO)
-    return total
+    return sum((credit for day, ref, _, credit in _fund_postings(entries, before - dt.timedelta(days=1))
+                if ref == convention), ZERO)
 
 
 def action_charges(entries: Sequence[data.Directive], action: str, start: dt.date, end: dt.date) -> Decimal:
@@ -120,6 +129,61 @@ def fonds_dedies_rows(entries: Sequence[data.Directive], year_start: dt.date,
         rows.append(FondsDediesRow(grant.convention, grant.funder, grant.action, opening, cents(granted), charges,
                                    cents(released), cents(dotation)))
     return rows
+
+
+@dataclass(frozen=True)
+class FundMovement:
+    """One line of the annexe's fonds dédiés: a convention's 19x movements booked over a year.
+
+    `convention` is None for entries that name none (then `account` groups them). `unused` is the
+    part of an earmarked grant left unused over the year (`FondsDediesRow.dotation`), None for a fund
+    no earmarked grant of the books explains; `released` the part its charges used
+    (`FondsDediesRow.released`). A bookkept year shows increases = unused and decreases = released.
+    """
+
+    convention: str | None
+    account: str
+    opening: Decimal
+    increases: Decimal
+    decreases: Decimal
+    action: str | None = None
+    unused: Decimal | None = None
+    released: Decimal | None = None
+
+    @property
+    def closing(self) -> Decimal:
+        return self.opening + self.increases - self.decreases
+
+
+def fund_movements(entries: Sequence[data.Directive], year_start: dt.date,
+                   year_end: dt.date) -> list[FundMovement]:
+    """The booked 19x movements of the year by convention, with the unused part of each earmarked grant."""
+    opening: dict[tuple[str | None, str], Decimal] = {}
+    plus: dict[tuple[str | None, str], Decimal] = {}
+    minus: dict[tuple[str | None, str], Decimal] = {}
+    for day, convention, account, credit in _fund_postings(entries, year_end):
+        key = (convention, account)
+        for table in (opening, plus, minus):
+            table.setdefault(key, ZERO)
+        if day < year_start:
+            opening[key] += credit
+        elif credit > 0:
+            plus[key] += credit
+        else:
+            minus[key] -= credit
+    rows = {r.convention: r for r in fonds_dedies_rows(entries, year_start, year_end)}
+    out = []
+    for convention, account in sorted(opening, key=lambda k: (k[0] or "", k[1])):
+        key = (convention, account)
+        row = rows.pop(convention, None) if convention is not None else None
+        movement = FundMovement(convention, account, cents(opening[key]), cents(plus[key]), cents(minus[key]),
+                                None if row is None else row.action, None if row is None else row.dotation,
+                                None if row is None else row.released)
+        if movement.opening or movement.increases or movement.decreases or row is not None:
+            out.append(movement)
+    out += [FundMovement(r.convention, FUND_ACCOUNT, r.opening, ZERO, ZERO, r.action, r.dotation, r.released)
+            for r in rows.values()]
+    return sorted(out, key=lambda m: (m.convention or "", m.account))
 
 
 def fonds_dedies_table(entries: Sequence[data.Directive], year_start: dt.date,

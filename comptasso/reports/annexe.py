@@ -1,5 +1,9 @@
 """The annexe of the annual accounts (ANC 2018-06): methods, fixed assets, fonds dédiés, provisions,
-contributions in kind, off-balance commitments (BanquAsso advances) and events after closing."""
+contributions in kind, off-balance commitments (BanquAsso advances) and events after closing.
+
+The fonds dédiés table is `comptasso.model.fonds_dedies.fund_movements`, the reading of the funds
+`banquasso fonds-dedies` also makes: booked 19x movements by convention, unused part per earmarked grant.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from decimal import Decimal
 from beancount.core import data
 
 from comptasso.model.chart import has_prefix, pcg_number
+from comptasso.model.fonds_dedies import FundMovement, fund_movements
 from comptasso.money import ZERO, cents
 from comptasso.problems import Problem
 from comptasso.reports.annual import (
@@ -81,7 +86,7 @@ class Annexe:
     chart_name: str
     fixed_assets: tuple[Movement, ...]
     depreciation: tuple[Movement, ...]
-    dedicated_funds: tuple[Movement, ...]
+    dedicated_funds: tuple[FundMovement, ...]
     provisions: tuple[Movement, ...]
     in_kind: tuple[InKind, ...]
     advances_granted: tuple[Movement, ...]
@@ -164,7 +169,7 @@ def build_annexe(entries: Sequence[data.Directive], accounts: AnnualAccounts, wh
         accounts.member_name, period, accounts.chart.name,
         fixed_assets=_movements(known, period, _is_fixed_asset, 1),
         depreciation=_movements(known, period, _is_fixed_depreciation, -1),
-        dedicated_funds=_movements(known, period, lambda a: has_prefix(a, "19"), -1),
+        dedicated_funds=tuple(fund_movements(known, period.start, period.end)),
         provisions=_movements(known, period, lambda a: has_prefix(a, "15"), -1),
         in_kind=in_kind,
         advances_granted=_movements(known, period, lambda a: has_prefix(a, ADVANCES_GRANTED), 1),
@@ -179,6 +184,12 @@ def _movement_json(m: Movement) -> dict[str, object]:
             "closing": m.closing}
 
 
+def _fund_json(m: FundMovement) -> dict[str, object]:
+    return {"convention": m.convention, "action": m.action, "account": m.account, "opening": m.opening,
+            "increases": m.increases, "decreases": m.decreases, "closing": m.closing, "unused": m.unused,
+            "released": m.released}
+
+
 def annexe_json(annexe: Annexe) -> dict[str, object]:
     """The annexe as JSON (amounts as Decimals; dump_json writes them as strings)."""
     def table(rows: Sequence[Movement]) -> list[dict[str, object]]:
@@ -187,7 +198,7 @@ def annexe_json(annexe: Annexe) -> dict[str, object]:
         "methodes": list(annexe.methods),
         "immobilisations": table(annexe.fixed_assets),
         "amortissements": table(annexe.depreciation),
-        "fonds_dedies": table(annexe.dedicated_funds),
+        "fonds_dedies": [_fund_json(m) for m in annexe.dedicated_funds],
         "provisions": table(annexe.provisions),
         "contributions_en_nature": [{"account": i.account, "n": i.n, "n1": i.n1, "valorisation": list(i.valuations)}
                                     for i in annexe.in_kind],

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Paragraph
 
+from comptasso.model.fonds_dedies import FundMovement
 from comptasso.money import ZERO
 from comptasso.reports import pdfstyle
 from comptasso.reports.annexe import Annexe, Movement
@@ -31,6 +32,30 @@ def _movements(title: str, rows: Sequence[Movement], increase: str, decrease: st
     return [*story, pdfstyle.table(table, _widths(), bold_rows=[len(table) - 1])]
 
 
+def _funds(rows: Sequence[FundMovement]) -> list[Flowable]:
+    """The fonds dédiés by convention: booked movements, and the unused part computed for earmarked grants."""
+    st = pdfstyle.styles()
+    story: list[Flowable] = [pdfstyle.paragraph("Fonds dédiés, par projet", st.heading)]
+    if not rows:
+        return [*story, pdfstyle.paragraph("Aucun fonds dédié.", st.body)]
+    table: list[list[str | Paragraph]] = [["Convention (action) / compte", "Début", "Reports (689)",
+                                           "Utilisations (789)", "Fin", "Non utilisé*"]]
+    for m in rows:
+        label = m.account if m.convention is None else f"{m.convention} ({m.action or 'sans action'}) — {m.account}"
+        table.append([Paragraph(pdfstyle.escape(label), st.cell), pdfstyle.money(m.opening),
+                      pdfstyle.money(m.increases), pdfstyle.money(m.decreases), pdfstyle.money(m.closing),
+                      "—" if m.unused is None else pdfstyle.money(m.unused)])
+    total = [sum((getattr(m, k) for m in rows), ZERO) for k in ("opening", "increases", "decreases", "closing")]
+    table.append(["Total", *(pdfstyle.money(v) for v in total), ""])
+    width = pdfstyle.content_width()
+    widths = [width - 5 * 28 * mm, *([28 * mm] * 5)]
+    story.append(pdfstyle.table(table, widths, bold_rows=[len(table) - 1]))
+    story.append(pdfstyle.paragraph("* Non utilisé : part de la subvention affectée non employée par "
+                                    "les charges de l'action sur l'exercice, à reporter en fonds dédiés (689).",
+                                    st.small))
+    return story
+
+
 def render_annexe_pdf(annexe: Annexe) -> bytes:
     """The PDF of the annexe (same annexe, same bytes)."""
     st = pdfstyle.styles()
@@ -44,8 +69,7 @@ def render_annexe_pdf(annexe: Annexe) -> bytes:
                     "Aucune immobilisation."),
         *_movements("Amortissements et dépréciations", annexe.depreciation, "Dotations", "Reprises et sorties",
                     "Aucun amortissement."),
-        *_movements("Fonds dédiés, par projet", annexe.dedicated_funds, "Reports (689)", "Utilisations (789)",
-                    "Aucun fonds dédié."),
+        *_funds(annexe.dedicated_funds),
         *_movements("Provisions pour risques et charges", annexe.provisions, "Dotations", "Reprises",
                     "Aucune provision."),
         pdfstyle.paragraph("Contributions volontaires en nature", st.heading),

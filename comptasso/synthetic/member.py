@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from comptasso.synthetic.actions import action_budget_lines, tag_action_charges
 from comptasso.synthetic.basics import ZERO, french_date, money, months
 from comptasso.synthetic.budgets import budget_lines
 from comptasso.synthetic.context import Context, MemberSpec
@@ -41,6 +42,8 @@ def build_book(
     book.add_first(opening(ctx, bank, opening_bank, Decimal(profile.cash_float), urssaf_owed))
     book.extend(balance_assertions(book, ctx))
     book.extend(budget_lines(book, ctx))
+    tag_action_charges(book)
+    book.extend(action_budget_lines(book, ctx))
     return book
 
 

@@ -1,0 +1,1 @@
+"""The group's shared management practice: the ratios members compare themselves on (indicateurs de gestion)."""
