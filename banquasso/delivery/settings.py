@@ -82,7 +82,7 @@ def mail_file(rules_dir: Path) -> Path:
 
 
 def load_mail_settings(rules_dir: Path) -> tuple[MailSettings | None, list[Problem]]:
-    """Read and check `rules/mail.toml`; a missing file is a problem (code `mail-settings-missing`)."""
+    """Read and check `rules/mail.toml`; a missing file or one without any table is `mail-settings-missing`."""
     path = mail_file(rules_dir)
     if not path.is_file():
         return None, [Problem(str(path), 0, "fichier absent : l'envoi par courriel demande les réglages SMTP "
@@ -90,6 +90,9 @@ def load_mail_settings(rules_dir: Path) -> tuple[MailSettings | None, list[Probl
     raw, problems = read_toml(path)
     if problems:
         return None, problems
+    if not raw:
+        return None, [Problem(str(path), 0, "aucune table [smtp] : l'envoi par courriel n'est pas réglé "
+                                            "(décommentez et remplissez la table [smtp])", code=MAIL_MISSING)]
     parsed, problems = validate(path, _MailFile, raw)
     if parsed is None:
         return None, problems

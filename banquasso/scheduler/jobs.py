@@ -24,7 +24,7 @@ from filelock import FileLock, Timeout
 from sqlalchemy.exc import IntegrityError
 
 from banquasso.delivery.deliver import Delivery, deliver_alerts, deliver_statement
-from banquasso.delivery.settings import MailSettings, load_mail_settings, mail_file
+from banquasso.delivery.settings import MAIL_MISSING, MailSettings, load_mail_settings
 from banquasso.forecast.advance_flows import advance_flows
 from banquasso.forecast.daily import DEFAULT_HORIZON, GroupForecast, forecast_outlook, read_group, readable
 from banquasso.registry.db import Registry, open_registry, var_dir
@@ -279,13 +279,13 @@ def monthly_job(ctx: JobContext, today: dt.date) -> JobOutcome:
 
 
 def mail_settings(ctx: JobContext) -> tuple[MailSettings, Group] | None:
-    """The SMTP settings and the group's addresses; None (nothing is sent) without `rules/mail.toml`.
+    """The SMTP settings and the group's addresses; None (nothing is sent) while `rules/mail.toml` sets none.
 
     A broken `mail.toml` or group file is logged, and nothing is sent.
     """
-    if not mail_file(ctx.rules_dir).is_file():
-        return None
     settings, problems = load_mail_settings(ctx.rules_dir)
+    if settings is None and all(p.code == MAIL_MISSING for p in problems):
+        return None  # delivery is not set up: not an error
     group, more = load_group(ctx.ledgers_dir)
     if settings is None or group is None:
         for problem in problems + more:
