@@ -195,7 +195,7 @@ def ledger_url(slug: str) -> str:
     return url_for("index", bfile=slug)
 
 
-#: Marks the Fava options object of a ledger once the served defaults are applied (a reload makes a new one).
+#: Marks a ledger's Fava options object once the served defaults are applied (a reload parses a new one).
 _DEFAULTED = "_comptasso_defaulted_options"
 
 
@@ -207,7 +207,7 @@ def apply_default_options(ledger: Any, defaults: Mapping[str, str]) -> bool:
     something changed. Idempotent: the options object Fava parsed is marked once done.
     """
     options = ledger.fava_options
-    if getattr(ledger, _DEFAULTED, None) is options:
+    if getattr(options, _DEFAULTED, False):
         return False
     changed = False
     for key, value in defaults.items():
@@ -222,7 +222,7 @@ def apply_default_options(ledger: Any, defaults: Mapping[str, str]) -> bool:
         changed = True
     if changed:
         ledger.format_decimal.load_file()
-    setattr(ledger, _DEFAULTED, options)
+    setattr(options, _DEFAULTED, True)  # FavaLedger has slots; its options object is Fava's plain dataclass
     return changed
 
 
