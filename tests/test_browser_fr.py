@@ -10,7 +10,6 @@ import json
 import re
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,7 +22,7 @@ from comptasso.web.serve import build_app, prepare
 from tests.conftest import DEMO_AS_OF
 from tests.test_browser import CHROMIUM, FLAGS, _need, free_port, shot
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # a real Chromium over the demo: 5 to 13 s a test
 
 PASSWORD = "essai-navigateur-2026"
 USERS = (("compta", "bookkeeper", None), ("tresorier-velo", "treasurer", "velo-gap"), ("conseil", "board", None))
