@@ -16,7 +16,8 @@ GROUP_FILE = "group.toml"
 MEMBER_ID = r"^[a-z0-9][a-z0-9-]{1,31}$"
 ACCOUNT = r"^(Assets|Liabilities|Equity|Income|Expenses)(:[A-Z0-9][A-Za-z0-9-]*)+$"
 #: An e-mail address (`board_emails`, `treasurer_email`, `bookkeeper_email`): local@domain.tld, no spaces.
-EMAIL = r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+EMAIL = rf"^[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]+@{_LABEL}(?:\.{_LABEL})+$"
 
 
 class _GroupTable(BaseModel):
