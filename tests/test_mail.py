@@ -20,7 +20,7 @@ from banquasso.delivery.deliver import alert_key, board_addresses
 from banquasso.delivery.messages import fr_long_date
 from banquasso.delivery.settings import load_mail_settings
 from banquasso.registry.db import open_registry
-from banquasso.scheduler.jobs import JobContext, mail_alerts, monthly_job
+from banquasso.scheduler.jobs import JobContext, daily_job, mail_alerts, monthly_job
 from banquasso.watch.monitoring import Alert, alert_row
 from comptasso.books.group import load_group
 from tests.conftest import ROOT
@@ -214,6 +214,67 @@ def test_the_monthly_job_mails_the_statement_once(tmp_path: Path, smtp: tuple[In
         assert len(inbox.received) == 3
     finally:
         registry.close()
+
+
+def test_the_daily_job_mails_its_alert_and_a_refused_message_is_retried(
+        tmp_path: Path, smtp: tuple[Inbox, int]) -> None:
+    inbox, port = smtp
+    ledgers, rules = mail_group(tmp_path, port)
+    mail = rules / "mail.toml"
+    good = mail.read_text(encoding="utf-8")
+    mail.write_text(good.replace('security = "none"', 'security = "ssl"'), encoding="utf-8")  # a plain server
+    log: list[str] = []
+    registry = open_registry(ledgers)
+    try:
+        ctx = JobContext(ledgers, rules, tmp_path / "reports", registry, log=log.append)
+        day = dt.date(2026, 4, 20)  # beta goes under its floor the next day (tests/test_scheduler.py)
+        first = daily_job(ctx, day)
+        assert first.status == "ok" and "0 envoyé(s), 0 déjà envoyé(s), 2 échec(s)" in first.message
+        assert inbox.received == [] and any(line.startswith("COURRIEL ") and "impossible" in line for line in log)
+        mail.write_text(good, encoding="utf-8")
+        again = daily_job(ctx, day)  # the day's run is done; the messages not accepted are sent now
+        assert again.status == "skipped" and "2 envoyé(s)" in again.message
+        assert [m["Subject"] for m in inbox.to("tresorerie@beta.example.org")] == \
+            ["1 alerte de trésorerie du 20 avril 2026 — Groupe de test"]
+        assert len(inbox.to("compta@ge.example.org")) == 1 and inbox.to("tresorerie@alpha.example.org") == []
+        assert "2 déjà envoyé(s)" in daily_job(ctx, day).message and len(inbox.received) == 2
+    finally:
+        registry.close()
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # a test server on 127.0.0.1
+def test_the_smtp_log_in_uses_the_password_from_the_environment(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from aiosmtpd.smtp import AuthResult
+
+    seen: list[tuple[bytes, bytes]] = []
+
+    def authenticator(_server: Any, _session: Any, _envelope: Any, _mechanism: str, data: Any) -> AuthResult:
+        login, password = (x if isinstance(x, bytes) else str(x).encode() for x in (data.login, data.password))
+        seen.append((login, password))
+        return AuthResult(success=password == b"s3cret", handled=False)  # not handled: the server answers 535
+
+    inbox, port = Inbox(), _free_port()
+    controller = aiosmtpd_controller.Controller(inbox, hostname="127.0.0.1", port=port, authenticator=authenticator,
+                                                auth_required=True, auth_require_tls=False)
+    controller.start()
+    try:
+        ledgers, rules = mail_group(tmp_path, port)
+        mail = rules / "mail.toml"
+        mail.write_text(mail.read_text(encoding="utf-8").replace(
+            'security = "none"\n',
+            'security = "none"\nuser = "banquasso"\npassword_env = "BQA_SMTP_PASSWORD"\ntimeout_seconds = 3\n'),
+            encoding="utf-8")
+        monkeypatch.setenv("BQA_SMTP_PASSWORD", "faux")
+        refused = send(ledgers, rules, tmp_path / "releve.pdf")
+        assert refused.exit_code == 1 and "identifiant ou mot de passe refusé" in refused.output
+        assert inbox.received == []
+        monkeypatch.setenv("BQA_SMTP_PASSWORD", "s3cret")
+        accepted = send(ledgers, rules, tmp_path / "releve.pdf")
+        assert accepted.exit_code == 0, accepted.output
+        assert len(inbox.received) == 3 and seen[-1] == (b"banquasso", b"s3cret")
+    finally:
+        controller.stop()
 
 
 def test_french_dates_in_sentences() -> None:
