@@ -27,7 +27,8 @@ ALPHA = """
 BETA = ALPHA + '2026-01-01 custom "fava-option" "locale" "en_US"\n'
 
 
-def served_app(tmp_path: Path, *, users: bool = False) -> tuple[Flask, dict[str | None, str], list[ServedLedger]]:
+def served_app(tmp_path: Path, *, users: bool = False,
+               read_only: bool = False) -> tuple[Flask, dict[str | None, str], list[ServedLedger]]:
     ledgers, rules = write_group(tmp_path, {"alpha": ALPHA, "beta": BETA})
     if users:
         digest = hash_password(PASSWORD)
@@ -37,7 +38,7 @@ def served_app(tmp_path: Path, *, users: bool = False) -> tuple[Flask, dict[str 
     served, problems = prepare(ledgers, rules, tmp_path)
     assert [p for p in problems if p.is_error] == []
     found = load_users(rules / "users.toml", ["alpha", "beta"])[0] if users else None
-    app = build_app(served, users=found)
+    app = build_app(served, users=found, read_only=read_only)
     by_file = {str(s.path): s.member_id for s in served}
     slugs = {by_file[fava.ledger_file(ledger)]: slug for slug, ledger in fava.ledgers(app)}
     return app, slugs, served
@@ -83,3 +84,12 @@ def test_the_board_gets_the_read_only_mark_and_the_bookkeeper_not(tmp_path: Path
     page = bookkeeper.get(f"/{slugs['alpha']}/editor/").get_data(as_text=True)
     assert "comptasso-controls" in page and f"classList.add('{READ_ONLY_CLASS}')" not in page
     assert head_html(read_only=True).endswith(f"classList.add('{READ_ONLY_CLASS}');</script>")
+
+
+def test_read_only_serving_hides_the_write_controls_for_everyone(tmp_path: Path) -> None:
+    app, slugs, _served = served_app(tmp_path, read_only=True)
+    page = app.test_client().get(f"/{slugs['alpha']}/editor/").get_data(as_text=True)
+    assert f"classList.add('{READ_ONLY_CLASS}')" in page
+    writable, slugs, _served = served_app(tmp_path / "rw")
+    page = writable.test_client().get(f"/{slugs['alpha']}/editor/").get_data(as_text=True)
+    assert "comptasso-controls" in page and f"classList.add('{READ_ONLY_CLASS}')" not in page
