@@ -98,6 +98,7 @@ def test_the_statement_arrives_once_with_its_pdf_and_resend_sends_it_again(
     assert message["From"] == "BanquAsso <banquasso@ge.example.org>"
     body = message.get_body(preferencelist=("plain",))
     assert body is not None and "relevé mensuel de trésorerie mutualisée de mars 2026" in body.get_content()
+    assert "établi le 15 avril 2026" in body.get_content()  # --as-of, the French way
     attachments = list(message.iter_attachments())
     assert [a.get_filename() for a in attachments] == ["releve-2026-03.pdf"]
     assert attachments[0].get_content_type() == "application/pdf"

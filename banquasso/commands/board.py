@@ -143,7 +143,7 @@ def statement_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None,
     except OSError as exc:
         raise click.BadParameter(f"impossible d'écrire « {path} » : {exc.strerror or exc}",
                                  param_hint="'-o' / '--output'") from None
-    delivery = send_statement(ledgers_dir, mail, data, content, resend) if mail is not None else None
+    delivery = send_statement(ledgers_dir, mail, data, content, resend, as_of or today()) if mail else None
     if as_json:
         report = statement_json(data, path, content)
         if delivery is not None:
@@ -167,14 +167,14 @@ def mail_settings_or_exit(ledgers_dir: Path, rules_dir: Path) -> tuple[MailSetti
 
 
 def send_statement(ledgers_dir: Path, mail: tuple[MailSettings, Group], data: StatementData, content: bytes,
-                   resend: bool) -> Delivery:
+                   resend: bool, written_on: dt.date) -> Delivery:
     """E-mail the statement to every board address not reached yet for its month."""
     settings, group = mail
     registry = open_registry(ledgers_dir)
     try:
         progress(f"Envoi du relevé de {data.month.label} au conseil de chaque membre…")
         return deliver_statement(registry, settings, group, month_iso=data.month.iso, month_label=data.month.label,
-                                 pdf=content, written_on=today(), resend=resend)
+                                 pdf=content, written_on=written_on, resend=resend)
     finally:
         registry.close()
 
