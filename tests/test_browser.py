@@ -126,7 +126,7 @@ def test_log_in_read_the_forecast_and_record_a_tranche(browser: object, server: 
     url = server["url"]
 
     page.goto(f"{url}/")
-    assert page.locator("h1").inner_text() == "Comptasso — connexion"
+    assert page.locator("h1").inner_text() == "Connexion"
     page.fill("#login", "tresorier-velo")
     page.fill("#password", "pas-le-bon")
     page.click("button[type=submit]")

@@ -42,15 +42,17 @@ ALLOWED: dict[str, set[str]] = {
     "banquasso.practice": COMPTASSO_READ | BANQUASSO_CORE | {"comptasso.reports"},
     "banquasso.statement": COMPTASSO_READ | BANQUASSO_CORE
     | {"comptasso.reports", "banquasso.pool", "banquasso.watch"},
+    "banquasso.delivery": COMPTASSO_READ | BANQUASSO_CORE | {"banquasso.watch"},
     "banquasso.scheduler": COMPTASSO_READ | BANQUASSO_CORE
-    | {"comptasso.reports", "banquasso.pool", "banquasso.watch", "banquasso.statement"},
+    | {"comptasso.reports", "banquasso.pool", "banquasso.watch", "banquasso.statement", "banquasso.delivery"},
     "banquasso.commands": COMPTASSO_READ | BANQUASSO_CORE
     | {"comptasso.reports", "comptasso.plugins", "comptasso.cli", "comptasso.web", "banquasso.pool",
-       "banquasso.watch", "banquasso.statement", "banquasso.scheduler", "banquasso.practice"},
+       "banquasso.watch", "banquasso.statement", "banquasso.scheduler", "banquasso.practice",
+       "banquasso.delivery"},
     "banquasso.fava_ext": COMPTASSO_READ | BANQUASSO_CORE
     | {"comptasso.reports", "comptasso.plugins", "comptasso.cli", "comptasso.web", "banquasso.pool",
        "banquasso.watch", "banquasso.statement", "banquasso.scheduler", "banquasso.commands",
-       "banquasso.practice"},
+       "banquasso.practice", "banquasso.delivery"},
 }
 # Public module names that users' ledgers write: thin shims that re-export from their room.
 SHIMS = {"comptasso.consolidation": "comptasso.plugins"}

@@ -11,6 +11,8 @@ from typing import Any
 
 import click
 
+from banquasso.delivery.deliver import Delivery, deliver_statement
+from banquasso.delivery.settings import MailSettings, load_mail_settings
 from banquasso.forecast.daily import books_start
 from banquasso.pool.capacity import WINDOWS
 from banquasso.registry.db import open_registry
@@ -36,6 +38,7 @@ from banquasso.statement.pdf import render_statement, write_atomically
 from banquasso.watch.accuracy import BUCKETS, Accuracy, AccuracyReport, accuracy
 from banquasso.watch.monitoring import last_runs, load_snapshots
 from comptasso import clock
+from comptasso.books.group import Group, load_group
 from comptasso.cli.util import (
     as_of_option,
     books_options,
@@ -113,13 +116,20 @@ def statement_json(data: StatementData, path: Path, content: bytes) -> dict[str,
               help="Mois du relevé ; les livres sont lus à son dernier jour (ou à --as-of s'il est antérieur).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
               help="Fichier PDF à écrire (défaut : reports/AAAA-MM.pdf à côté du dossier des livres).")
+@click.option("--send", is_flag=True,
+              help="Envoyer aussi le relevé par courriel au conseil de chaque membre (rules/mail.toml), "
+                   "une seule fois par mois et par adresse.")
+@click.option("--resend", is_flag=True, help="Avec --send : renvoyer même aux adresses qui l'ont déjà reçu.")
 def statement_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool, month: Month,
-                      output: Path | None) -> None:
+                      output: Path | None, send: bool = False, resend: bool = False) -> None:
     """Le relevé mensuel du conseil, en PDF : trésorerie, prévision, avances, annexe des prêteurs."""
     path = output or statement_path(default_reports_dir(ledgers_dir), month)
     refused = check_output(path)
     if refused:
         raise click.BadParameter(refused, param_hint="'-o' / '--output'")
+    if resend and not send:
+        raise click.UsageError("--resend ne s'emploie qu'avec --send")
+    mail = mail_settings_or_exit(ledgers_dir, rules_dir) if send else None
     try:
         data, problems = prepare(ledgers_dir, rules_dir, month, as_of or today(), progress=progress)
     except MonthError as exc:
@@ -133,10 +143,55 @@ def statement_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None,
     except OSError as exc:
         raise click.BadParameter(f"impossible d'écrire « {path} » : {exc.strerror or exc}",
                                  param_hint="'-o' / '--output'") from None
+    delivery = send_statement(ledgers_dir, mail, data, content, resend, as_of or today()) if mail else None
     if as_json:
-        dump_json(statement_json(data, path, content))
+        report = statement_json(data, path, content)
+        if delivery is not None:
+            report["delivery"] = delivery_json(delivery)
+        dump_json(report)
     else:
         click.echo(str(path))
+        if delivery is not None:
+            echo_delivery(delivery)
+    if delivery is not None and delivery.problems:
+        fail(delivery.problems)
+
+
+def mail_settings_or_exit(ledgers_dir: Path, rules_dir: Path) -> tuple[MailSettings, Group]:
+    """The SMTP settings and the group's addresses, checked before anything is written (exit 1 otherwise)."""
+    settings, problems = load_mail_settings(rules_dir)
+    group, more = load_group(ledgers_dir)
+    if settings is None or group is None:
+        fail(problems + more)
+    return settings, group
+
+
+def send_statement(ledgers_dir: Path, mail: tuple[MailSettings, Group], data: StatementData, content: bytes,
+                   resend: bool, written_on: dt.date) -> Delivery:
+    """E-mail the statement to every board address not reached yet for its month."""
+    settings, group = mail
+    registry = open_registry(ledgers_dir)
+    try:
+        progress(f"Envoi du relevé de {data.month.label} au conseil de chaque membre…")
+        return deliver_statement(registry, settings, group, month_iso=data.month.iso, month_label=data.month.label,
+                                 pdf=content, written_on=written_on, resend=resend)
+    finally:
+        registry.close()
+
+
+def delivery_json(delivery: Delivery) -> dict[str, Any]:
+    """The `delivery` part of `statement --send --json`."""
+    return {"sent": list(delivery.sent), "skipped": list(delivery.skipped),
+            "failed": [{"recipient": p.subject, "message": p.message, "code": p.code} for p in delivery.problems]}
+
+
+def echo_delivery(delivery: Delivery) -> None:
+    """One line per address reached or skipped, then the summary."""
+    for address in delivery.sent:
+        click.echo(f"envoyé à {address}")
+    for address in delivery.skipped:
+        click.echo(f"déjà envoyé à {address} (--resend pour renvoyer)")
+    click.echo(f"Courriels : {delivery.summary}")
 
 
 # ---------------------------------------------------------------------------------------------- scheduler

@@ -335,6 +335,18 @@ class BanquAssoExtension(FavaExtensionBase):
         return render_scenarios(self)
 
 
+    @endpoint("comptes")
+    def comptes(self) -> str:
+        """« Comptes annuels »: the bilan and compte de résultat of `comptasso report` (fava_ext.annual_view)."""
+        from banquasso.fava_ext.annual_view import annual_context
+
+        day, _ = self.as_of()
+        context = annual_context(self.place(), day, current_user(), request.args.get("member", ""),
+                                 request.args.get("year", ""))
+        content = Markup(self.jinja_env.get_template("bqa_annual_page.html").render(**context))  # noqa: S704
+        return render_template("_layout.html", content=content, page_title="Comptes annuels")
+
+
 def _json_error(context: dict[str, Any], message: str) -> Response:
     problems = [str(p) for p in context.get("problems", [])]
     response = jsonify({"error": message if not problems else "\n".join(problems)})

@@ -23,6 +23,8 @@ from apscheduler.triggers.cron import CronTrigger
 from filelock import FileLock, Timeout
 from sqlalchemy.exc import IntegrityError
 
+from banquasso.delivery.deliver import Delivery, deliver_alerts, deliver_statement
+from banquasso.delivery.settings import MAIL_MISSING, MailSettings, load_mail_settings
 from banquasso.forecast.advance_flows import advance_flows
 from banquasso.forecast.daily import DEFAULT_HORIZON, GroupForecast, forecast_outlook, read_group, readable
 from banquasso.registry.db import Registry, open_registry, var_dir
@@ -40,10 +42,12 @@ from banquasso.watch.monitoring import (
     find_run,
     floor_alerts,
     late_alerts,
+    load_alerts,
     snapshot_rows,
 )
 from comptasso import clock
 from comptasso.books.facade import Exclusion, open_books
+from comptasso.books.group import Group, load_group
 from comptasso.money import fr_date
 from comptasso.problems import Problem
 
@@ -215,7 +219,8 @@ def daily_job(ctx: JobContext, today: dt.date) -> JobOutcome:
     Idempotent: a second run for the same day stores nothing.
     """
     if already_done(ctx.registry, DAILY, today):
-        return JobOutcome(DAILY, today, SKIPPED, f"déjà exécuté pour le {today.isoformat()} : rien à refaire")
+        return JobOutcome(DAILY, today, SKIPPED, f"déjà exécuté pour le {today.isoformat()} : rien à refaire"
+                          + mail_alerts(ctx, today))
     started = _now()
     watch = daily_watch(ctx, today)
     forecast, alerts = watch.forecast, watch.alerts
@@ -230,6 +235,7 @@ def daily_job(ctx: JobContext, today: dt.date) -> JobOutcome:
         return JobOutcome(DAILY, today, SKIPPED, f"déjà exécuté pour le {today.isoformat()} : rien à refaire")
     for alert in alerts:
         ctx.log(f"ALERTE {alert.message}")
+    message += mail_alerts(ctx, today)
     ctx.log(f"{LABELS[DAILY]} du {today.isoformat()} : {message}")
     return JobOutcome(DAILY, today, OK, message)
 
@@ -248,7 +254,9 @@ def monthly_job(ctx: JobContext, today: dt.date) -> JobOutcome:
     month = Month.of(today).previous()
     path = statement_path(ctx.reports_dir, month)
     if already_done(ctx.registry, MONTHLY, key):
-        return JobOutcome(MONTHLY, key, SKIPPED, f"relevé de {month.iso} déjà écrit ce mois-ci : rien à refaire", path)
+        sent = mail_statement(ctx, month, path.read_bytes(), today) if path.is_file() else ""
+        return JobOutcome(MONTHLY, key, SKIPPED,
+                          f"relevé de {month.iso} déjà écrit ce mois-ci : rien à refaire{sent}", path)
     started = _now()
     try:
         data, problems = prepare(ctx.ledgers_dir, ctx.rules_dir, month, today, registry=ctx.registry)
@@ -256,15 +264,63 @@ def monthly_job(ctx: JobContext, today: dt.date) -> JobOutcome:
         return _fail(ctx, MONTHLY, key, started, str(exc))
     if data is None:
         return _fail(ctx, MONTHLY, key, started, _problems_text(problems))
+    content = render_statement(data)
     try:
-        write_atomically(path, render_statement(data))
+        write_atomically(path, content)
     except OSError as exc:
         return _fail(ctx, MONTHLY, key, started, f"impossible d'écrire {path} : {exc.strerror or exc}")
     message = f"relevé de {month.iso} écrit dans {path}"
     if not _commit(ctx.registry, MONTHLY, key, started, OK, message):
         return JobOutcome(MONTHLY, key, SKIPPED, f"relevé de {month.iso} déjà écrit ce mois-ci : rien à refaire", path)
+    message += mail_statement(ctx, month, content, today)
     ctx.log(f"{LABELS[MONTHLY]} : {message}")
     return JobOutcome(MONTHLY, key, OK, message, path)
+
+
+# ------------------------------------------------------------------------------------------- delivery
+
+
+def mail_settings(ctx: JobContext) -> tuple[MailSettings, Group] | None:
+    """The SMTP settings and the group's addresses; None (nothing is sent) while `rules/mail.toml` sets none.
+
+    A broken `mail.toml` or group file is logged, and nothing is sent.
+    """
+    settings, problems = load_mail_settings(ctx.rules_dir)
+    if settings is None and all(p.code == MAIL_MISSING for p in problems):
+        return None  # delivery is not set up: not an error
+    group, more = load_group(ctx.ledgers_dir)
+    if settings is None or group is None:
+        for problem in problems + more:
+            ctx.log(f"COURRIEL {problem}")
+        return None
+    return settings, group
+
+
+def _delivered(ctx: JobContext, what: str, delivery: Delivery) -> str:
+    for problem in delivery.problems:
+        ctx.log(f"COURRIEL {problem}")
+    if not (delivery.sent or delivery.skipped or delivery.problems):
+        return ""
+    return f" ; courriels ({what}) : {delivery.summary}"
+
+
+def mail_alerts(ctx: JobContext, today: dt.date) -> str:
+    """E-mail the day's stored alerts to the treasurer and bookkeeper concerned, once; the message's tail."""
+    mail = mail_settings(ctx)
+    if mail is None:
+        return ""
+    alerts = load_alerts(ctx.registry, today)
+    return _delivered(ctx, "alertes", deliver_alerts(ctx.registry, mail[0], mail[1], alerts, today))
+
+
+def mail_statement(ctx: JobContext, month: Month, content: bytes, today: dt.date) -> str:
+    """E-mail the month's statement to every member's board, once per address; the message's tail."""
+    mail = mail_settings(ctx)
+    if mail is None:
+        return ""
+    delivery = deliver_statement(ctx.registry, mail[0], mail[1], month_iso=month.iso, month_label=month.label,
+                                 pdf=content, written_on=today)
+    return _delivered(ctx, "relevé", delivery)
 
 
 JOBS: dict[str, Callable[[JobContext, dt.date], JobOutcome]] = {DAILY: daily_job, MONTHLY: monthly_job}
@@ -376,6 +432,8 @@ __all__ = [
     "daily_watch",
     "default_reports_dir",
     "exclusion_alert",
+    "mail_alerts",
+    "mail_statement",
     "monthly_job",
     "next_runs",
     "run_scheduled",

@@ -15,6 +15,9 @@ from comptasso.problems import Problem
 GROUP_FILE = "group.toml"
 MEMBER_ID = r"^[a-z0-9][a-z0-9-]{1,31}$"
 ACCOUNT = r"^(Assets|Liabilities|Equity|Income|Expenses)(:[A-Z0-9][A-Za-z0-9-]*)+$"
+#: An e-mail address (`board_emails`, `treasurer_email`, `bookkeeper_email`): local@domain.tld, no spaces.
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+EMAIL = rf"^[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]+@{_LABEL}(?:\.{_LABEL})+$"
 
 
 class _GroupTable(BaseModel):
@@ -31,6 +34,17 @@ class _MemberTable(BaseModel):
     ledger: str = Field(min_length=1)
     bank_account: str = Field(pattern=ACCOUNT)
     exercice_debut: str = Field(default="01-01")
+    board_emails: list[str] = Field(default_factory=list)
+    treasurer_email: str | None = None
+    bookkeeper_email: str | None = None
+
+    @field_validator("board_emails", "treasurer_email", "bookkeeper_email")
+    @classmethod
+    def _emails(cls, value: list[str] | str | None) -> list[str] | str | None:
+        for address in [value] if isinstance(value, str) else value or []:
+            if not re.fullmatch(EMAIL, address):
+                raise ValueError(f"adresse électronique invalide « {address} » (attendu nom@domaine.fr)")
+        return value
 
     @field_validator("exercice_debut")
     @classmethod
@@ -80,6 +94,10 @@ class Member:
     bank_account: str
     #: (month, day) of the first day of the member's financial year (`exercice_debut`, default 1 January).
     year_start: tuple[int, int] = (1, 1)
+    #: Where the statement and the alerts are e-mailed (optional keys of group.toml, banquasso.delivery).
+    board_emails: tuple[str, ...] = ()
+    treasurer_email: str | None = None
+    bookkeeper_email: str | None = None
 
     @property
     def folder(self) -> Path:
@@ -151,7 +169,8 @@ def load_group(ledgers_dir: Path) -> tuple[Group | None, list[Problem]]:
                                     code="ledger-missing", subject=f"{where}.ledger"))
             continue
         members.append(Member(table.id, table.name, table.siren, ledger, table.bank_account,
-                              parse_month_day(table.exercice_debut)))
+                              parse_month_day(table.exercice_debut), tuple(table.board_emails),
+                              table.treasurer_email, table.bookkeeper_email))
     if problems:
         return None, problems
     group = Group(parsed.group.name, parsed.group.currency, tuple(members), ledgers_dir)

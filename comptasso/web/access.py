@@ -292,6 +292,8 @@ class AccessGuard:
         self.second_factor = SecondFactor(clock)
         self._users_mtime = _mtime(users.path)
         self._member_ids = sorted({m for m in scopes.values() if m})
+        #: Shown on the log-in page (`group.toml`'s name), set by `install`.
+        self.group_name = ""
 
     # --- scopes
 
@@ -399,8 +401,8 @@ class AccessGuard:
             response = jsonify({"error": decision.reason})
         else:
             response = Response(_page("Accès refusé", f"<p>{escape(decision.reason)}</p>"
-                                      "<p><a href=\"/\">Retour</a> — <a href=\"/logout\">Se déconnecter</a></p>"),
-                                mimetype="text/html")
+                                      "<p><a href=\"/\">Retour</a> — <a href=\"/logout\">Se déconnecter</a></p>",
+                                      self.group_name), mimetype="text/html")
         response.status_code = decision.status
         return response
 
@@ -413,7 +415,8 @@ class AccessGuard:
         token = request.cookies.get(LOGIN_CSRF_COOKIE, "")
         if len(token) < 32 or len(token) > 64:
             token = secrets.token_urlsafe(32)
-        response = Response(login_page(target, message, token), mimetype="text/html", status=status)
+        response = Response(login_page(target, message, token, self.group_name), mimetype="text/html",
+                            status=status)
         response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", secure=self.secure(),
                             max_age=3600)
         return response
@@ -464,20 +467,37 @@ def _mtime(path: Path) -> float:
         return 0.0
 
 
-def _page(title: str, body: str) -> str:
+#: The product's look (the colours of the « Trésorerie mutualisée » pages), shared by the log-in and refusal pages.
+_STYLE = (
+    "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:0;background:#f4f6f8;color:#1f2933}"
+    "header{background:#1f4e79;color:#fff;padding:.9rem 1.2rem}header .brand{font-weight:700;letter-spacing:.02em}"
+    "header .group{display:block;font-size:.95rem;opacity:.9;margin-top:.15rem}"
+    "main{max-width:26rem;margin:2.5rem auto;padding:1.4rem 1.6rem;background:#fff;border:1px solid #d9e0e7;"
+    "border-radius:6px}h1{font-size:1.4rem;margin:0 0 .6rem}"
+    "label{display:block;margin-top:1rem;font-weight:600}input{width:100%;padding:.5rem;font-size:1rem;"
+    "box-sizing:border-box;border:1px solid #b8c4cf;border-radius:4px}"
+    "button{margin-top:1.3rem;padding:.55rem 1.3rem;font-size:1rem;background:#1f4e79;color:#fff;border:0;"
+    "border-radius:4px;cursor:pointer}.hint{color:#52606d;font-size:.9rem}"
+    ".error{background:#fdecea;border-left:4px solid #c0392b;padding:.4rem .8rem;color:#7b1d14}"
+    "footer{text-align:center;color:#7b8794;font-size:.85rem;margin-bottom:2rem}"
+)
+
+
+def _page(title: str, body: str, group_name: str = "") -> str:
+    group = f"<span class=\"group\">{escape(group_name)}</span>" if group_name else ""
     return (f"<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\">"
             f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{escape(title)}</title>"
-            "<style>body{font-family:system-ui,sans-serif;max-width:26rem;margin:4rem auto;padding:0 1rem;color:#222}"
-            "label{display:block;margin-top:1rem}input{width:100%;padding:.4rem;font-size:1rem;box-sizing:border-box}"
-            "button{margin-top:1.2rem;padding:.5rem 1.2rem;font-size:1rem}.error{color:#a40000}</style></head>"
-            f"<body><h1>{escape(title)}</h1>{body}</body></html>")
+            f"<style>{_STYLE}</style></head><body><header><span class=\"brand\">BanquAsso · Comptasso</span>{group}"
+            f"</header><main><h1>{escape(title)}</h1>{body}</main>"
+            "<footer>Comptabilité partagée et trésorerie mutualisée du groupement</footer></body></html>")
 
 
-def login_page(target: str, message: str = "", csrf: str = "") -> str:
-    """The French log-in form."""
+def login_page(target: str, message: str = "", csrf: str = "", group_name: str = "") -> str:
+    """The French log-in form, under the group's name."""
     note = f"<p class=\"error\" role=\"alert\">{escape(message)}</p>" if message else ""
-    return _page("Comptasso — connexion", (
-        f"{note}<form method=\"post\" action=\"/login\">"
+    return _page("Connexion", (
+        f"{note}<p class=\"hint\">Comptes, trésorerie et relevés des associations du groupement.</p>"
+        f"<form method=\"post\" action=\"/login\">"
         f"<input type=\"hidden\" name=\"next\" value=\"{escape(safe_next(target))}\">"
         f"<input type=\"hidden\" name=\"{CSRF_FIELD}\" value=\"{escape(csrf)}\">"
         "<label for=\"login\">Identifiant</label><input id=\"login\" name=\"login\" autocomplete=\"username\" required>"
@@ -485,13 +505,14 @@ def login_page(target: str, message: str = "", csrf: str = "") -> str:
         "<input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>"
         "<label for=\"code\">Code à usage unique (si votre compte en a un)</label>"
         "<input id=\"code\" name=\"code\" inputmode=\"numeric\" autocomplete=\"one-time-code\" pattern=\"[0-9 ]*\">"
-        "<button type=\"submit\">Se connecter</button></form>"))
+        "<button type=\"submit\">Se connecter</button></form>"), group_name)
 
 
 def install(app: Flask, users: Users, scopes: Mapping[str, str | None], *, clock: Clock = time.time,
-            throttle: Throttle | None = None) -> AccessGuard:
+            throttle: Throttle | None = None, group_name: str = "") -> AccessGuard:
     """Require a log-in on every request of `app`; the guard runs before every other hook."""
     guard = AccessGuard(users, scopes, clock=clock, throttle=throttle)
+    guard.group_name = group_name
     guard.members_by_file = {fava.ledger_file(ledger): scopes[slug]
                              for slug, ledger in fava.ledgers(app) if slug in scopes}
     app.add_url_rule("/login", "comptasso_login", guard.login, methods=["GET", "POST"])

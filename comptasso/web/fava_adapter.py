@@ -8,7 +8,7 @@ upgrade that changes it fails that test file, not the server.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from http import HTTPStatus
 from pathlib import Path
@@ -193,3 +193,61 @@ def ledger_url(slug: str) -> str:
     from flask import url_for
 
     return url_for("index", bfile=slug)
+
+
+#: Marks a ledger's Fava options object once the served defaults are applied (a reload parses a new one).
+_DEFAULTED = "_comptasso_defaulted_options"
+
+
+def apply_default_options(ledger: Any, defaults: Mapping[str, str]) -> bool:
+    """Give a loaded ledger the Fava options of `defaults` it does not set itself (`locale`, `language`).
+
+    Goes through Fava's own option setters (so an unknown locale is refused the way Fava refuses it)
+    and rebuilds Fava's number formatter; the ledger's files are not touched. Returns True when
+    something changed. Idempotent: the options object Fava parsed is marked once done.
+    """
+    options = ledger.fava_options
+    if getattr(options, _DEFAULTED, False):
+        return False
+    changed = False
+    for key, value in defaults.items():
+        attribute = key.replace("-", "_")
+        if getattr(options, attribute, None) is not None:
+            continue  # the ledger chose its own
+        setter = getattr(options, f"set_{attribute}", None)
+        if callable(setter):
+            setter(value)
+        else:
+            setattr(options, attribute, value)
+        changed = True
+    if changed:
+        ledger.format_decimal.load_file()
+    setattr(options, _DEFAULTED, True)  # FavaLedger has slots; its options object is Fava's plain dataclass
+    return changed
+
+
+def with_default_options(app: Flask, defaults_of: Callable[[Any], Mapping[str, str]]) -> None:
+    """Before each request (after Fava's own reload check), give its ledger the served default options."""
+
+    def hook() -> None:
+        ledger = request_ledger()
+        if ledger is not None:
+            apply_default_options(ledger, defaults_of(ledger))
+
+    app.before_request(hook)  # appended: runs after Fava's `_perform_global_filters`, which reloads
+
+
+def inject_into_head(app: Flask, html_of: Callable[[], str]) -> None:
+    """Insert `html_of()` at the start of `<head>` of every HTML page (Fava's pages, the extension's)."""
+
+    def after(response: Response) -> Response:
+        if response.mimetype != "text/html" or response.direct_passthrough:
+            return response
+        html = html_of()
+        if html:
+            body = response.get_data(as_text=True)
+            if "<head>" in body:
+                response.set_data(body.replace("<head>", "<head>" + html, 1))
+        return response
+
+    app.after_request(after)

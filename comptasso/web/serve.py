@@ -32,6 +32,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from comptasso.atomic import locked
 from comptasso.books.facade import open_books
 from comptasso.books.fava_rules import DOCUMENTS_FOLDER, FavaRules, load_fava_rules
+from comptasso.books.group import load_group
 from comptasso.books.loading import digest, unsafe_problems
 from comptasso.books.safety import check_file, fava_entry_problems, inside
 from comptasso.cli.util import ISO_DATE, books_options, fail, progress
@@ -39,8 +40,9 @@ from comptasso.model.checks import ENGINE_FILE
 from comptasso.plugins.consolidation import GROUP_LEDGER, PLUGIN, group_ledger_text, parse_config
 from comptasso.problems import Problem, errors_only
 from comptasso.web import fava_adapter as fava
-from comptasso.web.access import PUBLIC_PATHS, SAFE_METHODS, USERS_FILE, Users, load_users
+from comptasso.web.access import PUBLIC_PATHS, SAFE_METHODS, USERS_FILE, Users, current_user, load_users
 from comptasso.web.access import install as install_access
+from comptasso.web.controls import head_html
 
 DEFAULT_LANGUAGE = "fr"
 #: Addresses that only this computer reaches.
@@ -49,6 +51,10 @@ LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 WRITE_LOCK_SECONDS = 10.0
 #: Fava options comptasso writes into the group view it generates (comptasso.plugins.consolidation).
 GROUP_VIEW_OPTIONS = frozenset({"language", "locale"})
+#: Fava options every served view gets unless its ledger sets them (never written into the books):
+#: French number formatting (`12 090,54`) and French pages. Only the options `rules/fava.toml`
+#: allows are given (a group that removes `locale` from the list keeps Fava's default).
+SERVED_OPTIONS: Mapping[str, str] = {"locale": "fr_FR", "language": DEFAULT_LANGUAGE}
 #: Flask config key: the rules folder of `comptasso serve --rules` (read by the BanquAsso extension).
 RULES_CONFIG = "COMPTASSO_RULES"
 
@@ -367,6 +373,24 @@ def _locale() -> str:
     return (fava.ledger_language(ledger) if ledger is not None else None) or DEFAULT_LANGUAGE
 
 
+def served_options(served: ServedLedger | None) -> dict[str, str]:
+    """The French defaults a served view gets, cut to the options `rules/fava.toml` allows."""
+    allowed = served.fava_rules.allowed_options if served is not None else FavaRules().allowed_options
+    return {key: value for key, value in SERVED_OPTIONS.items() if key in allowed}
+
+
+def _user_reads_only() -> bool:
+    user = current_user()
+    return user is not None and user.read_only
+
+
+def group_name(served: Sequence[ServedLedger]) -> str:
+    """The group's name from `group.toml` (for the log-in page); '' when it cannot be read."""
+    folder = next((s.ledgers_dir for s in served if s.ledgers_dir is not None), None)
+    group, _problems = load_group(folder) if folder is not None else (None, [])
+    return group.name if group is not None else ""
+
+
 def build_app(served: Sequence[ServedLedger], *, read_only: bool = False, load: bool = True,
               users: Users | None = None, poll_watcher: bool | None = None, trusted_proxies: int = 0) -> Flask:
     """Fava's app over the served files, in French by default, guarded by the safety rules.
@@ -383,6 +407,8 @@ def build_app(served: Sequence[ServedLedger], *, read_only: bool = False, load: 
     Babel(app, locale_selector=_locale, default_locale=DEFAULT_LANGUAGE)
     app.config[RULES_CONFIG] = next((s.rules_dir for s in served if s.rules_dir is not None), None)
     guard = SafetyGuard(served)
+    fava.with_default_options(app, lambda ledger: served_options(guard.served(fava.ledger_file(ledger))))
+    fava.inject_into_head(app, lambda: head_html(read_only=read_only or _user_reads_only()))
     fava.hook_first(app, guard.before_request)
     app.teardown_request(guard.release)
     if any(s.fava_rules.uploads_enabled for s in served):
@@ -392,7 +418,7 @@ def build_app(served: Sequence[ServedLedger], *, read_only: bool = False, load: 
     if users is not None:  # --- access (log-in and roles): runs before the safety guard
         by_path = {str(s.path): s.member_id for s in served}
         scopes = {slug: by_path.get(fava.ledger_file(ledger)) for slug, ledger in fava.ledgers(app)}
-        install_access(app, users, scopes)
+        install_access(app, users, scopes, group_name=group_name(served))
     if trusted_proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=trusted_proxies, x_proto=trusted_proxies,  # type: ignore[method-assign]
                                 x_host=trusted_proxies, x_port=trusted_proxies, x_prefix=trusted_proxies)
