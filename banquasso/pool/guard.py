@@ -6,8 +6,9 @@ projects the books as of the day (the forecast of SPEC section 7) with the commi
 asks each rule of `banquasso.terms.rules` — the functions the planner sizes its advances with:
 
 - the lender stays at or above its floor on every day the advance runs (`floor.*`);
-- the advance takes at most `limits.max_lender_share` of the lender's lowest surplus over its floor,
-  the other commitments applied (as the planner computes it);
+- the advance takes at most `limits.max_lender_share` of the lender's lowest surplus over its floor
+  and its earmarked cash (`banquasso.terms.net_cash.earmarked_cash`), the other commitments applied
+  (as the planner computes it);
 - `limits.min_advance`, `limits.max_days` (and the legal five years), `terms.max_rate`;
 - on every day, the borrower owes at most `limits.max_advance_per_borrower` on all its advances;
 - the securing tranche is open and secures at most haircut × its open amount across all advances;
@@ -33,7 +34,7 @@ from banquasso.registry import lifecycle
 from banquasso.registry.balance import due_lines, remaining_lines, securing_receipt
 from banquasso.registry.snapshot import AdvanceView
 from banquasso.terms import rules
-from banquasso.terms.net_cash import NetCash, deductions, financial_year, opening_figures
+from banquasso.terms.net_cash import NetCash, deductions, earmarked_cash, financial_year, opening_figures
 from banquasso.terms.policy import Policy
 from banquasso.terms.rules import Breach
 from banquasso.terms.tmop import load_tmop, rate_cap
@@ -58,6 +59,12 @@ def known_net_cash(books: GroupBooks, policy: Policy, member: str, opening: dt.d
     """The net-cash figures of `member` at `opening`, from its books as of `as_of` (entries up to the earlier)."""
     return opening_figures(books.ledgers[member].entries, min(opening, as_of), books.group.currency,
                            policy.accounts.borrower_principal)
+
+
+def known_earmarked(books: GroupBooks, member: str, as_of: dt.date) -> Decimal:
+    """The cash `member` holds but may not lend as of `as_of` (fonds dédiés, local currency): capacity,
+    planner and guard all deduct it from the lendable surplus."""
+    return earmarked_cash(books.ledgers[member].entries, as_of, books.group.currency).total
 
 
 def opening_net_cash(books: GroupBooks, policy: Policy, member: str, opening: dt.date, as_of: dt.date,
@@ -163,8 +170,9 @@ def commitment_guard(books: GroupBooks, policy: Policy, committed: Sequence[Adva
     without = _with(lender.days, advance_flows(others, ledgers, as_of).get(candidate.lender, []), as_of)
     found.append(rules.check_floor(candidate.lender, [d for d in with_all if first <= d[0] <= last], lender.floor))
     low_day, low = min(((d, b) for d, b in without if first <= d <= last), key=lambda x: (x[1], x[0]))
-    found.append(rules.check_lender_share(candidate.lender, _open_principal(candidate, as_of), low - lender.floor,
-                                          low_day, limits.max_lender_share))
+    kept = known_earmarked(books, candidate.lender, as_of)
+    found.append(rules.check_lender_share(candidate.lender, _open_principal(candidate, as_of),
+                                          low - lender.floor - kept, low_day, limits.max_lender_share, kept))
     mine = [v for v in every if v.borrower == candidate.borrower]
     peak, peak_day = _peak(mine, ledgers, as_of, (first, last))
     found.append(rules.check_borrower_cap(candidate.borrower, peak, peak_day, limits.max_advance_per_borrower))

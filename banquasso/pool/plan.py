@@ -26,7 +26,7 @@ from banquasso.pool.allocation import (
     allocate,
 )
 from banquasso.pool.capacity import Capacity, down, member_capacity
-from banquasso.pool.guard import opening_net_cash, tranche_securities
+from banquasso.pool.guard import known_earmarked, opening_net_cash, tranche_securities
 from banquasso.pool.memo import memoised
 from banquasso.pool.needs import Need, Security, member_needs
 from banquasso.terms.net_cash import financial_year
@@ -231,7 +231,8 @@ def plan_inputs(books: GroupBooks, policy: Policy, as_of: dt.date, horizon: int 
             borrowers.append(BorrowerInput(member.member_id, tuple(member.floor - b for b in balances)))
         else:
             years = fiscal_years(books, member.member_id, member.days, as_of, policy)
-            lenders.append(LenderInput(member.member_id, tuple(b - member.floor for b in balances), years))
+            kept = known_earmarked(books, member.member_id, as_of)  # earmarked cash is not lendable
+            lenders.append(LenderInput(member.member_id, tuple(b - member.floor - kept for b in balances), years))
     index = {s: i for i, s in enumerate(securities)}
     need_inputs = tuple(
         NeedInput(n.member, n.episode.start, n.episode.end, tuple(index[s] for s in n.securities)) for n in needs)
@@ -348,7 +349,9 @@ def group_capacity(books: GroupBooks, policy: Policy, as_of: dt.date) -> Capacit
         years = fiscal_years(books, member.member_id, member.days, as_of, policy)
         first = years[0]
         cap = down(legal_room(first.opening_cash, share, first.already_lent))
-        members.append(member_capacity(member.member_id, [b for _, b in member.days], member.floor, policy, cap))
+        kept = known_earmarked(books, member.member_id, as_of)
+        members.append(member_capacity(member.member_id, [b for _, b in member.days], member.floor, policy, cap,
+                                       kept))
     return Capacity(as_of, tuple(members))
 
 
