@@ -9,12 +9,12 @@ asks each rule of `banquasso.terms.rules` — the functions the planner sizes it
 - the advance takes at most `limits.max_lender_share` of the lender's lowest surplus over its floor
   and its earmarked cash (`banquasso.terms.net_cash.earmarked_cash`), the other commitments applied
   (as the planner computes it);
-- `limits.min_advance`, `limits.max_days` (and the legal five years), `terms.max_rate`;
+- `limits.min_advance`, `limits.max_days` (and the legal five years, in `prets` mode), `terms.max_rate`;
 - on every day, the borrower owes at most `limits.max_advance_per_borrower` on all its advances;
 - the securing tranche is open and secures at most haircut × its open amount across all advances;
 - what the lender grants in its own financial year (`exercice_debut`) of the disbursement stays within
   `limits.max_lent_share_of_net_cash` of its trésorerie nette disponible at the year's opening
-  (legal cap, `banquasso.terms.net_cash`).
+  (legal cap, `banquasso.terms.net_cash`; `prets` mode only, `banquasso.terms.modes`).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from banquasso.registry import lifecycle
 from banquasso.registry.balance import due_lines, remaining_lines, securing_receipt
 from banquasso.registry.snapshot import AdvanceView
 from banquasso.terms import rules
+from banquasso.terms.modes import applies, legal_max_days
 from banquasso.terms.net_cash import NetCash, deductions, earmarked_cash, financial_year, opening_figures
 from banquasso.terms.policy import Policy
 from banquasso.terms.rules import Breach
@@ -146,7 +147,7 @@ def commitment_guard(books: GroupBooks, policy: Policy, committed: Sequence[Adva
     limits = policy.limits
     found: list[Breach | None] = [
         rules.check_min_advance(candidate.principal, limits.min_advance),
-        rules.check_duration(candidate.disburse_on, candidate.repay_on, limits.max_days),
+        rules.check_duration(candidate.disburse_on, candidate.repay_on, limits.max_days, legal_max_days(policy)),
         _rate(books, policy, candidate, as_of),
     ]
     ledgers = {m.id: books.ledgers[m.id].entries for m in books.members}
@@ -209,6 +210,8 @@ def _security(outlook: GroupOutlook, books: GroupBooks, policy: Policy, every: S
 
 def _net_cash(books: GroupBooks, policy: Policy, every: Sequence[AdvanceView], candidate: AdvanceView,
               as_of: dt.date, lender_days: Sequence[Day]) -> Breach | None:
+    if not applies(policy, rules.NET_CASH_CAP):  # a convention de trésorerie has no 50 % cap
+        return None
     start = _starts(candidate, as_of)
     period = financial_year(books.group.member(candidate.lender), start)
     opening, following = period.start, period.end + dt.timedelta(days=1)

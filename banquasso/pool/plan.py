@@ -29,9 +29,10 @@ from banquasso.pool.capacity import Capacity, down, member_capacity
 from banquasso.pool.guard import known_earmarked, opening_net_cash, tranche_securities
 from banquasso.pool.memo import memoised
 from banquasso.pool.needs import Need, Security, member_needs
+from banquasso.terms.modes import applies
 from banquasso.terms.net_cash import financial_year
 from banquasso.terms.policy import Policy
-from banquasso.terms.rules import fiscal_year_start, legal_room  # noqa: F401 (fiscal_year_start: re-exported)
+from banquasso.terms.rules import NET_CASH_CAP, fiscal_year_start, legal_room  # noqa: F401 (fiscal_year_start: re-exported)
 from comptasso.books.facade import GroupBooks
 from comptasso.money import money_json
 from comptasso.problems import ProblemsError
@@ -220,6 +221,7 @@ def plan_inputs(books: GroupBooks, policy: Policy, as_of: dt.date, horizon: int 
     securities: list[Security] = []
     lenders: list[LenderInput] = []
     borrowers: list[BorrowerInput] = []
+    legal = applies(policy, NET_CASH_CAP)  # no 50 % cap in a convention de trésorerie (terms.modes)
     for member in forecast.members:
         balances = [b for _, b in member.days]
         mine = member_securities(outlook, books, member.member_id, policy)
@@ -230,7 +232,7 @@ def plan_inputs(books: GroupBooks, policy: Policy, as_of: dt.date, horizon: int 
             securities.extend(mine)
             borrowers.append(BorrowerInput(member.member_id, tuple(member.floor - b for b in balances)))
         else:
-            years = fiscal_years(books, member.member_id, member.days, as_of, policy)
+            years = fiscal_years(books, member.member_id, member.days, as_of, policy) if legal else ()
             kept = known_earmarked(books, member.member_id, as_of)  # earmarked cash is not lendable
             lenders.append(LenderInput(member.member_id, tuple(b - member.floor - kept for b in balances), years))
     index = {s: i for i, s in enumerate(securities)}
@@ -346,9 +348,10 @@ def group_capacity(books: GroupBooks, policy: Policy, as_of: dt.date) -> Capacit
     share = policy.limits.max_lent_share_of_net_cash
     members = []
     for member in forecast.members:
-        years = fiscal_years(books, member.member_id, member.days, as_of, policy)
-        first = years[0]
-        cap = down(legal_room(first.opening_cash, share, first.already_lent))
+        cap = None
+        if applies(policy, NET_CASH_CAP):  # no 50 % cap in a convention de trésorerie (terms.modes)
+            first = fiscal_years(books, member.member_id, member.days, as_of, policy)[0]
+            cap = down(legal_room(first.opening_cash, share, first.already_lent))
         kept = known_earmarked(books, member.member_id, as_of)
         members.append(member_capacity(member.member_id, [b for _, b in member.days], member.floor, policy, cap,
                                        kept))

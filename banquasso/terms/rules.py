@@ -92,10 +92,11 @@ def check_min_advance(amount: Decimal, minimum: Decimal) -> Breach | None:
                   f"{fr_money(amount)} est inférieur à l'avance minimale limits.min_advance = {fr_money(minimum)}")
 
 
-def check_duration(disburse_on: dt.date, repay_on: dt.date, max_days: int) -> Breach | None:
-    """limits.max_days and the legal five years: how long an advance may last."""
+def check_duration(disburse_on: dt.date, repay_on: dt.date, max_days: int,
+                   legal_max_days: int | None = LEGAL_MAX_DAYS) -> Breach | None:
+    """limits.max_days and the legal five years (`legal_max_days`, None in a mode without it, `terms.modes`)."""
     days = (repay_on - disburse_on).days
-    if days > LEGAL_MAX_DAYS:
+    if legal_max_days is not None and days > legal_max_days:
         return Breach(LEGAL_MAX_DAYS_CODE, "limits.max_days",
                       f"durée de {days} jours au-delà du plafond légal de {LEGAL_MAX_DAYS} jours (5 ans)")
     if days > max_days:
