@@ -262,3 +262,45 @@ def test_a_pivot_that_is_not_a_member_stops_every_advance_command(tmp_path: Path
     reconciled = run(["reconcile"], ledgers, rules_dir)
     assert reconciled.exit_code == 1 and "inconnu" in reconciled.output
     assert PIVOT_UNKNOWN == "policy-pivot-unknown"
+
+
+@pytest.mark.slow
+def test_the_life_of_an_advance_through_the_pivot_on_the_demo_group(demo_copy: tuple[Path, Path]) -> None:
+    from tests.conftest import DEMO_AS_OF
+    from tests.test_advance_e2e import account_total, bean_check, books_of, bq, treasury
+
+    ledgers, rules_dir = demo_copy
+    pool = rules_dir / "pool.toml"
+    pool.write_text('mode = "convention-de-tresorerie"\npivot = "ge-alpes-sud"\n' + pool.read_text(encoding="utf-8"),
+                    encoding="utf-8")
+    proposed = json.loads(bq(["advance", "propose", "--json"], ledgers, rules_dir, DEMO_AS_OF).stdout)
+    first = next(a for a in proposed["advances"] if "ge-alpes-sud" not in (a["lender"], a["borrower"]))
+    advance, lender, borrower, amount = first["id"], first["lender"], first["borrower"], D(first["principal"])
+    members = (lender, "ge-alpes-sud", borrower)
+    start = {m: treasury(list(books_of(ledgers, rules_dir).ledgers[m].entries)) for m in members}
+    day, back = first["disburse_on"], "2027-02-10"
+    bq(["advance", "approve", advance, "--by", "Conseil d'administration", "--decision", "CA-2026-11-28-03"],
+       ledgers, rules_dir, DEMO_AS_OF)
+    bq(["advance", "disburse", advance, "--on", day], ledgers, rules_dir, day)
+    for member in members:
+        bean_check(ledgers, rules_dir, (member, member))
+    books = books_of(ledgers, rules_dir)
+    assert account_total(list(books.ledgers[lender].entries), RECEIVABLE) == amount
+    assert account_total(list(books.ledgers["ge-alpes-sud"].entries), RECEIVABLE) == amount
+    assert account_total(list(books.ledgers["ge-alpes-sud"].entries), PAYABLE) == -amount
+    assert account_total(list(books.ledgers[borrower].entries), PAYABLE) == -amount
+    assert bq(["reconcile"], ledgers, rules_dir, day).exit_code == 0
+    bq(["advance", "confirm", advance], ledgers, rules_dir, day)
+    bq(["advance", "repay", advance, "--amount", str(amount), "--on", back], ledgers, rules_dir, back)
+    bq(["advance", "confirm", advance], ledgers, rules_dir, back)
+    assert bq(["reconcile"], ledgers, rules_dir, back).exit_code == 0
+    shown = json.loads(bq(["advance", "show", advance, "--json"], ledgers, rules_dir, back).stdout)
+    assert shown["advance"]["status"] == "repaid"
+    books = books_of(ledgers, rules_dir)
+    for member in members:
+        entries = list(books.ledgers[member].entries)
+        text = (ledgers / member / "banquasso.beancount").read_text(encoding="utf-8")
+        assert text.count(f'advance: "{advance}"') == 2 and " ! " not in text, member
+        assert account_total(entries, RECEIVABLE) == account_total(entries, PAYABLE) == 0, member
+        own = treasury([e for e in entries if e.date > dt.date.fromisoformat(DEMO_AS_OF) and "advance" not in e.meta])
+        assert treasury(entries) - own == start[member], member  # money came back to where it was
