@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from beancount import loader
 from beancount.core import data
+from hypothesis import given
+from hypothesis import strategies as st
 
 from banquasso.pool.guard import commitment_guard
 from banquasso.registry import codes
@@ -115,6 +117,31 @@ def test_the_pivot_lending_itself_is_one_hop() -> None:
     entries = advance_entries(ID, "disbursement", "e", dt.date(2026, 12, 1), D("500.00"), D(0), "!", pivot, borrower,
                               AccountsPolicy(), "EUR", pivot)
     assert [(e.member, len(e.legs)) for e in entries] == [("ge-alpes", 2), ("emprunteur", 2)]
+
+
+cents_st = st.integers(min_value=1, max_value=10**9).map(lambda n: D(n) / 100)
+
+
+@given(principal=cents_st, interest=st.one_of(st.just(D("0.00")), cents_st),
+       lender=st.sampled_from(["preteur", "ge-alpes"]), borrower=st.sampled_from(["emprunteur", "ge-alpes"]))
+def test_every_entry_balances_and_a_full_repayment_clears_every_current_account(
+        principal: Decimal, interest: Decimal, lender: str, borrower: str) -> None:
+    if lender == borrower:
+        return
+    who = {m: _member(m) for m in ("preteur", "emprunteur", "ge-alpes")}
+    args = (who[lender], who[borrower], AccountsPolicy(), "EUR", who["ge-alpes"])
+    paid = advance_entries(ID, "disbursement", "d", dt.date(2026, 12, 1), principal, D(0), "!", *args)
+    back = advance_entries(ID, "repayment", "r", dt.date(2027, 1, 1), principal, interest, "!", *args)
+    totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for entry in (*paid, *back):
+        assert sum((leg.amount for leg in entry.legs), D(0)) == 0
+        for leg in entry.legs:
+            totals[(entry.member, leg.account)] += leg.amount
+    assert all(v == 0 for (_, account), v in totals.items() if "4511" in account)
+    # Money is conserved: the lender gains the interest the borrower pays, the pivot neither gains nor loses.
+    bank = {m: totals[(m, "Assets:512-Banque")] for m in who}
+    assert bank[lender] == interest and bank[borrower] == -interest
+    assert sum(bank.values(), D(0)) == 0
 
 
 def _lifecycle(ledgers: Path, rules_dir: Path) -> None:
