@@ -231,7 +231,8 @@ def _codes(books: object, policy: Policy, candidate: object) -> set[str]:
     return {b.code for b in commitment_guard(books, policy, [], candidate, dt.date(2026, 11, 30))}  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("pool", "refused"), [(PIVOT_POOL, False), (LOANS_POOL, True)])
+@pytest.mark.parametrize(("pool", "refused"), [(PIVOT_POOL, False), (LOANS_POOL, True)],
+                         ids=["convention-de-tresorerie", "prets"])
 def test_a_six_year_advance_is_allowed_in_pivot_mode_and_refused_in_loans_mode(tmp_path: Path, pool: str,
                                                                                refused: bool) -> None:
     books, policy, view = _views(tmp_path, pool)
@@ -242,7 +243,8 @@ def test_a_six_year_advance_is_allowed_in_pivot_mode_and_refused_in_loans_mode(t
     assert legal_max_days(policy) == (1826 if refused else None)
 
 
-@pytest.mark.parametrize(("pool", "capped"), [(PIVOT_POOL, False), (LOANS_POOL, True)])
+@pytest.mark.parametrize(("pool", "capped"), [(PIVOT_POOL, False), (LOANS_POOL, True)],
+                         ids=["convention-de-tresorerie", "prets"])
 def test_the_fifty_percent_cap_is_not_applied_in_pivot_mode(tmp_path: Path, pool: str, capped: bool) -> None:
     books, policy, view = _views(tmp_path, pool)
     # preteur booked 50 000 € on 2026-01-01: its legal room is 25 000 €; 30 000 € stay above its floor.
