@@ -333,3 +333,20 @@ def test_the_life_of_an_advance_through_the_pivot_on_the_demo_group(demo_copy: t
         assert account_total(entries, RECEIVABLE) == account_total(entries, PAYABLE) == 0, member
         own = treasury([e for e in entries if e.date > dt.date.fromisoformat(DEMO_AS_OF) and "advance" not in e.meta])
         assert treasury(entries) - own == start[member], member  # money came back to where it was
+
+
+def test_cancelling_a_movement_removes_it_from_the_three_ledgers(tmp_path: Path) -> None:
+    ledgers, rules_dir = trio(tmp_path)
+    _lifecycle(ledgers, rules_dir)  # the repayment of 2026-12-10 is still `!`
+    event = f"{ID}/repay/2026-12-10-4000.00"
+    files = {m: ledgers / m / "banquasso.beancount" for m in ("preteur", "ge-alpes", "emprunteur")}
+    assert all(f'event: "{event}"' in f.read_text(encoding="utf-8") for f in files.values())
+    result = run(["advance", "cancel", ID, "--event", event, "--by", "Marie", "--reason", "saisie en double"],
+                 ledgers, rules_dir, "2026-12-10")
+    assert result.exit_code == 0, result.output
+    for member, path in files.items():
+        text = path.read_text(encoding="utf-8")
+        assert f'event: "{event}"' not in text and f'event: "{ID}/disburse"' in text, member
+    reconciled = json.loads(run(["reconcile", "--json"], ledgers, rules_dir, "2026-12-10").stdout)
+    assert reconciled["ok"] is True
+    assert reconciled["advances"][0]["registry_outstanding"] == "10000.00"
