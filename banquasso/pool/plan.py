@@ -221,7 +221,6 @@ def plan_inputs(books: GroupBooks, policy: Policy, as_of: dt.date, horizon: int 
     securities: list[Security] = []
     lenders: list[LenderInput] = []
     borrowers: list[BorrowerInput] = []
-    legal = applies(policy, NET_CASH_CAP)  # no 50 % cap in a convention de trésorerie (terms.modes)
     for member in forecast.members:
         balances = [b for _, b in member.days]
         mine = member_securities(outlook, books, member.member_id, policy)
@@ -232,9 +231,10 @@ def plan_inputs(books: GroupBooks, policy: Policy, as_of: dt.date, horizon: int 
             securities.extend(mine)
             borrowers.append(BorrowerInput(member.member_id, tuple(member.floor - b for b in balances)))
         else:
-            years = fiscal_years(books, member.member_id, member.days, as_of, policy) if legal else ()
-            kept = known_earmarked(books, member.member_id, as_of)  # earmarked cash is not lendable
-            lenders.append(LenderInput(member.member_id, tuple(b - member.floor - kept for b in balances), years))
+            years = fiscal_years(books, member.member_id, member.days, as_of, policy)
+            lenders.append(LenderInput(member.member_id, tuple(b - member.floor for b in balances), years))
+
+    lenders = lenders_by_policy(books, policy, as_of, lenders)
     index = {s: i for i, s in enumerate(securities)}
     need_inputs = tuple(
         NeedInput(n.member, n.episode.start, n.episode.end, tuple(index[s] for s in n.securities)) for n in needs)
@@ -246,6 +246,19 @@ def plan_inputs(books: GroupBooks, policy: Policy, as_of: dt.date, horizon: int 
                limits.max_lent_share_of_net_cash),
     )
     return PlanInputs(problem, tuple(needs), tuple(securities), first_day)
+
+
+def lenders_by_policy(books: GroupBooks, policy: Policy, as_of: dt.date,
+                      lenders: Sequence[LenderInput]) -> list[LenderInput]:
+    """Each lender's surplus less its earmarked cash (not lendable, `terms.net_cash.earmarked_cash`), and
+    no financial year to bound it when the mode has no 50 % cap (convention de trésorerie, `terms.modes`)."""
+    legal = applies(policy, NET_CASH_CAP)
+    out = []
+    for lender in lenders:
+        kept = known_earmarked(books, lender.id, as_of)
+        out.append(replace(lender, surplus=tuple(s - kept for s in lender.surplus),
+                           fiscal_years=lender.fiscal_years if legal else ()))
+    return out
 
 
 def plan_group(books: GroupBooks, policy: Policy, as_of: dt.date, horizon: int = 91,
