@@ -159,21 +159,17 @@ def test_the_fifty_percent_test_applies_to_each_financial_year(tmp_path: Path) -
 
 LOCKED = """
 2025-12-15 open Assets:512-Banque EUR
-2025-12-15 open Equity:102-Fonds-Associatif EUR
-2025-12-15 open Liabilities:194-Fonds-Dedies-Subventions EUR
-2025-12-15 * "Apport"
+2025-12-15 open Liabilities:1687-Avances-BanquAsso:Autre EUR
+2025-12-15 * "Avance reçue"
   Assets:512-Banque  50000.00 EUR
-  Equity:102-Fonds-Associatif
-2025-12-20 * "Fonds dédiés"
-  Equity:102-Fonds-Associatif  50000.00 EUR
-  Liabilities:194-Fonds-Dedies-Subventions  -50000.00 EUR
+  Liabilities:1687-Avances-BanquAsso:Autre  -50000.00 EUR
 """
 
 
 def test_the_unmet_reason_is_the_legal_cap_exactly_when_lifting_it_covers_more(tmp_path: Path) -> None:
     from tests.test_plan import BORROWER
 
-    # The lender has 45 000 € over its floor but all its cash is earmarked: its legal base is 0, so
+    # The lender has 45 000 € over its floor but owes all its cash (an advance it received): its legal base is 0, so
     # lifting the legal cap alone would cover the need, and the plan says so (not "no-lender").
     ledgers, rules_dir = write_group(tmp_path, {"prete": LOCKED, "emprunte": BORROWER}, pool=POOL)
     result = CliRunner().invoke(main, ["plan", "--ledgers", str(ledgers), "--rules", str(rules_dir),

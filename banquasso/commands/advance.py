@@ -36,7 +36,8 @@ from banquasso.registry.service import (
 )
 from banquasso.registry.snapshot import AdvanceView
 from banquasso.registry.status import advance_document
-from banquasso.terms.policy import load_policy
+from banquasso.terms.modes import pivot_problems
+from banquasso.terms.policy import POOL_FILE, load_policy
 from banquasso.terms.tmop import load_tmop, rate_cap
 from comptasso.books.facade import GroupBooks
 from comptasso.books.group import load_group
@@ -66,6 +67,8 @@ def _desk(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, by: str | N
           force_reason: str | None = None) -> Desk:
     group, problems = load_group(ledgers_dir)
     policy, more = load_policy(rules_dir)
+    if group is not None and policy is not None:  # a convention de trésorerie's pivot must be a member
+        more += pivot_problems(policy, group, str(Path(rules_dir) / POOL_FILE))
     if group is None or policy is None or problems or more:
         fail(problems + more)
     actor = _actor(by)

@@ -13,7 +13,8 @@ from banquasso.registry.desk import load_views
 from banquasso.registry.ledger_write import RecoveryConflictError, recover, write_lock
 from banquasso.registry.movements import engine_file
 from banquasso.registry.reconcile import Reconciliation, reconcile
-from banquasso.terms.policy import load_policy
+from banquasso.terms.modes import pivot_member, pivot_problems
+from banquasso.terms.policy import POOL_FILE, load_policy
 from comptasso.books.group import load_group
 from comptasso.cli.util import as_of_option, books_options, dump_json, fail, json_option, load_or_exit, today
 from comptasso.money import fr_money, money_json
@@ -24,6 +25,8 @@ def run_reconcile(ledgers_dir: Path, rules_dir: Path, as_of: dt.date) -> tuple[R
     """Undo any interrupted write, then compare the registry with every ledger as of `as_of`."""
     group, problems = load_group(ledgers_dir)
     policy, more = load_policy(rules_dir)
+    if group is not None and policy is not None:
+        more += pivot_problems(policy, group, str(Path(rules_dir) / POOL_FILE))
     if group is None or policy is None or problems or more:
         fail(problems + more)
     registry = open_registry(ledgers_dir)
@@ -40,7 +43,9 @@ def run_reconcile(ledgers_dir: Path, rules_dir: Path, as_of: dt.date) -> tuple[R
                       "livres occupés par une autre écriture depuis plus d'une minute : réessayez")])
     ledgers = {m.id: books.ledgers[m.id].entries for m in books.members}
     files = {m.id: str(engine_file(m)) for m in books.members}
-    return reconcile(views, books.group, ledgers, policy.accounts, as_of, files), recovered
+    pivot = pivot_member(policy, books.group)  # convention de trésorerie: the pivot's ledger is checked too
+    return reconcile(views, books.group, ledgers, policy.accounts, as_of, files,
+                     pivot=pivot.id if pivot else None), recovered
 
 
 @click.command("reconcile")

@@ -6,14 +6,15 @@ projects the books as of the day (the forecast of SPEC section 7) with the commi
 asks each rule of `banquasso.terms.rules` — the functions the planner sizes its advances with:
 
 - the lender stays at or above its floor on every day the advance runs (`floor.*`);
-- the advance takes at most `limits.max_lender_share` of the lender's lowest surplus over its floor,
-  the other commitments applied (as the planner computes it);
-- `limits.min_advance`, `limits.max_days` (and the legal five years), `terms.max_rate`;
+- the advance takes at most `limits.max_lender_share` of the lender's lowest surplus over its floor
+  and its earmarked cash (`banquasso.terms.net_cash.earmarked_cash`), the other commitments applied
+  (as the planner computes it);
+- `limits.min_advance`, `limits.max_days` (and the legal five years, in `prets` mode), `terms.max_rate`;
 - on every day, the borrower owes at most `limits.max_advance_per_borrower` on all its advances;
 - the securing tranche is open and secures at most haircut × its open amount across all advances;
 - what the lender grants in its own financial year (`exercice_debut`) of the disbursement stays within
   `limits.max_lent_share_of_net_cash` of its trésorerie nette disponible at the year's opening
-  (legal cap, `banquasso.terms.net_cash`).
+  (legal cap, `banquasso.terms.net_cash`; `prets` mode only, `banquasso.terms.modes`).
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ from banquasso.registry import lifecycle
 from banquasso.registry.balance import due_lines, remaining_lines, securing_receipt
 from banquasso.registry.snapshot import AdvanceView
 from banquasso.terms import rules
-from banquasso.terms.net_cash import NetCash, deductions, financial_year, opening_figures
+from banquasso.terms.modes import applies, legal_max_days
+from banquasso.terms.net_cash import NetCash, deductions, earmarked_cash, financial_year, opening_figures
 from banquasso.terms.policy import Policy
 from banquasso.terms.rules import Breach
 from banquasso.terms.tmop import load_tmop, rate_cap
@@ -58,6 +60,12 @@ def known_net_cash(books: GroupBooks, policy: Policy, member: str, opening: dt.d
     """The net-cash figures of `member` at `opening`, from its books as of `as_of` (entries up to the earlier)."""
     return opening_figures(books.ledgers[member].entries, min(opening, as_of), books.group.currency,
                            policy.accounts.borrower_principal)
+
+
+def known_earmarked(books: GroupBooks, member: str, as_of: dt.date) -> Decimal:
+    """The cash `member` holds but may not lend as of `as_of` (fonds dédiés, local currency): capacity,
+    planner and guard all deduct it from the lendable surplus."""
+    return earmarked_cash(books.ledgers[member].entries, as_of, books.group.currency).total
 
 
 def opening_net_cash(books: GroupBooks, policy: Policy, member: str, opening: dt.date, as_of: dt.date,
@@ -139,7 +147,7 @@ def commitment_guard(books: GroupBooks, policy: Policy, committed: Sequence[Adva
     limits = policy.limits
     found: list[Breach | None] = [
         rules.check_min_advance(candidate.principal, limits.min_advance),
-        rules.check_duration(candidate.disburse_on, candidate.repay_on, limits.max_days),
+        rules.check_duration(candidate.disburse_on, candidate.repay_on, limits.max_days, legal_max_days(policy)),
         _rate(books, policy, candidate, as_of),
     ]
     ledgers = {m.id: books.ledgers[m.id].entries for m in books.members}
@@ -163,8 +171,9 @@ def commitment_guard(books: GroupBooks, policy: Policy, committed: Sequence[Adva
     without = _with(lender.days, advance_flows(others, ledgers, as_of).get(candidate.lender, []), as_of)
     found.append(rules.check_floor(candidate.lender, [d for d in with_all if first <= d[0] <= last], lender.floor))
     low_day, low = min(((d, b) for d, b in without if first <= d <= last), key=lambda x: (x[1], x[0]))
-    found.append(rules.check_lender_share(candidate.lender, _open_principal(candidate, as_of), low - lender.floor,
-                                          low_day, limits.max_lender_share))
+    kept = known_earmarked(books, candidate.lender, as_of)
+    found.append(rules.check_lender_share(candidate.lender, _open_principal(candidate, as_of),
+                                          low - lender.floor - kept, low_day, limits.max_lender_share, kept))
     mine = [v for v in every if v.borrower == candidate.borrower]
     peak, peak_day = _peak(mine, ledgers, as_of, (first, last))
     found.append(rules.check_borrower_cap(candidate.borrower, peak, peak_day, limits.max_advance_per_borrower))
@@ -201,6 +210,8 @@ def _security(outlook: GroupOutlook, books: GroupBooks, policy: Policy, every: S
 
 def _net_cash(books: GroupBooks, policy: Policy, every: Sequence[AdvanceView], candidate: AdvanceView,
               as_of: dt.date, lender_days: Sequence[Day]) -> Breach | None:
+    if not applies(policy, rules.NET_CASH_CAP):  # a convention de trésorerie has no 50 % cap
+        return None
     start = _starts(candidate, as_of)
     period = financial_year(books.group.member(candidate.lender), start)
     opening, following = period.start, period.end + dt.timedelta(days=1)

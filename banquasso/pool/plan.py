@@ -27,12 +27,13 @@ from banquasso.pool.allocation import (
     allocate,
 )
 from banquasso.pool.capacity import Capacity, down, member_capacity
-from banquasso.pool.guard import opening_net_cash, tranche_securities
+from banquasso.pool.guard import known_earmarked, opening_net_cash, tranche_securities
 from banquasso.pool.memo import memoised
 from banquasso.pool.needs import Need, Security, member_needs
+from banquasso.terms.modes import applies
 from banquasso.terms.net_cash import financial_year
 from banquasso.terms.policy import Policy
-from banquasso.terms.rules import fiscal_year_start, legal_room  # noqa: F401 (fiscal_year_start: re-exported)
+from banquasso.terms.rules import NET_CASH_CAP, fiscal_year_start, legal_room  # noqa: F401 (fiscal_year_start: re-exported)
 from comptasso.books.facade import GroupBooks
 from comptasso.money import money_json
 from comptasso.problems import ProblemsError
@@ -238,6 +239,8 @@ def plan_inputs(books: GroupBooks, policy: Policy, as_of: dt.date, horizon: int 
         elif member.member_id not in no_lend:
             years = fiscal_years(books, member.member_id, member.days, as_of, policy)
             lenders.append(LenderInput(member.member_id, tuple(b - member.floor for b in balances), years))
+
+    lenders = lenders_by_policy(books, policy, as_of, lenders)
     index = {s: i for i, s in enumerate(securities)}
     need_inputs = tuple(
         NeedInput(n.member, n.episode.start, n.episode.end, tuple(index[s] for s in n.securities)) for n in needs)
@@ -249,6 +252,19 @@ def plan_inputs(books: GroupBooks, policy: Policy, as_of: dt.date, horizon: int 
                limits.max_lent_share_of_net_cash),
     )
     return PlanInputs(problem, tuple(needs), tuple(securities), first_day)
+
+
+def lenders_by_policy(books: GroupBooks, policy: Policy, as_of: dt.date,
+                      lenders: Sequence[LenderInput]) -> list[LenderInput]:
+    """Each lender's surplus less its earmarked cash (not lendable, `terms.net_cash.earmarked_cash`), and
+    no financial year to bound it when the mode has no 50 % cap (convention de trésorerie, `terms.modes`)."""
+    legal = applies(policy, NET_CASH_CAP)
+    out = []
+    for lender in lenders:
+        kept = known_earmarked(books, lender.id, as_of)
+        out.append(replace(lender, surplus=tuple(s - kept for s in lender.surplus),
+                           fiscal_years=lender.fiscal_years if legal else ()))
+    return out
 
 
 def plan_group(books: GroupBooks, policy: Policy, as_of: dt.date, horizon: int = 91,
@@ -355,10 +371,15 @@ def group_capacity(books: GroupBooks, policy: Policy, as_of: dt.date,
     share = policy.limits.max_lent_share_of_net_cash
     members = []
     for member in forecast.members:
-        years = fiscal_years(books, member.member_id, member.days, as_of, policy)
-        first = years[0]
-        cap = ZERO if member.member_id in no_lend else down(legal_room(first.opening_cash, share, first.already_lent))
-        members.append(member_capacity(member.member_id, [b for _, b in member.days], member.floor, policy, cap))
+        cap = None
+        if member.member_id in no_lend:
+            cap = ZERO
+        elif applies(policy, NET_CASH_CAP):  # no 50 % cap in a convention de trésorerie (terms.modes)
+            first = fiscal_years(books, member.member_id, member.days, as_of, policy)[0]
+            cap = down(legal_room(first.opening_cash, share, first.already_lent))
+        kept = known_earmarked(books, member.member_id, as_of)
+        members.append(member_capacity(member.member_id, [b for _, b in member.days], member.floor, policy, cap,
+                                       kept))
     return Capacity(as_of, tuple(members))
 
 

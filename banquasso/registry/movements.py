@@ -8,6 +8,9 @@ bean-checked) and only then commits the registry. A crash after the ledgers and 
 registry commit is completed by running the command again: the entries already written are
 recognised by their event key and not repeated.
 
+In `convention-de-tresorerie` mode (`banquasso.terms.modes`) every operation locks, checks and writes
+the pivot's ledger too: the entries go lender → pivot → borrower (`registry.postings.treasury_entries`).
+
 Idempotency is by content: a disbursement or repayment carries the bank operation's reference
 (`--ref`, default `<date>-<amount>`), and its event key is made of it, so the same repayment run
 twice is written once. No movement is dated after the desk's day.
@@ -39,7 +42,9 @@ from banquasso.registry.postings import (
     PENDING,
     EngineEntry,
     add_entries,
-    event_entries,
+    advance_entries,
+    hops,
+    principal_accounts,
     remove_events,
     render,
     set_flag,
@@ -47,6 +52,7 @@ from banquasso.registry.postings import (
 from banquasso.registry.proposals import schedule_lines
 from banquasso.registry.reconcile import reconcile
 from banquasso.registry.snapshot import ZERO, AdvanceView, snapshot
+from banquasso.terms.modes import pivot_member
 from banquasso.terms.schedule import ScheduleError
 from comptasso.books.facade import GroupBooks, open_books
 from comptasso.books.group import Member
@@ -100,6 +106,13 @@ def _input_problem(desk: Desk, advance_id: str, on: dt.date, ref: str | None) ->
     return None
 
 
+def involved(desk: Desk, lender: str, borrower: str) -> tuple[Member, ...]:
+    """The members whose ledgers an advance writes: lender and borrower, and the pivot in its mode."""
+    pivot = pivot_member(desk.policy, desk.group)
+    ids = dict.fromkeys([lender, *([pivot.id] if pivot else []), borrower])
+    return tuple(desk.group.member(m) for m in ids)
+
+
 def _opened_elsewhere(books: GroupBooks, member: Member) -> frozenset[str]:
     engine = str(engine_file(member).resolve())
     return frozenset(e.account for e in books.ledgers[member.id].entries
@@ -119,16 +132,18 @@ def _checker(books: GroupBooks, members: Sequence[Member]) -> Callable[[], list[
 
 def _precheck(desk: Desk, books: GroupBooks, view: AdvanceView, step: Step) -> list[Problem]:
     """The registry and both ledgers must agree on this advance before anything is written (decided on codes)."""
-    members = (desk.group.member(view.lender), desk.group.member(view.borrower))
+    members = involved(desk, view.lender, view.borrower)
     problems = [p for m in members for p in check_engine_file(m, books.ledgers[m.id].options)]
     ledgers = {m.id: books.ledgers[m.id].entries for m in desk.group.members}
     files = {m.id: str(engine_file(m)) for m in desk.group.members}
     views = [view] + [v for v in load_views(desk.registry) if v.id != view.id]  # the others' entries are known
+    pivot = desk.policy.pivot if pivot_member(desk.policy, desk.group) else None
     result = reconcile(views, desk.group, ledgers, desk.policy.accounts, ALL_TIME, files,
-                       exclude_events=step.exclude, ignore_flags=step.ignore_flags)
-    accounts = {desk.policy.accounts.lender_principal_for(view.borrower),
-                desk.policy.accounts.borrower_principal_for(view.lender)}
-    folders = {members[0].folder.resolve(), members[1].folder.resolve()}
+                       exclude_events=step.exclude, ignore_flags=step.ignore_flags, pivot=pivot)
+    receivable_for, payable_for = principal_accounts(desk.policy.accounts, pivot)
+    accounts = {account for payer, payee in hops(view.lender, view.borrower, pivot)
+                for account in (receivable_for(payee), payable_for(payer))}
+    folders = {m.folder.resolve() for m in members}
     problems += [p for p in result.mismatches
                  if p.subject == view.id or p.subject in accounts
                  or (p.code in codes.UNKNOWN_ENTRIES and Path(p.file).resolve().parent in folders)]
@@ -144,10 +159,10 @@ def _ledger_operation(desk: Desk, advance_id: str, action: str, preconditions: P
     view = load_view(desk.registry, advance_id)
     if view is None:
         return unknown(desk, advance_id)
-    lender, borrower = desk.group.member(view.lender), desk.group.member(view.borrower)
+    members = involved(desk, view.lender, view.borrower)
     recovered: list[str] = []
     try:
-        outcome = _locked_operation(desk, advance_id, action, preconditions, prepare, (lender, borrower), recovered)
+        outcome = _locked_operation(desk, advance_id, action, preconditions, prepare, members, recovered)
     except Timeout:
         outcome = Outcome(view, (desk.problem("livres occupés par une autre écriture : réessayez",
                                               codes.REGISTRY_BUSY, advance_id),))
@@ -155,11 +170,10 @@ def _ledger_operation(desk: Desk, advance_id: str, action: str, preconditions: P
 
 
 def _locked_operation(desk: Desk, advance_id: str, action: str, preconditions: Preconditions, prepare: Prepare,
-                      members: tuple[Member, Member], recovered: list[str]) -> Outcome:
-    lender, borrower = members
+                      members: tuple[Member, ...], recovered: list[str]) -> Outcome:
     written = False
     try:
-        with write_lock(desk.ledgers_dir, [lender.ledger, borrower.ledger]):
+        with write_lock(desk.ledgers_dir, [m.ledger for m in members]):
             try:
                 recovered.extend(recover(desk.ledgers_dir))
             except RecoveryConflictError as conflict:
@@ -184,11 +198,11 @@ def _locked_operation(desk: Desk, advance_id: str, action: str, preconditions: P
                 if desk.dry_run:
                     dry = f"{message} (essai à blanc : rien n'est écrit)"
                     raise AbortError(Outcome(snapshot(advance), messages=(dry,), entries=tuple(texts)))
-                problems = write_files(desk.ledgers_dir, edits, _checker(books, (lender, borrower)))
+                problems = write_files(desk.ledgers_dir, edits, _checker(books, members))
                 if problems:
                     raise AbortError(Outcome(before, (*problems, desk.problem(
                         f"{advance_id} : un livre ne passe plus bean-check après l'écriture ; "
-                        "les deux livres sont remis comme avant", codes.WRITE_CHECK_FAILED, advance_id))))
+                        "les livres sont remis comme avant", codes.WRITE_CHECK_FAILED, advance_id))))
                 written = True
                 session.flush()
                 after = snapshot(advance)
@@ -211,18 +225,18 @@ def _locked_operation(desk: Desk, advance_id: str, action: str, preconditions: P
 
 @dataclass(frozen=True)
 class _Event:
-    """One event to write: its registry payment and the entries of both members."""
+    """One event to write: its registry payment and the entries of its members (two, or three with a pivot)."""
 
     payment: Payment
-    entries: tuple[EngineEntry, EngineEntry]
+    entries: tuple[EngineEntry, ...]
 
 
 def _add_event(desk: Desk, session: Session, books: GroupBooks, advance: Advance,
                event: _Event) -> tuple[list[FileEdit], list[str]]:
     """The edits of both engine files for a new event; the registry gets its payment and postings."""
-    lender, borrower = desk.group.member(advance.lender), desk.group.member(advance.borrower)
     edits, refusals = [], []
-    for member, entry in zip((lender, borrower), event.entries, strict=True):
+    for entry in event.entries:
+        member = desk.group.member(entry.member)
         path = engine_file(member)
         text = path.read_text(encoding="utf-8") if path.exists() else ""
         new, why = add_entries(text, [entry], _opened_elsewhere(books, member))
@@ -233,8 +247,8 @@ def _add_event(desk: Desk, session: Session, books: GroupBooks, advance: Advance
                                                      for r in refusals)))
     advance.payments.append(event.payment)
     stamp = now()
-    for member, entry in zip((lender, borrower), event.entries, strict=True):
-        session.add(Posting(advance_id=advance.id, event=entry.event, member=member.id, flag=entry.flag,
+    for entry in event.entries:
+        session.add(Posting(advance_id=advance.id, event=entry.event, member=entry.member, flag=entry.flag,
                             written_at=stamp))
     return edits, [render(e) for e in event.entries]
 
@@ -245,8 +259,8 @@ def _event(desk: Desk, advance: Advance, kind: str, event_key: str, day: dt.date
     seq = max((p.seq for p in advance.payments), default=0) + 1
     payment = Payment(seq=seq, kind=kind, event=event_key, date=day, principal=principal, interest=interest,
                       confirmed_on=None, ref=ref)
-    entries = event_entries(advance.id, kind, event_key, day, principal, interest, PENDING, lender, borrower,
-                            desk.policy.accounts, desk.group.currency)
+    entries = advance_entries(advance.id, kind, event_key, day, principal, interest, PENDING, lender, borrower,
+                              desk.policy.accounts, desk.group.currency, pivot_member(desk.policy, desk.group))
     return _Event(payment, entries)
 
 
@@ -380,8 +394,8 @@ def confirm(desk: Desk, advance_id: str, event: str | None = None) -> Outcome:
     def prepare(session: Session, advance: Advance, books: GroupBooks) -> tuple[list[FileEdit], list[str], str]:
         events = chosen[-1]
         edits = []
-        for member_id in (advance.lender, advance.borrower):
-            path = engine_file(desk.group.member(member_id))
+        for member in involved(desk, advance.lender, advance.borrower):
+            path = engine_file(member)
             edits.append(FileEdit(path, set_flag(path.read_text(encoding="utf-8"), sorted(events), CLEARED)))
         for payment in advance.payments:
             if payment.event in events:
@@ -424,8 +438,8 @@ def cancel(desk: Desk, advance_id: str, event: str, reason: str) -> Outcome:
 
     def prepare(session: Session, advance: Advance, books: GroupBooks) -> tuple[list[FileEdit], list[str], str]:
         edits = []
-        for member_id in (advance.lender, advance.borrower):
-            path = engine_file(desk.group.member(member_id))
+        for member in involved(desk, advance.lender, advance.borrower):
+            path = engine_file(member)
             edits.append(FileEdit(path, remove_events(path.read_text(encoding="utf-8"), [event])))
         payment = next(p for p in advance.payments if p.event == event)
         advance.payments.remove(payment)

@@ -1,10 +1,19 @@
-"""The entries an advance writes into the engine file `banquasso.beancount` of both members (pure text)."""
+"""The entries an advance writes into the engine file `banquasso.beancount` of its members (pure text).
+
+In `prets` mode an event writes two entries, the lender's and the borrower's. In
+`convention-de-tresorerie` mode (`banquasso.terms.modes`) the money goes through the pivot: each
+event is the hops lender → pivot → borrower (reversed for a repayment), booked on the current
+accounts 4511 (`accounts.group_receivable` / `accounts.group_payable`), so it writes three entries —
+the lender's, the pivot's and the borrower's — each balanced. The pivot's entry carries both bank
+movements (money in from one member, out to the other), both current accounts and, for interest,
+the same amount in 768 and 6618: the pivot passes interest on without margin.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -246,3 +255,76 @@ def event_entries(advance: str, kind: str, event: str, day: dt.date, principal: 
     if kind == "disbursement":
         return disbursement(advance, event, day, principal, flag, both, names, ids, currency)
     return repayment(advance, event, day, principal, interest, flag, both, names, ids, currency)
+
+
+# --- convention de trésorerie: lender → pivot → borrower -----------------------------------------
+
+def hops(lender: str, borrower: str, pivot: str | None) -> tuple[tuple[str, str], ...]:
+    """Who pays whom when an advance is paid out (payer, payee): one hop between two members, or two
+    through the pivot (a hop from a member to itself, when the pivot lends or borrows, is left out)."""
+    if pivot is None:
+        return ((lender, borrower),)
+    return tuple(hop for hop in ((lender, pivot), (pivot, borrower)) if hop[0] != hop[1])
+
+
+def _narration(kind: str, advance: str, member: str, lender: Member, borrower: Member, pivot: Member) -> str:
+    what = "Avance" if kind == "disbursement" else "Remboursement"
+    if member == pivot.id:
+        return f"{what} {advance} de {lender.name} à {borrower.name} (organisme pivot)"
+    if member == lender.id:
+        return f"{what} {advance} à {borrower.name} par {pivot.name} (convention de trésorerie)"
+    return f"{what} {advance} de {lender.name} par {pivot.name} (convention de trésorerie)"
+
+
+def treasury_entries(advance: str, kind: str, event: str, day: dt.date, principal: Decimal, interest: Decimal,
+                     flag: str, members: tuple[Member, Member, Member], accounts: AccountsPolicy,
+                     currency: str = "EUR") -> tuple[EngineEntry, ...]:
+    """One event under a convention de trésorerie: an entry per member it touches (lender, pivot, borrower).
+
+    A disbursement is, for each hop (payer → payee): the payer's receivable on the payee
+    (`group_receivable_for`) up and its bank down; the payee's bank up and its debt to the payer
+    (`group_payable_for`) up. A repayment runs the hops backwards, with the interest through 6618
+    (who pays) and 768 (who receives).
+    """
+    lender, pivot, borrower = members
+    by_id = {m.id: m for m in members}
+    legs: dict[str, list[Leg]] = {m.id: [] for m in (lender, pivot, borrower)}
+    if kind == "disbursement":
+        for payer, payee in hops(lender.id, borrower.id, pivot.id):
+            legs[payer] += [Leg(accounts.group_receivable_for(payee), principal),
+                            Leg(by_id[payer].bank_account, -principal)]
+            legs[payee] += [Leg(by_id[payee].bank_account, principal),
+                            Leg(accounts.group_payable_for(payer), -principal)]
+    else:
+        total = principal + interest
+        for receiver, payer in reversed(hops(lender.id, borrower.id, pivot.id)):
+            legs[payer] += [leg for leg in (Leg(accounts.group_payable_for(receiver), principal),
+                                            Leg(accounts.borrower_interest, interest)) if leg.amount]
+            legs[payer].append(Leg(by_id[payer].bank_account, -total))
+            legs[receiver].append(Leg(by_id[receiver].bank_account, total))
+            legs[receiver] += [leg for leg in (Leg(accounts.group_receivable_for(payer), -principal),
+                                               Leg(accounts.lender_interest, -interest)) if leg.amount]
+    return tuple(EngineEntry(member, day, flag, _narration(kind, advance, member, lender, borrower, pivot),
+                             advance, event, tuple(lines), currency)
+                 for member, lines in legs.items() if lines)
+
+
+def advance_entries(advance: str, kind: str, event: str, day: dt.date, principal: Decimal, interest: Decimal,
+                    flag: str, lender: Member, borrower: Member, accounts: AccountsPolicy,
+                    currency: str = "EUR", pivot: Member | None = None) -> tuple[EngineEntry, ...]:
+    """Every member's entry for one event: lender and borrower, or through `pivot` (convention de trésorerie)."""
+    if pivot is None:
+        return event_entries(advance, kind, event, day, principal, interest, flag, lender, borrower, accounts,
+                             currency)
+    return treasury_entries(advance, kind, event, day, principal, interest, flag, (lender, pivot, borrower),
+                            accounts, currency)
+
+
+Namer = Callable[[str], str]
+
+
+def principal_accounts(accounts: AccountsPolicy, pivot: str | None) -> tuple[Namer, Namer]:
+    """The accounts of a hop (payer, payee): the payer's receivable on the payee, the payee's debt to the payer."""
+    if pivot is None:
+        return accounts.lender_principal_for, accounts.borrower_principal_for
+    return accounts.group_receivable_for, accounts.group_payable_for

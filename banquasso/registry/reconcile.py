@@ -1,17 +1,23 @@
-"""Registry against ledgers: every advance's events, the lender's receivable and the borrower's debt agree."""
+"""Registry against ledgers: every advance's events, the lender's receivable and the borrower's debt agree.
+
+Under a convention de trésorerie (`pivot` given) the pivot's ledger is checked too: each event must
+be in the three engine files, and each hop of an advance (lender → pivot, pivot → borrower) must
+show the outstanding principal on both current accounts 4511 — the payer's receivable and the
+payee's debt — for that advance and, over all advances, for each pair.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from beancount.core import data
 
 from banquasso.registry import codes
-from banquasso.registry.postings import EngineEntry, event_entries
+from banquasso.registry.postings import EngineEntry, advance_entries, hops, principal_accounts
 from banquasso.registry.snapshot import ZERO, AdvanceView, PaymentView
 from banquasso.terms.policy import AccountsPolicy
 from comptasso.books.group import Group, Member
@@ -30,6 +36,7 @@ class AdvanceBalance:
     lender_receivable: Decimal
     borrower_debt: Decimal
     ok: bool
+    pivot: str | None = None  # the organisme pivot (convention de trésorerie), whose two accounts were checked too
 
 
 @dataclass(frozen=True)
@@ -125,6 +132,7 @@ def reconcile(
     *,
     exclude_events: frozenset[str] = frozenset(),
     ignore_flags: frozenset[str] = frozenset(),
+    pivot: str | None = None,
 ) -> Reconciliation:
     """Compare the registry's advances with every member ledger, as of `as_of`.
 
@@ -133,54 +141,66 @@ def reconcile(
     registry event; and for every lender/borrower pair, the whole balance of the lender's receivable
     account and of the borrower's debt account (hand entries included) must equal what the registry
     says is outstanding. `exclude_events` leaves out events about to be written (a write's pre-check).
+    With `pivot` (convention de trésorerie), the same holds of the pivot's ledger and of each hop
+    through it, on the current accounts `accounts.group_receivable` / `accounts.group_payable`.
     """
     tagged = {member_id: _tagged(entries, as_of, exclude_events) for member_id, entries in ledgers.items()}
     known = {view.id for view in views}
     problems: list[Problem] = []
     balances: list[AdvanceBalance] = []
     pairs: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    middle = group.member(pivot) if pivot is not None else None
+    receivable_for, payable_for = principal_accounts(accounts, pivot)
     for view in views:
         lender, borrower = group.member(view.lender), group.member(view.borrower)
+        members = {view.lender, view.borrower, *([pivot] if pivot is not None else [])}
         before = len(problems)
         events = set()
         for payment in view.payments:
             if payment.date > as_of or payment.event in exclude_events:
                 continue
             events.add(payment.event)
-            expected = event_entries(view.id, payment.kind, payment.event, payment.date, payment.principal,
-                                     payment.interest, payment.flag, lender, borrower, accounts, group.currency)
-            sides = (("du prêteur", lender, expected[0]), ("de l'emprunteur", borrower, expected[1]))
-            for side, member, entry in sides:
+            expected = advance_entries(view.id, payment.kind, payment.event, payment.date, payment.principal,
+                                       payment.interest, payment.flag, lender, borrower, accounts, group.currency,
+                                       middle)
+            for entry in expected:
+                member = group.member(entry.member)
+                side = _side(view, member.id, pivot)
                 found = tagged[member.id].get(view.id, {}).get(payment.event, [])
                 problems += _check_event(view, payment, side, member, entry, found,
                                          engine_files[member.id], ignore_flags)
         for member_id in ledgers:
             for event, entries in tagged[member_id].get(view.id, {}).items():
-                if event not in events or member_id not in (view.lender, view.borrower):
+                if event not in events or member_id not in members:
                     for stray in entries:
                         name = event or "sans event"
                         problems.append(_coded(at(stray.meta, f"avance {view.id} : écriture « {name} » "
                                                               f"inconnue du registre dans le livre de {member_id}"),
                                                codes.RECONCILE_UNKNOWN_EVENT, view.id))
-        lender_account = accounts.lender_principal_for(view.borrower)
-        borrower_account = accounts.borrower_principal_for(view.lender)
         outstanding = view.outstanding_on(as_of) - sum(
             (p.principal if p.kind == "disbursement" else -p.principal
              for p in view.payments if p.event in exclude_events and p.date <= as_of), ZERO)
-        receivable = _account_total(ledgers[view.lender], lender_account, as_of, exclude_events, view.id)
-        debt = -_account_total(ledgers[view.borrower], borrower_account, as_of, exclude_events, view.id)
-        pairs[(view.lender, view.borrower)] += outstanding
-        totals = (("du prêteur", receivable, view.lender), ("de l'emprunteur", debt, view.borrower))
-        for side, amount, member_id in totals:
-            if amount != outstanding:
-                what = "créance" if side == "du prêteur" else "dette"
-                problems.append(Problem(engine_files[member_id], 0, (
-                    f"avance {view.id} : {what} de {fr_money(amount)} dans le livre {side} {member_id}, "
-                    f"{fr_money(outstanding)} restant dû au registre"), code=codes.RECONCILE_BALANCE, subject=view.id))
-        balances.append(AdvanceBalance(view.id, view.lender, view.borrower, outstanding, receivable, debt,
-                                       len(problems) == before))
+        seen: dict[str, Decimal] = {}
+        for payer, payee in hops(view.lender, view.borrower, pivot):
+            pairs[(payer, payee)] += outstanding
+            checks = ((payer, receivable_for(payee), 1, "créance", _side(view, payer, pivot)),
+                      (payee, payable_for(payer), -1, "dette", _side(view, payee, pivot)))
+            for member_id, account, sign, what, side in checks:
+                on_account = f" sur {account}" if pivot is not None else ""
+                total = _account_total(ledgers[member_id], account, as_of, exclude_events, view.id)
+                amount = total if sign > 0 else -total
+                seen.setdefault(member_id, amount)
+                if amount != outstanding:
+                    problems.append(Problem(engine_files[member_id], 0, (
+                        f"avance {view.id} : {what} de {fr_money(amount)}{on_account} dans le livre {side} "
+                        f"{member_id}, {fr_money(outstanding)} restant dû au registre"),
+                        code=codes.RECONCILE_BALANCE, subject=view.id))
+        balances.append(AdvanceBalance(view.id, view.lender, view.borrower, outstanding,
+                                       seen.get(view.lender, ZERO), seen.get(view.borrower, ZERO),
+                                       len(problems) == before, pivot))
     problems += _unknown_advances(tagged, known)
-    problems += _pair_totals(group, ledgers, accounts, as_of, exclude_events, pairs, engine_files)
+    problems += _pair_totals(group, ledgers, (receivable_for, payable_for), as_of, exclude_events, pairs,
+                             engine_files)
     return Reconciliation(as_of, tuple(balances), tuple(problems))
 
 
@@ -196,10 +216,23 @@ def _unknown_advances(tagged: Mapping[str, Mapping[str, Mapping[str, list[data.T
     ]
 
 
-def _pair_totals(group: Group, ledgers: Mapping[str, Sequence[data.Directive]], accounts: AccountsPolicy,
+def _side(view: AdvanceView, member_id: str, pivot: str | None) -> str:
+    """How a member stands in an advance, for messages: « du prêteur », « du pivot », « de l'emprunteur »."""
+    if member_id == pivot:
+        return "du pivot"
+    return "du prêteur" if member_id == view.lender else "de l'emprunteur"
+
+
+def _pair_totals(group: Group, ledgers: Mapping[str, Sequence[data.Directive]],
+                 accounts: tuple[Callable[[str], str], Callable[[str], str]],
                  as_of: dt.date, exclude: frozenset[str], pairs: Mapping[tuple[str, str], Decimal],
                  engine_files: Mapping[str, str]) -> list[Problem]:
-    """Every member's advance accounts, hand entries included, hold exactly what the registry says."""
+    """Every member's advance accounts, hand entries included, hold exactly what the registry says.
+
+    `pairs` is what each payer (lender, or pivot) is owed by each payee; `accounts` the payer's
+    receivable and the payee's debt account for a counterpart (`postings.principal_accounts`).
+    """
+    receivable_for, payable_for = accounts
     problems = []
     for lender in group.members:
         for borrower in group.members:
@@ -207,8 +240,8 @@ def _pair_totals(group: Group, ledgers: Mapping[str, Sequence[data.Directive]], 
                 continue
             expected = pairs.get((lender.id, borrower.id), ZERO)
             checks = (
-                (lender.id, accounts.lender_principal_for(borrower.id), expected, "créance sur", borrower.id),
-                (borrower.id, accounts.borrower_principal_for(lender.id), -expected, "dette envers", lender.id),
+                (lender.id, receivable_for(borrower.id), expected, "créance sur", borrower.id),
+                (borrower.id, payable_for(lender.id), -expected, "dette envers", lender.id),
             )
             for member_id, account, want, what, other in checks:
                 total = _account_total(ledgers[member_id], account, as_of, exclude)

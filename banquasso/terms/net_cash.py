@@ -14,6 +14,10 @@ reading implemented here (docs/legal.md, to be confirmed by the group's accounta
 - less the earmarked cash: the credit balance of the open *fonds dédiés* (19x accounts).
 
 The financial year is the member's own (`exercice_debut` in `group.toml`, default 1 January).
+
+`earmarked_cash` is the one reading of what a member may not lend (issue 13 item 7, issue 16 item 4):
+the booked credit balance of its 19x accounts and its treasury held in another commodity, as of a day.
+The legal base above, the capacity, the planner and the commitment guard all take it from there.
 """
 
 from __future__ import annotations
@@ -65,6 +69,45 @@ def financial_year(member: Member, day: dt.date) -> Year:
     return Year(start, dt.date(start.year + 1, month, first) - dt.timedelta(days=1))
 
 
+@dataclass(frozen=True)
+class Earmarked:
+    """Cash a member holds but may not lend, as of a day (both ≥ 0)."""
+
+    day: dt.date
+    fonds_dedies: Decimal  # credit balance of the 19x accounts (fonds dédiés booked, not yet used)
+    other_currency: Decimal  # 51x/53x balances held in another commodity than the group's (a local currency)
+
+    @property
+    def total(self) -> Decimal:
+        """What comes off a member's treasury before anything is lendable."""
+        return self.fonds_dedies + self.other_currency
+
+
+def earmarked_cash(entries: Iterable[data.Directive], as_of: dt.date, currency: str) -> Earmarked:
+    """The cash not lendable after every entry dated on or before `as_of`: open fonds dédiés and local currency.
+
+    Fonds dédiés are read on the booked 19x balance (what the accounts hold, not the per-grant
+    computation of `comptasso.model.fonds_dedies`, which proposes the closing entries); a debit
+    balance counts as 0. Treasury in another commodity counts its positive balance per commodity.
+    """
+    funds = ZERO
+    others: dict[str, Decimal] = {}
+    for entry in entries:
+        if not isinstance(entry, data.Transaction) or entry.date > as_of:
+            continue
+        for posting in entry.postings:
+            if posting.units is None or posting.units.number is None:
+                continue
+            number = Decimal(posting.units.number)
+            if is_treasury(posting.account):
+                if posting.units.currency != currency:
+                    others[posting.units.currency] = others.get(posting.units.currency, ZERO) + number
+            elif has_prefix(posting.account, "19"):
+                funds -= number
+    other = sum((max(v, ZERO) for v in others.values()), ZERO)
+    return Earmarked(as_of, max(funds, ZERO), other)
+
+
 def _is_under(account: str, root: str) -> bool:
     return account == root or account.startswith(root + ":")
 
@@ -72,7 +115,8 @@ def _is_under(account: str, root: str) -> bool:
 def opening_figures(entries: Iterable[data.Directive], opening: dt.date, currency: str,
                     borrower_principal: str) -> NetCash:
     """The net-cash figures after every entry dated on or before `opening` (the year's first day)."""
-    treasury = owed = earmarked = other = ZERO
+    entries = list(entries)
+    treasury = owed = ZERO
     for entry in entries:
         if not isinstance(entry, data.Transaction) or entry.date > opening:
             continue
@@ -83,15 +127,13 @@ def opening_figures(entries: Iterable[data.Directive], opening: dt.date, currenc
             if is_treasury(posting.account):
                 if posting.units.currency == currency:
                     treasury += number
-                else:
-                    other += number
             elif _is_under(posting.account, borrower_principal):
                 owed -= number
-            elif has_prefix(posting.account, "19"):
-                earmarked -= number
-    return NetCash(opening, treasury, max(owed, ZERO), max(earmarked, ZERO), other)
+    kept = earmarked_cash(entries, opening, currency)
+    return NetCash(opening, treasury, max(owed, ZERO), kept.fonds_dedies, kept.other_currency)
 
 
 def deductions(figures: NetCash) -> Decimal:
-    """What comes off a treasury balance to make it net cash: the debts owed and the earmarked cash."""
-    return figures.advances_owed + figures.earmarked
+    """What comes off a forecast treasury balance (every commodity summed, as the forecast does) to make it
+    net cash: the debts owed, the fonds dédiés and the treasury held in another commodity."""
+    return figures.advances_owed + figures.earmarked + figures.other_currency

@@ -1,4 +1,4 @@
-"""The pool policy `rules/pool.toml`: floors, haircuts, limits, terms and advance accounts."""
+"""The pool policy `rules/pool.toml`: the legal mode, floors, haircuts, limits, terms and advance accounts."""
 
 from __future__ import annotations
 
@@ -20,6 +20,15 @@ POOL_FILE = "pool.toml"
 LEGAL_MAX_DAYS = 1826
 #: French law: all loans of a lender over a financial year stay within half its net cash at its start.
 LEGAL_MAX_LENT_SHARE = Decimal("0.5")
+#: The longest advance any mode accepts (ten years): a bound on the tables, not a legal cap.
+TECHNICAL_MAX_DAYS = 3653
+
+#: The two legal modes (`mode`, banquasso.terms.modes): bilateral loans, or a convention de trésorerie.
+MODE_LOANS = "prets"
+MODE_TREASURY = "convention-de-tresorerie"
+MODES: tuple[str, ...] = (MODE_LOANS, MODE_TREASURY)
+Mode = Literal["prets", "convention-de-tresorerie"]
+_MEMBER_ID = r"^[a-z0-9][a-z0-9-]{1,31}$"
 
 DayCount = Literal["ACT/365", "30/360"]
 Method = Literal["bullet", "on-receipt", "linear", "annuity"]
@@ -132,11 +141,15 @@ class HaircutPolicy(_Table):
         return Decimal(self.autre)
 
 
-def _max_days(value: int) -> int:
+def _max_days(value: int, info: ValidationInfo) -> int:
+    """At least a day; at most five years in `prets` mode (the legal cap), ten in a convention de trésorerie."""
     if value < 1:
         raise ValueError(f"durée d'au moins 1 jour attendue ({value})")
-    if value > LEGAL_MAX_DAYS:
+    treasury = isinstance(info.context, dict) and info.context.get("mode") == MODE_TREASURY
+    if value > LEGAL_MAX_DAYS and not treasury:
         raise ValueError(f"au plus {LEGAL_MAX_DAYS} jours (5 ans, plafond légal) ; reçu {value}")
+    if value > TECHNICAL_MAX_DAYS:
+        raise ValueError(f"au plus {TECHNICAL_MAX_DAYS} jours (10 ans) ; reçu {value}")
     return value
 
 
@@ -225,14 +238,52 @@ class AccountsPolicy(_Table):
         return f"{self.borrower_principal}:{account_component(lender_id)}"
 
 
+    group_receivable: Annotated[str, Field(pattern=_ACCOUNT_PATTERN), _account_rule("Assets")] = (
+        "Assets:4511-Groupe-Comptes-Courants")
+    group_payable: Annotated[str, Field(pattern=_ACCOUNT_PATTERN), _account_rule("Liabilities")] = (
+        "Liabilities:4511-Groupe-Comptes-Courants")
+
+    def group_receivable_for(self, other_id: str) -> str:
+        """Convention de trésorerie: `Assets:4511-Groupe-Comptes-Courants:Ge-Alpes`, what `other_id` owes."""
+        return f"{self.group_receivable}:{account_component(other_id)}"
+
+    def group_payable_for(self, other_id: str) -> str:
+        """Convention de trésorerie: `Liabilities:4511-Groupe-Comptes-Courants:Velo-Gap`, what is owed to it."""
+        return f"{self.group_payable}:{account_component(other_id)}"
+
+
 class Policy(_Table):
     """The whole pool policy; every key has a default, so an empty file is a valid policy."""
 
+    mode: Annotated[Mode, _one_of(MODES)] = Field(default="prets", description="legal mode")
+    pivot: str | None = Field(default=None, pattern=_MEMBER_ID, validate_default=True,
+                              description="member id of the organisme pivot (convention-de-tresorerie mode)")
     floor: FloorPolicy = FloorPolicy()
     haircut: HaircutPolicy = HaircutPolicy()
     limits: LimitsPolicy = LimitsPolicy()
     terms: TermsPolicy = TermsPolicy()
     accounts: AccountsPolicy = AccountsPolicy()
+
+    @field_validator("pivot")
+    @classmethod
+    def _pivot_for_mode(cls, value: str | None, info: ValidationInfo) -> str | None:
+        mode = info.data.get("mode")
+        if mode == MODE_TREASURY and value is None:
+            raise ValueError("le mode « convention-de-tresorerie » exige pivot = \"ID\", le membre organisme pivot "
+                             "(le groupement d'employeurs)")
+        if mode == MODE_LOANS and value is not None:
+            raise ValueError("pivot ne sert qu'en mode « convention-de-tresorerie » (mode = \"prets\" ici)")
+        return value
+
+    @classmethod
+    def model_validate(cls, obj: Any, *, strict: bool | None = None, extra: Any = None,
+                       from_attributes: bool | None = None, context: Any | None = None,
+                       by_alias: bool | None = None, by_name: bool | None = None) -> Policy:
+        """Validate with the mode in the context: the five-year cap on `limits.max_days` depends on it."""
+        if context is None and isinstance(obj, dict):
+            context = {"mode": obj.get("mode", MODE_LOANS)}
+        return super().model_validate(obj, strict=strict, extra=extra, from_attributes=from_attributes,
+                                      context=context, by_alias=by_alias, by_name=by_name)
 
 
 def default_policy() -> Policy:

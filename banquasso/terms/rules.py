@@ -92,10 +92,11 @@ def check_min_advance(amount: Decimal, minimum: Decimal) -> Breach | None:
                   f"{fr_money(amount)} est inférieur à l'avance minimale limits.min_advance = {fr_money(minimum)}")
 
 
-def check_duration(disburse_on: dt.date, repay_on: dt.date, max_days: int) -> Breach | None:
-    """limits.max_days and the legal five years: how long an advance may last."""
+def check_duration(disburse_on: dt.date, repay_on: dt.date, max_days: int,
+                   legal_max_days: int | None = LEGAL_MAX_DAYS) -> Breach | None:
+    """limits.max_days and the legal five years (`legal_max_days`, None in a mode without it, `terms.modes`)."""
     days = (repay_on - disburse_on).days
-    if days > LEGAL_MAX_DAYS:
+    if legal_max_days is not None and days > legal_max_days:
         return Breach(LEGAL_MAX_DAYS_CODE, "limits.max_days",
                       f"durée de {days} jours au-delà du plafond légal de {LEGAL_MAX_DAYS} jours (5 ans)")
     if days > max_days:
@@ -122,15 +123,17 @@ def check_borrower_cap(borrower: str, peak: Decimal, peak_day: dt.date, cap: Dec
 
 
 def check_lender_share(lender: str, amount: Decimal, min_surplus: Decimal, low_day: dt.date,
-                       share: Decimal) -> Breach | None:
-    """limits.max_lender_share: one advance takes at most that share of the lender's lowest surplus."""
+                       share: Decimal, earmarked: Decimal = ZERO) -> Breach | None:
+    """limits.max_lender_share: one advance takes at most that share of the lender's lowest surplus
+    (over its floor and its `earmarked` cash, already deducted from `min_surplus`)."""
     room = lender_room(min_surplus, share)
     if amount <= room:
         return None
+    kept = f" et de sa trésorerie affectée de {fr_money(earmarked)}" if earmarked > 0 else ""
     return Breach(MAX_LENDER_SHARE, "limits.max_lender_share",
                   f"{fr_money(amount)} au-delà de ce que {lender} peut engager : {fr_money(room)} "
                   f"(limits.max_lender_share = {share} de son excédent de {fr_money(max(min_surplus, ZERO))} "
-                  f"au-dessus de son plancher le {_day(low_day)})")
+                  f"au-dessus de son plancher{kept} le {_day(low_day)})")
 
 
 def first_day_below(days: Sequence[tuple[dt.date, Decimal]], floor: Decimal) -> tuple[dt.date, Decimal] | None:

@@ -13,7 +13,8 @@ Every member's directives come back with each account prefixed by the member rig
 root (``Assets:512-CreditCoop`` → ``Assets:Velo-Gap:512-CreditCoop``). Inter-member advances are
 eliminated: both sides of an advance land on one elimination account per lender/borrower pair,
 and both sides of its interest on one elimination account, so they net to zero once both ledgers
-hold their entries.
+hold their entries. Under a convention de trésorerie the current accounts 4511 of the members with
+the pivot (`group_receivable` / `group_payable`) are eliminated the same way, pair by pair.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ DEFAULT_ACCOUNTS: Mapping[str, str] = {
     "lender_interest": "Income:768-Interets-BanquAsso",
     "borrower_principal": "Liabilities:1687-Avances-BanquAsso",
     "borrower_interest": "Expenses:6618-Interets-BanquAsso",
+    "group_receivable": "Assets:4511-Groupe-Comptes-Courants",
+    "group_payable": "Liabilities:4511-Groupe-Comptes-Courants",
 }
 
 
@@ -69,12 +72,21 @@ class PluginConfig:
 
 @dataclass(frozen=True)
 class AdvanceAccounts:
-    """The four advance accounts of `rules/pool.toml` `[accounts]`."""
+    """The advance accounts of `rules/pool.toml` `[accounts]` (the last two: convention de trésorerie)."""
 
     lender_principal: str
     lender_interest: str
     borrower_principal: str
     borrower_interest: str
+    group_receivable: str = DEFAULT_ACCOUNTS["group_receivable"]
+    group_payable: str = DEFAULT_ACCOUNTS["group_payable"]
+
+    @property
+    def principal_pairs(self) -> tuple[tuple[str, str, str], ...]:
+        """Each (creditor's account, debtor's account, elimination account) eliminated pair by pair."""
+        return ((self.lender_principal, self.borrower_principal, self.principal_elimination),
+                (self.group_receivable, self.group_payable,
+                 _elimination(self.group_receivable, "Comptes-Courants-Intra-Groupe")))
 
     @property
     def principal_elimination(self) -> str:
@@ -164,20 +176,22 @@ class Renamer:
     def eliminated(self, account: str) -> bool:
         """True when the account is one of the four advance accounts (or below one)."""
         a = self.accounts
-        bases = (a.lender_principal, a.borrower_principal, a.lender_interest, a.borrower_interest)
+        bases = (a.lender_principal, a.borrower_principal, a.lender_interest, a.borrower_interest,
+                 a.group_receivable, a.group_payable)
         return any(under(account, base) is not None for base in bases)
 
     def __call__(self, account: str) -> str:
         a, me = self.accounts, account_component(self.member_id)
-        rest = under(account, a.lender_principal)
-        if rest is not None:  # lender: …:<Borrower>[:…] → elimination:<Lender>:<Borrower>[:…]
-            return _join(a.principal_elimination, me, rest) if rest else a.principal_elimination
-        rest = under(account, a.borrower_principal)
-        if rest is not None:  # borrower: …:<Lender>[:…] → elimination:<Lender>:<Borrower>[:…]
-            if not rest:
-                return a.principal_elimination
-            lender, _, deeper = rest.partition(":")
-            return _join(a.principal_elimination, lender, me, deeper)
+        for creditor, debtor, elimination in a.principal_pairs:
+            rest = under(account, creditor)
+            if rest is not None:  # lender: …:<Borrower>[:…] → elimination:<Lender>:<Borrower>[:…]
+                return _join(elimination, me, rest) if rest else elimination
+            rest = under(account, debtor)
+            if rest is not None:  # borrower: …:<Lender>[:…] → elimination:<Lender>:<Borrower>[:…]
+                if not rest:
+                    return elimination
+                lender, _, deeper = rest.partition(":")
+                return _join(elimination, lender, me, deeper)
         for base in (a.lender_interest, a.borrower_interest):
             rest = under(account, base)
             if rest is not None:
