@@ -17,6 +17,7 @@ import click
 from banquasso.pool.guard import commitment_guard
 from banquasso.registry import lifecycle
 from banquasso.registry.db import open_registry
+from banquasso.registry.decisions import Decision
 from banquasso.registry.service import (
     Desk,
     Outcome,
@@ -274,26 +275,43 @@ def _print_proposals(outcomes: list[Outcome], any_proposal: bool, desk: Desk, bo
 @_common
 @click.option("--by", help="Qui approuve (nom du représentant du conseil du prêteur).")
 @click.option("--decision", help="Référence de la décision du conseil du prêteur (ex. CA-2026-11-12).")
+@click.option("--decision-date", type=ISO_DATE,
+              help="Date de la réunion qui a décidé (au plus tard --as-of) ; le plafond TMOP est celui de son "
+                   "semestre (défaut : le jour de la commande).")
+@click.option("--body", help="Instance qui a décidé pour le prêteur (défaut : conseil d'administration).")
+@click.option("--borrower-decision", help="Référence de la décision de l'emprunteur, quand les deux conseils "
+                                          "approuvent.")
+@click.option("--borrower-decision-date", type=ISO_DATE, help="Date de la décision de l'emprunteur.")
+@click.option("--borrower-body", help="Instance qui a décidé pour l'emprunteur (défaut : conseil "
+                                      "d'administration).")
 @force_options
 @dry_run_option
 def approve_command(advance_id: str, ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool,
-                    by: str | None, decision: str | None, force: bool, force_reason: str | None,
-                    dry_run: bool) -> None:
-    """Approuver une avance proposée (décision du conseil du prêteur), après le contrôle des engagements."""
+                    by: str | None, decision: str | None, decision_date: dt.date | None, body: str | None,
+                    borrower_decision: str | None, borrower_decision_date: dt.date | None,
+                    borrower_body: str | None, force: bool, force_reason: str | None, dry_run: bool) -> None:
+    """Approuver une avance proposée (décision du conseil du prêteur, et de l'emprunteur s'il y a lieu),
+    après le contrôle des engagements."""
     if by is None or decision is None:
         raise click.UsageError("l'approbation exige --by (qui approuve) et --decision (référence de la décision "
                                "du conseil d'administration du prêteur)")
+    borrower = None
+    if borrower_decision is not None:
+        borrower = Decision(borrower_decision, borrower_decision_date, borrower_body)
+    elif borrower_decision_date is not None or borrower_body is not None:
+        raise click.UsageError("--borrower-decision-date et --borrower-body exigent --borrower-decision "
+                               "(la référence de la décision de l'emprunteur)")
     desk = _desk(ledgers_dir, rules_dir, as_of, by, dry_run, _force_reason(force, force_reason))
-    _tmop_warning(desk)
-    _report(approve(desk, advance_id, by, decision), desk, as_json)
+    _tmop_warning(desk, decision_date)
+    _report(approve(desk, advance_id, by, decision, decision_date, body, borrower), desk, as_json)
 
 
-def _tmop_warning(desk: Desk) -> None:
-    """Warn (stderr) when `rules/tmop.toml` has no TMOP for the approval's half-year; exit 1 if it is invalid."""
+def _tmop_warning(desk: Desk, decided_on: dt.date | None = None) -> None:
+    """Warn (stderr) when `rules/tmop.toml` has no TMOP for the decision's half-year; exit 1 if it is invalid."""
     table, problems = load_tmop(desk.rules_dir)
     if table is None:
         fail(problems)
-    warning = rate_cap(table, desk.as_of, desk.policy.terms.max_rate).warning
+    warning = rate_cap(table, decided_on or desk.as_of, desk.policy.terms.max_rate).warning
     if warning is not None:
         click.echo(f"Avertissement : {warning}", err=True)
 
@@ -406,8 +424,12 @@ def _show_text(document: dict[str, Any], names: dict[str, str]) -> list[str]:
         lines.append(f"  Garantie       : convention {secured['convention']}, échéance du "
                      f"{day(secured['tranche_date'])}{received} (grâce {document['grace_days']} j)")
     if document["approved_by"]:
-        lines.append(f"  Approbation    : {document['approved_by']}, décision {document['decision']} "
-                     f"du {day(document['approved_on'])}")
+        body = f" ({document['decision_body']})" if document["decision_body"] else ""
+        lines.append(f"  Approbation    : {document['approved_by']}, décision {document['decision']}{body} "
+                     f"du {day(document['decision_date'] or document['approved_on'])}")
+    if document["borrower_decision"]:
+        lines.append(f"  Emprunteur     : décision {document['borrower_decision']} ({document['borrower_body']}) "
+                     f"du {day(document['borrower_decision_date'])}")
     if document["rejected_reason"]:
         lines.append(f"  Rejet          : {document['rejected_reason']}")
     lines.append(f"  Reste dû       : {money('outstanding')} (intérêts courus {money('accrued_interest')})")

@@ -22,6 +22,8 @@ LEGAL_MAX_DAYS = 1826
 LEGAL_MAX_LENT_SHARE = Decimal("0.5")
 
 DayCount = Literal["ACT/365", "30/360"]
+DependenceMode = Literal["refuse", "warn"]
+DEPENDENCE_MODES: tuple[str, ...] = DependenceMode.__args__  # type: ignore[attr-defined]
 Method = Literal["bullet", "on-receipt", "linear", "annuity"]
 METHODS: tuple[str, ...] = Method.__args__  # type: ignore[attr-defined]
 DAY_COUNTS: tuple[str, ...] = DayCount.__args__  # type: ignore[attr-defined]
@@ -170,6 +172,9 @@ class LimitsPolicy(_Table):
         default=LEGAL_MAX_LENT_SHARE, description="share of net cash at the start of the financial year")
     financial_year_start_month: Annotated[Int, AfterValidator(_month)] = Field(
         default=1, description="month (1–12) the lenders' financial year starts")
+    max_dependence_share: Share = Field(
+        default=Decimal("0.5"), description="most a borrower owes one lender, share of its annual resources")
+    dependence: Annotated[DependenceMode, _one_of(DEPENDENCE_MODES)] = "warn"
 
 
 class TermsPolicy(_Table):
