@@ -26,12 +26,17 @@ from banquasso.pool.allocation import (
     allocate,
 )
 from banquasso.pool.capacity import Capacity, down, member_capacity
+from banquasso.pool.dependence import books_dependence
 from banquasso.pool.guard import opening_net_cash, tranche_securities
 from banquasso.pool.memo import memoised
 from banquasso.pool.needs import Need, Security, member_needs
 from banquasso.terms.net_cash import financial_year
 from banquasso.terms.policy import Policy
-from banquasso.terms.rules import fiscal_year_start, legal_room  # noqa: F401 (fiscal_year_start: re-exported)
+from banquasso.terms.rules import (  # noqa: F401 (fiscal_year_start: re-exported)
+    dependence_room,
+    fiscal_year_start,
+    legal_room,
+)
 from comptasso.books.facade import GroupBooks
 from comptasso.money import money_json
 from comptasso.problems import ProblemsError
@@ -240,9 +245,25 @@ def plan_inputs(books: GroupBooks, policy: Policy, as_of: dt.date, horizon: int 
         window, tuple(lenders), tuple(borrowers), tuple(_security_input(s, as_of) for s in securities),
         need_inputs,
         Limits(limits.max_lender_share, limits.max_days, limits.min_advance, limits.max_advance_per_borrower,
-               limits.max_lent_share_of_net_cash),
+               limits.max_lent_share_of_net_cash, dependence_rooms(books, policy, lenders, borrowers, as_of)),
     )
     return PlanInputs(problem, tuple(needs), tuple(securities), first_day)
+
+
+def dependence_rooms(books: GroupBooks, policy: Policy, lenders: Sequence[LenderInput],
+                     borrowers: Sequence[BorrowerInput], as_of: dt.date) -> tuple[tuple[str, str, Decimal], ...]:
+    """When `limits.dependence = "refuse"`: the most each borrower may still owe each lender (the rule
+    `dependence_room`, over its books on the as-of day), so that no advance past the threshold is proposed."""
+    limits = policy.limits
+    if limits.dependence != "refuse":
+        return ()
+    rooms = []
+    for borrower in borrowers:
+        for lender in lenders:
+            figures = books_dependence(books, policy, borrower.id, lender.id, as_of)
+            rooms.append((lender.id, borrower.id,
+                          dependence_room(figures.resources, limits.max_dependence_share, figures.owed_to_lender)))
+    return tuple(rooms)
 
 
 def plan_group(books: GroupBooks, policy: Policy, as_of: dt.date, horizon: int = 91,

@@ -95,11 +95,12 @@ def _decision_refusal(decision: Decision, advance: Advance, as_of: dt.date, side
     if decision.date is None:
         return None
     if decision.date > as_of:
-        return (f"la décision {decision.ref} de {side} est datée du {fr_date(decision.date)}, après le "
-                f"{fr_date(as_of)} (--as-of) : une décision future ne peut être enregistrée", codes.DECISION_DATE_FUTURE)
+        return ((f"la décision {decision.ref} de {side} est datée du {fr_date(decision.date)}, après le "
+                 f"{fr_date(as_of)} (--as-of) : une décision future ne peut être enregistrée"),
+                codes.DECISION_DATE_FUTURE)
     if decision.date < advance.proposed_on:
-        return (f"la décision {decision.ref} de {side} est datée du {fr_date(decision.date)}, avant la proposition "
-                f"de l'avance le {fr_date(advance.proposed_on)}", codes.DECISION_DATE_BEFORE_PROPOSAL)
+        return ((f"la décision {decision.ref} de {side} est datée du {fr_date(decision.date)}, avant la "
+                 f"proposition de l'avance le {fr_date(advance.proposed_on)}"), codes.DECISION_DATE_BEFORE_PROPOSAL)
     return None
 
 

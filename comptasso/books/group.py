@@ -31,6 +31,7 @@ class _MemberTable(BaseModel):
     ledger: str = Field(min_length=1)
     bank_account: str = Field(pattern=ACCOUNT)
     exercice_debut: str = Field(default="01-01")
+    adresse: str | None = Field(default=None, min_length=1)
 
     @field_validator("exercice_debut")
     @classmethod
@@ -80,6 +81,8 @@ class Member:
     bank_account: str
     #: (month, day) of the first day of the member's financial year (`exercice_debut`, default 1 January).
     year_start: tuple[int, int] = (1, 1)
+    #: The postal address (`adresse`, optional): the loan contract and the form 2062 data name it.
+    address: str | None = None
 
     @property
     def folder(self) -> Path:
@@ -151,7 +154,7 @@ def load_group(ledgers_dir: Path) -> tuple[Group | None, list[Problem]]:
                                     code="ledger-missing", subject=f"{where}.ledger"))
             continue
         members.append(Member(table.id, table.name, table.siren, ledger, table.bank_account,
-                              parse_month_day(table.exercice_debut)))
+                              parse_month_day(table.exercice_debut), table.adresse))
     if problems:
         return None, problems
     group = Group(parsed.group.name, parsed.group.currency, tuple(members), ledgers_dir)
