@@ -88,7 +88,7 @@ def legal_table_flowables(table: LenderYear, st: pdfstyle.Styles) -> list[Flowab
     return [
         pdfstyle.paragraph(f"{table.name} — exercice du {long_date(table.year.start)} au {long_date(table.year.end)}",
                            st.heading),
-        pdfstyle.table(rows, [24 * mm, width - 146 * mm, 32 * mm, 17 * mm, 20 * mm, 17 * mm, 17 * mm, 19 * mm],
+        pdfstyle.table(rows, [24 * mm, width - 149 * mm, 27 * mm, 19 * mm, 21 * mm, 19 * mm, 19 * mm, 20 * mm],
                        bold_rows=[len(rows) - 1], numeric_from=4),
         pdfstyle.paragraph("Total : montant versé sur l'exercice ; restant dû au " + long_date(table.day) + ".",
                            st.small),

@@ -110,6 +110,15 @@ class LenderYear:
     rows: tuple[LegalRow, ...]
 
     @property
+    def year_start(self) -> dt.date:
+        return self.year.start
+
+    @property
+    def advances(self) -> tuple[LegalRow, ...]:
+        """The rows (each with its registry `view`)."""
+        return self.rows
+
+    @property
     def granted(self) -> Decimal:
         """The principal paid out within the year."""
         return sum((r.initial for r in self.rows if r.granted_in_year), ZERO)
