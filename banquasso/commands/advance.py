@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from banquasso.pool.guard import commitment_guard
-from banquasso.registry import lifecycle
+from banquasso.registry import codes, lifecycle
 from banquasso.registry.db import open_registry
 from banquasso.registry.decisions import Decision
 from banquasso.registry.service import (
@@ -509,3 +509,48 @@ def list_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_j
         click.echo(f"{d['id']:<14}  {lender:<{lw}}  {borrower:<{bw}}  {fr_money(Decimal(d['principal'])):>13}  "
                    f"{fr_money(Decimal(d['outstanding'])):>13}  {fr_date(dt.date.fromisoformat(due)):<10}  "
                    f"{d['status_label']}")
+
+
+@advance_command.command("convention")
+@click.argument("advance_id")
+@_common
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Fichier PDF à écrire (défaut : reports/conventions/convention-ID.pdf à côté des livres).")
+def convention_command(advance_id: str, ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool,
+                       output: Path | None) -> None:
+    """Écrire la convention de prêt d'une avance (PDF à signer) : parties, montant, taux et TMOP, durée,
+    échéancier, garantie, décisions, références légales, signatures."""
+    from banquasso.commands.board import check_output
+    from banquasso.scheduler.jobs import default_reports_dir
+    from banquasso.statement.attestation import Party
+    from banquasso.statement.convention import Contract, render_convention
+    from banquasso.statement.pdf import write_atomically
+
+    desk = _desk(ledgers_dir, rules_dir, as_of, None, False)
+    view = load_view(desk.registry, advance_id, desk.as_of)
+    if view is None:
+        fail(unknown(desk, advance_id).problems)
+    if view.state in (lifecycle.REJECTED, lifecycle.SUPERSEDED):
+        fail([desk.problem(f"{advance_id} : elle est {lifecycle.LABELS[view.state]}, aucune convention n'est à signer",
+                           codes.STATE_REFUSED, advance_id)])
+    table, problems = load_tmop(desk.rules_dir)
+    if table is None:
+        fail(problems)
+    cap = rate_cap(table, view.decided_on or desk.as_of, desk.policy.terms.max_rate)
+    path = output or default_reports_dir(ledgers_dir) / "conventions" / f"convention-{advance_id}.pdf"
+    refused = check_output(path)
+    if refused:
+        raise click.BadParameter(refused, param_hint="'-o' / '--output'")
+    group = desk.group
+    contract = Contract(view, Party.of(group.member(view.lender)), Party.of(group.member(view.borrower)),
+                        group.name, cap)
+    try:
+        write_atomically(path, render_convention(contract))
+    except OSError as exc:
+        raise click.BadParameter(f"impossible d'écrire « {path} » : {exc.strerror or exc}",
+                                 param_hint="'-o' / '--output'") from None
+    if as_json:
+        dump_json({"advance": advance_id, "pdf": str(path), "rate": str(view.rate), "tmop": str(cap.rate),
+                   "tmop_key": cap.key})
+    else:
+        click.echo(str(path))

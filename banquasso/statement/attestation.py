@@ -130,8 +130,8 @@ def _compliance(table: LenderYear, st: pdfstyle.Styles) -> list[Flowable]:
         share = row.dependence.lender_share
         rows.append([
             row.view.id,
-            f"{_yes(row.rate_within_cap)} ({percent(row.view.rate)} / {percent(row.rate_cap.rate)}, "
-            f"{row.rate_cap.key})",
+            (f"{_yes(row.rate_within_cap)} ({percent(row.view.rate)} / {percent(row.rate_cap.rate)}, "
+             f"{row.rate_cap.key})"),
             f"{_yes(row.within_five_years)} ({row.days} j / {LEGAL_MAX_DAYS} j)",
             decision_text(row),
             "sans ressources" if share is None else percent(share),
