@@ -224,7 +224,8 @@ def test_the_planner_proposes_nothing_past_the_threshold_when_refuse(tmp_path: P
         update={"max_dependence_share": Decimal("0.1"), "dependence": "refuse"})})
     capped = plan_group(books, strict, as_of)  # room: 10 % × 24 000 € − 0 owed = 2 400 €
     assert sum((a.amount for a in capped.advances), Decimal(0)) == Decimal("2400.00")
-    none = strict.model_copy(update={"limits": strict.limits.model_copy(update={"max_dependence_share": Decimal("0.01")})})
+    tiny = strict.limits.model_copy(update={"max_dependence_share": Decimal("0.01")})
+    none = strict.model_copy(update={"limits": tiny})
     assert plan_group(books, none, as_of).advances == ()  # 240 € of room, under limits.min_advance
     warned = strict.model_copy(update={"limits": strict.limits.model_copy(update={"dependence": "warn"})})
     assert plan_group(books, warned, as_of).advances == free.advances
@@ -287,7 +288,7 @@ def test_the_attestation_pack_pdf_json_and_registry_agree(tmp_path: Path) -> Non
     text = pdf_text(out / "attestation-preteur-2026-01-01.pdf")
     for figure in ("50 000,00 €", "25 000,00 €", "15 000,00 €", "10 000,00 €", "5 000,00 €", "62,50 %",
                    "CA-2026-11 (bureau) du 28/11/2026", "SIREN 123456789", "1 rue du Prêt, 05000 Gap",
-                   "55 j / 1826 j", "formulaire 2062", "1 janvier 2026 au 31 décembre 2026", "respecté"):
+                   "55 j / 1826 j", "formulaire 2062", "1er janvier 2026 au 31 décembre 2026", "respecté"):
         assert figure in text, figure
     assert text.count("Avance BQA-2026-0002") == 0  # no 2062 block for 5 000,00 €
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, KeepTogether, Spacer
+from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, Spacer
 
 from banquasso.registry.snapshot import AdvanceView
 from banquasso.statement.legal_pdf import decision_text, legal_table_flowables, long_date, percent
@@ -157,7 +157,8 @@ def _management_report(table: LenderYear, st: pdfstyle.Styles) -> list[Flowable]
 
 
 def _forms(attestation: Attestation, st: pdfstyle.Styles) -> list[Flowable]:
-    story: list[Flowable] = [pdfstyle.paragraph("4. Déclaration des contrats de prêt (formulaire 2062)", st.heading)]
+    story: list[Flowable] = [CondPageBreak(70 * mm),
+                             pdfstyle.paragraph("4. Déclaration des contrats de prêt (formulaire 2062)", st.heading)]
     if not attestation.forms:
         return [*story, pdfstyle.paragraph("Aucun prêt de plus de 5 000 € accordé sur l'exercice.", st.body)]
     width = pdfstyle.content_width()
@@ -209,6 +210,6 @@ def render_attestation(attestation: Attestation) -> bytes:
     story += legal_table_flowables(table, st)[1:]
     story += _compliance(table, st) + _management_report(table, st) + _forms(attestation, st)
     story += _signature(attestation, st)
-    footer = f"{table.name} — attestation des prêts, exercice ouvert le {fr_date(table.year.start)} — BanquAsso"
+    footer = f"Attestation des prêts de {table.lender}, exercice ouvert le {fr_date(table.year.start)} — BanquAsso"
     return pdfstyle.build_pdf(story, title=f"Attestation des prêts — {table.name}", author=attestation.group_name,
                               footer=footer, subject=f"Exercice ouvert le {fr_date(table.year.start)}")

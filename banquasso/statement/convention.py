@@ -24,7 +24,7 @@ from comptasso.money import fr_date, fr_money
 from comptasso.reports import pdfstyle
 
 METHODS = {"bullet": "en une fois à l'échéance (in fine)",
-           "on-receipt": "à l'encaissement de la subvention qui garantit l'avance, au plus tard à l'échéance",
+           "on-receipt": "à l'encaissement de la subvention qui garantit l'avance",
            "linear": "par échéances de capital constantes", "annuity": "par échéances constantes (annuités)"}
 DAY_COUNTS = {"ACT/365": "jours exacts sur 365", "30/360": "mois de 30 jours sur une année de 360 jours"}
 
@@ -57,19 +57,22 @@ def _parties(contract: Contract, st: pdfstyle.Styles) -> list[Flowable]:
 
 def _terms(contract: Contract, st: pdfstyle.Styles) -> list[Flowable]:
     view, cap = contract.view, contract.cap
-    days = (view.repay_on - view.disburse_on).days
+    paid_on = view.disbursement.date if view.disbursement is not None else view.disburse_on
+    days = (view.repay_on - paid_on).days
     count = DAY_COUNTS.get(view.day_count, view.day_count)
     rate = (f"Le prêt porte intérêt au taux annuel de {percent(view.rate)} ({count}), au plus le taux moyen de "
-            "rendement des obligations des sociétés privées (TMOP) "
-            f"retenu pour le semestre de la décision : {percent(cap.rate)} ({cap.key}).")
+            "rendement des obligations des sociétés privées (TMOP) du semestre de la décision")
     if cap.warning:
-        rate += " Le TMOP publié pour ce semestre reste à vérifier."
+        rate += (f". Faute de valeur de ce TMOP dans rules/tmop.toml, le plafond retenu est de {percent(cap.rate)} "
+                 f"({cap.key}) ; le TMOP publié reste à vérifier avant la signature.")
+    else:
+        rate += f" : {percent(cap.rate)} ({cap.key})."
     story = [
         *_article("Article 1 — Objet", f"Le prêteur consent à l'emprunteur un prêt de trésorerie de "
                   f"{fr_money(view.principal)}, référencé {view.id}, dans le cadre de l'article L511-6 1° bis du "
                   "Code monétaire et financier (prêts entre associations membres d'un même groupement).", st),
-        *_article("Article 2 — Versement", f"Le prêteur verse la somme le {long_date(view.disburse_on)} sur le compte "
-                  "bancaire de l'emprunteur.", st),
+        *_article("Article 2 — Versement", f"Le prêteur verse la somme le {long_date(paid_on)} sur le compte bancaire "
+                  "de l'emprunteur.", st),
         *_article("Article 3 — Taux d'intérêt", rate, st),
         *_article("Article 4 — Durée et remboursement",
                   f"Le prêt est remboursé {METHODS.get(view.method, view.method)}, au plus tard le "

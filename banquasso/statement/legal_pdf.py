@@ -16,8 +16,9 @@ from comptasso.reports import pdfstyle
 
 
 def long_date(day: dt.date) -> str:
-    """`2026-11-30` → `30 novembre 2026` (dates in sentences)."""
-    return str(format_date(day, "d MMMM y", locale="fr_FR"))
+    """`2026-11-30` → `30 novembre 2026`, `2026-12-01` → `1er décembre 2026` (dates in sentences)."""
+    text = str(format_date(day, "d MMMM y", locale="fr_FR"))
+    return "1er" + text[1:] if day.day == 1 else text
 
 
 def percent(value: Decimal) -> str:
