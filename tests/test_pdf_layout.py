@@ -98,7 +98,8 @@ def test_demo_statement_and_annual_reports_have_no_overlap(demo_copy: tuple[Path
 
 
 def test_the_attestation_and_the_loan_contract_with_long_names_have_no_overlap(tmp_path: Path) -> None:
-    from tests.test_law import granted, run
+    from tests.test_law import granted
+    from tests.test_registry import run
 
     ledgers, rules = granted(tmp_path)
     group = ledgers / "group.toml"
