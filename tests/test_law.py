@@ -224,9 +224,12 @@ def test_the_planner_proposes_nothing_past_the_threshold_when_refuse(tmp_path: P
         update={"max_dependence_share": Decimal("0.1"), "dependence": "refuse"})})
     capped = plan_group(books, strict, as_of)  # room: 10 % × 24 000 € − 0 owed = 2 400 €
     assert sum((a.amount for a in capped.advances), Decimal(0)) == Decimal("2400.00")
+    assert [u.reason for u in capped.unmet] == ["dependence"]
+    assert [u.reason for u in free.unmet] == []
     tiny = strict.limits.model_copy(update={"max_dependence_share": Decimal("0.01")})
     none = strict.model_copy(update={"limits": tiny})
-    assert plan_group(books, none, as_of).advances == ()  # 240 € of room, under limits.min_advance
+    nothing = plan_group(books, none, as_of)  # 240 € of room, under limits.min_advance
+    assert nothing.advances == () and [u.reason for u in nothing.unmet] == ["dependence"]
     warned = strict.model_copy(update={"limits": strict.limits.model_copy(update={"dependence": "warn"})})
     assert plan_group(books, warned, as_of).advances == free.advances
 

@@ -52,6 +52,8 @@ REASONS = {
     "borrower-cap": "plafond d'avances par emprunteur atteint (limits.max_advance_per_borrower)",
     "min-advance": "le reste est inférieur à l'avance minimale (limits.min_advance)",
     "legal-cap": "plafond légal atteint : 50 % de la trésorerie nette des prêteurs à l'ouverture de l'exercice",
+    "dependence": "seuil de dépendance atteint envers chaque prêteur (limits.max_dependence_share, "
+                  "limits.dependence = \"refuse\")",
     "no-lender": "aucun prêteur n'a d'excédent au-dessus de son plancher sur toute la période "
                  "(limits.max_lender_share)",
 }
@@ -335,6 +337,10 @@ def explain(problem: AllocationInput, allocation: Allocation, n: int,  # noqa: P
                     if a.borrower == need.member and active(a.start, a.repay, worst)), ZERO)
     if borrowed >= policy.limits.max_advance_per_borrower - Decimal("0.01"):
         return "borrower-cap"
+    least = max(policy.limits.min_advance, Decimal("0.01"))
+    if problem.limits.pair_rooms and all(_pair_room_left(problem, allocation, lender.id, need.member) < least
+                                         for lender in problem.lenders):
+        return "dependence"
     mine = [c for c in allocation.candidates if c.need == n]
     if not mine:
         return "no-lender"
@@ -344,6 +350,12 @@ def explain(problem: AllocationInput, allocation: Allocation, n: int,  # noqa: P
            for c in mine):
         return "legal-cap"
     return "no-lender"
+
+
+def _pair_room_left(problem: AllocationInput, allocation: Allocation, lender: str, borrower: str) -> Decimal:
+    """What the dependence test still lets `borrower` owe `lender` once the plan's advances are counted."""
+    planned = sum((a.amount for a in allocation.advances if (a.lender, a.borrower) == (lender, borrower)), ZERO)
+    return problem.limits.pair_room(lender, borrower) - planned
 
 
 def _legal_room_left(problem: AllocationInput, allocation: Allocation, lender_index: int, day: int) -> Decimal:
