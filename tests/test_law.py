@@ -200,6 +200,17 @@ def test_the_guard_only_warns_when_the_policy_says_warn(tmp_path: Path) -> None:
     assert "Avertissement : BQA" not in run(approve_args("BQA-2026-0001"), *quiet).output  # 41,67 % ≤ 50 %
 
 
+def test_disburse_and_a_typed_in_proposal_warn_too(tmp_path: Path) -> None:
+    ledgers, rules_dir = proposed(tmp_path)
+    assert run(approve_args("BQA-2026-0001"), ledgers, rules_dir).exit_code == 0
+    (rules_dir / "pool.toml").write_text('[limits]\nmax_dependence_share = 0.4\ndependence = "warn"\n',
+                                         encoding="utf-8")
+    paid = run(["advance", "disburse", "BQA-2026-0001", "--on", "2026-12-01"], ledgers, rules_dir, "2026-12-01")
+    assert paid.exit_code == 0 and "Avertissement : BQA-2026-0001 : emprunteur devrait 10 000,00 €" in paid.output
+    again = run(propose_args("1000.00"), ledgers, rules_dir, "2026-12-01")  # 11 000 € owed: 45,83 %
+    assert again.exit_code == 0 and "Avertissement : BQA-2026-0002 : emprunteur devrait 11 000,00 €" in again.output
+
+
 def test_the_policy_keys_are_validated(tmp_path: Path) -> None:
     (tmp_path / "pool.toml").write_text('[limits]\ndependence = "ignore"\n', encoding="utf-8")
     policy, problems = load_policy(tmp_path)
