@@ -347,3 +347,30 @@ def test_the_loan_contract_pdf(tmp_path: Path) -> None:
         assert needle in text, needle
     missing = run(["advance", "convention", "BQA-2026-0099", "--output", str(tmp_path / "y.pdf")], ledgers, rules_dir)
     assert missing.exit_code == 1 and "avance inconnue" in missing.output
+
+
+def test_migration_0004_upgrades_a_0003_registry_and_downgrades(tmp_path: Path) -> None:
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from banquasso.registry.db import alembic_config, current_revision, make_engine, script_head
+
+    assert script_head() == "0004_law"
+    engine = make_engine(f"sqlite:///{tmp_path / 'r.db'}")
+    config = alembic_config()
+    law = {"decision_date", "decision_body", "borrower_decision", "borrower_decision_date", "borrower_body"}
+
+    def columns() -> set[str]:
+        return {c["name"] for c in inspect(engine).get_columns("advance")}
+
+    def step(action: str, target: str) -> None:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            getattr(command, action)(config, target)
+
+    step("upgrade", "0003_guard")
+    assert not columns() & law
+    step("upgrade", "head")
+    assert law <= columns() and current_revision(engine) == "0004_law"
+    step("downgrade", "0003_guard")
+    assert not columns() & law and current_revision(engine) == "0003_guard"
