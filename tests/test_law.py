@@ -305,6 +305,10 @@ def test_the_attestation_pack_pdf_json_and_registry_agree(tmp_path: Path) -> Non
                    "55 j / 1826 j", "formulaire 2062", "1er janvier 2026 au 31 décembre 2026", "respecté"):
         assert figure in text, figure
     assert text.count("Avance BQA-2026-0002") == 0  # no 2062 block for 5 000,00 €
+    summary = run(["attestation", "--member", "preteur", "--year", "2026", "--output", str(out)], ledgers, rules_dir,
+                  "2027-01-05")
+    assert ("2 prêt(s), 15 000,00 € accordés sur l'exercice pour un plafond de 25 000,00 € (test des 50 % respecté)"
+            in summary.output and "1 prêt(s) à déclarer (formulaire 2062)" in summary.output)
 
 
 def test_the_statement_annex_and_the_attestation_are_one_table(tmp_path: Path) -> None:

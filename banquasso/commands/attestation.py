@@ -18,7 +18,7 @@ from banquasso.statement.pdf import write_atomically
 from banquasso.terms.policy import load_policy
 from banquasso.terms.tmop import load_tmop
 from comptasso.cli.util import as_of_option, books_options, dump_json, fail, json_option, load_or_exit, today
-from comptasso.money import fr_date
+from comptasso.money import fr_date, fr_money
 from comptasso.problems import Problem
 
 #: The financial year asked for opens after the as-of day: there is nothing to attest yet.
@@ -79,5 +79,11 @@ def attestation_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | Non
     if as_json:
         dump_json({"pdf": str(stem.with_suffix(".pdf")), "json": str(stem.with_suffix(".json")), **document})
     else:
+        table = attestation.table
+        verdict = "respecté" if table.within_cap else "DÉPASSÉ"
+        click.echo(f"{table.name}, exercice du {fr_date(table.year.start)} au {fr_date(table.year.end)} : "
+                   f"{len(table.rows)} prêt(s), {fr_money(table.granted)} accordés sur l'exercice pour un plafond de "
+                   f"{fr_money(table.cap)} (test des 50 % {verdict}), {fr_money(table.outstanding)} restant dus au "
+                   f"{fr_date(table.day)} ; {len(attestation.forms)} prêt(s) à déclarer (formulaire 2062).")
         click.echo(str(stem.with_suffix(".pdf")))
         click.echo(str(stem.with_suffix(".json")))
