@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pdfplumber
 from beancount import loader
+from hypothesis import given
+from hypothesis import strategies as st
 
 from banquasso.pool.guard import commitment_guard
 from banquasso.pool.plan import plan_group
@@ -177,6 +179,23 @@ def test_the_dependence_rule_on_hand_computed_figures() -> None:
     assert checked is not None and "sans ressources" in checked.message
     assert rules.dependence_room(Decimal("24000.00"), Decimal("0.5"), Decimal("10000.00")) == Decimal("2000.00")
     assert rules.dependence_room(Decimal("24000.00"), Decimal("0.1"), Decimal("10000.00")) == Decimal("0.00")
+
+
+money = st.decimals(min_value=0, max_value=10**7, places=2, allow_nan=False, allow_infinity=False)
+
+
+@given(resources=money, owed=money, share=st.decimals(min_value=0, max_value=1, places=5))
+def test_what_the_planner_may_add_the_guard_accepts_and_a_cent_more_it_refuses(resources: Decimal, owed: Decimal,
+                                                                              share: Decimal) -> None:
+    room = rules.dependence_room(resources, share, owed)
+    day = dt.date(2026, 11, 30)
+
+    def breach(total: Decimal) -> rules.Breach | None:
+        return rules.check_dependence(Dependence("b", "l", day, total, total, resources), share, "refuse")
+
+    if room > 0:
+        assert breach(owed + room) is None
+    assert room >= 0 and breach(owed + room + Decimal("0.01")) is not None
 
 
 def test_the_guard_refuses_past_the_threshold_when_the_policy_says_refuse(tmp_path: Path) -> None:

@@ -196,11 +196,9 @@ def check_dependence(figures: Dependence, share: Decimal, mode: str) -> Breach |
     """limits.max_dependence_share: what a borrower owes one lender (the new advance included) stays within
     that share of its annual resources (class 7 credits over 365 days). `limits.dependence` says whether a
     breach refuses the advance (`refuse`, never overridable: the law forbids the dependence) or warns (`warn`)."""
+    if figures.owed_to_lender <= share * max(figures.resources, ZERO):  # exact: the shown share is rounded
+        return None
     ratio = figures.lender_share
-    if ratio is not None and ratio <= share:
-        return None
-    if ratio is None and figures.owed_to_lender <= 0:
-        return None
     shown = "sans ressources" if ratio is None else f"{fr_number(ratio * 100)} % de"
     return Breach(DEPENDENCE, "limits.max_dependence_share",
                   f"{figures.borrower} devrait {fr_money(figures.owed_to_lender)} à {figures.lender}, {shown} ses "
