@@ -397,3 +397,13 @@ def test_migration_0004_upgrades_a_0003_registry_and_downgrades(tmp_path: Path) 
     assert law <= columns() and current_revision(engine) == "0004_law"
     step("downgrade", "0003_guard")
     assert not columns() & law and current_revision(engine) == "0003_guard"
+
+
+def test_the_attested_year_is_the_members_own_opening_in_that_year() -> None:
+    from banquasso.terms.net_cash import Year
+    from comptasso.books.group import Member
+
+    september = Member("s", "S", None, Path("s/main.beancount"), "Assets:512-Banque", (9, 1))
+    january = Member("j", "J", None, Path("j/main.beancount"), "Assets:512-Banque")
+    assert attested_year(september, 2026) == Year(dt.date(2026, 9, 1), dt.date(2027, 8, 31))
+    assert attested_year(january, 2026) == Year(dt.date(2026, 1, 1), dt.date(2026, 12, 31))
