@@ -17,7 +17,6 @@ from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, PageBreak,
 from banquasso.pool.capacity import WINDOWS
 from banquasso.statement.charts import forecast_chart
 from banquasso.statement.data import DUE_SOON_DAYS, MemberPage, StatementData
-from banquasso.statement.legal_pdf import legal_table_flowables
 from banquasso.watch.accuracy import BUCKETS, Accuracy
 from banquasso.watch.monitoring import AdvanceOnDay
 from comptasso.money import fr_date, fr_money, fr_number
@@ -283,6 +282,8 @@ def _member_page(data: StatementData, page: MemberPage) -> list[Flowable]:
 
 
 def _annex(data: StatementData) -> list[Flowable]:
+    from banquasso.statement.legal_pdf import legal_table_flowables  # the attestation's table too
+
     st = pdfstyle.styles()
     story: list[Flowable] = [
         _p("Annexe — avances de trésorerie consenties", st.title),

@@ -166,6 +166,26 @@ def check_net_cash_cap(lender: str, year_start: dt.date, opening_cash: Decimal, 
                   f"d'ouverture, {fr_money(opening_cash)} ; plafond légal)")
 
 
+def dependence_room(resources: Decimal, share: Decimal, owed_to_lender: Decimal) -> Decimal:
+    """limits.max_dependence_share: what a borrower may still owe one lender (≥ 0, rounded down to the cent)."""
+    return down(max(ZERO, share * max(resources, ZERO) - owed_to_lender))
+
+
+def check_dependence(figures: Dependence, share: Decimal, mode: str) -> Breach | None:
+    """limits.max_dependence_share: what a borrower owes one lender (the new advance included) stays within
+    that share of its annual resources (class 7 credits over 365 days). `limits.dependence` says whether a
+    breach refuses the advance (`refuse`, never overridable: the law forbids the dependence) or warns (`warn`)."""
+    if figures.owed_to_lender <= share * max(figures.resources, ZERO):  # exact: the shown share is rounded
+        return None
+    ratio = figures.lender_share
+    shown = "sans ressources" if ratio is None else f"{fr_number(ratio * 100)} % de"
+    return Breach(DEPENDENCE, "limits.max_dependence_share",
+                  f"{figures.borrower} devrait {fr_money(figures.owed_to_lender)} à {figures.lender}, {shown} ses "
+                  f"ressources annuelles ({fr_money(figures.resources)} de produits du {_day(figures.first_day)} au "
+                  f"{_day(figures.day)}), au-delà de limits.max_dependence_share = {share} (dépendance financière ; "
+                  f"total dû à tous les prêteurs : {fr_money(figures.owed_total)})", warning=mode == "warn")
+
+
 def check_security(tranche: str, secured: Decimal, cap: Decimal, haircut_key: str) -> Breach | None:
     """haircut.<kind>: a tranche secures at most haircut × its open amount, across all advances."""
     if secured <= cap:
@@ -186,22 +206,3 @@ def unreadable_member(member: str) -> Breach:
     return Breach(MEMBER_UNREADABLE, "ledgers",
                   f"le livre de {member} ne se charge pas (voir comptasso check) : aucun engagement n'est possible")
 
-
-def dependence_room(resources: Decimal, share: Decimal, owed_to_lender: Decimal) -> Decimal:
-    """limits.max_dependence_share: what a borrower may still owe one lender (≥ 0, rounded down to the cent)."""
-    return down(max(ZERO, share * max(resources, ZERO) - owed_to_lender))
-
-
-def check_dependence(figures: Dependence, share: Decimal, mode: str) -> Breach | None:
-    """limits.max_dependence_share: what a borrower owes one lender (the new advance included) stays within
-    that share of its annual resources (class 7 credits over 365 days). `limits.dependence` says whether a
-    breach refuses the advance (`refuse`, never overridable: the law forbids the dependence) or warns (`warn`)."""
-    if figures.owed_to_lender <= share * max(figures.resources, ZERO):  # exact: the shown share is rounded
-        return None
-    ratio = figures.lender_share
-    shown = "sans ressources" if ratio is None else f"{fr_number(ratio * 100)} % de"
-    return Breach(DEPENDENCE, "limits.max_dependence_share",
-                  f"{figures.borrower} devrait {fr_money(figures.owed_to_lender)} à {figures.lender}, {shown} ses "
-                  f"ressources annuelles ({fr_money(figures.resources)} de produits du {_day(figures.first_day)} au "
-                  f"{_day(figures.day)}), au-delà de limits.max_dependence_share = {share} (dépendance financière ; "
-                  f"total dû à tous les prêteurs : {fr_money(figures.owed_total)})", warning=mode == "warn")
