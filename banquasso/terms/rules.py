@@ -205,4 +205,3 @@ def unreadable_member(member: str) -> Breach:
     """A member whose ledger does not load: its rules cannot be checked, so nothing is committed."""
     return Breach(MEMBER_UNREADABLE, "ledgers",
                   f"le livre de {member} ne se charge pas (voir comptasso check) : aucun engagement n'est possible")
-
