@@ -123,7 +123,7 @@ def test_the_guard_returns_codes_not_text(tmp_path: Path) -> None:
     huge = replace(view, principal=Decimal("46000.00"), state="approved")
     found = {b.code for b in commitment_guard(books, default_policy(), [], huge, dt.date(2026, 11, 30))}
     assert found == {rules.MAX_LENDER_SHARE, rules.MAX_PER_BORROWER, rules.SECURITY_CAP, rules.FLOOR,
-                     rules.NET_CASH_CAP}
+                     rules.NET_CASH_CAP, rules.DEPENDENCE}  # 46 000 € owed for 24 000 € of resources
     assert commitment_guard(books, default_policy(), [], view, dt.date(2026, 11, 30)) == []
 
 

@@ -95,3 +95,24 @@ def test_demo_statement_and_annual_reports_have_no_overlap(demo_copy: tuple[Path
         assert result.exit_code == 0, result.output
         for pdf in (report, tmp_path / f"{member}-annexe.pdf"):
             assert overlapping_words(pdf.read_bytes()) == [], pdf.name
+
+
+def test_the_attestation_and_the_loan_contract_with_long_names_have_no_overlap(tmp_path: Path) -> None:
+    from tests.test_law import granted
+    from tests.test_registry import run
+
+    ledgers, rules = granted(tmp_path)
+    group = ledgers / "group.toml"
+    group.write_text(group.read_text(encoding="utf-8").replace('name = "Preteur"', f'name = "{LONG_NAMES["alpha"]}"')
+                     .replace('name = "Emprunteur"', f'name = "{LONG_NAMES["beta"]}"'), encoding="utf-8")
+    pack = run(["attestation", "--member", "preteur", "--year", "2026", "--output", str(tmp_path / "pack")],
+               ledgers, rules, "2027-01-05")
+    assert pack.exit_code == 0, pack.output
+    contract = tmp_path / "convention.pdf"
+    made = run(["advance", "convention", "BQA-2026-0001", "--output", str(contract)], ledgers, rules, "2026-12-02")
+    assert made.exit_code == 0, made.output
+    for pdf in (tmp_path / "pack" / "attestation-preteur-2026-01-01.pdf", contract):
+        content = pdf.read_bytes()
+        assert overlapping_words(content) == [], pdf.name
+        text = " ".join(page_texts(content))
+        assert all(word in text for word in LONG_NAMES["beta"].split()), pdf.name  # wrapped, not cut

@@ -15,8 +15,9 @@ from typing import Any
 import click
 
 from banquasso.pool.guard import commitment_guard
-from banquasso.registry import lifecycle
+from banquasso.registry import codes, lifecycle
 from banquasso.registry.db import open_registry
+from banquasso.registry.decisions import Decision
 from banquasso.registry.service import (
     Desk,
     Outcome,
@@ -277,26 +278,43 @@ def _print_proposals(outcomes: list[Outcome], any_proposal: bool, desk: Desk, bo
 @_common
 @click.option("--by", help="Qui approuve (nom du représentant du conseil du prêteur).")
 @click.option("--decision", help="Référence de la décision du conseil du prêteur (ex. CA-2026-11-12).")
+@click.option("--decision-date", type=ISO_DATE,
+              help="Date de la réunion qui a décidé (au plus tard --as-of) ; le plafond TMOP est celui de son "
+                   "semestre (défaut : le jour de la commande).")
+@click.option("--body", help="Instance qui a décidé pour le prêteur (défaut : conseil d'administration).")
+@click.option("--borrower-decision", help="Référence de la décision de l'emprunteur, quand les deux conseils "
+                                          "approuvent.")
+@click.option("--borrower-decision-date", type=ISO_DATE, help="Date de la décision de l'emprunteur.")
+@click.option("--borrower-body", help="Instance qui a décidé pour l'emprunteur (défaut : conseil "
+                                      "d'administration).")
 @force_options
 @dry_run_option
 def approve_command(advance_id: str, ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool,
-                    by: str | None, decision: str | None, force: bool, force_reason: str | None,
-                    dry_run: bool) -> None:
-    """Approuver une avance proposée (décision du conseil du prêteur), après le contrôle des engagements."""
+                    by: str | None, decision: str | None, decision_date: dt.date | None, body: str | None,
+                    borrower_decision: str | None, borrower_decision_date: dt.date | None,
+                    borrower_body: str | None, force: bool, force_reason: str | None, dry_run: bool) -> None:
+    """Approuver une avance proposée (décision du conseil du prêteur, et de l'emprunteur s'il y a lieu),
+    après le contrôle des engagements."""
     if by is None or decision is None:
         raise click.UsageError("l'approbation exige --by (qui approuve) et --decision (référence de la décision "
                                "du conseil d'administration du prêteur)")
+    borrower = None
+    if borrower_decision is not None:
+        borrower = Decision(borrower_decision, borrower_decision_date, borrower_body)
+    elif borrower_decision_date is not None or borrower_body is not None:
+        raise click.UsageError("--borrower-decision-date et --borrower-body exigent --borrower-decision "
+                               "(la référence de la décision de l'emprunteur)")
     desk = _desk(ledgers_dir, rules_dir, as_of, by, dry_run, _force_reason(force, force_reason))
-    _tmop_warning(desk)
-    _report(approve(desk, advance_id, by, decision), desk, as_json)
+    _tmop_warning(desk, decision_date)
+    _report(approve(desk, advance_id, by, decision, decision_date, body, borrower), desk, as_json)
 
 
-def _tmop_warning(desk: Desk) -> None:
-    """Warn (stderr) when `rules/tmop.toml` has no TMOP for the approval's half-year; exit 1 if it is invalid."""
+def _tmop_warning(desk: Desk, decided_on: dt.date | None = None) -> None:
+    """Warn (stderr) when `rules/tmop.toml` has no TMOP for the decision's half-year; exit 1 if it is invalid."""
     table, problems = load_tmop(desk.rules_dir)
     if table is None:
         fail(problems)
-    warning = rate_cap(table, desk.as_of, desk.policy.terms.max_rate).warning
+    warning = rate_cap(table, decided_on or desk.as_of, desk.policy.terms.max_rate).warning
     if warning is not None:
         click.echo(f"Avertissement : {warning}", err=True)
 
@@ -409,8 +427,12 @@ def _show_text(document: dict[str, Any], names: dict[str, str]) -> list[str]:
         lines.append(f"  Garantie       : convention {secured['convention']}, échéance du "
                      f"{day(secured['tranche_date'])}{received} (grâce {document['grace_days']} j)")
     if document["approved_by"]:
-        lines.append(f"  Approbation    : {document['approved_by']}, décision {document['decision']} "
-                     f"du {day(document['approved_on'])}")
+        body = f" ({document['decision_body']})" if document["decision_body"] else ""
+        lines.append(f"  Approbation    : {document['approved_by']}, décision {document['decision']}{body} "
+                     f"du {day(document['decision_date'] or document['approved_on'])}")
+    if document["borrower_decision"]:
+        lines.append(f"  Emprunteur     : décision {document['borrower_decision']} ({document['borrower_body']}) "
+                     f"du {day(document['borrower_decision_date'])}")
     if document["rejected_reason"]:
         lines.append(f"  Rejet          : {document['rejected_reason']}")
     lines.append(f"  Reste dû       : {money('outstanding')} (intérêts courus {money('accrued_interest')})")
@@ -490,3 +512,48 @@ def list_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_j
         click.echo(f"{d['id']:<14}  {lender:<{lw}}  {borrower:<{bw}}  {fr_money(Decimal(d['principal'])):>13}  "
                    f"{fr_money(Decimal(d['outstanding'])):>13}  {fr_date(dt.date.fromisoformat(due)):<10}  "
                    f"{d['status_label']}")
+
+
+@advance_command.command("convention")
+@click.argument("advance_id")
+@_common
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Fichier PDF à écrire (défaut : reports/conventions/convention-ID.pdf à côté des livres).")
+def convention_command(advance_id: str, ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool,
+                       output: Path | None) -> None:
+    """Écrire la convention de prêt d'une avance (PDF à signer) : parties, montant, taux et TMOP, durée,
+    échéancier, garantie, décisions, références légales, signatures."""
+    from banquasso.commands.board import check_output
+    from banquasso.scheduler.jobs import default_reports_dir
+    from banquasso.statement.attestation import Party
+    from banquasso.statement.convention import Contract, render_convention
+    from banquasso.statement.pdf import write_atomically
+
+    desk = _desk(ledgers_dir, rules_dir, as_of, None, False)
+    view = load_view(desk.registry, advance_id, desk.as_of)
+    if view is None:
+        fail(unknown(desk, advance_id).problems)
+    if view.state in (lifecycle.REJECTED, lifecycle.SUPERSEDED):
+        fail([desk.problem(f"{advance_id} : elle est {lifecycle.LABELS[view.state]}, aucune convention n'est à signer",
+                           codes.STATE_REFUSED, advance_id)])
+    table, problems = load_tmop(desk.rules_dir)
+    if table is None:
+        fail(problems)
+    cap = rate_cap(table, view.decided_on or desk.as_of, desk.policy.terms.max_rate)
+    path = output or default_reports_dir(ledgers_dir) / "conventions" / f"convention-{advance_id}.pdf"
+    refused = check_output(path)
+    if refused:
+        raise click.BadParameter(refused, param_hint="'-o' / '--output'")
+    group = desk.group
+    contract = Contract(view, Party.of(group.member(view.lender)), Party.of(group.member(view.borrower)),
+                        group.name, cap)
+    try:
+        write_atomically(path, render_convention(contract))
+    except OSError as exc:
+        raise click.BadParameter(f"impossible d'écrire « {path} » : {exc.strerror or exc}",
+                                 param_hint="'-o' / '--output'") from None
+    if as_json:
+        dump_json({"advance": advance_id, "pdf": str(path), "rate": str(view.rate), "tmop": str(cap.rate),
+                   "tmop_key": cap.key})
+    else:
+        click.echo(str(path))

@@ -16,6 +16,7 @@ COMMANDS = {
     "stress": "banquasso.commands.stress:stress_command",
     "schedule": "banquasso.commands.schedule:schedule_command",
     "advance": "banquasso.commands.advance:advance_command",
+    "attestation": "banquasso.commands.attestation:attestation_command",
     "reconcile": "banquasso.commands.reconcile:reconcile_command",
     "statement": "banquasso.commands.board:statement_command",
     "scheduler": "banquasso.commands.board:scheduler_command",

@@ -109,6 +109,14 @@ class Limits:
     min_advance: Decimal = ZERO
     max_per_borrower: Decimal = Decimal("1e12")
     legal_share: Decimal = Decimal("0.5")
+    #: (lender, borrower, room): the most the plan may advance on that pair in all (the dependence test,
+    #: `banquasso.terms.rules.dependence_room`, when `limits.dependence = "refuse"`); pairs not listed: no cap.
+    pair_rooms: tuple[tuple[str, str, Decimal], ...] = ()
+
+    def pair_room(self, lender: str, borrower: str) -> Decimal:
+        """The pair's room, or an amount no plan reaches."""
+        return next((room for l_id, b_id, room in self.pair_rooms if (l_id, b_id) == (lender, borrower)),
+                    Decimal("1e12"))
 
 
 @dataclass(frozen=True)
@@ -228,7 +236,7 @@ def _candidate_groups(problem: AllocationInput) -> list[list[Candidate]]:
                 fy = fiscal_year_of(lender, need.start)
                 legal = _legal_room(fy, limits.legal_share) if fy else Decimal("1e12")
                 upper = down(min(room, security.cap, limits.max_per_borrower, legal,
-                                 max(most_needed, limits.min_advance)))
+                                 limits.pair_room(lender.id, need.borrower), max(most_needed, limits.min_advance)))
                 if upper > 0 and upper >= limits.min_advance:
                     group.append(Candidate(l_index, n, s, need.start, security.repay, upper))
             groups.append(group)
@@ -328,6 +336,11 @@ def build_rows(problem: AllocationInput, cands: Sequence[Candidate]) -> tuple[_R
         _lender_rows(problem, cands, l_index, ks, rows)
     for s, ks in by_security.items():
         rows.add(dict.fromkeys(ks, 1.0), -inf, _c(problem.securities[s].cap))
+    for l_id, b_id, room in limits.pair_rooms:
+        pair = [k for k, cand in enumerate(cands)
+                if problem.lenders[cand.lender].id == l_id and problem.needs[cand.need].borrower == b_id]
+        if pair:
+            rows.add(dict.fromkeys(pair, 1.0), -inf, _c(room))
     shortfall = {b.id: b.shortfall for b in problem.borrowers}
     for ks in by_borrower.values():
         points = {cands[k].start for k in ks} | {min(cands[k].repay, horizon) for k in ks}

@@ -14,7 +14,9 @@ asks each rule of `banquasso.terms.rules` — the functions the planner sizes it
 - the securing tranche is open and secures at most haircut × its open amount across all advances;
 - what the lender grants in its own financial year (`exercice_debut`) of the disbursement stays within
   `limits.max_lent_share_of_net_cash` of its trésorerie nette disponible at the year's opening
-  (legal cap, `banquasso.terms.net_cash`; `prets` mode only, `banquasso.terms.modes`).
+  (legal cap, `banquasso.terms.net_cash`; `prets` mode only, `banquasso.terms.modes`);
+- what the borrower owes the lender, the advance included, stays within `limits.max_dependence_share`
+  of its annual resources (`banquasso.pool.dependence`; refused or only warned of, `limits.dependence`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from beancount.core import data
 from banquasso.forecast.advance_flows import advance_flows
 from banquasso.forecast.daily import MAX_HORIZON, Day, GroupOutlook, forecast_outlook, project, read_group
 from banquasso.forecast.flows import Flow, tranche_flow
+from banquasso.pool.dependence import registry_dependence
 from banquasso.pool.needs import Security, securities_for
 from banquasso.registry import lifecycle
 from banquasso.registry.balance import due_lines, remaining_lines, securing_receipt
@@ -179,15 +182,25 @@ def commitment_guard(books: GroupBooks, policy: Policy, committed: Sequence[Adva
     found.append(rules.check_borrower_cap(candidate.borrower, peak, peak_day, limits.max_advance_per_borrower))
     found.append(_security(outlook, books, policy, every, candidate, as_of))
     found.append(_net_cash(books, policy, every, candidate, as_of, without))
+    found.append(_dependence(books, policy, every, candidate, as_of))
     return [b for b in found if b is not None]
 
 
+def _dependence(books: GroupBooks, policy: Policy, every: Sequence[AdvanceView], candidate: AdvanceView,
+                as_of: dt.date) -> Breach | None:
+    """limits.max_dependence_share: the borrower's debt to the lender, the candidate included, against its
+    annual resources (`limits.dependence`: refuse or warn)."""
+    figures = registry_dependence(books, every, candidate.borrower, candidate.lender, as_of)
+    return rules.check_dependence(figures, policy.limits.max_dependence_share, policy.limits.dependence)
+
+
 def _rate(books: GroupBooks, policy: Policy, candidate: AdvanceView, as_of: dt.date) -> Breach | None:
-    """The rate against the TMOP of the approval's half-year (`rules/tmop.toml`), else `terms.max_rate`."""
+    """The rate against the TMOP of the decision's half-year (`rules/tmop.toml`: the board's meeting date,
+    else the approval's day), else `terms.max_rate`."""
     table, problems = load_tmop(books.reference.rules_dir)
     if table is None:
         raise ProblemsError(problems)
-    cap = rate_cap(table, candidate.approved_on or as_of, policy.terms.max_rate)
+    cap = rate_cap(table, candidate.decided_on or as_of, policy.terms.max_rate)
     return rules.check_rate(candidate.rate, cap.rate, cap.key)
 
 

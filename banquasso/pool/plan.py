@@ -27,13 +27,19 @@ from banquasso.pool.allocation import (
     allocate,
 )
 from banquasso.pool.capacity import Capacity, down, member_capacity
+from banquasso.pool.dependence import books_dependence
 from banquasso.pool.guard import known_earmarked, opening_net_cash, tranche_securities
 from banquasso.pool.memo import memoised
 from banquasso.pool.needs import Need, Security, member_needs
 from banquasso.terms.modes import applies
 from banquasso.terms.net_cash import financial_year
 from banquasso.terms.policy import Policy
-from banquasso.terms.rules import NET_CASH_CAP, fiscal_year_start, legal_room  # noqa: F401 (fiscal_year_start: re-exported)
+from banquasso.terms.rules import (  # noqa: F401 (fiscal_year_start: re-exported)
+    NET_CASH_CAP,
+    dependence_room,
+    fiscal_year_start,
+    legal_room,
+)
 from comptasso.books.facade import GroupBooks
 from comptasso.money import money_json
 from comptasso.problems import ProblemsError
@@ -49,6 +55,8 @@ REASONS = {
     "borrower-cap": "plafond d'avances par emprunteur atteint (limits.max_advance_per_borrower)",
     "min-advance": "le reste est inférieur à l'avance minimale (limits.min_advance)",
     "legal-cap": "plafond légal atteint : 50 % de la trésorerie nette des prêteurs à l'ouverture de l'exercice",
+    "dependence": "seuil de dépendance atteint envers chaque prêteur (limits.max_dependence_share, "
+                  "limits.dependence = \"refuse\")",
     "no-lender": "aucun prêteur n'a d'excédent au-dessus de son plancher sur toute la période "
                  "(limits.max_lender_share)",
 }
@@ -249,7 +257,7 @@ def plan_inputs(books: GroupBooks, policy: Policy, as_of: dt.date, horizon: int 
         window, tuple(lenders), tuple(borrowers), tuple(_security_input(s, as_of) for s in securities),
         need_inputs,
         Limits(limits.max_lender_share, limits.max_days, limits.min_advance, limits.max_advance_per_borrower,
-               limits.max_lent_share_of_net_cash),
+               limits.max_lent_share_of_net_cash, dependence_rooms(books, policy, lenders, borrowers, as_of)),
     )
     return PlanInputs(problem, tuple(needs), tuple(securities), first_day)
 
@@ -265,6 +273,22 @@ def lenders_by_policy(books: GroupBooks, policy: Policy, as_of: dt.date,
         out.append(replace(lender, surplus=tuple(s - kept for s in lender.surplus),
                            fiscal_years=lender.fiscal_years if legal else ()))
     return out
+
+
+def dependence_rooms(books: GroupBooks, policy: Policy, lenders: Sequence[LenderInput],
+                     borrowers: Sequence[BorrowerInput], as_of: dt.date) -> tuple[tuple[str, str, Decimal], ...]:
+    """When `limits.dependence = "refuse"`: the most each borrower may still owe each lender (the rule
+    `dependence_room`, over its books on the as-of day), so that no advance past the threshold is proposed."""
+    limits = policy.limits
+    if limits.dependence != "refuse":
+        return ()
+    rooms = []
+    for borrower in borrowers:
+        for lender in lenders:
+            figures = books_dependence(books, policy, borrower.id, lender.id, as_of)
+            rooms.append((lender.id, borrower.id,
+                          dependence_room(figures.resources, limits.max_dependence_share, figures.owed_to_lender)))
+    return tuple(rooms)
 
 
 def plan_group(books: GroupBooks, policy: Policy, as_of: dt.date, horizon: int = 91,
@@ -337,6 +361,10 @@ def explain(problem: AllocationInput, allocation: Allocation, n: int,  # noqa: P
                     if a.borrower == need.member and active(a.start, a.repay, worst)), ZERO)
     if borrowed >= policy.limits.max_advance_per_borrower - Decimal("0.01"):
         return "borrower-cap"
+    least = max(policy.limits.min_advance, Decimal("0.01"))
+    if problem.limits.pair_rooms and all(_pair_room_left(problem, allocation, lender.id, need.member) < least
+                                         for lender in problem.lenders):
+        return "dependence"
     mine = [c for c in allocation.candidates if c.need == n]
     if not mine:
         return "no-lender"
@@ -346,6 +374,12 @@ def explain(problem: AllocationInput, allocation: Allocation, n: int,  # noqa: P
            for c in mine):
         return "legal-cap"
     return "no-lender"
+
+
+def _pair_room_left(problem: AllocationInput, allocation: Allocation, lender: str, borrower: str) -> Decimal:
+    """What the dependence test still lets `borrower` owe `lender` once the plan's advances are counted."""
+    planned = sum((a.amount for a in allocation.advances if (a.lender, a.borrower) == (lender, borrower)), ZERO)
+    return problem.limits.pair_room(lender, borrower) - planned
 
 
 def _legal_room_left(problem: AllocationInput, allocation: Allocation, lender_index: int, day: int) -> Decimal:

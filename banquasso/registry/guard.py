@@ -30,6 +30,8 @@ class Verdict:
 
     problems: tuple[Problem, ...] = ()
     override: str | None = None
+    #: The breaches the policy only warns of (`limits.dependence = "warn"`), as French messages.
+    warnings: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -46,17 +48,20 @@ def enforce(desk: Desk, session: Session, books: GroupBooks, candidate: AdvanceV
     """Every rule the candidate would break once committed; an allowed override passes (and says why)."""
     if desk.guard is None:
         return Verdict()
-    breaches = desk.guard(books, desk.policy, committed_views(session, candidate.id), candidate, desk.as_of)
+    found = desk.guard(books, desk.policy, committed_views(session, candidate.id), candidate, desk.as_of)
+    warnings = tuple(f"Avertissement : {candidate.id} : {b.message}" for b in found if b.warning)
+    breaches = [b for b in found if not b.warning]
     if not breaches:
-        return Verdict()
+        return Verdict(warnings=warnings)
     problems = [desk.problem(f"{candidate.id} : {b.message}", b.code, b.key) for b in breaches]
     refusal = _override_refusal(desk, candidate, breaches)
     if refusal is not None:
-        return Verdict((*problems, refusal))
+        return Verdict((*problems, refusal), warnings=warnings)
     keys = ", ".join(f"{b.key} ({b.code})" for b in breaches)
     override = desk.override
     assert override is not None
-    return Verdict(override=f"dérogation de {override.user or desk.actor} à {keys} : {override.reason.strip()}")
+    return Verdict(override=f"dérogation de {override.user or desk.actor} à {keys} : {override.reason.strip()}",
+                   warnings=warnings)
 
 
 def _override_refusal(desk: Desk, candidate: AdvanceView, breaches: Sequence[Breach]) -> Problem | None:

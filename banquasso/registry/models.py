@@ -66,6 +66,11 @@ class Advance(Base):
     disbursed_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     origin: Mapped[str | None] = mapped_column(String(8), nullable=True)  # "plan" | "manual"
     closed_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)  # rejected or superseded on
+    decision_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)  # the lender's board met on
+    decision_body: Mapped[str | None] = mapped_column(String(128), nullable=True)  # "conseil d'administration"
+    borrower_decision: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    borrower_decision_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    borrower_body: Mapped[str | None] = mapped_column(String(128), nullable=True)
 
     lines: Mapped[list[ScheduleLine]] = relationship(
         back_populates="advance", order_by="ScheduleLine.n", cascade="all, delete-orphan")

@@ -304,8 +304,10 @@ def disburse(desk: Desk, advance_id: str, on: dt.date, ref: str | None = None) -
         advance.lines.extend(lines)
         advance.state = lifecycle.after(advance.state, "disburse")
         advance.disbursed_on = on
+        warned = "".join(f"\n{warning}" for warning in verdict.warnings)  # limits.dependence = "warn"
         return edits, texts, (f"{advance_id} versée le {on.isoformat()} : {fr_money(principal)} "
-                              f"de {advance.lender} à {advance.borrower} (à confirmer à réception du relevé bancaire)")
+                              f"de {advance.lender} à {advance.borrower} (à confirmer à réception du relevé bancaire)"
+                              f"{warned}")
 
     return _ledger_operation(desk, advance_id, "disburse", preconditions, prepare)
 

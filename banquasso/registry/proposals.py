@@ -162,12 +162,13 @@ def _propose_one(desk: Desk, proposal: Proposal, books: GroupBooks | None) -> Ou
             advance = _new_advance(desk, session, proposal, MANUAL)
             view = snapshot(advance)
             override = None
+            warnings: tuple[str, ...] = ()
             if desk.guard is not None:
                 books = books if books is not None else _open(desk)
                 verdict = enforce(desk, session, books, replace(view, state=lifecycle.APPROVED))
                 if not verdict.ok:
                     raise AbortError(Outcome(None, verdict.problems))
-                override = verdict.override
+                override, warnings = verdict.override, verdict.warnings
             if desk.dry_run:
                 raise AbortError(Outcome(view, messages=(f"{advance.id} serait proposée (essai à blanc)",)))
             session.add(advance)
@@ -176,7 +177,7 @@ def _propose_one(desk: Desk, proposal: Proposal, books: GroupBooks | None) -> Ou
             audit(session, desk, "propose", advance.id, None, view, override)
         message = (f"{view.id} proposée : {proposal.lender} prête {fr_money(proposal.amount)} à {proposal.borrower}"
                    + (f" ({override})" if override else ""))
-        return Outcome(view, messages=(message,))
+        return Outcome(view, messages=(message, *warnings))
     except AbortError as abort:
         return abort.outcome
 

@@ -66,6 +66,16 @@ class AdvanceView:
     payments: tuple[PaymentView, ...]
     origin: str | None = None
     closed_on: dt.date | None = None
+    decision_date: dt.date | None = None
+    decision_body: str | None = None
+    borrower_decision: str | None = None
+    borrower_decision_date: dt.date | None = None
+    borrower_body: str | None = None
+
+    @property
+    def decided_on(self) -> dt.date | None:
+        """The day the lender's board decided (its meeting), else the day the approval was recorded."""
+        return self.decision_date or self.approved_on
 
     @property
     def disbursement(self) -> PaymentView | None:
@@ -110,7 +120,8 @@ def snapshot(advance: Advance) -> AdvanceView:
                        Decimal(line.payment), Decimal(line.remaining)) for line in advance.lines),
         tuple(PaymentView(p.seq, p.kind, p.event, p.date, Decimal(p.principal), Decimal(p.interest),
                           p.confirmed_on, p.ref) for p in advance.payments),
-        advance.origin, advance.closed_on,
+        advance.origin, advance.closed_on, advance.decision_date, advance.decision_body,
+        advance.borrower_decision, advance.borrower_decision_date, advance.borrower_body,
     )
 
 
@@ -161,6 +172,10 @@ def view_json(view: AdvanceView) -> dict[str, object]:
         "rejected_reason": view.rejected_reason,
         "disbursed_on": view.disbursed_on.isoformat() if view.disbursed_on else None,
         "origin": view.origin, "closed_on": view.closed_on.isoformat() if view.closed_on else None,
+        "decision_date": view.decision_date.isoformat() if view.decision_date else None,
+        "decision_body": view.decision_body, "borrower_decision": view.borrower_decision,
+        "borrower_decision_date": view.borrower_decision_date.isoformat() if view.borrower_decision_date else None,
+        "borrower_body": view.borrower_body,
         "lines": [{"n": line.n, "date": line.date.isoformat(), "principal": str(line.principal),
                    "interest": str(line.interest), "payment": str(line.payment),
                    "remaining": str(line.remaining)} for line in view.lines],

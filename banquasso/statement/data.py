@@ -24,8 +24,9 @@ from banquasso.registry.balance import DueLine
 from banquasso.registry.db import DB_URL_ENV, Registry, database_url, open_registry
 from banquasso.registry.service import load_views
 from banquasso.registry.snapshot import AdvanceView
+from banquasso.statement.legal_table import LenderYear, statement_annex
 from banquasso.terms.policy import Policy, load_policy
-from banquasso.terms.rules import fiscal_year_start
+from banquasso.terms.tmop import load_tmop
 from banquasso.watch.accuracy import AccuracyReport, accuracy
 from banquasso.watch.at_risk import Bucket, delinquency
 from banquasso.watch.monitoring import AdvanceOnDay, Snapshot, advances_on, load_snapshots, member_alerts
@@ -145,22 +146,9 @@ class MemberPage:
         return sum((a.outstanding for a in self.received), ZERO)
 
 
-@dataclass(frozen=True)
-class LenderAnnex:
-    """The advances one lender granted, as it must disclose them in its annual report."""
-
-    lender: str
-    name: str
-    year_start: dt.date
-    advances: tuple[AdvanceOnDay, ...]
-
-    @property
-    def granted(self) -> Decimal:
-        return sum((a.view.disbursed for a in self.advances), ZERO)
-
-    @property
-    def outstanding(self) -> Decimal:
-        return sum((a.outstanding for a in self.advances), ZERO)
+#: The advances one lender granted, as it must disclose them (banquasso.statement.legal_table, one function
+#: for the statement's annex and the attestation pack).
+LenderAnnex = LenderYear
 
 
 @dataclass(frozen=True)
@@ -224,19 +212,12 @@ def _tranches(member: MemberBooks, delays: DelayModel, funders: Mapping[str, str
     return tuple(sorted(rows, key=lambda r: (r.expected, r.convention, r.due)))
 
 
-def _annex(advances: Sequence[AdvanceOnDay], names: Mapping[str, str], day: dt.date,
-           policy: Policy) -> tuple[LenderAnnex, ...]:
-    """Per lender: advances disbursed in the financial year containing `day`, or still outstanding."""
-    start = fiscal_year_start(day, policy.limits.financial_year_start_month)
-    by_lender: dict[str, list[AdvanceOnDay]] = {}
-    for advance in advances:
-        disbursement = advance.view.disbursement
-        if disbursement is None or disbursement.date > day:
-            continue
-        if disbursement.date >= start or advance.outstanding > 0:
-            by_lender.setdefault(advance.view.lender, []).append(advance)
-    return tuple(LenderAnnex(lender, names.get(lender, lender), start, tuple(items))
-                 for lender, items in sorted(by_lender.items()))
+def _annex(books: GroupBooks, policy: Policy, views: Sequence[AdvanceView], day: dt.date) -> tuple[LenderAnnex, ...]:
+    """Per lender: the advances paid in its financial year (its `exercice_debut`) containing `day`, or still owed."""
+    tmop, problems = load_tmop(books.reference.rules_dir)
+    if tmop is None:
+        raise ProblemsError(problems)
+    return statement_annex(books, policy, tmop, views, day)
 
 
 def gather(
@@ -290,7 +271,7 @@ def gather(
         progress("Plan d'avances du jour…")
     plan = plan_group(books, policy, day, extra_flows=extra)
     return StatementData(books.group.name, month, day, forecast, risk, capacity, advances, tuple(pages),
-                         _annex(advances, names, day, policy), report, names, plan)
+                         _annex(books, policy, known_views, day), report, names, plan)
 
 
 # --------------------------------------------------------------------------------------------- sources

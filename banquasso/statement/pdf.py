@@ -296,33 +296,19 @@ def _member_page(data: StatementData, page: MemberPage) -> list[Flowable]:
 
 
 def _annex(data: StatementData) -> list[Flowable]:
+    from banquasso.statement.legal_pdf import legal_table_flowables  # the attestation's table too
+
     st = pdfstyle.styles()
-    width = pdfstyle.content_width()
     story: list[Flowable] = [
         _p("Annexe — avances de trésorerie consenties", st.title),
         _p("Prêts et avances consentis à d'autres membres du groupement (loi n° 2024-344 ; décrets 2025-779 et "
            "2025-780) : chaque prêteur les mentionne dans l'annexe de ses comptes annuels. Sont listées les "
-           "avances versées depuis l'ouverture de l'exercice et celles encore dues.", st.subtitle),
+           "avances versées depuis l'ouverture de son exercice et celles encore dues ; la décision est celle du "
+           "conseil qui l'a approuvée, à la date de sa réunion.", st.subtitle),
     ]
     if not data.annex:
         return [*story, _p("Aucune avance consentie sur l'exercice.", st.body)]
-    for lender in data.annex:
-        rows = [["Avance", "Emprunteur", "Décision", "Versée le", "Montant", "Taux", "Terme", "Restant dû"]]
-        for advance in lender.advances:
-            view = advance.view
-            decision = view.decision or "—"
-            if view.approved_on:
-                decision += f" du {fr_date(view.approved_on)}"
-            paid = view.disbursement
-            rows.append([view.id, data.names.get(view.borrower, view.borrower), decision,
-                         fr_date(paid.date) if paid else "—", fr_money(view.disbursed), _rate(view.rate),
-                         fr_date(view.repay_on), fr_money(advance.outstanding)])
-        rows.append(["Total", "", "", "", fr_money(lender.granted), "", "", fr_money(lender.outstanding)])
-        story.append(KeepTogether([
-            _p(f"{lender.name} — exercice ouvert le {fr_date(lender.year_start)}", st.heading),
-            pdfstyle.table(rows, [24 * mm, width - 142 * mm, 28 * mm, 19 * mm, 21 * mm, 12 * mm, 19 * mm, 19 * mm],
-                           bold_rows=[len(rows) - 1], numeric_from=4),
-        ]))
+    story.extend(KeepTogether(legal_table_flowables(lender, st)) for lender in data.annex)
     return story
 
 

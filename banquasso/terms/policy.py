@@ -31,6 +31,8 @@ Mode = Literal["prets", "convention-de-tresorerie"]
 _MEMBER_ID = r"^[a-z0-9][a-z0-9-]{1,31}$"
 
 DayCount = Literal["ACT/365", "30/360"]
+DependenceMode = Literal["refuse", "warn"]
+DEPENDENCE_MODES: tuple[str, ...] = DependenceMode.__args__  # type: ignore[attr-defined]
 Method = Literal["bullet", "on-receipt", "linear", "annuity"]
 METHODS: tuple[str, ...] = Method.__args__  # type: ignore[attr-defined]
 DAY_COUNTS: tuple[str, ...] = DayCount.__args__  # type: ignore[attr-defined]
@@ -183,6 +185,9 @@ class LimitsPolicy(_Table):
         default=LEGAL_MAX_LENT_SHARE, description="share of net cash at the start of the financial year")
     financial_year_start_month: Annotated[Int, AfterValidator(_month)] = Field(
         default=1, description="month (1–12) the lenders' financial year starts")
+    max_dependence_share: Share = Field(
+        default=Decimal("0.5"), description="most a borrower owes one lender, share of its annual resources")
+    dependence: Annotated[DependenceMode, _one_of(DEPENDENCE_MODES)] = "warn"
 
 
 class TermsPolicy(_Table):

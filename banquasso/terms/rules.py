@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 
+from banquasso.terms.dependence import Dependence
 from banquasso.terms.policy import LEGAL_MAX_DAYS
-from comptasso.money import fr_money
+from comptasso.money import fr_money, fr_number
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -31,10 +32,12 @@ NET_CASH_CAP = "legal-net-cash-cap"
 SECURITY_CAP = "limit-security-cap"
 SECURITY_MISSING = "security-not-open"
 MEMBER_UNREADABLE = "member-books-unreadable"
+DEPENDENCE = "legal-dependence"
 RULE_CODES: tuple[str, ...] = (FLOOR, MAX_PER_BORROWER, MAX_LENDER_SHARE, MAX_DAYS, LEGAL_MAX_DAYS_CODE,
-                               MIN_ADVANCE, MAX_RATE, NET_CASH_CAP, SECURITY_CAP, SECURITY_MISSING, MEMBER_UNREADABLE)
+                               MIN_ADVANCE, MAX_RATE, NET_CASH_CAP, SECURITY_CAP, SECURITY_MISSING, MEMBER_UNREADABLE,
+                               DEPENDENCE)
 #: The codes no override may pass: French law forbids them, or nothing could be checked.
-LEGAL_CODES = frozenset({LEGAL_MAX_DAYS_CODE, MAX_RATE, NET_CASH_CAP, MEMBER_UNREADABLE})
+LEGAL_CODES = frozenset({LEGAL_MAX_DAYS_CODE, MAX_RATE, NET_CASH_CAP, MEMBER_UNREADABLE, DEPENDENCE})
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,8 @@ class Breach:
     code: str
     key: str
     message: str
+    #: A breach the policy only warns of (`limits.dependence = "warn"`): shown, never refusing.
+    warning: bool = False
 
     @property
     def legal(self) -> bool:
@@ -162,6 +167,26 @@ def check_net_cash_cap(lender: str, year_start: dt.date, opening_cash: Decimal, 
                   f"{lender} accorderait {fr_money(granted)} sur l'exercice ouvert le {_day(year_start)}, au-delà de "
                   f"{fr_money(room)} (limits.max_lent_share_of_net_cash = {share} de sa trésorerie nette "
                   f"d'ouverture, {fr_money(opening_cash)} ; plafond légal)")
+
+
+def dependence_room(resources: Decimal, share: Decimal, owed_to_lender: Decimal) -> Decimal:
+    """limits.max_dependence_share: what a borrower may still owe one lender (≥ 0, rounded down to the cent)."""
+    return down(max(ZERO, share * max(resources, ZERO) - owed_to_lender))
+
+
+def check_dependence(figures: Dependence, share: Decimal, mode: str) -> Breach | None:
+    """limits.max_dependence_share: what a borrower owes one lender (the new advance included) stays within
+    that share of its annual resources (class 7 credits over 365 days). `limits.dependence` says whether a
+    breach refuses the advance (`refuse`, never overridable: the law forbids the dependence) or warns (`warn`)."""
+    if figures.owed_to_lender <= share * max(figures.resources, ZERO):  # exact: the shown share is rounded
+        return None
+    ratio = figures.lender_share
+    shown = "sans ressources" if ratio is None else f"{fr_number(ratio * 100)} % de"
+    return Breach(DEPENDENCE, "limits.max_dependence_share",
+                  f"{figures.borrower} devrait {fr_money(figures.owed_to_lender)} à {figures.lender}, {shown} ses "
+                  f"ressources annuelles ({fr_money(figures.resources)} de produits du {_day(figures.first_day)} au "
+                  f"{_day(figures.day)}), au-delà de limits.max_dependence_share = {share} (dépendance financière ; "
+                  f"total dû à tous les prêteurs : {fr_money(figures.owed_total)})", warning=mode == "warn")
 
 
 def check_security(tranche: str, secured: Decimal, cap: Decimal, haircut_key: str) -> Breach | None:

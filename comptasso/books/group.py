@@ -45,6 +45,7 @@ class _MemberTable(BaseModel):
             if not re.fullmatch(EMAIL, address):
                 raise ValueError(f"adresse électronique invalide « {address} » (attendu nom@domaine.fr)")
         return value
+    adresse: str | None = Field(default=None, min_length=1)
 
     @field_validator("exercice_debut")
     @classmethod
@@ -98,6 +99,8 @@ class Member:
     board_emails: tuple[str, ...] = ()
     treasurer_email: str | None = None
     bookkeeper_email: str | None = None
+    #: The postal address (`adresse`, optional): the loan contract and the form 2062 data name it.
+    address: str | None = None
 
     @property
     def folder(self) -> Path:
@@ -170,7 +173,7 @@ def load_group(ledgers_dir: Path) -> tuple[Group | None, list[Problem]]:
             continue
         members.append(Member(table.id, table.name, table.siren, ledger, table.bank_account,
                               parse_month_day(table.exercice_debut), tuple(table.board_emails),
-                              table.treasurer_email, table.bookkeeper_email))
+                              table.treasurer_email, table.bookkeeper_email, table.adresse))
     if problems:
         return None, problems
     group = Group(parsed.group.name, parsed.group.currency, tuple(members), ledgers_dir)

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_mail"
-down_revision = "0003_guard"
+down_revision = "0004_law"
 branch_labels = None
 depends_on = None
 
