@@ -104,7 +104,7 @@ def test_month_parsing_and_books_date() -> None:
     for text in ("2026-3", "2026-13", "mars", "2026-00", "26-03"):
         with pytest.raises(MonthError, match="mois invalide"):
             Month.parse(text)
-    with pytest.raises(MonthError, match="commencent le 2026-01-02"):
+    with pytest.raises(MonthError, match="commencent le 02/01/2026"):
         books_date(Month(2025, 12), dt.date(2026, 4, 15), start)
     with pytest.raises(MonthError, match="n'a pas commencé"):
         books_date(Month(2026, 5), dt.date(2026, 4, 15), start)
@@ -193,7 +193,7 @@ def test_without_registry_nothing_is_created(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("month", "as_of", "message"), [
     ("2026/03", "2026-04-15", "mois invalide « 2026/03 »"),
-    ("2025-12", "2026-04-15", "aucun livre pour 2025-12 : les livres commencent le 2026-01-01"),
+    ("2025-12", "2026-04-15", "aucun livre pour 2025-12 : les livres commencent le 01/01/2026"),
     ("2026-06", "2026-04-15", "le mois 2026-06 n'a pas commencé"),
 ])
 def test_bad_month(tmp_path: Path, month: str, as_of: str, message: str) -> None:

@@ -196,7 +196,7 @@ def scheduler_command(ctx: click.Context, ledgers_dir: Path, rules_dir: Path, as
         finally:
             registry.close()
         if outcome.status == SKIPPED:  # a run that did something, or failed, has already said so
-            click.echo(f"{LABELS[run_job]} ({outcome.run_for.isoformat()}) : {outcome.message}")
+            click.echo(f"{LABELS[run_job]} ({fr_date(outcome.run_for)}) : {outcome.message}")
         sys.exit(0 if outcome.status in (OK, SKIPPED) else 1)
     _setup_logging()
     try:
@@ -329,8 +329,8 @@ def accuracy_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, 
     day = as_of or today()
     start = books_start(books)
     if start is not None and day < start:
-        raise click.BadParameter(f"les livres commencent le {start.isoformat()} : aucune donnée au "
-                                 f"{day.isoformat()}", param_hint="'--as-of'")
+        raise click.BadParameter(f"les livres commencent le {fr_date(start)} : aucune donnée au "
+                                 f"{fr_date(day)}", param_hint="'--as-of'")
     snapshots = []
     if registry_exists(ledgers_dir):
         registry = open_registry(ledgers_dir)

@@ -68,8 +68,8 @@ def _open(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, quiet: bool
     day = as_of or today()
     start = books_start(books)
     if start is not None and day < start:
-        raise click.BadParameter(f"les livres commencent le {start.isoformat()} : aucune donnée au "
-                                 f"{day.isoformat()}", param_hint="'--as-of'")
+        raise click.BadParameter(f"les livres commencent le {fr_date(start)} : aucune donnée au "
+                                 f"{fr_date(day)}", param_hint="'--as-of'")
     return report_exclusions(readable(books, day), member), policy, day
 
 
@@ -337,7 +337,7 @@ def backtest_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, 
     shown = [member] if member else list(books.group.ids)
     if as_json:
         if result.days_compared < result.horizon_days:
-            progress(f"Les livres s'arrêtent au {result.compared_until.isoformat()} : "
+            progress(f"Les livres s'arrêtent au {fr_date(result.compared_until)} : "
                      f"{result.days_compared} jours comparés sur {result.horizon_days}.")
         dump_json({**backtest_json(result, shown), "excluded": excluded_json(books)})
     else:

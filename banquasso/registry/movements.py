@@ -52,7 +52,7 @@ from comptasso.books.facade import GroupBooks, open_books
 from comptasso.books.group import Member
 from comptasso.books.loading import load_member_ledger
 from comptasso.model.checks import ENGINE_FILE, check_engine_file
-from comptasso.money import cents, fr_money
+from comptasso.money import cents, fr_date, fr_money
 from comptasso.problems import Problem
 
 ALL_TIME = dt.date(9999, 12, 31)
@@ -290,7 +290,7 @@ def disburse(desk: Desk, advance_id: str, on: dt.date, ref: str | None = None) -
         advance.lines.extend(lines)
         advance.state = lifecycle.after(advance.state, "disburse")
         advance.disbursed_on = on
-        return edits, texts, (f"{advance_id} versée le {on.isoformat()} : {fr_money(principal)} "
+        return edits, texts, (f"{advance_id} versée le {fr_date(on)} : {fr_money(principal)} "
                               f"de {advance.lender} à {advance.borrower} (à confirmer à réception du relevé bancaire)")
 
     return _ledger_operation(desk, advance_id, "disburse", preconditions, prepare)
@@ -334,7 +334,7 @@ def repay(desk: Desk, advance_id: str, amount: Decimal, on: dt.date, ref: str | 
         edits, texts = _add_event(desk, session, books, advance, event)
         left = current.outstanding - principal
         advance.state = lifecycle.after(advance.state, "repay", left)
-        return edits, texts, (f"{advance_id} : remboursement de {fr_money(amount)} le {on.isoformat()} "
+        return edits, texts, (f"{advance_id} : remboursement de {fr_money(amount)} le {fr_date(on)} "
                               f"(capital {fr_money(principal)}, intérêts {fr_money(interest)}) ; "
                               f"reste dû {fr_money(left)}")
 

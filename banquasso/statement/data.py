@@ -29,6 +29,7 @@ from banquasso.terms.rules import fiscal_year_start
 from banquasso.watch.accuracy import AccuracyReport, accuracy
 from banquasso.watch.monitoring import AdvanceOnDay, Snapshot, advances_on, load_snapshots, member_alerts
 from comptasso.books.facade import GroupBooks, open_books
+from comptasso.money import fr_date
 from comptasso.problems import Problem, ProblemsError
 
 ZERO = Decimal("0.00")
@@ -90,11 +91,11 @@ def books_date(month: Month, today: dt.date, start: dt.date | None) -> dt.date:
     MonthError when the month has not started by `today`, or ends before the books start.
     """
     if month.first > today:
-        raise MonthError(f"le mois {month.iso} n'a pas commencé au {today.isoformat()} : aucun livre pour ce mois")
+        raise MonthError(f"le mois {month.iso} n'a pas commencé au {fr_date(today)} : aucun livre pour ce mois")
     if start is None:
         raise MonthError(f"les livres sont vides : aucun relevé possible pour {month.iso}")
     if month.last < start:
-        raise MonthError(f"aucun livre pour {month.iso} : les livres commencent le {start.isoformat()}")
+        raise MonthError(f"aucun livre pour {month.iso} : les livres commencent le {fr_date(start)}")
     return min(month.last, today)
 
 
@@ -261,7 +262,7 @@ def gather(
     known_views = [v for v in views if v.proposed_on <= day]
     extra = advance_flows(known_views, entries, day)
     if progress:
-        progress(f"Prévision de trésorerie au {day.isoformat()}…")
+        progress(f"Prévision de trésorerie au {fr_date(day)}…")
     outlook, problems = read_group(books, day, DEFAULT_HORIZON, policy.floor, extra)
     if outlook is None:
         raise ProblemsError(problems)
