@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from filelock import Timeout
 
+from banquasso.commands.pool import _table as text_table
 from banquasso.registry.db import open_registry
 from banquasso.registry.desk import load_views
 from banquasso.registry.ledger_write import RecoveryConflictError, recover, write_lock
@@ -15,7 +16,6 @@ from banquasso.registry.movements import engine_file
 from banquasso.registry.reconcile import Reconciliation, reconcile
 from banquasso.terms.policy import load_policy
 from comptasso.books.group import load_group
-from banquasso.commands.pool import _table as text_table
 from comptasso.cli.util import (
     as_of_option,
     books_options,
