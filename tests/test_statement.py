@@ -286,3 +286,81 @@ def test_demo_statement_shows_the_plan_of_the_day(demo_copy: tuple[Path, Path], 
         assert fr_money(Decimal(unmet["amount"])) in text
     assert "plafond d'avances par emprunteur atteint" in text
     assert f"non couvert : {fr_money(Decimal(plan['total_unmet']))}" in text
+
+
+def _record(ledgers: Path, advance: Advance) -> None:
+    registry = open_registry(ledgers)
+    try:
+        with registry.session() as session, session.begin():
+            session.add(advance)
+    finally:
+        registry.close()
+
+
+def _advance(seq: int, state: str, principal: str, proposed_on: dt.date, repay_on: dt.date,
+             **fields: object) -> Advance:
+    advance = Advance(
+        id=f"BQA-2026-000{seq}", year=2026, seq=seq, lender="alpha", borrower="beta", principal=Decimal(principal),
+        rate=Decimal("0"), method="bullet", day_count="ACT/365", grace_days=15, disburse_on=proposed_on,
+        repay_on=repay_on, state=state, proposed_on=proposed_on, **fields)
+    advance.lines = [ScheduleLine(n=1, date=repay_on, principal=Decimal(principal), interest=Decimal("0.00"),
+                                  payment=Decimal(principal), remaining=Decimal("0.00"))]
+    return advance
+
+
+def _with_proposal_and_repaid(tmp_path: Path) -> tuple[Path, Path]:
+    """The lending group, plus a proposal (2 000 €, secured on CONV-7's tranche of 30/06/2026) awaiting alpha's
+    board, an advance repaid in March (500 €) and one repaid in February (700 €)."""
+    ledgers, rules = lending_group(tmp_path)
+    _record(ledgers, _advance(2, "proposed", "2000.00", dt.date(2026, 3, 20), dt.date(2026, 6, 30),
+                              convention="CONV-7", tranche_date=dt.date(2026, 6, 30)))
+    for seq, amount, out, back in ((3, "500.00", dt.date(2026, 3, 2), dt.date(2026, 3, 25)),
+                                   (4, "700.00", dt.date(2026, 2, 2), dt.date(2026, 2, 20))):
+        repaid = _advance(seq, "repaid", amount, out, back, decision=f"CA-{seq}", approved_on=out,
+                          approved_by="Conseil d'alpha", disbursed_on=out)
+        repaid.payments = [
+            Payment(seq=1, kind="disbursement", event=f"BQA-2026-000{seq}/versement", date=out,
+                    principal=Decimal(amount), interest=Decimal("0.00"), confirmed_on=out),
+            Payment(seq=2, kind="repayment", event=f"BQA-2026-000{seq}/remboursement", date=back,
+                    principal=Decimal(amount), interest=Decimal("0.00"), confirmed_on=back)]
+        _record(ledgers, repaid)
+    return ledgers, rules
+
+
+def _section(text: str, title: str, following: str) -> str:
+    start = text.index(title) + len(title)
+    return text[start:text.index(following, start)]
+
+
+def test_proposals_are_decisions_not_granted_advances(tmp_path: Path) -> None:
+    import json
+
+    ledgers, rules = _with_proposal_and_repaid(tmp_path)
+    out = tmp_path / "mars.pdf"
+    result = statement(ledgers, rules, out, "2026-03", "2026-04-15", "--json")
+    assert result.exit_code == 0, result.output
+    text = " ".join(pages_text(out))
+    decisions = _section(text, "Décisions à prendre au prochain conseil", "Remboursements attendus")
+    assert "BQA-2026-0002" in decisions and "Alpha → Beta" in decisions and "2 000,00 €" in decisions
+    assert "CONV-7, échéance du 30/06/2026" in decisions and "1 proposition(s), 2 000,00 € au total" in decisions
+    assert "BQA-2026-0001" not in decisions
+    alpha = text[text.index("Alertes", text.index("Alpha (alpha)")):text.index("Beta (beta)")]
+    granted = _section(alpha, "Avances consenties", "Avances reçues")
+    assert "BQA-2026-0001" in granted and "BQA-2026-0003" in granted  # running; repaid on 25/03, in the month
+    assert "BQA-2026-0002" not in granted and "BQA-2026-0004" not in granted  # proposed; repaid in February
+    assert "Beta" in granted and "beta" not in granted.replace("Beta", "")  # the borrower by name, not by id
+    proposed = _section(alpha, "Avances proposées (en attente du conseil du prêteur)", "Subventions attendues")
+    assert "BQA-2026-0002" in proposed and "BQA-2026-0001" not in proposed
+    doc = json.loads(result.stdout)
+    assert doc["decisions"] == [{"advance": "BQA-2026-0002", "lender": "alpha", "borrower": "beta",
+                                 "principal": "2000.00", "disburse_on": "2026-03-20", "repay_on": "2026-06-30",
+                                 "convention": "CONV-7", "tranche_date": "2026-06-30"}]
+
+
+def test_no_proposal_says_so_and_the_empty_accuracy_says_why(tmp_path: Path) -> None:
+    ledgers, rules = lending_group(tmp_path)
+    out = tmp_path / "mars.pdf"
+    assert statement(ledgers, rules, out).exit_code == 0
+    text = " ".join(pages_text(out))
+    assert "Aucune proposition d'avance n'attend de décision au 31/03/2026." in text
+    assert "Ce tableau est vide : le registre ne contient aucune prévision enregistrée avant le 31/03/2026" in text

@@ -101,6 +101,11 @@ def statement_json(data: StatementData, path: Path, content: bytes) -> dict[str,
         "annex": [{"lender": a.lender, "year_start": a.year_start.isoformat(), "granted": money_json(a.granted),
                    "outstanding": money_json(a.outstanding), "advances": [x.view.id for x in a.advances]}
                   for a in data.annex],
+        "decisions": [{"advance": a.view.id, "lender": a.view.lender, "borrower": a.view.borrower,
+                       "principal": money_json(a.view.principal), "disburse_on": a.view.disburse_on.isoformat(),
+                       "repay_on": a.view.repay_on.isoformat(), "convention": a.view.convention,
+                       "tranche_date": a.view.tranche_date.isoformat() if a.view.tranche_date else None}
+                      for a in data.decisions],
         "accuracy": data.accuracy.to_json(),
     }
 

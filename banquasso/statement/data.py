@@ -20,6 +20,7 @@ from banquasso.forecast.flows import MemberBooks, tranche_flow
 from banquasso.forecast.risk import DEFAULT_SCENARIOS, DEFAULT_SEED, GroupRisk, RiskFigures, simulate
 from banquasso.pool.capacity import WINDOWS, Capacity
 from banquasso.pool.plan import Plan, group_capacity, plan_group
+from banquasso.registry import lifecycle
 from banquasso.registry.balance import DueLine
 from banquasso.registry.db import DB_URL_ENV, Registry, database_url, open_registry
 from banquasso.registry.service import load_views
@@ -121,9 +122,32 @@ class DueSoon:
     line: DueLine
 
 
+def granted(advance: AdvanceOnDay, month: Month) -> bool:
+    """Whether an advance counts as granted in the month's statement (« consentie »).
+
+    Approved, disbursed or being repaid at the books' date, or repaid in full during the month; a
+    proposal the lender's board has not approved yet is not granted, nor is one repaid before the month.
+    """
+    if advance.status == lifecycle.PROPOSED:
+        return False
+    if advance.status != lifecycle.REPAID:
+        return True
+    repaid = [p.date for p in advance.view.repayments if p.date <= advance.day]
+    return bool(repaid) and max(repaid) >= month.first
+
+
+def awaiting_approval(advance: AdvanceOnDay) -> bool:
+    """Whether an advance is a proposal the lender's board still has to approve or reject."""
+    return advance.status == lifecycle.PROPOSED
+
+
 @dataclass(frozen=True)
 class MemberPage:
-    """Everything one member's page shows."""
+    """Everything one member's page shows.
+
+    `given` and `received` hold the granted advances only (see `granted`); `proposed` the proposals
+    the member is a party to, awaiting its lender's board.
+    """
 
     id: str
     name: str
@@ -135,6 +159,7 @@ class MemberPage:
     given: tuple[AdvanceOnDay, ...]
     received: tuple[AdvanceOnDay, ...]
     alerts: tuple[str, ...]
+    proposed: tuple[AdvanceOnDay, ...] = ()
 
     @property
     def lent_outstanding(self) -> Decimal:
@@ -200,6 +225,11 @@ class StatementData:
         rows = [DueSoon(a, line) for a in self.running for line in a.remaining
                 if self.books_date < line.date <= until]
         return tuple(sorted(rows, key=lambda r: (r.line.date, r.advance.view.id, r.line.n)))
+
+    @property
+    def decisions(self) -> tuple[AdvanceOnDay, ...]:
+        """The proposals awaiting a lender's board at the books' date: the next meeting's decisions."""
+        return tuple(a for a in self.advances if awaiting_approval(a))
 
     @property
     def late(self) -> tuple[AdvanceOnDay, ...]:
@@ -282,9 +312,10 @@ def gather(
             member.member_id, member.name, member.opening_balance,
             lendable.get(member.member_id, dict.fromkeys(WINDOWS, ZERO)), index, risk.members[member.member_id],
             _tranches(member_books, outlook.delays, funders, day),
-            tuple(a for a in mine if a.view.lender == member.member_id and a.status != "repaid"),
-            tuple(a for a in mine if a.view.borrower == member.member_id and a.status != "repaid"),
-            tuple(member_alerts(member, mine))))
+            tuple(a for a in mine if a.view.lender == member.member_id and granted(a, month)),
+            tuple(a for a in mine if a.view.borrower == member.member_id and granted(a, month)),
+            tuple(member_alerts(member, mine)),
+            tuple(a for a in mine if awaiting_approval(a))))
     report = accuracy(snapshots, entries, day, [m.id for m in books.members])
     if progress:
         progress("Plan d'avances du jour…")
