@@ -364,3 +364,60 @@ def test_no_proposal_says_so_and_the_empty_accuracy_says_why(tmp_path: Path) -> 
     text = " ".join(pages_text(out))
     assert "Aucune proposition d'avance n'attend de décision au 31/03/2026." in text
     assert "Ce tableau est vide : le registre ne contient aucune prévision enregistrée avant le 31/03/2026" in text
+
+
+def test_backfill_days_and_usage() -> None:
+    from banquasso.commands.board import backfill_days
+
+    day = dt.date(2026, 11, 30)
+    assert backfill_days(day, 3, 1) == [dt.date(2026, 11, 27), dt.date(2026, 11, 28), dt.date(2026, 11, 29)]
+    weekly = backfill_days(day, 91, 7)
+    assert len(weekly) == 13 and weekly[0] == dt.date(2026, 8, 31) and weekly[-1] == dt.date(2026, 11, 23)
+    result = CliRunner().invoke(main, ["scheduler", "--backfill", "7"])
+    assert result.exit_code == 2 and "--backfill ne s'emploie qu'avec --run daily" in result.output
+
+
+def test_backfilled_mornings_fill_the_accuracy_section(tmp_path: Path) -> None:
+    """Mornings caught up as of 10, 17 and 24 March compare with the books of 31 March, once each."""
+    ledgers, rules = lending_group(tmp_path)
+    common = ["--ledgers", str(ledgers), "--rules", str(rules)]
+    args = ["scheduler", "--run", "daily", "--as-of", "2026-03-31", "--backfill", "21", "--backfill-step", "7"]
+    first = CliRunner().invoke(main, [*args, *common])
+    assert first.exit_code == 0, first.output
+    assert [line.split(" (")[0] for line in first.output.splitlines() if "rattrapage" in line] == [
+        f"Prévision et alertes du matin du {d}" for d in ("10/03/2026", "17/03/2026", "24/03/2026")]
+    again = CliRunner().invoke(main, [*args, *common])
+    assert again.exit_code == 0 and again.output.count("déjà exécuté") == 4  # idempotent: nothing stored twice
+    out = tmp_path / "mars.pdf"
+    assert statement(ledgers, rules, out, "2026-03", "2026-04-15").exit_code == 0
+    text = " ".join(pages_text(out))
+    section = text[text.index("Fiabilité des prévisions passées"):]
+    assert "Ce tableau est vide" not in section
+    # Each morning compares the days after it up to 31/03: 21 + 14 + 7 = 42. Alpha's forecasts expect the
+    # 2 000 € salaries on 28/03, which its books never record: -2 000 € on 28..31/03 in each morning. 1-7 days
+    # ahead, only the 24/03 morning reaches them: 4 × 2 000 / 21 = 380,95 €; 8-30 days ahead, 4 days of the
+    # 10/03 morning (8-21 days ahead) and 4 of the 17/03 one (8-14): 8 × 2 000 / 21 = 761,90 €; bias
+    # -12 × 2 000 / 42 = -571,43 €. Beta's forecasts hold (no flow before 15/05).
+    assert "Alpha 3 42 380,95 € 761,90 € — -571,43 € Beta 3 42 0,00 € 0,00 € — 0,00 €" in section
+    assert "Groupe 3 42 380,95 € 761,90 € — -571,43 €" in section
+
+
+@pytest.mark.slow
+def test_demo_history_fills_the_accuracy_section(demo_copy: tuple[Path, Path], tmp_path: Path) -> None:
+    """What `make demo` runs: 13 weekly mornings caught up, then the November statement compares them."""
+    import json
+
+    ledgers, rules = demo_copy
+    common = ["--ledgers", str(ledgers), "--rules", str(rules), "--as-of", DEMO_AS_OF]
+    result = CliRunner().invoke(main, ["scheduler", "--run", "daily", "--backfill", "91", "--backfill-step", "7",
+                                       *common])
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "demo.pdf"
+    assert CliRunner().invoke(main, ["statement", "--month", DEMO_AS_OF[:7], "-o", str(out), *common]).exit_code == 0
+    report = json.loads(CliRunner().invoke(main, ["accuracy", "--json", *common]).stdout)
+    assert report["group"]["snapshots"] == 13 and report["group"]["days_compared"] > 0
+    text = " ".join(pages_text(out))
+    section = text[text.index("Fiabilité des prévisions passées"):text.index("Écart : moyenne")]
+    assert "Ce tableau est vide" not in section
+    group = report["group"]["by_lead"]
+    assert all(fr_money(Decimal(group[label])) in section for label in ("1-7", "8-30", "31-91"))

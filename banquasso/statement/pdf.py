@@ -233,7 +233,7 @@ def _accuracy(data: StatementData) -> list[Flowable]:
     width = pdfstyle.content_width()
     return [
         *story,
-        pdfstyle.table(rows, [width - 133 * mm, 17 * mm, 20 * mm, 24 * mm, 24 * mm, 24 * mm, 24 * mm],
+        pdfstyle.table(rows, [width - 137 * mm, 21 * mm, 20 * mm, 24 * mm, 24 * mm, 24 * mm, 24 * mm],
                        bold_rows=[len(rows) - 1]),
         _p("Écart : moyenne de |prévu - réel| des soldes quotidiens, selon l'éloignement du jour prévu. "
            "Biais : moyenne de prévu - réel (positif : prévisions trop optimistes).", st.small),
