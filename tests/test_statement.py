@@ -298,9 +298,9 @@ def _record(ledgers: Path, advance: Advance) -> None:
 
 
 def _advance(seq: int, state: str, principal: str, proposed_on: dt.date, repay_on: dt.date,
-             **fields: object) -> Advance:
+             lender: str = "alpha", borrower: str = "beta", **fields: object) -> Advance:
     advance = Advance(
-        id=f"BQA-2026-000{seq}", year=2026, seq=seq, lender="alpha", borrower="beta", principal=Decimal(principal),
+        id=f"BQA-2026-{seq:04d}", year=2026, seq=seq, lender=lender, borrower=borrower, principal=Decimal(principal),
         rate=Decimal("0"), method="bullet", day_count="ACT/365", grace_days=15, disburse_on=proposed_on,
         repay_on=repay_on, state=state, proposed_on=proposed_on, **fields)
     advance.lines = [ScheduleLine(n=1, date=repay_on, principal=Decimal(principal), interest=Decimal("0.00"),

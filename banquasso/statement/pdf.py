@@ -129,10 +129,15 @@ def _due_soon(data: StatementData) -> list[Flowable]:
                                    numeric_from=2)]
 
 
+def _proposal_widths(width: float) -> list[float]:
+    """Columns of a table of proposals: id, parties (the rest), amount, two dates, security."""
+    return [25 * mm, width - 127 * mm, 23 * mm, 19 * mm, 19 * mm, 41 * mm]
+
+
 def _decisions(data: StatementData) -> list[Flowable]:
     """The proposals recorded in the registry that each lender's board has to approve or reject."""
     st = pdfstyle.styles()
-    story: list[Flowable] = [_p("Décisions à prendre au prochain conseil", st.heading)]
+    story: list[Flowable] = [CondPageBreak(40 * mm), _p("Décisions à prendre au prochain conseil", st.heading)]
     if not data.decisions:
         return [*story, _p("Aucune proposition d'avance n'attend de décision au "
                            f"{fr_date(data.books_date)}.", st.body)]
@@ -143,7 +148,7 @@ def _decisions(data: StatementData) -> list[Flowable]:
                      fr_date(view.repay_on), _security(view)])
     width = pdfstyle.content_width()
     total = sum((a.view.principal for a in data.decisions), Decimal(0))
-    return [*story, pdfstyle.table(rows, [26 * mm, width - 156 * mm, 24 * mm, 20 * mm, 20 * mm, 66 * mm],
+    return [*story, pdfstyle.table(rows, _proposal_widths(width),
                                    numeric_from=2),
             _p(f"{len(data.decisions)} proposition(s), {fr_money(total)} au total. Le conseil de chaque prêteur "
                "approuve (banquasso advance approve, avec le numéro de sa délibération) ou rejette "
@@ -284,7 +289,8 @@ def _advances_block(data: StatementData, title: str, advances: Sequence[AdvanceO
 def _proposed_block(data: StatementData, page: MemberPage) -> list[Flowable]:
     """The proposals the member is a party to: not granted until the lender's board approves them."""
     st = pdfstyle.styles()
-    story: list[Flowable] = [_p("Avances proposées (en attente du conseil du prêteur)", st.heading)]
+    story: list[Flowable] = [CondPageBreak(30 * mm),
+                             _p("Avances proposées (en attente du conseil du prêteur)", st.heading)]
     if not page.proposed:
         return [*story, _p("Aucune.", st.body)]
     rows = [["Avance", "Prêteur → emprunteur", "Montant", "Versement", "Rembour-\nsement", "Garantie"]]
@@ -293,7 +299,7 @@ def _proposed_block(data: StatementData, page: MemberPage) -> list[Flowable]:
         rows.append([view.id, _parties(data, view), fr_money(view.principal), fr_date(view.disburse_on),
                      fr_date(view.repay_on), _security(view)])
     width = pdfstyle.content_width()
-    return [*story, pdfstyle.table(rows, [26 * mm, width - 156 * mm, 24 * mm, 20 * mm, 20 * mm, 66 * mm],
+    return [*story, pdfstyle.table(rows, _proposal_widths(width),
                                    numeric_from=2)]
 
 
