@@ -44,6 +44,7 @@ from comptasso.cli.util import (
     json_option,
     load_usable,
     progress,
+    shorten,
     today,
 )
 from comptasso.money import fr_date, fr_money, money_json
@@ -342,9 +343,9 @@ def accuracy_text(report: AccuracyReport, names: dict[str, str]) -> str:
     def row(title: str, item: Accuracy) -> str:
         cells = "".join(f"{fr_money(v) if v is not None else '—':>16}" for v in item.buckets.values())
         bias = fr_money(item.bias) if item.bias is not None else "—"
-        return f"{title[:36]:<36}{item.snapshots:>11}{item.days_compared:>8}{cells}{bias:>16}"
+        return f"{title:<36}{item.snapshots:>11}{item.days_compared:>8}{cells}{bias:>16}"
 
-    lines += [row(names.get(m.member, m.member), m) for m in report.members]
+    lines += [row(shorten(names.get(m.member, m.member), 36), m) for m in report.members]
     lines.append(row("Groupe", report.group))
     lines += ["", ("Écart : moyenne de |prévu − réel| selon l'éloignement du jour prévu ; "
                    "biais : moyenne de prévu − réel (positif : trop optimiste).")]

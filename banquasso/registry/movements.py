@@ -264,7 +264,7 @@ def disburse(desk: Desk, advance_id: str, on: dt.date, ref: str | None = None) -
         wanted = ref or default_ref(on, view.principal)
         if done is not None and done.date == on and (done.ref or default_ref(done.date, done.principal)) == wanted:
             raise AbortError(Outcome(view, messages=(
-                f"{advance_id} déjà versée le {on.isoformat()} (réf. {done.ref or '—'}) : rien à faire",)))
+                f"{advance_id} déjà versée le {fr_date(on)} (réf. {done.ref or '—'}) : rien à faire",)))
         return Step(exclude=frozenset({event_key}))
 
     def prepare(session: Session, advance: Advance, books: GroupBooks) -> tuple[list[FileEdit], list[str], str]:
