@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 
 from banquasso.terms.policy import LEGAL_MAX_DAYS
-from comptasso.money import fr_money
+from comptasso.money import fr_date, fr_money
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -56,7 +56,8 @@ def down(value: Decimal) -> Decimal:
 
 
 def _day(day: dt.date) -> str:
-    return day.isoformat()
+    """A date in a rule's French sentence: `03/12/2026`."""
+    return fr_date(day)
 
 
 def fiscal_year_start(day: dt.date, month: int) -> dt.date:
