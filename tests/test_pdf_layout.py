@@ -8,6 +8,8 @@ from pathlib import Path
 import pdfplumber
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
@@ -155,3 +157,18 @@ def test_fifty_members_with_long_names_no_overlap(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     for path in (report, tmp_path / "rapport-annexe.pdf"):
         assert overlapping_words(path.read_bytes()) == [], path.name
+
+
+@given(st.text(st.characters(min_codepoint=32, max_codepoint=0x17F), max_size=200),
+       st.floats(min_value=20, max_value=500))
+def test_a_footer_is_cut_to_its_room_with_an_ellipsis(text: str, width: float) -> None:
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    from comptasso.reports.pdfstyle import FONT, fit_text
+
+    fitted = fit_text(text, width, FONT, 7.5)
+    if stringWidth(text, FONT, 7.5) <= width:
+        assert fitted == text
+    else:
+        assert fitted.endswith("…") and text.startswith(fitted[:-1].rstrip())
+        assert stringWidth(fitted, FONT, 7.5) <= width
