@@ -17,7 +17,10 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # The demo's registry lives in var/demo/, apart from any real one.
-DEMO_ENV := BANQUASSO_DB_URL=sqlite:///$(CURDIR)/var/demo/banquasso.db
+DEMO_DB  := $(CURDIR)/var/demo/banquasso.db
+DEMO_ENV := BANQUASSO_DB_URL=sqlite:///$(DEMO_DB)
+# `make serve` serves a copy of the demo books, so that Fava's edits never touch the committed ones.
+DEMO_BOOKS := var/demo/books
 
 demo: install
 	mkdir -p var/demo
@@ -26,8 +29,12 @@ demo: install
 	$(BIN)/banquasso forecast --as-of $(DEMO_AS_OF) --risk
 	$(BIN)/banquasso capacity --as-of $(DEMO_AS_OF)
 	$(BIN)/banquasso plan --as-of $(DEMO_AS_OF)
-	$(DEMO_ENV) $(BIN)/banquasso scheduler --run daily --as-of $(DEMO_AS_OF)
+	# 13 past mornings (one a week over 91 days), each as of its own day: the accuracy has history to compare.
+	$(DEMO_ENV) $(BIN)/banquasso scheduler --run daily --as-of $(DEMO_AS_OF) --backfill 91 --backfill-step 7
 	$(DEMO_ENV) $(BIN)/banquasso statement --month 2026-11 --as-of $(DEMO_AS_OF)
+	@echo
+	@echo "Registre de la démo : $(DEMO_DB). Pour le lire avec d'autres commandes, préfixez-les :"
+	@echo "  $(DEMO_ENV) $(BIN)/banquasso accuracy --as-of $(DEMO_AS_OF)"
 
 # The tooling contract first (ruff, mypy --strict), then the suite (tests/test_layering.py holds the layers).
 # The suite runs on every core (pytest-xdist): each test has its own folders, cache and registry.
@@ -42,7 +49,9 @@ lint: install
 	$(BIN)/mypy
 
 serve: install
-	$(BIN)/comptasso serve
+	@if [ ! -d $(DEMO_BOOKS)/ledgers ]; then mkdir -p $(DEMO_BOOKS) && cp -R ledgers rules $(DEMO_BOOKS)/ && \
+	  echo "Copie des livres de démonstration dans $(DEMO_BOOKS)/ (Fava modifie cette copie, jamais ledgers/)."; fi
+	$(DEMO_ENV) $(BIN)/comptasso serve --ledgers $(DEMO_BOOKS)/ledgers --rules $(DEMO_BOOKS)/rules --as-of $(DEMO_AS_OF)
 
 bench: install
 	$(BIN)/python -m bench

@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from babel.dates import format_date
 from babel.numbers import NumberFormatError, format_decimal, parse_decimal
 
 CENT = Decimal("0.01")
@@ -58,8 +59,11 @@ def fr_money(value: Decimal) -> str:
 
 
 def fr_date(day: dt.date) -> str:
-    """`2026-11-30` → `30/11/2026`."""
-    return day.strftime("%d/%m/%Y")
+    """`2026-12-01` → `01/12/2026`: the one way a date is written for readers, in tables and in sentences.
+
+    Sentences say « versée le 01/12/2026 », never the ISO form (kept for `--json`, options and ledgers).
+    """
+    return format_date(day, "dd/MM/yyyy", locale="fr_FR")
 
 
 def parse_iso_date(text: str) -> dt.date:

@@ -135,7 +135,7 @@ def test_backtest_against_the_books(group: list[str]) -> None:
     (["forecast", "--member", "inconnu"], "membre inconnu « inconnu »"),
     (["forecast", "--horizon", "0"], "entre 1 et 731"),
     (["forecast", "--horizon", "732"], "entre 1 et 731"),
-    (["forecast", "--as-of", "2024-12-31"], "les livres commencent le 2025-01-01"),
+    (["forecast", "--as-of", "2024-12-31"], "les livres commencent le 01/01/2025"),
     (["forecast", "--as-of", "2026-02-30"], "date invalide"),
     (["forecast", "--json", "--csv"], "--json ou --csv"),
     (["backtest", "--as-of", "2026-07-28"], "aucune écriture après le 2026-07-28"),

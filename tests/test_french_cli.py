@@ -180,3 +180,36 @@ def test_capacity_of_an_unknown_member_is_refused_naming_the_members() -> None:
     result = _demo("capacity", "--member", "inconnu")
     assert result.exit_code == 2
     assert "Valeur invalide pour '--member' : membre inconnu « inconnu » (membres : velo-gap," in result.output
+
+
+ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+
+
+@pytest.mark.slow
+def test_dates_in_sentences_are_french(tmp_path: Path) -> None:
+    """A lent advance's life, as the treasurer reads it: no ISO date in a sentence (`--json` keeps them)."""
+    from tests.test_reconcile import ID, running_advance
+    from tests.test_registry import run
+
+    ledgers, rules = running_advance(tmp_path)
+    disburse = run(["advance", "disburse", ID, "--on", "2026-12-01"], ledgers, rules, "2026-12-01")
+    assert "déjà versée le 01/12/2026" in disburse.output  # done already: says when, the French way
+    reconcile = run(["reconcile"], ledgers, rules, "2026-12-10")
+    assert reconcile.exit_code == 0, reconcile.output
+    assert "1 avance(s) rapprochée(s) au 10/12/2026." in reconcile.output
+    for result in (disburse, reconcile):
+        sentences = re.sub(r"\(réf\. [^)]*\)", "", result.output)  # a reference key is not a date
+        assert ISO_DATE.findall(sentences) == [], result.output
+    early = CliRunner().invoke(banquasso_main, ["capacity", "--ledgers", str(ledgers), "--rules", str(rules),
+                                                "--as-of", "2020-01-01"])
+    assert early.exit_code == 2 and "les livres commencent le " in early.output
+    assert ISO_DATE.findall(early.output.replace("'--as-of'", "")) == []
+
+
+def test_the_date_helper_writes_day_month_year() -> None:
+    import datetime as dt
+
+    from comptasso.money import fr_date
+
+    assert fr_date(dt.date(2026, 12, 1)) == "01/12/2026"
+    assert fr_date(dt.date(1999, 1, 31)) == "31/01/1999"

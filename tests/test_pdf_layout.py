@@ -8,6 +8,8 @@ from pathlib import Path
 import pdfplumber
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
@@ -116,3 +118,78 @@ def test_the_attestation_and_the_loan_contract_with_long_names_have_no_overlap(t
         assert overlapping_words(content) == [], pdf.name
         text = " ".join(page_texts(content))
         assert all(word in text for word in LONG_NAMES["beta"].split()), pdf.name  # wrapped, not cut
+
+
+def _long(base: str, number: int) -> str:
+    """A 60-character name: `base`, the number, padded with words (the longest names group.toml holds in practice)."""
+    text = f"{base} n° {number} — antenne des vallées du Champsaur et du Valgaudemar"
+    return text[:60].rstrip() + "x" * (60 - len(text[:60].rstrip()))
+
+
+def _lengthen(path: Path, every: int, base: str, key: str = "name") -> list[str]:
+    """Give every `every`-th `name = "…"` line of a TOML file a 60-character name; the names given, in order."""
+    lines, given, seen = path.read_text(encoding="utf-8").splitlines(), [], 0
+    for index, line in enumerate(lines):
+        if line.startswith(f'{key} = "') and not lines[index - 1].startswith("[group]"):
+            seen += 1
+            if seen % every == 1:
+                given.append(_long(base, seen))
+                lines[index] = f'{key} = "{given[-1]}"'
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return given
+
+
+@pytest.mark.slow
+def test_fifty_members_with_long_names_no_overlap(tmp_path: Path) -> None:
+    """A 50-member group, one member in four and one funder in two named with 60 characters, with advances
+    proposed, approved and disbursed between long-named members: the statement, the annual accounts and the
+    annexe of a long-named member print no two words on top of each other."""
+    import datetime as dt
+    import shutil
+
+    from comptasso.synthetic import generate_group
+    from tests.conftest import DEMO_RULES
+    from tests.test_statement import _advance, _record
+
+    ledgers, rules = tmp_path / "ledgers", tmp_path / "rules"
+    generate_group(ledgers, members=50, start=dt.date(2026, 1, 1), end=dt.date(2026, 11, 30), seed=2026)
+    shutil.copytree(DEMO_RULES, rules)
+    names = _lengthen(ledgers / "group.toml", 4, "Association intercommunale d'aide à domicile")
+    funders = _lengthen(rules / "funders.toml", 2, "Fonds départemental de soutien aux associations")
+    assert len(names) == 13 and len(funders) >= 4 and {len(n) for n in names + funders} == {60}
+    long_ids = ["velo-gap-001", "velo-gap-013"]  # members 1 and 13: long names
+    day = dt.date(2026, 11, 2)
+    _record(ledgers, _advance(1, "proposed", "12000.00", day, dt.date(2027, 2, 15), long_ids[0], long_ids[1],
+                              convention="CONVENTION-DEPARTEMENTALE-2026-0042", tranche_date=dt.date(2027, 1, 31)))
+    _record(ledgers, _advance(2, "approved", "3500.00", day, dt.date(2027, 1, 15), long_ids[1], long_ids[0],
+                              decision="CA-2026-11-02-DELIBERATION-17", approved_on=day, approved_by="Mme X"))
+    common = ["--ledgers", str(ledgers), "--rules", str(rules), "--as-of", "2026-11-30"]
+    releve = tmp_path / "releve.pdf"
+    result = CliRunner().invoke(banquasso_main, ["statement", "--month", "2026-11", "-o", str(releve), *common])
+    assert result.exit_code == 0, result.output
+    pdf = releve.read_bytes()
+    assert overlapping_words(pdf) == []
+    text = " ".join(page_texts(pdf))
+    assert "BQA-2026-0001" in text and "Décisions à prendre au prochain conseil" in text
+    assert all(word in text for word in names[0].split())  # the long names wrap, they are not cut
+    report = tmp_path / "rapport.pdf"
+    result = CliRunner().invoke(comptasso_main, ["report", long_ids[0], "--year", "2026", "--output", str(report),
+                                                 *common])
+    assert result.exit_code == 0, result.output
+    for path in (report, tmp_path / "rapport-annexe.pdf"):
+        assert overlapping_words(path.read_bytes()) == [], path.name
+
+
+@given(st.text(st.characters(min_codepoint=32, max_codepoint=0x17F), max_size=200),
+       st.floats(min_value=20, max_value=500))
+def test_a_footer_is_cut_to_its_room_with_an_ellipsis(text: str, width: float) -> None:
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    from comptasso.reports.pdfstyle import FONT, fit_text
+
+    fitted = fit_text(text, width, FONT, 7.5)
+    if stringWidth(text, FONT, 7.5) <= width:
+        assert fitted == text
+    else:
+        assert fitted.endswith("…") and text.startswith(fitted[:-1].rstrip())
+        assert stringWidth(fitted, FONT, 7.5) <= width

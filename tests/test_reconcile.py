@@ -50,7 +50,11 @@ def test_agreeing_books_exit_0_with_the_three_balances(tmp_path: Path) -> None:
         "id": ID, "lender": "preteur", "borrower": "emprunteur", "registry_outstanding": "6000.00",
         "lender_receivable": "6000.00", "borrower_debt": "6000.00", "ok": True}]}
     text = run(["reconcile"], ledgers, rules, "2026-12-10").output
-    assert "registre 6 000,00 €  créance 6 000,00 €  dette 6 000,00 €  ok" in text
+    head, rule, row = text.splitlines()[:3]
+    assert head.split()[:3] == ["Avance", "Prêteur", "Emprunteur"] and set(rule) == {"-", " "}
+    assert row.startswith(ID) and row.split().count("6") == 3 and row.endswith("ok")
+    assert row.index(ID) == 0 and len(row) <= len(rule)  # the row holds in the ruled columns
+    assert head.index("Registre") + len("Registre") == row.index("6 000,00 €") + len("6 000,00 €")  # right-aligned
     assert "Registre et livres concordent." in text
 
 

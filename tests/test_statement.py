@@ -104,7 +104,7 @@ def test_month_parsing_and_books_date() -> None:
     for text in ("2026-3", "2026-13", "mars", "2026-00", "26-03"):
         with pytest.raises(MonthError, match="mois invalide"):
             Month.parse(text)
-    with pytest.raises(MonthError, match="commencent le 2026-01-02"):
+    with pytest.raises(MonthError, match="commencent le 02/01/2026"):
         books_date(Month(2025, 12), dt.date(2026, 4, 15), start)
     with pytest.raises(MonthError, match="n'a pas commencé"):
         books_date(Month(2026, 5), dt.date(2026, 4, 15), start)
@@ -193,7 +193,7 @@ def test_without_registry_nothing_is_created(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("month", "as_of", "message"), [
     ("2026/03", "2026-04-15", "mois invalide « 2026/03 »"),
-    ("2025-12", "2026-04-15", "aucun livre pour 2025-12 : les livres commencent le 2026-01-01"),
+    ("2025-12", "2026-04-15", "aucun livre pour 2025-12 : les livres commencent le 01/01/2026"),
     ("2026-06", "2026-04-15", "le mois 2026-06 n'a pas commencé"),
 ])
 def test_bad_month(tmp_path: Path, month: str, as_of: str, message: str) -> None:
@@ -286,3 +286,138 @@ def test_demo_statement_shows_the_plan_of_the_day(demo_copy: tuple[Path, Path], 
         assert fr_money(Decimal(unmet["amount"])) in text
     assert "plafond d'avances par emprunteur atteint" in text
     assert f"non couvert : {fr_money(Decimal(plan['total_unmet']))}" in text
+
+
+def _record(ledgers: Path, advance: Advance) -> None:
+    registry = open_registry(ledgers)
+    try:
+        with registry.session() as session, session.begin():
+            session.add(advance)
+    finally:
+        registry.close()
+
+
+def _advance(seq: int, state: str, principal: str, proposed_on: dt.date, repay_on: dt.date,
+             lender: str = "alpha", borrower: str = "beta", **fields: object) -> Advance:
+    advance = Advance(
+        id=f"BQA-2026-{seq:04d}", year=2026, seq=seq, lender=lender, borrower=borrower, principal=Decimal(principal),
+        rate=Decimal("0"), method="bullet", day_count="ACT/365", grace_days=15, disburse_on=proposed_on,
+        repay_on=repay_on, state=state, proposed_on=proposed_on, **fields)
+    advance.lines = [ScheduleLine(n=1, date=repay_on, principal=Decimal(principal), interest=Decimal("0.00"),
+                                  payment=Decimal(principal), remaining=Decimal("0.00"))]
+    return advance
+
+
+def _with_proposal_and_repaid(tmp_path: Path) -> tuple[Path, Path]:
+    """The lending group, plus a proposal (2 000 €, secured on CONV-7's tranche of 30/06/2026) awaiting alpha's
+    board, an advance repaid in March (500 €) and one repaid in February (700 €)."""
+    ledgers, rules = lending_group(tmp_path)
+    _record(ledgers, _advance(2, "proposed", "2000.00", dt.date(2026, 3, 20), dt.date(2026, 6, 30),
+                              convention="CONV-7", tranche_date=dt.date(2026, 6, 30)))
+    for seq, amount, out, back in ((3, "500.00", dt.date(2026, 3, 2), dt.date(2026, 3, 25)),
+                                   (4, "700.00", dt.date(2026, 2, 2), dt.date(2026, 2, 20))):
+        repaid = _advance(seq, "repaid", amount, out, back, decision=f"CA-{seq}", approved_on=out,
+                          approved_by="Conseil d'alpha", disbursed_on=out)
+        repaid.payments = [
+            Payment(seq=1, kind="disbursement", event=f"BQA-2026-000{seq}/versement", date=out,
+                    principal=Decimal(amount), interest=Decimal("0.00"), confirmed_on=out),
+            Payment(seq=2, kind="repayment", event=f"BQA-2026-000{seq}/remboursement", date=back,
+                    principal=Decimal(amount), interest=Decimal("0.00"), confirmed_on=back)]
+        _record(ledgers, repaid)
+    return ledgers, rules
+
+
+def _section(text: str, title: str, following: str) -> str:
+    start = text.index(title) + len(title)
+    return text[start:text.index(following, start)]
+
+
+def test_proposals_are_decisions_not_granted_advances(tmp_path: Path) -> None:
+    import json
+
+    ledgers, rules = _with_proposal_and_repaid(tmp_path)
+    out = tmp_path / "mars.pdf"
+    result = statement(ledgers, rules, out, "2026-03", "2026-04-15", "--json")
+    assert result.exit_code == 0, result.output
+    text = " ".join(pages_text(out))
+    decisions = _section(text, "Décisions à prendre au prochain conseil", "Remboursements attendus")
+    assert "BQA-2026-0002" in decisions and "Alpha → Beta" in decisions and "2 000,00 €" in decisions
+    assert "CONV-7, échéance du 30/06/2026" in decisions and "1 proposition(s), 2 000,00 € au total" in decisions
+    assert "BQA-2026-0001" not in decisions
+    alpha = text[text.index("Alertes", text.index("Alpha (alpha)")):text.index("Beta (beta)")]
+    granted = _section(alpha, "Avances consenties", "Avances reçues")
+    assert "BQA-2026-0001" in granted and "BQA-2026-0003" in granted  # running; repaid on 25/03, in the month
+    assert "BQA-2026-0002" not in granted and "BQA-2026-0004" not in granted  # proposed; repaid in February
+    assert "Beta" in granted and "beta" not in granted.replace("Beta", "")  # the borrower by name, not by id
+    proposed = _section(alpha, "Avances proposées (en attente du conseil du prêteur)", "Subventions attendues")
+    assert "BQA-2026-0002" in proposed and "BQA-2026-0001" not in proposed
+    doc = json.loads(result.stdout)
+    assert doc["decisions"] == [{"advance": "BQA-2026-0002", "lender": "alpha", "borrower": "beta",
+                                 "principal": "2000.00", "disburse_on": "2026-03-20", "repay_on": "2026-06-30",
+                                 "convention": "CONV-7", "tranche_date": "2026-06-30"}]
+
+
+def test_no_proposal_says_so_and_the_empty_accuracy_says_why(tmp_path: Path) -> None:
+    ledgers, rules = lending_group(tmp_path)
+    out = tmp_path / "mars.pdf"
+    assert statement(ledgers, rules, out).exit_code == 0
+    text = " ".join(pages_text(out))
+    assert "Aucune proposition d'avance n'attend de décision au 31/03/2026." in text
+    assert "Ce tableau est vide : le registre ne contient aucune prévision enregistrée avant le 31/03/2026" in text
+
+
+def test_backfill_days_and_usage() -> None:
+    from banquasso.commands.board import backfill_days
+
+    day = dt.date(2026, 11, 30)
+    assert backfill_days(day, 3, 1) == [dt.date(2026, 11, 27), dt.date(2026, 11, 28), dt.date(2026, 11, 29)]
+    weekly = backfill_days(day, 91, 7)
+    assert len(weekly) == 13 and weekly[0] == dt.date(2026, 8, 31) and weekly[-1] == dt.date(2026, 11, 23)
+    result = CliRunner().invoke(main, ["scheduler", "--backfill", "7"])
+    assert result.exit_code == 2 and "--backfill ne s'emploie qu'avec --run daily" in result.output
+
+
+def test_backfilled_mornings_fill_the_accuracy_section(tmp_path: Path) -> None:
+    """Mornings caught up as of 10, 17 and 24 March compare with the books of 31 March, once each."""
+    ledgers, rules = lending_group(tmp_path)
+    common = ["--ledgers", str(ledgers), "--rules", str(rules)]
+    args = ["scheduler", "--run", "daily", "--as-of", "2026-03-31", "--backfill", "21", "--backfill-step", "7"]
+    first = CliRunner().invoke(main, [*args, *common])
+    assert first.exit_code == 0, first.output
+    assert [line.split(" (")[0] for line in first.output.splitlines() if "rattrapage" in line] == [
+        f"Prévision et alertes du matin du {d}" for d in ("10/03/2026", "17/03/2026", "24/03/2026")]
+    again = CliRunner().invoke(main, [*args, *common])
+    assert again.exit_code == 0 and again.output.count("déjà exécuté") == 4  # idempotent: nothing stored twice
+    out = tmp_path / "mars.pdf"
+    assert statement(ledgers, rules, out, "2026-03", "2026-04-15").exit_code == 0
+    text = " ".join(pages_text(out))
+    section = text[text.index("Fiabilité des prévisions passées"):]
+    assert "Ce tableau est vide" not in section
+    # Each morning compares the days after it up to 31/03: 21 + 14 + 7 = 42. Alpha's forecasts expect the
+    # 2 000 € salaries on 28/03, which its books never record: -2 000 € on 28..31/03 in each morning. 1-7 days
+    # ahead, only the 24/03 morning reaches them: 4 × 2 000 / 21 = 380,95 €; 8-30 days ahead, 4 days of the
+    # 10/03 morning (8-21 days ahead) and 4 of the 17/03 one (8-14): 8 × 2 000 / 21 = 761,90 €; bias
+    # -12 × 2 000 / 42 = -571,43 €. Beta's forecasts hold (no flow before 15/05).
+    assert "Alpha 3 42 380,95 € 761,90 € — -571,43 € Beta 3 42 0,00 € 0,00 € — 0,00 €" in section
+    assert "Groupe 3 42 380,95 € 761,90 € — -571,43 €" in section
+
+
+@pytest.mark.slow
+def test_demo_history_fills_the_accuracy_section(demo_copy: tuple[Path, Path], tmp_path: Path) -> None:
+    """What `make demo` runs: 13 weekly mornings caught up, then the November statement compares them."""
+    import json
+
+    ledgers, rules = demo_copy
+    common = ["--ledgers", str(ledgers), "--rules", str(rules), "--as-of", DEMO_AS_OF]
+    result = CliRunner().invoke(main, ["scheduler", "--run", "daily", "--backfill", "91", "--backfill-step", "7",
+                                       *common])
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "demo.pdf"
+    assert CliRunner().invoke(main, ["statement", "--month", DEMO_AS_OF[:7], "-o", str(out), *common]).exit_code == 0
+    report = json.loads(CliRunner().invoke(main, ["accuracy", "--json", *common]).stdout)
+    assert report["group"]["snapshots"] == 13 and report["group"]["days_compared"] > 0
+    text = " ".join(pages_text(out))
+    section = text[text.index("Fiabilité des prévisions passées"):text.index("Écart : moyenne")]
+    assert "Ce tableau est vide" not in section
+    group = report["group"]["by_lead"]
+    assert all(fr_money(Decimal(group[label])) in section for label in ("1-7", "8-30", "31-91"))

@@ -111,7 +111,7 @@ def test_the_morning_job_runs_for_the_paris_day(fixed_clock: None, tmp_path: Pat
     result = CliRunner().invoke(banquasso, ["scheduler", "--run", "daily", "--ledgers", str(ledgers),
                                             "--rules", str(rules)])
     assert result.exit_code == 0, result.output
-    assert "du 2026-12-01 :" in result.stdout and "2026-12-02" not in result.stdout.split("\n")[-2]
+    assert "du 01/12/2026 :" in result.stdout and "02/12/2026" not in result.stdout.split("\n")[-2]
 
 
 def test_an_unknown_zone_is_a_clear_error_that_changes_nothing(tmp_path: Path,

@@ -47,6 +47,7 @@ from comptasso.cli.util import (
     json_option,
     load_usable,
     progress,
+    shorten,
     today,
 )
 from comptasso.money import fr_date, fr_money, money_json
@@ -104,6 +105,11 @@ def statement_json(data: StatementData, path: Path, content: bytes) -> dict[str,
         "annex": [{"lender": a.lender, "year_start": a.year_start.isoformat(), "granted": money_json(a.granted),
                    "outstanding": money_json(a.outstanding), "advances": [x.view.id for x in a.advances]}
                   for a in data.annex],
+        "decisions": [{"advance": a.view.id, "lender": a.view.lender, "borrower": a.view.borrower,
+                       "principal": money_json(a.view.principal), "disburse_on": a.view.disburse_on.isoformat(),
+                       "repay_on": a.view.repay_on.isoformat(), "convention": a.view.convention,
+                       "tranche_date": a.view.tranche_date.isoformat() if a.view.tranche_date else None}
+                      for a in data.decisions],
         "accuracy": data.accuracy.to_json(),
     }
 
@@ -218,6 +224,27 @@ def _setup_logging() -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def backfill_days(day: dt.date, days: int, step: int) -> list[dt.date]:
+    """The mornings `--backfill` catches up before `day`, oldest first: `day - days`, then every `step` days."""
+    return [day - dt.timedelta(days=k) for k in range(days, 0, -step)]
+
+
+def _backfill(job_ctx: JobContext, days: list[dt.date]) -> bool:
+    """Run the daily job as of each past day (a day already done is skipped); one line per day, False on failure.
+
+    A morning's forecast reads only what is dated on or before its day, so a morning caught up later
+    stores what the job would have stored that day (advances included, by their dates in the registry).
+    """
+    quiet = JobContext(job_ctx.ledgers_dir, job_ctx.rules_dir, job_ctx.reports_dir, job_ctx.registry,
+                       log=lambda _message: None)
+    for day in days:
+        outcome = JOBS[DAILY](quiet, day)
+        click.echo(f"{LABELS[DAILY]} du {fr_date(day)} (rattrapage) : {outcome.message}")
+        if outcome.status not in (OK, SKIPPED):
+            return False
+    return True
+
+
 @click.command("scheduler")
 @books_options
 @as_of_option
@@ -232,11 +259,19 @@ def _setup_logging() -> None:
 @click.option("--with-fava", is_flag=True, help="Ouvrir aussi Fava (comme `comptasso serve`) dans le même processus.")
 @click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True,
               help="Port de Fava avec --with-fava.")
+@click.option("--backfill", type=click.IntRange(1, 366), default=None, metavar="JOURS",
+              help="Avec --run daily : rattraper d'abord les matins des JOURS jours précédant --as-of, chacun avec "
+                   "les livres tels qu'ils étaient ce jour-là.")
+@click.option("--backfill-step", type=click.IntRange(1, 31), default=1, show_default=True, metavar="JOURS",
+              help="Avec --backfill : un matin rattrapé tous les JOURS jours.")
 @click.pass_context
 def scheduler_command(ctx: click.Context, ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None,
                       reports_dir: Path | None, run_job: str | None, daily_at: tuple[int, int],
-                      monthly_at: tuple[int, int], with_fava: bool, port: int) -> None:
+                      monthly_at: tuple[int, int], with_fava: bool, port: int, backfill: int | None,
+                      backfill_step: int) -> None:
     """Le planificateur : prévision et alertes chaque matin, relevé du mois écoulé le 1er (fuseau du groupe)."""
+    if backfill is not None and run_job != DAILY:
+        raise click.UsageError("--backfill ne s'emploie qu'avec --run daily")
     load_usable(ledgers_dir, rules_dir, quiet=True)
     reports = reports_dir or default_reports_dir(ledgers_dir)
     registry = open_registry(ledgers_dir)
@@ -247,11 +282,14 @@ def scheduler_command(ctx: click.Context, ledgers_dir: Path, rules_dir: Path, as
 
         try:
             job_ctx = JobContext(Path(ledgers_dir), Path(rules_dir), reports, registry, log=report)
-            outcome = JOBS[run_job](job_ctx, as_of or today())
+            day = as_of or today()
+            if backfill is not None and not _backfill(job_ctx, backfill_days(day, backfill, backfill_step)):
+                sys.exit(1)
+            outcome = JOBS[run_job](job_ctx, day)
         finally:
             registry.close()
         if outcome.status == SKIPPED:  # a run that did something, or failed, has already said so
-            click.echo(f"{LABELS[run_job]} ({outcome.run_for.isoformat()}) : {outcome.message}")
+            click.echo(f"{LABELS[run_job]} ({fr_date(outcome.run_for)}) : {outcome.message}")
         sys.exit(0 if outcome.status in (OK, SKIPPED) else 1)
     _setup_logging()
     try:
@@ -360,9 +398,9 @@ def accuracy_text(report: AccuracyReport, names: dict[str, str]) -> str:
     def row(title: str, item: Accuracy) -> str:
         cells = "".join(f"{fr_money(v) if v is not None else '—':>16}" for v in item.buckets.values())
         bias = fr_money(item.bias) if item.bias is not None else "—"
-        return f"{title[:36]:<36}{item.snapshots:>11}{item.days_compared:>8}{cells}{bias:>16}"
+        return f"{title:<36}{item.snapshots:>11}{item.days_compared:>8}{cells}{bias:>16}"
 
-    lines += [row(names.get(m.member, m.member), m) for m in report.members]
+    lines += [row(shorten(names.get(m.member, m.member), 36), m) for m in report.members]
     lines.append(row("Groupe", report.group))
     lines += ["", ("Écart : moyenne de |prévu − réel| selon l'éloignement du jour prévu ; "
                    "biais : moyenne de prévu − réel (positif : trop optimiste).")]
@@ -384,8 +422,8 @@ def accuracy_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, 
     day = as_of or today()
     start = books_start(books)
     if start is not None and day < start:
-        raise click.BadParameter(f"les livres commencent le {start.isoformat()} : aucune donnée au "
-                                 f"{day.isoformat()}", param_hint="'--as-of'")
+        raise click.BadParameter(f"les livres commencent le {fr_date(start)} : aucune donnée au "
+                                 f"{fr_date(day)}", param_hint="'--as-of'")
     snapshots = []
     if registry_exists(ledgers_dir):
         registry = open_registry(ledgers_dir)

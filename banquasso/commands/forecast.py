@@ -46,8 +46,10 @@ from comptasso.cli.util import (
     fail,
     json_option,
     load_usable,
+    member_label,
     progress,
     report_exclusions,
+    shorten,
     today,
 )
 from comptasso.money import fr_date, fr_money, fr_number, money_json
@@ -78,8 +80,8 @@ def _open(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, quiet: bool
     day = as_of or today()
     start = books_start(books)
     if start is not None and day < start:
-        raise click.BadParameter(f"les livres commencent le {start.isoformat()} : aucune donnée au "
-                                 f"{day.isoformat()}", param_hint="'--as-of'")
+        raise click.BadParameter(f"les livres commencent le {fr_date(start)} : aucune donnée au "
+                                 f"{fr_date(day)}", param_hint="'--as-of'")
     return report_exclusions(readable(books, day), member), policy, day
 
 
@@ -298,7 +300,7 @@ def funders_text(model: DelayModel) -> str:
     for f in model.funders.values():
         source = "historique" if f.source == "history" else (
             "défaut" if f.default_days is not None else "aucun (0)")
-        lines.append(f"{f.name[:44]:<44} {f.kind:<12} {len(f.matched):>8} {f.median_days:>7} "
+        lines.append(f"{shorten(f.name, 44):<44} {f.kind:<12} {len(f.matched):>8} {f.median_days:>7} "
                      f"{f.p80_days:>5} {f.p90_days:>5}  {source}")
     return "\n".join(lines)
 
@@ -349,10 +351,10 @@ def backtest_text(result: Backtest, members: Sequence[str], names: dict[str, str
               f"({result.days_compared} jours)"), "",
              (f"{'Membre':<40} {'Écart moyen absolu':>19} {'Biais':>14} {'Point bas prévu':>30} "
               f"{'Point bas réel':>30} {'Écart point bas':>16}")]
-    rows = [(f"{names[m]} ({m})", result.members[m]) for m in members] + [("Groupe", result.group)]
+    rows = [(member_label(m, names, 40), result.members[m]) for m in members] + [("Groupe", result.group)]
     for title, comparison in rows:
         (fday, fmin), (aday, amin) = comparison.forecast_min, comparison.actual_min
-        lines.append(f"{title[:40]:<40} {fr_money(comparison.mean_absolute_error):>19} {fr_money(comparison.bias):>14} "
+        lines.append(f"{title:<40} {fr_money(comparison.mean_absolute_error):>19} {fr_money(comparison.bias):>14} "
                      f"{fr_money(fmin) + ' le ' + fr_date(fday):>30} {fr_money(amin) + ' le ' + fr_date(aday):>30} "
                      f"{fr_money(comparison.min_error):>16}")
     if result.days_compared < result.horizon_days:
@@ -381,7 +383,7 @@ def backtest_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, 
     shown = [member] if member else list(books.group.ids)
     if as_json:
         if result.days_compared < result.horizon_days:
-            progress(f"Les livres s'arrêtent au {result.compared_until.isoformat()} : "
+            progress(f"Les livres s'arrêtent au {fr_date(result.compared_until)} : "
                      f"{result.days_compared} jours comparés sur {result.horizon_days}.")
         dump_json({**backtest_json(result, shown), "excluded": excluded_json(books)})
     else:

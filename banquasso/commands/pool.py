@@ -52,8 +52,8 @@ def _open(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, quiet: bool
     day = as_of or today()
     start = books_start(books)
     if start is not None and day < start:
-        raise click.BadParameter(f"les livres commencent le {start.isoformat()} : aucune donnée au "
-                                 f"{day.isoformat()}", param_hint="'--as-of'")
+        raise click.BadParameter(f"les livres commencent le {fr_date(start)} : aucune donnée au "
+                                 f"{fr_date(day)}", param_hint="'--as-of'")
     return report_exclusions(readable(books, day)), day
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from filelock import Timeout
 
+from banquasso.commands.pool import _table as text_table
 from banquasso.registry.db import open_registry
 from banquasso.registry.desk import load_views
 from banquasso.registry.ledger_write import RecoveryConflictError, recover, write_lock
@@ -16,13 +17,40 @@ from banquasso.registry.reconcile import Reconciliation, reconcile
 from banquasso.terms.modes import pivot_member, pivot_problems
 from banquasso.terms.policy import POOL_FILE, load_policy
 from comptasso.books.group import load_group
-from comptasso.cli.util import as_of_option, books_options, dump_json, fail, json_option, load_or_exit, today
-from comptasso.money import fr_money, money_json
+from comptasso.cli.util import (
+    as_of_option,
+    books_options,
+    dump_json,
+    fail,
+    json_option,
+    load_or_exit,
+    member_label,
+    today,
+)
+from comptasso.money import fr_date, fr_money, money_json
 from comptasso.problems import Problem
 
 
-def run_reconcile(ledgers_dir: Path, rules_dir: Path, as_of: dt.date) -> tuple[Reconciliation, list[str]]:
-    """Undo any interrupted write, then compare the registry with every ledger as of `as_of`."""
+def reconcile_text(result: Reconciliation, names: dict[str, str]) -> str:
+    """The French table of `banquasso reconcile`: one aligned row per advance, members named beside their ids."""
+    rows = [["Avance", "Prêteur", "Emprunteur", "Registre", "Créance du prêteur", "Dette de l'emprunteur", "État"]]
+    rows += [[a.id, member_label(a.lender, names, 36), member_label(a.borrower, names, 36),
+              fr_money(a.registry_outstanding), fr_money(a.lender_receivable), fr_money(a.borrower_debt),
+              "ok" if a.ok else "ÉCART"] for a in result.advances]
+    verdict = ("Registre et livres concordent." if result.ok
+               else f"{len(result.mismatches)} écart(s) entre le registre et les livres.")
+    summary = f"{len(result.advances)} avance(s) rapprochée(s) au {fr_date(result.as_of)}. {verdict}"
+    if not result.advances:
+        return summary
+    return text_table(rows, [False, False, False, True, True, True, False]) + "\n\n" + summary
+
+
+def run_reconcile(ledgers_dir: Path, rules_dir: Path, as_of: dt.date) -> tuple[Reconciliation, list[str],
+                                                                              dict[str, str]]:
+    """Undo any interrupted write, then compare the registry with every ledger as of `as_of`.
+
+    Returns the comparison, the messages of any recovered write and each member's name by id.
+    """
     group, problems = load_group(ledgers_dir)
     policy, more = load_policy(rules_dir)
     if group is not None and policy is not None:
@@ -44,8 +72,9 @@ def run_reconcile(ledgers_dir: Path, rules_dir: Path, as_of: dt.date) -> tuple[R
     ledgers = {m.id: books.ledgers[m.id].entries for m in books.members}
     files = {m.id: str(engine_file(m)) for m in books.members}
     pivot = pivot_member(policy, books.group)  # convention de trésorerie: the pivot's ledger is checked too
+    names = {m.id: m.name for m in books.members}
     return reconcile(views, books.group, ledgers, policy.accounts, as_of, files,
-                     pivot=pivot.id if pivot else None), recovered
+                     pivot=pivot.id if pivot else None), recovered, names
 
 
 @click.command("reconcile")
@@ -54,7 +83,7 @@ def run_reconcile(ledgers_dir: Path, rules_dir: Path, as_of: dt.date) -> tuple[R
 @json_option
 def reconcile_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool) -> None:
     """Rapprocher le registre des avances et les livres des membres ; code 1 au moindre écart."""
-    result, recovered = run_reconcile(ledgers_dir, rules_dir, as_of or today())
+    result, recovered, names = run_reconcile(ledgers_dir, rules_dir, as_of or today())
     for message in recovered:
         click.echo(message, err=True)
     if as_json:
@@ -68,12 +97,6 @@ def reconcile_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None,
                             "subject": p.subject} for p in result.mismatches],
         })
     else:
-        for a in result.advances:
-            mark = "ok" if a.ok else "ÉCART"
-            click.echo(f"{a.id}  {a.lender} → {a.borrower}  registre {fr_money(a.registry_outstanding)}  "
-                       f"créance {fr_money(a.lender_receivable)}  dette {fr_money(a.borrower_debt)}  {mark}")
-        verdict = ("Registre et livres concordent." if result.ok
-                   else f"{len(result.mismatches)} écart(s) entre le registre et les livres.")
-        click.echo(f"{len(result.advances)} avance(s) rapprochée(s) au {result.as_of.isoformat()}. {verdict}")
+        click.echo(reconcile_text(result, names))
     if not result.ok:
         fail(result.mismatches)

@@ -58,7 +58,7 @@ from comptasso.books.facade import GroupBooks, open_books
 from comptasso.books.group import Member
 from comptasso.books.loading import load_member_ledger
 from comptasso.model.checks import ENGINE_FILE, check_engine_file
-from comptasso.money import cents, fr_money
+from comptasso.money import cents, fr_date, fr_money
 from comptasso.problems import Problem
 
 ALL_TIME = dt.date(9999, 12, 31)
@@ -278,7 +278,7 @@ def disburse(desk: Desk, advance_id: str, on: dt.date, ref: str | None = None) -
         wanted = ref or default_ref(on, view.principal)
         if done is not None and done.date == on and (done.ref or default_ref(done.date, done.principal)) == wanted:
             raise AbortError(Outcome(view, messages=(
-                f"{advance_id} déjà versée le {on.isoformat()} (réf. {done.ref or '—'}) : rien à faire",)))
+                f"{advance_id} déjà versée le {fr_date(on)} (réf. {done.ref or '—'}) : rien à faire",)))
         return Step(exclude=frozenset({event_key}))
 
     def prepare(session: Session, advance: Advance, books: GroupBooks) -> tuple[list[FileEdit], list[str], str]:
@@ -305,7 +305,7 @@ def disburse(desk: Desk, advance_id: str, on: dt.date, ref: str | None = None) -
         advance.state = lifecycle.after(advance.state, "disburse")
         advance.disbursed_on = on
         warned = "".join(f"\n{warning}" for warning in verdict.warnings)  # limits.dependence = "warn"
-        return edits, texts, (f"{advance_id} versée le {on.isoformat()} : {fr_money(principal)} "
+        return edits, texts, (f"{advance_id} versée le {fr_date(on)} : {fr_money(principal)} "
                               f"de {advance.lender} à {advance.borrower} (à confirmer à réception du relevé bancaire)"
                               f"{warned}")
 
@@ -350,7 +350,7 @@ def repay(desk: Desk, advance_id: str, amount: Decimal, on: dt.date, ref: str | 
         edits, texts = _add_event(desk, session, books, advance, event)
         left = current.outstanding - principal
         advance.state = lifecycle.after(advance.state, "repay", left)
-        return edits, texts, (f"{advance_id} : remboursement de {fr_money(amount)} le {on.isoformat()} "
+        return edits, texts, (f"{advance_id} : remboursement de {fr_money(amount)} le {fr_date(on)} "
                               f"(capital {fr_money(principal)}, intérêts {fr_money(interest)}) ; "
                               f"reste dû {fr_money(left)}")
 

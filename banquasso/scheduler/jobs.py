@@ -150,7 +150,7 @@ def _commit(registry: Registry, job: str, key: dt.date, started: dt.datetime, st
 
 def _fail(ctx: JobContext, job: str, key: dt.date, started: dt.datetime, message: str) -> JobOutcome:
     _commit(ctx.registry, job, key, started, FAILED, message)
-    ctx.log(f"{LABELS[job]} du {key.isoformat()} : échec — {message}")
+    ctx.log(f"{LABELS[job]} du {fr_date(key)} : échec — {message}")
     return JobOutcome(job, key, FAILED, message)
 
 
@@ -219,7 +219,7 @@ def daily_job(ctx: JobContext, today: dt.date) -> JobOutcome:
     Idempotent: a second run for the same day stores nothing.
     """
     if already_done(ctx.registry, DAILY, today):
-        return JobOutcome(DAILY, today, SKIPPED, f"déjà exécuté pour le {today.isoformat()} : rien à refaire"
+        return JobOutcome(DAILY, today, SKIPPED, f"déjà exécuté pour le {fr_date(today)} : rien à refaire"
                           + mail_alerts(ctx, today))
     started = _now()
     watch = daily_watch(ctx, today)
@@ -232,11 +232,11 @@ def daily_job(ctx: JobContext, today: dt.date) -> JobOutcome:
             f"{e.member_id} ({e.problems[0]})" for e in watch.excluded)
     rows: list[object] = [*snapshot_rows(forecast), *(alert_row(a) for a in alerts)]
     if not _commit(ctx.registry, DAILY, today, started, OK, message, rows):
-        return JobOutcome(DAILY, today, SKIPPED, f"déjà exécuté pour le {today.isoformat()} : rien à refaire")
+        return JobOutcome(DAILY, today, SKIPPED, f"déjà exécuté pour le {fr_date(today)} : rien à refaire")
     for alert in alerts:
         ctx.log(f"ALERTE {alert.message}")
     message += mail_alerts(ctx, today)
-    ctx.log(f"{LABELS[DAILY]} du {today.isoformat()} : {message}")
+    ctx.log(f"{LABELS[DAILY]} du {fr_date(today)} : {message}")
     return JobOutcome(DAILY, today, OK, message)
 
 

@@ -20,6 +20,7 @@ from banquasso.forecast.flows import MemberBooks, tranche_flow
 from banquasso.forecast.risk import DEFAULT_SCENARIOS, DEFAULT_SEED, GroupRisk, RiskFigures, simulate
 from banquasso.pool.capacity import WINDOWS, Capacity
 from banquasso.pool.plan import Plan, group_capacity, plan_group
+from banquasso.registry import lifecycle
 from banquasso.registry.balance import DueLine
 from banquasso.registry.db import DB_URL_ENV, Registry, database_url, open_registry
 from banquasso.registry.service import load_views
@@ -31,6 +32,7 @@ from banquasso.watch.accuracy import AccuracyReport, accuracy
 from banquasso.watch.at_risk import Bucket, delinquency
 from banquasso.watch.monitoring import AdvanceOnDay, Snapshot, advances_on, load_snapshots, member_alerts
 from comptasso.books.facade import GroupBooks, open_books
+from comptasso.money import fr_date
 from comptasso.problems import Problem, ProblemsError
 
 ZERO = Decimal("0.00")
@@ -92,11 +94,11 @@ def books_date(month: Month, today: dt.date, start: dt.date | None) -> dt.date:
     MonthError when the month has not started by `today`, or ends before the books start.
     """
     if month.first > today:
-        raise MonthError(f"le mois {month.iso} n'a pas commencé au {today.isoformat()} : aucun livre pour ce mois")
+        raise MonthError(f"le mois {month.iso} n'a pas commencé au {fr_date(today)} : aucun livre pour ce mois")
     if start is None:
         raise MonthError(f"les livres sont vides : aucun relevé possible pour {month.iso}")
     if month.last < start:
-        raise MonthError(f"aucun livre pour {month.iso} : les livres commencent le {start.isoformat()}")
+        raise MonthError(f"aucun livre pour {month.iso} : les livres commencent le {fr_date(start)}")
     return min(month.last, today)
 
 
@@ -122,9 +124,32 @@ class DueSoon:
     line: DueLine
 
 
+def granted(advance: AdvanceOnDay, month: Month) -> bool:
+    """Whether an advance counts as granted in the month's statement (« consentie »).
+
+    Approved, disbursed or being repaid at the books' date, or repaid in full during the month; a
+    proposal the lender's board has not approved yet is not granted, nor is one repaid before the month.
+    """
+    if advance.status == lifecycle.PROPOSED:
+        return False
+    if advance.status != lifecycle.REPAID:
+        return True
+    repaid = [p.date for p in advance.view.repayments if p.date <= advance.day]
+    return bool(repaid) and max(repaid) >= month.first
+
+
+def awaiting_approval(advance: AdvanceOnDay) -> bool:
+    """Whether an advance is a proposal the lender's board still has to approve or reject."""
+    return advance.status == lifecycle.PROPOSED
+
+
 @dataclass(frozen=True)
 class MemberPage:
-    """Everything one member's page shows."""
+    """Everything one member's page shows.
+
+    `given` and `received` hold the granted advances only (see `granted`); `proposed` the proposals
+    the member is a party to, awaiting its lender's board.
+    """
 
     id: str
     name: str
@@ -136,6 +161,7 @@ class MemberPage:
     given: tuple[AdvanceOnDay, ...]
     received: tuple[AdvanceOnDay, ...]
     alerts: tuple[str, ...]
+    proposed: tuple[AdvanceOnDay, ...] = ()
 
     @property
     def lent_outstanding(self) -> Decimal:
@@ -188,6 +214,11 @@ class StatementData:
         rows = [DueSoon(a, line) for a in self.running for line in a.remaining
                 if self.books_date < line.date <= until]
         return tuple(sorted(rows, key=lambda r: (r.line.date, r.advance.view.id, r.line.n)))
+
+    @property
+    def decisions(self) -> tuple[AdvanceOnDay, ...]:
+        """The proposals awaiting a lender's board at the books' date: the next meeting's decisions."""
+        return tuple(a for a in self.advances if awaiting_approval(a))
 
     @property
     def late(self) -> tuple[AdvanceOnDay, ...]:
@@ -243,7 +274,7 @@ def gather(
     known_views = [v for v in views if v.proposed_on <= day]
     extra = advance_flows(known_views, entries, day)
     if progress:
-        progress(f"Prévision de trésorerie au {day.isoformat()}…")
+        progress(f"Prévision de trésorerie au {fr_date(day)}…")
     outlook, problems = read_group(books, day, DEFAULT_HORIZON, policy.floor, extra)
     if outlook is None:
         raise ProblemsError(problems)
@@ -263,9 +294,10 @@ def gather(
             member.member_id, member.name, member.opening_balance,
             lendable.get(member.member_id, dict.fromkeys(WINDOWS, ZERO)), index, risk.members[member.member_id],
             _tranches(member_books, outlook.delays, funders, day),
-            tuple(a for a in mine if a.view.lender == member.member_id and a.status != "repaid"),
-            tuple(a for a in mine if a.view.borrower == member.member_id and a.status != "repaid"),
-            tuple(member_alerts(member, mine))))
+            tuple(a for a in mine if a.view.lender == member.member_id and granted(a, month)),
+            tuple(a for a in mine if a.view.borrower == member.member_id and granted(a, month)),
+            tuple(member_alerts(member, mine)),
+            tuple(a for a in mine if awaiting_approval(a))))
     report = accuracy(snapshots, entries, day, [m.id for m in books.members])
     if progress:
         progress("Plan d'avances du jour…")

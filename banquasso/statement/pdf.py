@@ -15,6 +15,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, PageBreak, Paragraph, Spacer
 
 from banquasso.pool.capacity import WINDOWS
+from banquasso.registry.snapshot import AdvanceView
 from banquasso.statement.charts import forecast_chart
 from banquasso.statement.data import DUE_SOON_DAYS, MemberPage, StatementData, delinquency_section
 from banquasso.watch.accuracy import BUCKETS, Accuracy
@@ -39,6 +40,23 @@ def _rate(value: Decimal) -> str:
 
 def _chart_width() -> float:
     return pdfstyle.content_width()
+
+
+def _name(data: StatementData, member_id: str) -> str:
+    """A member as the statement names it: its name from group.toml (its id only when it has none)."""
+    return data.names.get(member_id, member_id)
+
+
+def _parties(data: StatementData, view: AdvanceView) -> str:
+    """`Prêteur → Emprunteur`, by name."""
+    return f"{_name(data, view.lender)} → {_name(data, view.borrower)}"
+
+
+def _security(view: AdvanceView) -> str:
+    """The tranche securing an advance, or a dash."""
+    if view.convention is None:
+        return "—"
+    return view.convention + (f", échéance du {fr_date(view.tranche_date)}" if view.tranche_date else "")
 
 
 # ----------------------------------------------------------------------------------------------- cover
@@ -70,7 +88,7 @@ def _cover(data: StatementData) -> list[Flowable]:
     width = pdfstyle.content_width()
     story.append(pdfstyle.table(rows, [width - 60 * mm, 60 * mm]))
     story += [_p("Les membres", st.heading), _members_table(data)]
-    story += _due_soon(data) + _late(data) + _delinquency(data) + _under_floor(data) + _plan(data)
+    story += _decisions(data) + _due_soon(data) + _late(data) + _delinquency(data) + _under_floor(data) + _plan(data)
     story += [CondPageBreak(95 * mm), _p("Prévision du groupe sur 13 semaines", st.heading),
               forecast_chart(forecast.days, data.risk.group.band, forecast.floor, width=_chart_width(),
                              floor_label="Somme des planchers"),
@@ -100,15 +118,41 @@ def _due_soon(data: StatementData) -> list[Flowable]:
     story: list[Flowable] = [_p(f"Remboursements attendus dans les {DUE_SOON_DAYS} jours", st.heading)]
     if not data.due_soon:
         return [*story, _p("Aucun remboursement n'est attendu dans les 30 jours.", st.body)]
-    rows = [["Avance", "Emprunteur / prêteur", "Échéance", "Date", "Capital", "Intérêts"]]
+    rows = [["Avance", "Prêteur → emprunteur", "Échéance", "Date", "Capital", "Intérêts"]]
     for item in data.due_soon:
         view, line = item.advance.view, item.line
         when = fr_date(line.date) + (" (prévue)" if line.planned else "")
-        rows.append([view.id, f"{view.borrower} / {view.lender}", str(line.n), when,
+        rows.append([view.id, _parties(data, view), str(line.n), when,
                      fr_money(line.principal), fr_money(line.interest)])
     width = pdfstyle.content_width()
     return [*story, pdfstyle.table(rows, [28 * mm, width - 124 * mm, 16 * mm, 28 * mm, 28 * mm, 24 * mm],
                                    numeric_from=2)]
+
+
+def _proposal_widths(width: float) -> list[float]:
+    """Columns of a table of proposals: id, parties (the rest), amount, two dates, security."""
+    return [25 * mm, width - 127 * mm, 23 * mm, 19 * mm, 19 * mm, 41 * mm]
+
+
+def _decisions(data: StatementData) -> list[Flowable]:
+    """The proposals recorded in the registry that each lender's board has to approve or reject."""
+    st = pdfstyle.styles()
+    story: list[Flowable] = [CondPageBreak(40 * mm), _p("Décisions à prendre au prochain conseil", st.heading)]
+    if not data.decisions:
+        return [*story, _p("Aucune proposition d'avance n'attend de décision au "
+                           f"{fr_date(data.books_date)}.", st.body)]
+    rows = [["Avance", "Prêteur → emprunteur", "Montant", "Versement", "Rembour-\nsement", "Garantie"]]
+    for advance in data.decisions:
+        view = advance.view
+        rows.append([view.id, _parties(data, view), fr_money(view.principal), fr_date(view.disburse_on),
+                     fr_date(view.repay_on), _security(view)])
+    width = pdfstyle.content_width()
+    total = sum((a.view.principal for a in data.decisions), Decimal(0))
+    return [*story, pdfstyle.table(rows, _proposal_widths(width),
+                                   numeric_from=2),
+            _p(f"{len(data.decisions)} proposition(s), {fr_money(total)} au total. Le conseil de chaque prêteur "
+               "approuve (banquasso advance approve, avec le numéro de sa délibération) ou rejette "
+               "(banquasso advance reject) ; rien n'est versé avant son approbation.", st.small)]
 
 
 def _late(data: StatementData) -> list[Flowable]:
@@ -116,10 +160,10 @@ def _late(data: StatementData) -> list[Flowable]:
     story: list[Flowable] = [_p("Avances en retard", st.heading)]
     if not data.late:
         return [*story, _p("Aucune avance en retard.", st.body)]
-    rows = [["Avance", "Emprunteur / prêteur", "En retard depuis", "Restant dû"]]
+    rows = [["Avance", "Prêteur → emprunteur", "En retard depuis", "Restant dû"]]
     for advance in data.late:
         view = advance.view
-        rows.append([view.id, f"{view.borrower} / {view.lender}", fr_date(advance.late_since or advance.day),
+        rows.append([view.id, _parties(data, view), fr_date(advance.late_since or advance.day),
                      fr_money(advance.outstanding)])
     width = pdfstyle.content_width()
     return [*story, pdfstyle.table(rows, [28 * mm, width - 92 * mm, 32 * mm, 32 * mm], numeric_from=2)]
@@ -197,9 +241,10 @@ def _accuracy(data: StatementData) -> list[Flowable]:
     report = data.accuracy
     story: list[Flowable] = [CondPageBreak(60 * mm), _p("Fiabilité des prévisions passées", st.heading)]
     if report.empty:
-        return [*story, _p("Aucune prévision enregistrée avant le "
-                           f"{fr_date(data.books_date)} : le planificateur (banquasso scheduler) en garde une "
-                           "chaque matin, et ce tableau les comparera à la trésorerie réelle.", st.body)]
+        return [*story, _p("Ce tableau est vide : le registre ne contient aucune prévision enregistrée avant le "
+                           f"{fr_date(data.books_date)}. Le planificateur (banquasso scheduler) en garde une "
+                           "chaque matin ; dès qu'une prévision passée peut être comparée à la trésorerie "
+                           "réellement constatée, ce tableau en montre l'écart.", st.body)]
     rows = [["Membre", "Prévisions", "Jours\ncomparés", "Écart à\n1–7 jours", "Écart à\n8–30 jours",
              "Écart à\n31–91 jours", "Biais"]]
     rows += [_accuracy_row(data.names.get(m.member, m.member), m) for m in report.members]
@@ -207,7 +252,7 @@ def _accuracy(data: StatementData) -> list[Flowable]:
     width = pdfstyle.content_width()
     return [
         *story,
-        pdfstyle.table(rows, [width - 133 * mm, 17 * mm, 20 * mm, 24 * mm, 24 * mm, 24 * mm, 24 * mm],
+        pdfstyle.table(rows, [width - 137 * mm, 21 * mm, 20 * mm, 24 * mm, 24 * mm, 24 * mm, 24 * mm],
                        bold_rows=[len(rows) - 1]),
         _p("Écart : moyenne de |prévu - réel| des soldes quotidiens, selon l'éloignement du jour prévu. "
            "Biais : moyenne de prévu - réel (positif : prévisions trop optimistes).", st.small),
@@ -217,13 +262,13 @@ def _accuracy(data: StatementData) -> list[Flowable]:
 # ------------------------------------------------------------------------------------------ member page
 
 
-def _advance_rows(advances: Sequence[AdvanceOnDay], role: str) -> list[list[str]]:
+def _advance_rows(data: StatementData, advances: Sequence[AdvanceOnDay], role: str) -> list[list[str]]:
     rows = [["Avance", role, "Montant", "Versée le", "Statut", "Restant dû"]]
     for advance in advances:
         view = advance.view
         other = view.borrower if role == "Emprunteur" else view.lender
         paid = view.disbursement
-        rows.append([view.id, other, fr_money(view.principal), fr_date(paid.date) if paid else "—",
+        rows.append([view.id, _name(data, other), fr_money(view.principal), fr_date(paid.date) if paid else "—",
                      advance.label, fr_money(advance.outstanding)])
     return rows
 
@@ -238,13 +283,14 @@ def _schedule_rows(advances: Sequence[AdvanceOnDay]) -> list[list[str]]:
     return rows
 
 
-def _advances_block(title: str, advances: Sequence[AdvanceOnDay], role: str) -> list[Flowable]:
+def _advances_block(data: StatementData, title: str, advances: Sequence[AdvanceOnDay],
+                    role: str) -> list[Flowable]:
     st = pdfstyle.styles()
     width = pdfstyle.content_width()
     story: list[Flowable] = [_p(title, st.heading)]
     if not advances:
         return [*story, _p("Aucune.", st.body)]
-    story.append(pdfstyle.table(_advance_rows(advances, role),
+    story.append(pdfstyle.table(_advance_rows(data, advances, role),
                                 [28 * mm, width - 136 * mm, 28 * mm, 22 * mm, 30 * mm, 28 * mm], numeric_from=2))
     schedule = _schedule_rows(advances)
     if len(schedule) > 1:
@@ -252,6 +298,23 @@ def _advances_block(title: str, advances: Sequence[AdvanceOnDay], role: str) -> 
                   pdfstyle.table(schedule, [28 * mm, 18 * mm, width - 148 * mm, 34 * mm, 30 * mm, 34 * mm],
                                  numeric_from=3)]
     return story
+
+
+def _proposed_block(data: StatementData, page: MemberPage) -> list[Flowable]:
+    """The proposals the member is a party to: not granted until the lender's board approves them."""
+    st = pdfstyle.styles()
+    story: list[Flowable] = [CondPageBreak(30 * mm),
+                             _p("Avances proposées (en attente du conseil du prêteur)", st.heading)]
+    if not page.proposed:
+        return [*story, _p("Aucune.", st.body)]
+    rows = [["Avance", "Prêteur → emprunteur", "Montant", "Versement", "Rembour-\nsement", "Garantie"]]
+    for advance in page.proposed:
+        view = advance.view
+        rows.append([view.id, _parties(data, view), fr_money(view.principal), fr_date(view.disburse_on),
+                     fr_date(view.repay_on), _security(view)])
+    width = pdfstyle.content_width()
+    return [*story, pdfstyle.table(rows, _proposal_widths(width),
+                                   numeric_from=2)]
 
 
 def _member_page(data: StatementData, page: MemberPage) -> list[Flowable]:
@@ -278,8 +341,9 @@ def _member_page(data: StatementData, page: MemberPage) -> list[Flowable]:
     ]
     story += [_p(f"• {a}", st.body) for a in page.alerts] or [
         _p("Aucune alerte.", st.body)]
-    story += _advances_block("Avances consenties", page.given, "Emprunteur")
-    story += _advances_block("Avances reçues", page.received, "Prêteur")
+    story += _advances_block(data, "Avances consenties", page.given, "Emprunteur")
+    story += _advances_block(data, "Avances reçues", page.received, "Prêteur")
+    story += _proposed_block(data, page)
     story.append(_p("Subventions attendues (échéances ouvertes)", st.heading))
     if page.tranches:
         rows = [["Convention", "Financeur", "Échéance", "Attendue le", "Reste à recevoir"]]

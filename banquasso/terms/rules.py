@@ -15,7 +15,7 @@ from decimal import ROUND_DOWN, Decimal
 
 from banquasso.terms.dependence import Dependence
 from banquasso.terms.policy import LEGAL_MAX_DAYS
-from comptasso.money import fr_money, fr_number
+from comptasso.money import fr_date, fr_money, fr_number
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -61,7 +61,8 @@ def down(value: Decimal) -> Decimal:
 
 
 def _day(day: dt.date) -> str:
-    return day.isoformat()
+    """A date in a rule's French sentence: `03/12/2026`."""
+    return fr_date(day)
 
 
 def fiscal_year_start(day: dt.date, month: int) -> dt.date:

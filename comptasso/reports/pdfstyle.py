@@ -14,6 +14,7 @@ from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen import canvas as rl_canvas
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Table, TableStyle
 
@@ -128,6 +129,15 @@ def content_width() -> float:
     return float(A4[0] - 2 * MARGIN)
 
 
+def fit_text(text: str, width: float, font: str, size: float) -> str:
+    """`text` cut with an ellipsis so that it prints within `width` points (a footer beside the page number)."""
+    if stringWidth(text, font, size) <= width:
+        return text
+    while text and stringWidth(text + "…", font, size) > width:
+        text = text[:-1]
+    return text.rstrip() + "…"
+
+
 class _NumberedCanvas(rl_canvas.Canvas):  # type: ignore[misc]  # reportlab ships no type hints
     """A canvas that writes `Page n / N` and a footer line once the page count is known."""
 
@@ -156,8 +166,10 @@ class _NumberedCanvas(rl_canvas.Canvas):  # type: ignore[misc]  # reportlab ship
         self.setStrokeColor(RULE)
         self.setLineWidth(0.4)
         self.line(MARGIN, 13 * mm, A4[0] - MARGIN, 13 * mm)
-        self.drawString(MARGIN, 9 * mm, self.footer_text)
-        self.drawRightString(A4[0] - MARGIN, 9 * mm, f"Page {self._pageNumber} / {total}")
+        number = f"Page {self._pageNumber} / {total}"
+        room = A4[0] - 2 * MARGIN - self.stringWidth(number, FONT, 7.5) - 4 * mm
+        self.drawString(MARGIN, 9 * mm, fit_text(self.footer_text, room, FONT, 7.5))
+        self.drawRightString(A4[0] - MARGIN, 9 * mm, number)
         self.restoreState()
 
 
