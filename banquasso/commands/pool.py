@@ -11,6 +11,7 @@ import click
 from banquasso.commands.schedule import policy_or_exit
 from banquasso.forecast.daily import DEFAULT_HORIZON, books_start, readable
 from banquasso.pool.capacity import WINDOWS, Capacity
+from banquasso.pool.memo import recall_quick
 from banquasso.pool.plan import Plan, memoised_capacity, memoised_plan
 from comptasso.books.facade import GroupBooks
 from comptasso.cli.util import (
@@ -140,12 +141,20 @@ def only_member(capacity: Capacity, member: str) -> Capacity:
 def plan_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool, horizon: int) -> None:
     """Les avances proposées et les besoins qui restent non couverts, avec leur raison."""
     policy = policy_or_exit(rules_dir)
-    books, day = _open(ledgers_dir, rules_dir, as_of, quiet=as_json)
-    try:
-        plan = memoised_plan(books, policy, day, horizon, progress=progress)
-    except ProblemsError as exc:
-        fail(exc.problems)
-    if as_json:
-        dump_json({**plan.to_json(), "excluded": excluded_json(books)})
+    recalled = recall_quick("plan", ledgers_dir, rules_dir, as_of or today(), horizon=horizon)
+    if recalled is not None:  # nothing changed since this plan was computed: no ledger is read (pool.memo)
+        plan, front = recalled
+        for exclusion in front.excluded:
+            click.echo(str(exclusion.warning()), err=True)
+        excluded, names = [e.to_json() for e in front.excluded], dict(front.names)
     else:
-        click.echo(plan_text(plan, member_names(books)))
+        books, day = _open(ledgers_dir, rules_dir, as_of, quiet=as_json)
+        try:
+            plan = memoised_plan(books, policy, day, horizon, progress=progress)
+        except ProblemsError as exc:
+            fail(exc.problems)
+        excluded, names = excluded_json(books), member_names(books)
+    if as_json:
+        dump_json({**plan.to_json(), "excluded": excluded})
+    else:
+        click.echo(plan_text(plan, names))
