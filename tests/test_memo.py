@@ -23,7 +23,7 @@ from banquasso.registry.db import DB_URL_ENV
 from banquasso.terms.policy import Policy, load_policy
 from comptasso.books import facade
 from comptasso.books.facade import GroupBooks, open_books
-from comptasso.books.loading import MemberLedger
+from comptasso.books.loading import MemberLedger, load_member_ledger
 from tests.conftest import write_group
 from tests.test_plan import BORROWER, LENDER, POOL
 from tests.test_registry import db_url, make_group, propose_args, run  # noqa: F401 - fixture
@@ -166,7 +166,7 @@ class Loads:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.reads = 0
         self.parsed: list[str] = []
-        real_read, real_parse = facade.load_ledgers, facade.load_member_ledger
+        real_read, real_parse = facade.load_ledgers, load_member_ledger
 
         def read(*args: Any, **kwargs: Any) -> dict[str, MemberLedger]:
             self.reads += 1
