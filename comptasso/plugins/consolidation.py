@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -156,18 +156,30 @@ def under(account: str, base: str) -> str | None:
 
 @dataclass(frozen=True)
 class Renamer:
-    """How one member's accounts are named in the group view."""
+    """How one member's accounts are named in the group view (each name worked out once per member)."""
 
     member_id: str
     accounts: AdvanceAccounts
+    _names: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    _eliminated: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
 
     def eliminated(self, account: str) -> bool:
         """True when the account is one of the four advance accounts (or below one)."""
-        a = self.accounts
-        bases = (a.lender_principal, a.borrower_principal, a.lender_interest, a.borrower_interest)
-        return any(under(account, base) is not None for base in bases)
+        known = self._eliminated.get(account)
+        if known is None:
+            a = self.accounts
+            bases = (a.lender_principal, a.borrower_principal, a.lender_interest, a.borrower_interest)
+            known = self._eliminated[account] = any(under(account, base) is not None for base in bases)
+        return known
 
     def __call__(self, account: str) -> str:
+        name = self._names.get(account)
+        if name is None:
+            name = self._names[account] = self.rename(account)
+        return name
+
+    def rename(self, account: str) -> str:
+        """The group name of a member account (see the module's docstring)."""
         a, me = self.accounts, account_component(self.member_id)
         rest = under(account, a.lender_principal)
         if rest is not None:  # lender: …:<Borrower>[:…] → elimination:<Lender>:<Borrower>[:…]
