@@ -32,7 +32,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from comptasso.atomic import locked
 from comptasso.books.facade import default_cache_dir, load_one, open_books
 from comptasso.books.fava_rules import DOCUMENTS_FOLDER, FavaRules, load_fava_rules
-from comptasso.books.loading import digest, unsafe_problems
+from comptasso.books.loading import MemberLedger, digest, load_group_view, unsafe_problems
 from comptasso.books.safety import check_file, fava_entry_problems, inside
 from comptasso.cli.util import ISO_DATE, books_options, fail, progress
 from comptasso.model.checks import ENGINE_FILE
@@ -175,12 +175,19 @@ def fava_loader(member_id: str, path: Path, allowed: frozenset[str],
     checked before any plugin; Fava gets its own list and options (the directives are shared).
     """
 
-    def load() -> tuple[list[Any], list[Any], dict[str, Any]]:
-        ledger = load_one(member_id, path, allowed, cache_dir)
-        errors = [to_error(p) for p in ledger.problems if p.is_error]
-        return list(ledger.entries), errors, dict(ledger.options)
+    return lambda: _for_fava(load_one(member_id, path, allowed, cache_dir))
 
-    return load
+
+def group_view_loader(path: Path, folder: Path, allowed: frozenset[str]) -> Callable[[], tuple[list[Any], list[Any],
+                                                                                            dict[str, Any]]]:
+    """How Fava loads the group view: `load_group_view` (the members' transactions are not balanced twice)."""
+    return lambda: _for_fava(load_group_view(path, folder, allowed))
+
+
+def _for_fava(ledger: MemberLedger) -> tuple[list[Any], list[Any], dict[str, Any]]:
+    """What Fava's loader returns: entries, Beancount-style errors (file and line) and options."""
+    errors = [to_error(p) for p in ledger.problems if p.is_error]
+    return list(ledger.entries), errors, dict(ledger.options)
 
 
 def _strings(value: Any) -> Iterator[str]:
@@ -402,6 +409,8 @@ def build_app(served: Sequence[ServedLedger], *, read_only: bool = False, load: 
         if item.member_id is not None and item.ledgers_dir is not None:
             fava.load_with(item.path, fava_loader(item.member_id, item.path, item.allowed,
                                                   default_cache_dir(item.ledgers_dir)))
+        elif item.member_id is None and PLUGIN in item.allowed:
+            fava.load_with(item.path, group_view_loader(item.path, item.folder, item.allowed))
     app = fava.create([s.path for s in served], load=load, poll_watcher=poll_watcher)
     Babel(app, locale_selector=_locale, default_locale=DEFAULT_LANGUAGE)
     app.config[RULES_CONFIG] = next((s.rules_dir for s in served if s.rules_dir is not None), None)
