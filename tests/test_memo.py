@@ -207,8 +207,20 @@ def test_a_touch_without_change_still_answers_from_the_stamps(group: tuple[Path,
     os.utime(main_file, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))
     main_file.write_bytes(main_file.read_bytes())  # rewritten with the same bytes: a save without change
     loads, counter = Loads(monkeypatch), Counter(monkeypatch)
+    hashed: list[str] = []
+    real_sha = memo._sha
+
+    def sha(path: str) -> str:
+        hashed.append(path)
+        return real_sha(path)
+
+    monkeypatch.setattr(memo, "_sha", sha)
     assert _plan_json(ledgers, rules) == first
     assert (loads.reads, counter.plans) == (0, 0)
+    assert hashed == [str(main_file)]  # only the touched file is hashed…
+    hashed.clear()
+    assert _plan_json(ledgers, rules) == first
+    assert hashed == []  # …and stamped anew: the next call hashes nothing
 
 
 def test_a_byte_change_of_the_same_size_is_a_miss(group: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:

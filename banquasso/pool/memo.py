@@ -248,18 +248,30 @@ def recall_quick(kind: str, ledgers_dir: Path, rules_dir: Path, as_of: dt.date,
     files = input_files(ledgers_dir, rules_dir)
     if files is None or [str(p) for p in files] != [s.path for s in entry.stamps]:
         return None
-    if not all(_unchanged(stamp) for stamp in entry.stamps):
+    current = [_current(stamp) for stamp in entry.stamps]
+    if any(s is None for s in current):
         return None
     value = recall(folder, entry.key)
-    return None if value is None else (value, entry.front)
+    if value is None:
+        return None
+    stamps = tuple(s for s in current if s is not None)
+    if stamps != entry.stamps:  # touched, not changed: stamp them anew, the next call hashes nothing
+        _write_quick(folder, replace(entry, stamps=stamps))
+    return value, entry.front
 
 
-def _unchanged(stamp: Stamp) -> bool:
+def _current(stamp: Stamp) -> Stamp | None:
+    """The stamp of the file now if its content is the stamped one (hashed only when its stat differs), else None."""
     try:
         stat = Path(stamp.path).stat()
-        return stamp.same_stat(stat) or (stat.st_size == stamp.size and _sha(stamp.path) == stamp.sha256)
     except OSError:
-        return False
+        return None
+    if stamp.same_stat(stat):
+        return stamp
+    if stat.st_size != stamp.size:
+        return None
+    now = _stamp(Path(stamp.path))
+    return now if now is not None and now.sha256 == stamp.sha256 else None
 
 
 def _sha(path: str) -> str:
@@ -299,14 +311,18 @@ def remember_quick(kind: str, books: GroupBooks, policy: Policy, as_of: dt.date,
         return
     question = quick_question(kind, ledgers_dir, rules_dir, as_of, **params)
     front = Front({m.id: m.name for m in books.group.members}, books.excluded)
+    _write_quick(memo_dir(books), Quick(question, stamped, key, front))
+
+
+def _write_quick(folder: Path, entry: Quick) -> None:
+    """Store a quick entry atomically (temp file + rename); a write that fails is only a lost shortcut."""
     try:
-        folder = memo_dir(books)
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".pickle")
         try:
             with os.fdopen(fd, "wb") as handle:
-                pickle.dump(Quick(question, stamped, key, front), handle, protocol=pickle.HIGHEST_PROTOCOL)
-            Path(tmp).replace(_quick_path(folder, question))
+                pickle.dump(entry, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            Path(tmp).replace(_quick_path(folder, entry.question))
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
