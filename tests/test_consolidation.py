@@ -21,6 +21,7 @@ from comptasso.books.facade import open_books
 from comptasso.books.loading import MemberLedger, load_group_view
 from comptasso.cli.main import main
 from comptasso.model.chart import class_problem, is_treasury, pcg_number
+from comptasso.plugins import consolidation
 from comptasso.plugins.consolidation import (
     DEFAULT_ACCOUNTS,
     GROUP_LEDGER,
@@ -407,17 +408,27 @@ def test_served_group_view_shares_the_members_parsed_entries(pair: Path, tmp_pat
     assert balances(group.all_entries) == balances(beancount_entries)
 
 
-def test_group_view_after_one_members_edit_reparses_only_that_member(pair: Path, parsed: list[str]) -> None:
-    rules = pair.parent.parent / "rules"
+def test_group_view_after_one_members_edit_reparses_only_that_member(pair: Path, parsed: list[str],
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    renamed: list[str] = []
+    real = consolidation.member_entries
+
+    def counting(member_id: str, entries: Any, accounts: AdvanceAccounts) -> Any:
+        renamed.append(member_id)
+        return real(member_id, entries, accounts)
+
+    monkeypatch.setattr(consolidation, "member_entries", counting)
     first = load_group_view(pair, pair.parent, frozenset({PLUGIN}))
-    assert sorted(parsed) == ["ressourcerie", "velo-gap"] and first.ok
+    assert sorted(parsed) == sorted(renamed) == ["ressourcerie", "velo-gap"] and first.ok
     parsed.clear()
+    renamed.clear()
     borrower = pair.parent / "velo-gap" / "main.beancount"
     borrower.write_text(borrower.read_text(encoding="utf-8").replace("900.10", "900.20"), encoding="utf-8")
     second = load_group_view(pair, pair.parent, frozenset({PLUGIN}))
-    assert parsed == ["velo-gap"]
+    assert parsed == renamed == ["velo-gap"]  # the other member's directives: neither parsed nor renamed again
     assert treasury(second.entries) == treasury(first.entries) - Decimal("0.10")
-    assert rules.is_dir()
+    lender_note = [e for e in second.entries if isinstance(e, data.Note)]
+    assert lender_note and lender_note[0] is next(e for e in first.entries if isinstance(e, data.Note))
 
 
 def test_group_view_balances_its_own_transactions_and_reports_the_members_once(pair: Path) -> None:
