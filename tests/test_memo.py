@@ -267,3 +267,20 @@ def test_a_server_registry_has_no_quick_path(group: tuple[Path, Path], monkeypat
     ledgers, _rules = group
     monkeypatch.setenv(DB_URL_ENV, "postgresql://registre.example/banquasso")
     assert memo.input_files(ledgers, _rules) is None
+
+
+def test_the_quick_path_reports_the_excluded_members_as_the_books_did(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    ledgers, rules = write_group(tmp_path, {"prete": LENDER, "emprunte": BORROWER,
+                                            "casse": "2026-01-01 open Assets:512-Banque EUR\n2026-13-45 ???\n"},
+                                 pool=POOL)
+    args = ["plan", "--ledgers", str(ledgers), "--rules", str(rules), "--as-of", AS_OF.isoformat(), "--json"]
+    first = CliRunner().invoke(main, args)
+    loads = Loads(monkeypatch)
+    again = CliRunner().invoke(main, args)
+    assert (first.exit_code, again.exit_code, loads.reads) == (0, 0, 0)
+    assert json.loads(again.stdout) == json.loads(first.stdout)
+    assert [e["id"] for e in json.loads(again.stdout)["excluded"]] == ["casse"]
+    warnings = [line for line in first.stderr.splitlines() if "avertissement" in line]
+    assert len(warnings) == 1 and "« casse »" in warnings[0]
+    assert again.stderr.splitlines() == warnings  # the same warning, and no progress: nothing was read
