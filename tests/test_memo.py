@@ -284,3 +284,12 @@ def test_the_quick_path_reports_the_excluded_members_as_the_books_did(tmp_path: 
     warnings = [line for line in first.stderr.splitlines() if "avertissement" in line]
     assert len(warnings) == 1 and "« casse »" in warnings[0]
     assert again.stderr.splitlines() == warnings  # the same warning, and no progress: nothing was read
+
+
+def test_a_cache_folder_inside_the_books_is_no_input(group: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    ledgers, rules = group
+    monkeypatch.setenv("COMPTASSO_CACHE_DIR", str(ledgers / "cache"))
+    _plan_json(ledgers, rules)
+    loads = Loads(monkeypatch)
+    _plan_json(ledgers, rules)
+    assert loads.reads == 0  # the memo's own files, written under the ledgers folder, change no stamp

@@ -216,7 +216,9 @@ def input_files(ledgers_dir: Path, rules_dir: Path) -> list[Path] | None:
     registry = _sqlite_files(ledgers_dir)
     if registry is None:
         return None
-    found = [p for folder in (Path(ledgers_dir).resolve(), Path(rules_dir).resolve()) for p in _files_under(folder)]
+    cache = default_cache_dir(Path(ledgers_dir)).resolve()
+    found = [p for folder in (Path(ledgers_dir).resolve(), Path(rules_dir).resolve()) for p in _files_under(folder)
+             if not p.is_relative_to(cache)]  # a cache folder set inside the books is no input
     return sorted({*found, *(p for p in registry if p.exists()), *(path for _root, path in code_files())})
 
 
