@@ -1,28 +1,34 @@
-"""Fava over a generated group: the first page, the pool page after a save, peak memory; against bean-check.
+"""Fava over a generated group: first page, peak memory, pages after a save; CPU against bean-check.
 
 `python -m bench fava` serves the 50-member × 3-year generated group (BENCH_FAVA_SIZES, e.g.
-`50x3,200x3`, for others) through `comptasso serve`'s app (Flask test client, no log-in) and measures
-in wall seconds: preparing and loading every ledger and the group view, the first pool page, the
-pool page right after a member's ledger changed (it shows the previous plan, « recalcul en cours »),
-and a member page. Peak memory (the process's maximum resident set) is printed to stderr. The
-baseline is `bean-check` once per member ledger (CPU of the children), as in bench_memo.
+`50x3,200x3`, for others) through `comptasso serve`'s app (Flask test client, no log-in), in a child
+process of its own so that its peak memory is the server's alone. The child measures, in CPU
+seconds of its own (every thread) and wall seconds: checking the books and loading every ledger and
+the group view up to the group's first page (Fava's income statement), the first pool page (the
+plan, or its memo), the pool page right after a member's ledger changed (Fava reloads the member
+and the group view; the page shows the previous plan, « recalcul en cours »), and that member's
+page. Its peak resident memory (VmHWM) is read from /proc/self/status after the first page and at
+the end. The child polls the files (COMPTASSO_POLL_WATCHER=1): 200 ledgers exhaust the system's file
+notifications. The baseline is `bean-check` once per member ledger, Beancount's cache off (CPU of the
+children). `python -m bench.bench_fava LEDGERS RULES` runs the child alone and prints its JSON.
 """
 
 from __future__ import annotations
 
+import json
 import os
-import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from bench.bench_memo import AS_OF, bean_check_cpu
-from bench.common import Result, generated_group, rules_dir
-from comptasso.web.serve import build_app, prepare
+from bench.common import Result, bean_check_cpu, generated_group, rules_dir
 
+AS_OF = "2026-11-30"
 EXT = "extension/BanquAssoExtension"
 
 
@@ -31,10 +37,69 @@ def _sizes() -> list[tuple[int, int]]:
     return [(int(m), int(y)) for m, y in (part.split("x") for part in text.split(",") if part)]
 
 
-def _wall(func: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    func()
-    return time.perf_counter() - start
+def peak_rss_mib() -> float:
+    """The process's peak resident memory (VmHWM), in MiB."""
+    for line in Path("/proc/self/status").read_text(encoding="utf-8").splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _timed(func: Callable[[], Any]) -> tuple[Any, float, float]:
+    """(result, CPU seconds of this process, wall seconds)."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    result = func()
+    return result, time.process_time() - cpu, time.perf_counter() - wall
+
+
+def serve_once(ledgers: Path, rules: Path) -> dict[str, Any]:
+    """The child's measures (see the module's docstring)."""
+    from comptasso.web import fava_adapter as fava
+    from comptasso.web.serve import build_app, prepare
+
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as work:
+        def start() -> Any:
+            served, problems = prepare(ledgers, rules, Path(work))
+            assert served, problems
+            app = build_app(served)
+            slugs = {Path(fava.ledger_file(led)).resolve(): slug for slug, led in fava.ledgers(app)}
+            client = app.test_client()
+            group = slugs[(ledgers / "group.beancount").resolve()]
+            page = client.get(f"/{group}/income_statement/")
+            assert page.status_code == 200, page.status_code
+            return app, client, slugs, group
+
+        (app, client, slugs, group), out["first_page_cpu"], out["first_page_wall"] = _timed(start)
+        out["first_page_peak_mib"] = peak_rss_mib()
+        member_file = min(ledgers.glob("*/main.beancount"))
+        member = slugs[member_file.resolve()]
+        pool_url = f"/{group}/{EXT}/pool_data?as_of={AS_OF}"
+        _, out["pool_cpu"], out["pool_wall"] = _timed(lambda: client.get(pool_url))
+        original = member_file.read_bytes()
+        try:
+            member_file.write_bytes(original + b"\n; bench_fava: one member edited\n")
+            after, out["pool_after_save_cpu"], out["pool_after_save_wall"] = _timed(lambda: client.get(pool_url))
+            out["recomputing"] = bool(after.get_json().get("recomputing"))
+            member_url = f"/{member}/{EXT}/forecast_data?as_of={AS_OF}"
+            _, out["member_after_save_cpu"], out["member_after_save_wall"] = _timed(lambda: client.get(member_url))
+            _, out["member_again_cpu"], out["member_again_wall"] = _timed(lambda: client.get(member_url))
+            extension = next(e for e in dict(fava.ledgers(app))[group].extensions._exts
+                             if e.name == "BanquAssoExtension")
+            extension._pages.wait()
+        finally:
+            member_file.write_bytes(original)
+    out["peak_mib"] = peak_rss_mib()
+    out["total_cpu"] = time.process_time()
+    return out
+
+
+def _child(ledgers: Path, rules: Path) -> dict[str, Any]:
+    env = {**os.environ, "COMPTASSO_POLL_WATCHER": "1"}
+    done = subprocess.run([sys.executable, "-m", "bench.bench_fava", str(ledgers), str(rules)], check=True,
+                          capture_output=True, text=True, env=env, cwd=Path(__file__).resolve().parent.parent)
+    measures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return measures
 
 
 def _measure(members: int, years: int) -> list[Result]:
@@ -44,39 +109,20 @@ def _measure(members: int, years: int) -> list[Result]:
     rules = ledgers.parent / "rules"  # where the group view's plugin line looks (no rules= in it)
     if not rules.exists():
         shutil.copytree(rules_dir(), rules)
-    start = time.perf_counter()
-    with tempfile.TemporaryDirectory() as work:
-        served, problems = prepare(ledgers, rules, Path(work))
-        assert served, problems
-        app = build_app(served)
-        first_load = time.perf_counter() - start
-        slugs = {Path(led.beancount_file_path).resolve(): slug for slug, led in app.config["LEDGERS"].items()}
-        group = slugs[(ledgers / "group.beancount").resolve()]
-        member_file = min(ledgers.glob("*/main.beancount"))
-        member = slugs[member_file.resolve()]
-        client = app.test_client()
-        pool_url = f"/{group}/{EXT}/pool_data?as_of={AS_OF.isoformat()}"
-        first_pool = _wall(lambda: client.get(pool_url))
-        original = member_file.read_bytes()
-        try:
-            member_file.write_bytes(original + b"\n; bench_fava: one member edited\n")
-            after_save = _wall(lambda: client.get(pool_url))
-            marked = client.get(pool_url).get_json()["recomputing"]
-            member_page = _wall(lambda: client.get(f"/{member}/{EXT}/forecast_data?as_of={AS_OF.isoformat()}"))
-            extension = next(e for e in app.config["LEDGERS"][group].extensions._exts
-                             if e.name == "BanquAssoExtension")
-            extension._pages.wait()
-        finally:
-            member_file.write_bytes(original)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"# fava {label}: peak RSS {peak:.0f} MiB, pool page marked « recalcul en cours » after the save: "
-          f"{marked}", file=sys.stderr)
+    m = _child(ledgers, rules)
+    print(f"# fava {label}: peak RSS {m['first_page_peak_mib']:.0f} MiB at the first page, {m['peak_mib']:.0f} MiB "
+          f"at the end; wall: first page {m['first_page_wall']:.1f} s, pool {m['pool_wall']:.1f} s, pool after a "
+          f"save {m['pool_after_save_wall']:.2f} s (« recalcul en cours »: {m['recomputing']}), member page after "
+          f"a save {m['member_after_save_wall']:.2f} s, again {m['member_again_wall']:.2f} s; child CPU in all "
+          f"{m['total_cpu']:.1f} s", file=sys.stderr)
     base = "bean-check per member (CPU)"
     return [
-        Result(f"fava: load every ledger and the group view — {label}", first_load, base, baseline),
-        Result(f"fava: first pool page — {label}", first_pool, base, baseline),
-        Result(f"fava: pool page right after a save — {label}", after_save, base, baseline),
-        Result(f"fava: member page after a save — {label}", member_page, base, baseline),
+        Result(f"fava: check the books, load every ledger and the group view, first page (CPU) — {label}",
+               m["first_page_cpu"], base, baseline),
+        Result(f"fava: first pool page (CPU) — {label}", m["pool_cpu"], base, baseline),
+        Result(f"fava: pool page right after a save (CPU) — {label}", m["pool_after_save_cpu"], base, baseline),
+        Result(f"fava: member page after a save (CPU) — {label}", m["member_after_save_cpu"], base, baseline),
+        Result(f"fava: member page again (CPU) — {label}", m["member_again_cpu"], base, baseline),
     ]
 
 
@@ -85,3 +131,7 @@ def run() -> list[Result]:
     for members, years in _sizes():
         results.extend(_measure(members, years))
     return results
+
+
+if __name__ == "__main__":
+    print(json.dumps(serve_once(Path(sys.argv[1]), Path(sys.argv[2]))))

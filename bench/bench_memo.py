@@ -1,10 +1,14 @@
 """The plan's memo on a generated group: cold, warm (unchanged), after one member's edit; CPU against bean-check.
 
 `python -m bench memo` measures, as of 2026-11-30 on the 50-member × 3-year generated group (set
-BENCH_MEMO_SIZES, e.g. `50x3,50x5,200x3`, for others), the CPU seconds of reading the books (cached)
-and `memoised_plan`: with no memo (the solver runs), with the memo of the same inputs (it answers),
-and after a comment is appended to one member's ledger (that member re-read, the plan re-solved).
-The baseline is `bean-check` run once per member ledger on the same files (CPU of the children).
+BENCH_MEMO_SIZES, e.g. `50x3,50x5,200x3`, for others), the CPU seconds of what `banquasso plan`
+does once its modules are imported: the memo's quick path (`recall_quick`, file stamps), and when it
+misses, reading the books (cached) and `memoised_plan`. Four cases: no memo (the solver runs), the
+same inputs (the stamps answer, no ledger is read), every file touched (stamps differ, contents are
+hashed, still no ledger read) and a comment appended to one member's ledger (that member re-parsed,
+the plan re-solved). It also runs `banquasso plan --json` as a command on the unchanged group (CPU
+of the child: Python's start and the imports included). The baseline is `bean-check` run once per
+member ledger on the same files (CPU of the children).
 """
 
 from __future__ import annotations
@@ -13,15 +17,15 @@ import datetime as dt
 import os
 import resource
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-from banquasso.pool.memo import memo_dir
+from banquasso.forecast.daily import readable
+from banquasso.pool.memo import memo_dir, recall_quick
 from banquasso.pool.plan import memoised_plan
 from banquasso.terms.policy import load_policy
-from bench.common import Result, generated_group, rules_dir
+from bench.common import Result, bean_check_cpu, children_cpu, generated_group, rules_dir, tool
+from comptasso.books import cache
 from comptasso.books.facade import open_books
 
 AS_OF = dt.date(2026, 11, 30)
@@ -32,26 +36,31 @@ def _sizes() -> list[tuple[int, int]]:
     return [(int(m), int(y)) for m, y in (part.split("x") for part in text.split(",") if part)]
 
 
-def bean_check_cpu(ledgers: Path) -> float:
-    """CPU seconds of `bean-check` over every member's main ledger, one process each."""
-    bean_check = shutil.which("bean-check") or str(Path(sys.executable).with_name("bean-check"))
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    for main in sorted(ledgers.glob("*/main.beancount")):
-        subprocess.run([bean_check, str(main)], check=False, capture_output=True)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-
-
 def _plan_cpu(ledgers: Path) -> float:
-    """CPU seconds (this process and its workers) of reading the books and the memoised plan."""
+    """CPU seconds (this process and its workers) of the plan as the command gets it: quick path, else books + memo."""
+    cache.forget_memory()  # as a new process: no ledger kept in memory
+    start, children = time.process_time(), resource.getrusage(resource.RUSAGE_CHILDREN)
     policy, problems = load_policy(rules_dir())
     assert policy is not None, problems
-    start, children = time.process_time(), resource.getrusage(resource.RUSAGE_CHILDREN)
-    books, problems = open_books(ledgers, rules_dir())
-    assert books is not None, problems
-    memoised_plan(books, policy, AS_OF)
+    if recall_quick("plan", ledgers, rules_dir(), AS_OF, horizon=91) is None:
+        books, problems = open_books(ledgers, rules_dir())
+        assert books is not None, problems
+        memoised_plan(readable(books.without_broken(), AS_OF), policy, AS_OF)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return time.process_time() - start + (after.ru_utime - children.ru_utime) + (after.ru_stime - children.ru_stime)
+
+
+def _command_cpu(ledgers: Path) -> float:
+    """CPU seconds of `banquasso plan --json` as a child process (start and imports included)."""
+    return children_cpu([[tool("banquasso"), "plan", "--ledgers", str(ledgers), "--rules", str(rules_dir()),
+                          "--as-of", AS_OF.isoformat(), "--json"]])
+
+
+def _touch_all(ledgers: Path) -> None:
+    for path in ledgers.rglob("*"):
+        if path.is_file():
+            stat = path.stat()
+            os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
 
 
 def _measure(members: int, years: int) -> list[Result]:
@@ -63,6 +72,9 @@ def _measure(members: int, years: int) -> list[Result]:
     label = f"{members} membres × {years} ans"
     cold = _plan_cpu(ledgers)
     warm = _plan_cpu(ledgers)
+    command = _command_cpu(ledgers)
+    _touch_all(ledgers)
+    touched = _plan_cpu(ledgers)
     edited = min(ledgers.glob("*/main.beancount"))
     original = edited.read_bytes()
     try:
@@ -73,7 +85,9 @@ def _measure(members: int, years: int) -> list[Result]:
     base = "bean-check per member (CPU)"
     return [
         Result(f"memo: plan, no memo (solver) — {label}", cold, base, baseline),
-        Result(f"memo: plan, unchanged group (memo) — {label}", warm, base, baseline),
+        Result(f"memo: plan, unchanged group (memo, file stamps) — {label}", warm, base, baseline),
+        Result(f"memo: `banquasso plan --json` command, unchanged group — {label}", command, base, baseline),
+        Result(f"memo: plan, every file touched, no change (hashed) — {label}", touched, base, baseline),
         Result(f"memo: plan after one member's edit — {label}", after_edit, base, baseline),
     ]
 

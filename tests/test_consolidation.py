@@ -6,25 +6,34 @@ import textwrap
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from beancount import loader
 from beancount.core import data
 from click.testing import CliRunner
+from flask import Flask
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from comptasso.books import cache
+from comptasso.books.facade import open_books
+from comptasso.books.loading import MemberLedger, load_group_view
 from comptasso.cli.main import main
 from comptasso.model.chart import class_problem, is_treasury, pcg_number
+from comptasso.plugins import consolidation
 from comptasso.plugins.consolidation import (
     DEFAULT_ACCOUNTS,
     GROUP_LEDGER,
+    PLUGIN,
     AdvanceAccounts,
     Renamer,
     group_ledger_text,
     parse_config,
     read_advance_accounts,
 )
+from comptasso.web import fava_adapter as fava
+from comptasso.web.serve import build_app, prepare
 from tests.conftest import write_group
 
 LENDER = textwrap.dedent("""
@@ -347,3 +356,94 @@ def test_a_member_cannot_load_the_group_view_into_itself(tmp_path: Path) -> None
     assert any("ne se charge que dans la vue consolidée" in e.message and e.message.startswith("[ressourcerie] ")
                for e in errors)
     assert "Assets:Velo-Gap:512-Banque" in {e.account for e in entries if isinstance(e, data.Open)}
+
+
+# ------------------------------------------------------- `comptasso serve`: the group view shares the members' entries
+
+
+def _served_app(ledgers: Path, tmp_path: Path) -> Flask:
+    served, problems = prepare(ledgers, ledgers.parent / "rules", tmp_path / "work")
+    assert served, problems
+    return build_app(served)
+
+
+def _fava_ledger(app: Flask, path: Path) -> Any:
+    return next(led for _slug, led in fava.ledgers(app) if Path(fava.ledger_file(led)).resolve() == path.resolve())
+
+
+@pytest.fixture
+def parsed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The member ledgers parsed — in this process or a worker — and stored in the books cache."""
+    calls: list[str] = []
+    real = cache.write
+
+    def counting(cache_dir: Path, main: Path, allowed: frozenset[str], ledger: MemberLedger) -> None:
+        calls.append(ledger.member_id)
+        real(cache_dir, main, allowed, ledger)
+
+    monkeypatch.setattr(cache, "write", counting)
+    return calls
+
+
+def test_served_group_view_shares_the_members_parsed_entries(pair: Path, tmp_path: Path, parsed: list[str]) -> None:
+    ledgers = pair.parent
+    (tmp_path / "work").mkdir()
+    app = _served_app(ledgers, tmp_path)
+    assert sorted(parsed) == ["ressourcerie", "velo-gap"]  # once each: for the checks, Fava and the group view
+    books, _ = open_books(ledgers, ledgers.parent / "rules")
+    assert books is not None
+    lender = _fava_ledger(app, ledgers / "ressourcerie" / "main.beancount")
+    assert lender.all_entries and all(a is b for a, b in zip(lender.all_entries, books.ledgers["ressourcerie"].entries,
+                                                             strict=True))
+    group = _fava_ledger(app, pair)
+    assert group.load_errors == []
+    note = next(e for e in group.all_entries if isinstance(e, data.Note))
+    assert note.meta is next(e for e in lender.all_entries if isinstance(e, data.Note)).meta  # shared, not copied
+    # The group view equals the sum of the members to the cent, and Beancount's own load of group.beancount.
+    assert treasury(group.all_entries) == Decimal("7890.45")
+    assert treasury(group.all_entries) == sum((treasury(_fava_ledger(app, ledgers / m / "main.beancount").all_entries)
+                                               for m in ("ressourcerie", "velo-gap")), Decimal(0))
+    beancount_entries, errors, _ = loader.load_file(str(pair))
+    assert errors == []
+    assert balances(group.all_entries) == balances(beancount_entries)
+
+
+def test_group_view_after_one_members_edit_reparses_only_that_member(pair: Path, parsed: list[str],
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    renamed: list[str] = []
+    real = consolidation.member_entries
+
+    def counting(member_id: str, entries: Any, accounts: AdvanceAccounts) -> Any:
+        renamed.append(member_id)
+        return real(member_id, entries, accounts)
+
+    monkeypatch.setattr(consolidation, "member_entries", counting)
+    first = load_group_view(pair, pair.parent, frozenset({PLUGIN}))
+    assert sorted(parsed) == sorted(renamed) == ["ressourcerie", "velo-gap"] and first.ok
+    parsed.clear()
+    renamed.clear()
+    borrower = pair.parent / "velo-gap" / "main.beancount"
+    borrower.write_text(borrower.read_text(encoding="utf-8").replace("900.10", "900.20"), encoding="utf-8")
+    second = load_group_view(pair, pair.parent, frozenset({PLUGIN}))
+    assert parsed == renamed == ["velo-gap"]  # the other member's directives: neither parsed nor renamed again
+    assert treasury(second.entries) == treasury(first.entries) - Decimal("0.10")
+    lender_note = [e for e in second.entries if isinstance(e, data.Note)]
+    assert lender_note and lender_note[0] is next(e for e in first.entries if isinstance(e, data.Note))
+
+
+def test_group_view_balances_its_own_transactions_and_reports_the_members_once(pair: Path) -> None:
+    pair.write_text(pair.read_text(encoding="utf-8") + textwrap.dedent("""
+        2026-01-01 open Assets:Groupe:Caisse EUR
+        2026-01-01 open Equity:Groupe:Fonds EUR
+        2026-05-05 * "Écriture du groupe, déséquilibrée"
+          Assets:Groupe:Caisse   10.00 EUR
+          Equity:Groupe:Fonds    -9.00 EUR
+    """), encoding="utf-8")
+    lender = pair.parent / "ressourcerie" / "main.beancount"
+    lender.write_text(lender.read_text(encoding="utf-8").replace(
+        "  Assets:512-Banque                  250.55 EUR\n  Income:706-Prestations",
+        "  Assets:512-Banque                  250.55 EUR\n  Income:706-Prestations  -250.00 EUR"), encoding="utf-8")
+    view = load_group_view(pair, pair.parent, frozenset({PLUGIN}))
+    located = sorted((Path(p.file).name, p.line) for p in view.problems if p.is_error)
+    assert ("group.beancount", 10) in located  # the group's own transaction is still checked
+    assert located.count(("main.beancount", 12)) == 1  # the member's, once (from its own ledger), not twice

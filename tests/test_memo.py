@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -16,8 +19,11 @@ from banquasso.pool import memo
 from banquasso.pool import plan as plan_module
 from banquasso.pool.capacity import Capacity
 from banquasso.pool.plan import memoised_capacity, memoised_plan, plan_group
+from banquasso.registry.db import DB_URL_ENV
 from banquasso.terms.policy import Policy, load_policy
+from comptasso.books import facade
 from comptasso.books.facade import GroupBooks, open_books
+from comptasso.books.loading import MemberLedger, load_member_ledger
 from tests.conftest import write_group
 from tests.test_plan import BORROWER, LENDER, POOL
 from tests.test_registry import db_url, make_group, propose_args, run  # noqa: F401 - fixture
@@ -68,7 +74,7 @@ def test_unchanged_inputs_answer_from_the_memo(group: tuple[Path, Path], monkeyp
     memoised_capacity(books, policy, AS_OF)
     memoised_capacity(books, policy, AS_OF)
     assert counter.capacities == 1
-    assert len(list(memo.memo_dir(books).glob("*.pickle"))) == 2
+    assert len([p for p in memo.memo_dir(books).glob("*.pickle") if not p.name.startswith(memo.QUICK_PREFIX)]) == 2
 
 
 def test_the_cli_plan_reads_the_memo(group: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -149,3 +155,141 @@ def test_the_memo_never_returns_a_stale_plan(tmp_path_factory: pytest.TempPathFa
         books, policy = _books(ledgers, rules)
         day = AS_OF + dt.timedelta(days=shift)
         assert memoised_plan(books, policy, day) == plan_group(books, policy, day)
+
+
+# ---------------------------------------------------------------- the quick path: file stamps before any ledger
+
+
+class Loads:
+    """Counts the books' reads (`open_books` → `load_ledgers`) and the member ledgers parsed (not from the cache)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.reads = 0
+        self.parsed: list[str] = []
+        real_read, real_parse = facade.load_ledgers, load_member_ledger
+
+        def read(*args: Any, **kwargs: Any) -> dict[str, MemberLedger]:
+            self.reads += 1
+            return real_read(*args, **kwargs)
+
+        def parse(member_id: str, main: Path, allowed: frozenset[str]) -> MemberLedger:
+            self.parsed.append(member_id)
+            return real_parse(member_id, main, allowed)
+
+        monkeypatch.setattr(facade, "load_ledgers", read)
+        monkeypatch.setattr(facade, "load_member_ledger", parse)
+
+
+def _plan_json(ledgers: Path, rules: Path) -> dict[str, Any]:
+    args = ["plan", "--ledgers", str(ledgers), "--rules", str(rules), "--as-of", AS_OF.isoformat(), "--json"]
+    out = CliRunner().invoke(main, args)
+    assert out.exit_code == 0, out.output
+    document: dict[str, Any] = json.loads(out.stdout)
+    return document
+
+
+def test_an_unchanged_group_answers_before_reading_any_ledger(group: tuple[Path, Path],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    ledgers, rules = group
+    first = _plan_json(ledgers, rules)
+    loads, counter = Loads(monkeypatch), Counter(monkeypatch)
+    assert _plan_json(ledgers, rules) == first
+    assert (loads.reads, loads.parsed, counter.plans) == (0, [], 0)
+    assert first["advances"]  # a real plan, not an empty answer
+
+
+def test_a_touch_without_change_still_answers_from_the_stamps(group: tuple[Path, Path],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    ledgers, rules = group
+    first = _plan_json(ledgers, rules)
+    main_file = ledgers / "emprunte" / "main.beancount"
+    stat = main_file.stat()
+    os.utime(main_file, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))
+    main_file.write_bytes(main_file.read_bytes())  # rewritten with the same bytes: a save without change
+    loads, counter = Loads(monkeypatch), Counter(monkeypatch)
+    hashed: list[str] = []
+    real_sha = memo._sha
+
+    def sha(path: str) -> str:
+        hashed.append(path)
+        return real_sha(path)
+
+    monkeypatch.setattr(memo, "_sha", sha)
+    assert _plan_json(ledgers, rules) == first
+    assert (loads.reads, counter.plans) == (0, 0)
+    assert hashed == [str(main_file)]  # only the touched file is hashed…
+    hashed.clear()
+    assert _plan_json(ledgers, rules) == first
+    assert hashed == []  # …and stamped anew: the next call hashes nothing
+
+
+def test_a_byte_change_of_the_same_size_is_a_miss(group: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    ledgers, rules = group
+    first = _plan_json(ledgers, rules)
+    main_file = ledgers / "emprunte" / "main.beancount"
+    text = main_file.read_text(encoding="utf-8")
+    assert "-4000.00 EUR" in text
+    main_file.write_text(text.replace("-4000.00 EUR", "-4500.00 EUR"), encoding="utf-8")  # same size
+    loads, counter = Loads(monkeypatch), Counter(monkeypatch)
+    changed = _plan_json(ledgers, rules)
+    assert (loads.reads, loads.parsed, counter.plans) == (1, ["emprunte"], 1)  # only the edited member re-read
+    assert Decimal(changed["total_need"]) == Decimal(first["total_need"]) + 500
+
+
+def test_a_new_file_or_a_rules_edit_is_a_miss(group: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    ledgers, rules = group
+    _plan_json(ledgers, rules)
+    loads = Loads(monkeypatch)
+    (ledgers / "prete" / "notes.txt").write_text("une note\n", encoding="utf-8")
+    _plan_json(ledgers, rules)
+    assert loads.reads == 1
+    _plan_json(ledgers, rules)
+    assert loads.reads == 1  # stored again: the next call answers from the stamps
+    (rules / "pool.toml").write_text(POOL.replace("min_advance = 1000", "min_advance = 500"), encoding="utf-8")
+    _plan_json(ledgers, rules)
+    assert loads.reads == 2
+
+
+def test_no_quick_entry_when_an_input_changed_while_computing(group: tuple[Path, Path]) -> None:
+    """A ledger saved after the books were read leaves no quick entry: it would pair new stamps with old results."""
+    ledgers, rules = group
+    books, policy = _books(ledgers, rules)
+    main_file = ledgers / "emprunte" / "main.beancount"
+    main_file.write_text(main_file.read_text(encoding="utf-8") + "\n; enregistré pendant le calcul\n",
+                         encoding="utf-8")
+    memoised_plan(books, policy, AS_OF)
+    assert memo.recall_quick("plan", ledgers, rules, AS_OF, horizon=91) is None
+    memoised_plan(*_books(ledgers, rules), AS_OF)
+    assert memo.recall_quick("plan", ledgers, rules, AS_OF, horizon=91) is not None
+
+
+def test_a_server_registry_has_no_quick_path(group: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    ledgers, _rules = group
+    monkeypatch.setenv(DB_URL_ENV, "postgresql://registre.example/banquasso")
+    assert memo.input_files(ledgers, _rules) is None
+
+
+def test_the_quick_path_reports_the_excluded_members_as_the_books_did(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    ledgers, rules = write_group(tmp_path, {"prete": LENDER, "emprunte": BORROWER,
+                                            "casse": "2026-01-01 open Assets:512-Banque EUR\n2026-13-45 ???\n"},
+                                 pool=POOL)
+    args = ["plan", "--ledgers", str(ledgers), "--rules", str(rules), "--as-of", AS_OF.isoformat(), "--json"]
+    first = CliRunner().invoke(main, args)
+    loads = Loads(monkeypatch)
+    again = CliRunner().invoke(main, args)
+    assert (first.exit_code, again.exit_code, loads.reads) == (0, 0, 0)
+    assert json.loads(again.stdout) == json.loads(first.stdout)
+    assert [e["id"] for e in json.loads(again.stdout)["excluded"]] == ["casse"]
+    warnings = [line for line in first.stderr.splitlines() if "avertissement" in line]
+    assert len(warnings) == 1 and "« casse »" in warnings[0]
+    assert again.stderr.splitlines() == warnings  # the same warning, and no progress: nothing was read
+
+
+def test_a_cache_folder_inside_the_books_is_no_input(group: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    ledgers, rules = group
+    monkeypatch.setenv("COMPTASSO_CACHE_DIR", str(ledgers / "cache"))
+    _plan_json(ledgers, rules)
+    loads = Loads(monkeypatch)
+    _plan_json(ledgers, rules)
+    assert loads.reads == 0  # the memo's own files, written under the ledgers folder, change no stamp

@@ -11,7 +11,9 @@ import click
 from banquasso.commands.schedule import policy_or_exit
 from banquasso.commands.whatif import scenario_option, scenarios_json, scenarios_line, scenarios_of_books
 from banquasso.forecast.daily import DEFAULT_HORIZON, books_start, readable
+from banquasso.forecast.scenarios import Scenario
 from banquasso.pool.capacity import WINDOWS, Capacity
+from banquasso.pool.memo import recall_quick
 from banquasso.pool.plan import Plan, group_capacity, memoised_capacity, memoised_plan, plan_group
 from comptasso.books.facade import GroupBooks
 from comptasso.cli.util import (
@@ -147,15 +149,25 @@ def plan_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_j
                  scenario_names: tuple[str, ...]) -> None:
     """Les avances proposées et les besoins qui restent non couverts, avec leur raison."""
     policy = policy_or_exit(rules_dir)
-    books, day = _open(ledgers_dir, rules_dir, as_of, quiet=as_json)
-    scenarios = scenarios_of_books(books, rules_dir, policy, day, scenario_names)
-    try:
-        plan = (plan_group(books, policy, day, horizon, progress, scenarios=scenarios) if scenarios
-                else memoised_plan(books, policy, day, horizon, progress=progress))
-    except ProblemsError as exc:
-        fail(exc.problems)
+    recalled = (recall_quick("plan", ledgers_dir, rules_dir, as_of or today(), horizon=horizon)
+                if not scenario_names else None)
+    scenarios: Sequence[Scenario] = ()
+    if recalled is not None:  # nothing changed since this plan was computed: no ledger is read (pool.memo)
+        plan, front = recalled
+        for exclusion in front.excluded:
+            click.echo(str(exclusion.warning()), err=True)
+        excluded, names = [e.to_json() for e in front.excluded], dict(front.names)
+    else:
+        books, day = _open(ledgers_dir, rules_dir, as_of, quiet=as_json)
+        scenarios = scenarios_of_books(books, rules_dir, policy, day, scenario_names)
+        try:
+            plan = (plan_group(books, policy, day, horizon, progress, scenarios=scenarios) if scenarios
+                    else memoised_plan(books, policy, day, horizon, progress=progress))
+        except ProblemsError as exc:
+            fail(exc.problems)
+        excluded, names = excluded_json(books), member_names(books)
     if as_json:
-        dump_json({**plan.to_json(), "excluded": excluded_json(books), "scenarios": scenarios_json(scenarios)})
+        dump_json({**plan.to_json(), "excluded": excluded, "scenarios": scenarios_json(scenarios)})
     else:
         head = scenarios_line(scenarios)
-        click.echo((head + "\n" if head else "") + plan_text(plan, member_names(books)))
+        click.echo((head + "\n" if head else "") + plan_text(plan, names))

@@ -1,4 +1,12 @@
-"""A content-keyed cache of parsed member ledgers, kept under `var/cache/` (never beside the books)."""
+"""A content-keyed cache of parsed member ledgers, kept under `var/cache/` (never beside the books).
+
+In front of the files, each process keeps the ledgers it last read or wrote (`MEMORY_LEDGERS` at
+most, by main file and cache folder): a fresh one is handed back as the very same object, so that
+`comptasso serve` holds each member's directives once — shared by Fava's member ledger, the
+consolidated group view and the BanquAsso pages — and a later read only hashes the files to prove
+them unchanged instead of unpickling them again. Freshness is checked on every read, in memory as
+on disk: a changed file is always re-read.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +14,8 @@ import hashlib
 import os
 import pickle
 import tempfile
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import beancount
@@ -15,6 +25,37 @@ from comptasso.books.loading import MemberLedger, digest, gc_paused
 from comptasso.books.safety import expand_include
 
 FORMAT = 3  # 2: French Beancount messages and codes; 3: entries are `loading.Entries`
+#: How many parsed ledgers a process keeps in memory (the least recently used go first).
+MEMORY_LEDGERS = 512
+
+_memory: OrderedDict[tuple[str, str, str], MemberLedger] = OrderedDict()
+_memory_lock = threading.Lock()
+
+
+def _memory_key(cache_dir: Path, main: Path, allowed_plugins: frozenset[str]) -> tuple[str, str, str]:
+    return str(Path(cache_dir).resolve()), str(Path(main).resolve()), _extra_key(allowed_plugins)
+
+
+def _recall_memory(key: tuple[str, str, str]) -> MemberLedger | None:
+    with _memory_lock:
+        ledger = _memory.get(key)
+        if ledger is not None:
+            _memory.move_to_end(key)
+    return ledger
+
+
+def _keep_memory(key: tuple[str, str, str], ledger: MemberLedger) -> None:
+    with _memory_lock:
+        _memory[key] = ledger
+        _memory.move_to_end(key)
+        while len(_memory) > MEMORY_LEDGERS:
+            _memory.popitem(last=False)
+
+
+def forget_memory() -> None:
+    """Drop the ledgers this process keeps in memory (the files under var/cache stay)."""
+    with _memory_lock:
+        _memory.clear()
 
 
 def _extra_key(allowed_plugins: frozenset[str]) -> str:
@@ -43,7 +84,18 @@ def is_fresh(ledger: MemberLedger) -> bool:
 
 
 def read(cache_dir: Path, main: Path, allowed_plugins: frozenset[str]) -> MemberLedger | None:
-    """The cached ledger if it is still exactly what the files say, else None."""
+    """The cached ledger if it is still exactly what the files say, else None (memory first, then disk)."""
+    key = _memory_key(cache_dir, main, allowed_plugins)
+    kept = _recall_memory(key)
+    if kept is not None and is_fresh(kept):
+        return kept
+    ledger = _read_file(cache_dir, main, allowed_plugins)
+    if ledger is not None:
+        _keep_memory(key, ledger)
+    return ledger
+
+
+def _read_file(cache_dir: Path, main: Path, allowed_plugins: frozenset[str]) -> MemberLedger | None:
     path = cache_path(cache_dir, main)
     try:
         with path.open("rb") as handle, gc_paused():
@@ -57,7 +109,8 @@ def read(cache_dir: Path, main: Path, allowed_plugins: frozenset[str]) -> Member
 
 
 def write(cache_dir: Path, main: Path, allowed_plugins: frozenset[str], ledger: MemberLedger) -> None:
-    """Store a ledger atomically; a cache that cannot be written is simply skipped."""
+    """Store a ledger atomically (and in memory); a cache that cannot be written is simply skipped."""
+    _keep_memory(_memory_key(cache_dir, main, allowed_plugins), ledger)
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=".tmp-", suffix=".pickle")

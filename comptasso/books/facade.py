@@ -111,6 +111,17 @@ def _load_one(args: tuple[str, Path, frozenset[str]]) -> MemberLedger:
     return load_member_ledger(member_id, main, allowed)
 
 
+def load_one(member_id: str, main: Path, allowed: frozenset[str], cache_dir: Path | None) -> MemberLedger:
+    """One member's ledger: the cached one when fresh (this process's memory, then var/cache), else parsed."""
+    hit = cache.read(cache_dir, main, allowed) if cache_dir else None
+    if hit is not None:
+        return hit
+    ledger = load_member_ledger(member_id, main, allowed)
+    if cache_dir:
+        cache.write(cache_dir, main, allowed, ledger)
+    return ledger
+
+
 def load_ledgers(
     members: Iterable[Member],
     allowed: frozenset[str],

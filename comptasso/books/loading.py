@@ -132,17 +132,56 @@ _book: Callable[[data.Directives, dict[str, Any]], tuple[data.Directives, list[d
 _validate: Callable[[data.Directives, dict[str, Any], Any, Any], list[data.BeancountError]] = validation.validate
 
 
-def _load(member_id: str, main: Path, allowed_plugins: frozenset[str]) -> MemberLedger:
+Validate = Callable[[data.Directives, dict[str, Any], LedgerFiles], list[data.BeancountError]]
+
+
+def _validate_all(entries: data.Directives, options: dict[str, Any], _files: LedgerFiles) -> list[data.BeancountError]:
+    return _validate(entries, options, None, None)
+
+
+def _load(member_id: str, main: Path, allowed_plugins: frozenset[str], folder: Path | None = None,
+          validate: Validate = _validate_all) -> MemberLedger:
     """The loading pipeline proper (see load_member_ledger)."""
-    entries, parse_errors, options, files, unsafe = _parse_all(main, main.parent, allowed_plugins)
+    entries, parse_errors, options, files, unsafe = _parse_all(main, folder or main.parent, allowed_plugins)
     if unsafe:
         problems = [translate(e) for e in parse_errors] + unsafe
         return MemberLedger(member_id, [], options, tuple(problems), files)
     entries.sort(key=data.entry_sortkey)
     entries, booking_errors = _book(entries, options)
     entries, errors = loader.run_transformations(entries, parse_errors + booking_errors, options, None)
-    errors.extend(_validate(entries, options, None, None))
+    errors.extend(validate(entries, options, files))
     return MemberLedger(member_id, entries, options, tuple(translate(e) for e in errors), files)
+
+
+#: The id the group view's load carries (it is no member).
+GROUP_VIEW = "vue-consolidee"
+
+
+def load_group_view(main: Path, folder: Path, allowed_plugins: frozenset[str]) -> MemberLedger:
+    """The consolidated group view (`ledgers/group.beancount`), loaded like a member ledger but validated once.
+
+    The same pipeline (safety checks, then booking, plugins — the consolidation among them — and
+    Beancount's validations), except that a transaction from a member's file is not checked for
+    balance a second time: it balanced when its member's ledger was loaded (the plugin reports that
+    ledger's errors), and renaming its accounts changes no amount. The group file's own transactions
+    and every other validation (open and close, active accounts, currencies, balances, documents)
+    run on the whole view.
+    """
+    with gc_paused():
+        return _load(GROUP_VIEW, Path(main).resolve(), allowed_plugins, Path(folder).resolve(), _validate_once)
+
+
+def _validate_once(entries: data.Directives, options: dict[str, Any], files: LedgerFiles) -> list[data.BeancountError]:
+    own = {name for name, _sha in files.digests}
+    errors: list[data.BeancountError] = []
+    checks: list[Callable[[data.Directives, dict[str, Any]], list[data.BeancountError]]] = validation.VALIDATIONS
+    for check in checks:
+        if check is validation.validate_check_transaction_balances:
+            checked = [e for e in entries if (e.meta or {}).get("filename") in own]
+        else:
+            checked = entries
+        errors.extend(check(checked, options))
+    return errors
 
 
 def unsafe_problems(

@@ -20,7 +20,9 @@ the pivot (`group_receivable` / `group_payable`) are eliminated the same way, pa
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import tomllib
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -200,11 +202,32 @@ class Renamer:
         return f"{root}:{me}:{tail}" if sep else f"{root}:{me}"
 
 
+class CachedRenamer:
+    """A member's `Renamer` that works out each account's group name once (a ledger names few accounts often)."""
+
+    def __init__(self, renamer: Renamer) -> None:
+        self._renamer = renamer
+        self._names: dict[str, str] = {}
+        self._eliminated: dict[str, bool] = {}
+
+    def eliminated(self, account: str) -> bool:
+        known = self._eliminated.get(account)
+        if known is None:
+            known = self._eliminated[account] = self._renamer.eliminated(account)
+        return known
+
+    def __call__(self, account: str) -> str:
+        name = self._names.get(account)
+        if name is None:
+            name = self._names[account] = self._renamer(account)
+        return name
+
+
 def _join(*parts: str) -> str:
     return ":".join(p for p in parts if p)
 
 
-def _rename_custom(entry: data.Custom, rename: Renamer) -> data.Custom:
+def _rename_custom(entry: data.Custom, rename: Renamer | CachedRenamer) -> data.Custom:
     values = [
         v._replace(value=rename(v.value)) if v.dtype == bc_account.TYPE and isinstance(v.value, str) else v
         for v in entry.values
@@ -226,7 +249,7 @@ def member_entries(
     mean nothing once both sides share one account); a kept pad's padding transaction is left
     out too, because the group ledger's own pad step inserts it again.
     """
-    rename = Renamer(member_id, accounts)
+    rename = CachedRenamer(Renamer(member_id, accounts))
     kept_pads = {
         _position(e.meta) for e in entries
         if isinstance(e, data.Pad) and not rename.eliminated(e.account) and not rename.eliminated(e.source_account)
@@ -244,7 +267,8 @@ def member_entries(
     return out, opens
 
 
-def _renamed(entry: data.Directive, rename: Renamer, kept_pads: set[tuple[str, int]]) -> data.Directive | None:
+def _renamed(entry: data.Directive, rename: Renamer | CachedRenamer,
+             kept_pads: set[tuple[str, int]]) -> data.Directive | None:
     """One kept directive of a member under its group name; None when the group view leaves it out."""
     result: data.Directive | None = None
     if isinstance(entry, (data.Open, data.Note, data.Document)):
@@ -265,6 +289,45 @@ def _renamed(entry: data.Directive, rename: Renamer, kept_pads: set[tuple[str, i
     elif not isinstance(entry, data.Query):  # Commodity, Price, Event
         result = entry
     return result
+
+
+class _Renamed:
+    """Each member's group-view directives per loaded directive list (by identity, weakly held); thread-safe.
+
+    When one member's ledger changes, the group view is rebuilt from the others' renamed directives as
+    they were (their lists are the same objects, comptasso.books.cache): only the changed member is
+    renamed again, and the old and new group views share every unchanged member's directives.
+    """
+
+    def __init__(self) -> None:
+        self._held: dict[int, tuple[weakref.ref[Sequence[data.Directive]], str, AdvanceAccounts,
+                                    tuple[list[data.Directive], list[data.Open]]]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, member_id: str, entries: Sequence[data.Directive],
+            accounts: AdvanceAccounts) -> tuple[list[data.Directive], list[data.Open]]:
+        """`member_entries(member_id, entries, accounts)`, computed once per directive list (never mutate it)."""
+        try:
+            ref = weakref.ref(entries, self._forget)
+        except TypeError:  # a plain list cannot be weakly referenced: no memo
+            return member_entries(member_id, entries, accounts)
+        with self._lock:
+            held = self._held.get(id(entries))
+        if held is not None and held[0]() is entries and held[1] == member_id and held[2] == accounts:
+            return held[3]
+        renamed = member_entries(member_id, entries, accounts)
+        with self._lock:
+            self._held[id(entries)] = (ref, member_id, accounts, renamed)
+        return renamed
+
+    def _forget(self, ref: weakref.ref[Sequence[data.Directive]]) -> None:
+        with self._lock:
+            for key, (held, *_rest) in list(self._held.items()):
+                if held is ref or held() is None:
+                    del self._held[key]
+
+
+_RENAMED = _Renamed()
 
 
 def elimination_opens(opens: Iterable[data.Open]) -> list[data.Open]:
@@ -311,7 +374,7 @@ def consolidated_entries(
                 data.new_metadata(str(books.group.file), 0),
                 f"[{member.id}] l'identifiant « {member.id} » est réservé aux comptes d'élimination", None))
             continue
-        entries, member_opens = member_entries(member.id, ledger.entries, accounts)
+        entries, member_opens = _RENAMED.get(member.id, ledger.entries, accounts)
         merged.extend(entries)
         opens.extend(member_opens)
     merged.extend(elimination_opens(opens))

@@ -251,3 +251,30 @@ def inject_into_head(app: Flask, html_of: Callable[[], str]) -> None:
         return response
 
     app.after_request(after)
+
+
+#: Loaders comptasso gives Fava for some files (resolved path → (entries, errors, options)).
+_LOADERS: dict[str, Callable[[], tuple[list[Any], list[Any], dict[str, Any]]]] = {}
+
+
+def load_with(path: Path, load: Callable[[], tuple[list[Any], list[Any], dict[str, Any]]]) -> None:
+    """Make Fava load `path` (on start and on every reload) through `load` instead of Beancount's loader.
+
+    Fava's `FavaLedger.load_file` calls `fava.core.load_uncached(path, is_encrypted=…)`; that name is
+    wrapped once per process, and a file without a loader of its own is loaded by Fava's as before.
+    """
+    from fava import core
+
+    _LOADERS[str(Path(path).resolve())] = load
+    original: Any = getattr(core, "load_uncached")  # noqa: B009 - not in fava.core's exported names
+    if getattr(original, "comptasso_loader", False):
+        return
+
+    def load_uncached(beancount_file_path: str, *, is_encrypted: bool) -> Any:
+        custom = _LOADERS.get(str(Path(beancount_file_path).resolve()))
+        if custom is None or is_encrypted:
+            return original(beancount_file_path, is_encrypted=is_encrypted)
+        return custom()
+
+    load_uncached.comptasso_loader = True  # type: ignore[attr-defined]
+    setattr(core, "load_uncached", load_uncached)  # noqa: B010

@@ -30,14 +30,14 @@ from flask_babel import Babel  # type: ignore[import-untyped]  # flask-babel shi
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from comptasso.atomic import locked
-from comptasso.books.facade import open_books
+from comptasso.books.facade import default_cache_dir, load_one, open_books
 from comptasso.books.fava_rules import DOCUMENTS_FOLDER, FavaRules, load_fava_rules
 from comptasso.books.group import load_group
-from comptasso.books.loading import digest, unsafe_problems
+from comptasso.books.loading import MemberLedger, digest, load_group_view, unsafe_problems
 from comptasso.books.safety import check_file, fava_entry_problems, inside
 from comptasso.cli.util import ISO_DATE, books_options, fail, progress
 from comptasso.model.checks import ENGINE_FILE
-from comptasso.plugins.consolidation import GROUP_LEDGER, PLUGIN, group_ledger_text, parse_config
+from comptasso.plugins.consolidation import GROUP_LEDGER, PLUGIN, group_ledger_text, parse_config, to_error
 from comptasso.problems import Problem, errors_only
 from comptasso.web import fava_adapter as fava
 from comptasso.web.access import PUBLIC_PATHS, SAFE_METHODS, USERS_FILE, Users, current_user, load_users
@@ -168,6 +168,32 @@ def prepare(ledgers_dir: Path, rules_dir: Path, workdir: Path) -> tuple[list[Ser
     if errors:
         return [], errors
     return [*served, group], []
+
+
+def fava_loader(member_id: str, path: Path, allowed: frozenset[str],
+                cache_dir: Path) -> Callable[[], tuple[list[Any], list[Any], dict[str, Any]]]:
+    """How Fava loads a member ledger: through the books' own loading and cache, not Beancount's loader.
+
+    The member's directives are then the very objects `open_books` hands the consolidated group view
+    and the BanquAsso pages in this process (comptasso.books.cache keeps them in memory): the group of
+    200 members is parsed or unpickled once, not once for Fava, once for the group view and once per
+    page. The loading is the same pipeline as Beancount's (parse, book, plugins, validate), safety
+    checked before any plugin; Fava gets its own list and options (the directives are shared).
+    """
+
+    return lambda: _for_fava(load_one(member_id, path, allowed, cache_dir))
+
+
+def group_view_loader(path: Path, folder: Path, allowed: frozenset[str]) -> Callable[[], tuple[list[Any], list[Any],
+                                                                                            dict[str, Any]]]:
+    """How Fava loads the group view: `load_group_view` (the members' transactions are not balanced twice)."""
+    return lambda: _for_fava(load_group_view(path, folder, allowed))
+
+
+def _for_fava(ledger: MemberLedger) -> tuple[list[Any], list[Any], dict[str, Any]]:
+    """What Fava's loader returns: entries, Beancount-style errors (file and line) and options."""
+    errors = [to_error(p) for p in ledger.problems if p.is_error]
+    return list(ledger.entries), errors, dict(ledger.options)
 
 
 def _strings(value: Any) -> Iterator[str]:
@@ -403,6 +429,12 @@ def build_app(served: Sequence[ServedLedger], *, read_only: bool = False, load: 
     """
     if poll_watcher is None:
         poll_watcher = os.environ.get(POLL_WATCHER_ENV) == "1"
+    for item in served:
+        if item.member_id is not None and item.ledgers_dir is not None:
+            fava.load_with(item.path, fava_loader(item.member_id, item.path, item.allowed,
+                                                  default_cache_dir(item.ledgers_dir)))
+        elif item.member_id is None and PLUGIN in item.allowed:
+            fava.load_with(item.path, group_view_loader(item.path, item.folder, item.allowed))
     app = fava.create([s.path for s in served], load=load, poll_watcher=poll_watcher)
     Babel(app, locale_selector=_locale, default_locale=DEFAULT_LANGUAGE)
     app.config[RULES_CONFIG] = next((s.rules_dir for s in served if s.rules_dir is not None), None)
