@@ -195,10 +195,11 @@ def test_fonds_dedies_before_the_year_is_a_usage_error(tmp_path: Path) -> None:
 
 def test_the_annexe_reads_the_funds_as_the_fonds_dedies_command_does() -> None:
     """Before the closing is booked the annexe shows the unused part; once booked, the same figures as movements."""
+    from comptasso.model.fonds_dedies import FundMovement
     from comptasso.reports.annexe import build_annexe
     from comptasso.reports.annual import annual_accounts
 
-    def annexe(text: str, year: int) -> list[object]:
+    def annexe(text: str, year: int) -> list[FundMovement]:
         entries = _entries(text)
         accounts = annual_accounts(entries, year, dt.date(year + 1, 3, 31), member_id="a", member_name="A")
         return list(build_annexe(entries, accounts).dedicated_funds)
