@@ -22,7 +22,7 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
 from banquasso.commands.forecast import forecast_json
-from banquasso.fava_ext.chart import Series, chart_svg
+from banquasso.fava_ext.chart import Series, band_note, chart_svg
 from banquasso.fava_ext.tranche_form import FormResult, check_form, directive_lines, insert_after_grant
 from banquasso.fava_ext.views import (
     Inputs,
@@ -188,9 +188,14 @@ class BanquAssoExtension(FavaExtensionBase):
                 computed.member.days, computed.member.floor, computed.risk.members[computed.member.member_id].band,
                 f"Trésorerie prévue de {computed.member.name} sur {len(computed.member.days)} jours")))
             context["sha256"] = self.ledger.file.get_source(Path(self.ledger.beancount_file_path))[1]
+            context["band_note"] = band_note(computed.risk)
         else:
             context["pool"] = {**pool_context(computed, user), "computed_at": shown.computed_at,
                                "recomputing": shown.recomputing}
+            context["chart"] = Markup(chart_svg(Series(  # noqa: S704 -- chart_svg escapes every text it writes
+                computed.forecast.days, computed.forecast.floor, computed.risk.group.band,
+                f"Trésorerie prévue du groupement sur {len(computed.forecast.days)} jours"), "pool-chart"))
+            context["band_note"] = band_note(computed.risk)
         return context
 
     def pool_url(self, user: User | None) -> str | None:

@@ -15,7 +15,7 @@ from banquasso.forecast.advance_flows import read_group_with_advances
 from banquasso.forecast.daily import DEFAULT_HORIZON, GroupForecast, GroupOutlook, MemberForecast, forecast_outlook
 from banquasso.forecast.delays import DelayModel
 from banquasso.forecast.flows import OpenTranche, tranche_flow
-from banquasso.forecast.risk import DEFAULT_SCENARIOS, DEFAULT_SEED, GroupRisk, simulate
+from banquasso.forecast.risk import DEFAULT_SCENARIOS, DEFAULT_SEED, GroupRisk, widened_risk
 from banquasso.pool.capacity import Capacity
 from banquasso.pool.plan import Plan, memoised_capacity, memoised_plan
 from banquasso.registry import lifecycle
@@ -130,6 +130,7 @@ class PoolPage:
     capacity: Capacity
     plan: Plan
     outstanding: tuple[OutstandingRow, ...]
+    risk: GroupRisk
 
     @property
     def total_outstanding(self) -> Decimal:
@@ -205,7 +206,7 @@ def member_page(inputs: Inputs, member_id: str, as_of: dt.date,
     books = inputs.books
     outlook = _outlook(inputs, as_of)
     forecast = forecast_outlook(outlook)
-    risk = simulate(outlook, scenarios, seed)
+    risk = widened_risk(outlook, books.reference.funders, scenarios, seed)
     member = forecast.member(member_id)
     mine = next(m for m in outlook.members if m.member_id == member_id)
     entries = {m.id: books.ledgers[m.id].entries for m in books.members}
@@ -219,10 +220,13 @@ def member_page(inputs: Inputs, member_id: str, as_of: dt.date,
         grant_rows(books.ledgers[member_id].entries, as_of), rows, tuple(member_alerts(member, known)))
 
 
-def pool_page(inputs: Inputs, as_of: dt.date) -> PoolPage:
-    """The pool page: the forecast's lows, `banquasso capacity`, `banquasso plan`, outstanding advances."""
+def pool_page(inputs: Inputs, as_of: dt.date,
+              scenarios: int = DEFAULT_SCENARIOS, seed: int = DEFAULT_SEED) -> PoolPage:
+    """The pool page: the forecast's lows and widened band, `banquasso capacity`, `banquasso plan`, advances."""
     books, policy = inputs.books, inputs.policy
-    forecast = forecast_outlook(_outlook(inputs, as_of))
+    outlook = _outlook(inputs, as_of)
+    forecast = forecast_outlook(outlook)
+    risk = widened_risk(outlook, books.reference.funders, scenarios, seed)
     capacity = memoised_capacity(books, policy, as_of)
     plan = memoised_plan(books, policy, as_of, DEFAULT_HORIZON)
     entries = {m.id: books.ledgers[m.id].entries for m in books.members}
@@ -230,4 +234,4 @@ def pool_page(inputs: Inputs, as_of: dt.date) -> PoolPage:
         OutstandingRow(a.view.id, a.view.lender, a.view.borrower, a.outstanding, a.view.repay_on, a.label)
         for a in advances_on(inputs.views, entries, as_of)
         if a.outstanding > 0 or a.status == lifecycle.APPROVED)
-    return PoolPage(as_of, {m.id: m.name for m in books.members}, forecast, capacity, plan, outstanding)
+    return PoolPage(as_of, {m.id: m.name for m in books.members}, forecast, capacity, plan, outstanding, risk)
