@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 
 from babel.dates import format_date
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable
 
-from banquasso.statement.legal_table import LegalRow, LenderYear
+from banquasso.statement.legal_table import Decided, LegalRow, LenderYear
 from banquasso.terms.dependence import Dependence
 from comptasso.money import fr_date, fr_money, fr_number
 from comptasso.reports import pdfstyle
@@ -26,16 +27,25 @@ def percent(value: Decimal) -> str:
     return f"{fr_number(value * 100, 2)} %"
 
 
-def decision_text(row: LegalRow) -> str:
-    """`CA-2026-11 (conseil d'administration) du 28/11/2026`, and the borrower's when recorded."""
+def decisions_text(lender: Decided | None, borrower: Decided | None,
+                   day_text: Callable[[dt.date], str] = fr_date) -> str:
+    """`CA-2026-11 (conseil d'administration) du 28/11/2026`, and the borrower's when recorded (`—`: none).
+
+    `day_text` writes the meeting's date: `fr_date` in tables, `long_date` (« 28 novembre 2026 ») in sentences.
+    """
     parts = []
-    for label, decided in (("", row.lender_decision), ("emprunteur : ", row.borrower_decision)):
+    for label, decided in (("", lender), ("emprunteur : ", borrower)):
         if decided is None:
             continue
         body = f" ({decided.body})" if decided.body else ""
-        day = f" du {fr_date(decided.date)}" if decided.date else ""
+        day = f" du {day_text(decided.date)}" if decided.date else ""
         parts.append(f"{label}{decided.ref}{body}{day}")
     return " ; ".join(parts) or "—"
+
+
+def decision_text(row: LegalRow) -> str:
+    """The decisions of one row of the legal table, dates as `28/11/2026`."""
+    return decisions_text(row.lender_decision, row.borrower_decision)
 
 
 def dependence_text(figures: Dependence, names: dict[str, str]) -> str:

@@ -157,7 +157,8 @@ class LenderYear:
         }
 
 
-def _decisions(view: AdvanceView) -> tuple[Decided | None, Decided | None]:
+def decisions_of(view: AdvanceView) -> tuple[Decided | None, Decided | None]:
+    """The lender's board decision (its meeting date, else the day the approval was recorded) and the borrower's."""
     lender = Decided(view.decision, view.decided_on, view.decision_body) if view.decision else None
     borrower = (Decided(view.borrower_decision, view.borrower_decision_date, view.borrower_body)
                 if view.borrower_decision else None)
@@ -182,7 +183,7 @@ def lender_year(books: GroupBooks, policy: Policy, tmop: TmopTable, views: Seque
         if not in_year and (outstanding <= 0 or paid.date > year.end):
             continue
         term = max([view.repay_on, *(line.date for line in view.lines)])
-        mine, theirs = _decisions(view)
+        mine, theirs = decisions_of(view)
         rows.append(LegalRow(
             view, names.get(view.borrower, view.borrower), paid.date, in_year, outstanding,
             rate_cap(tmop, view.decided_on or paid.date, policy.terms.max_rate), term,
