@@ -132,10 +132,11 @@ def _yes(value: bool) -> str:
 
 def _compliance(table: LenderYear, st: pdfstyle.Styles) -> list[Flowable]:
     width = pdfstyle.content_width()
-    rows = [["Avance", "Taux ≤ TMOP", "Durée ≤ 5 ans", "Décision(s)", "Dépendance"]]
+    treasury = table.treasury is not None
+    rows = [["Avance", "Taux ≤ TMOP", "Durée" if treasury else "Durée ≤ 5 ans", "Décision(s)", "Dépendance"]]
     for row in table.rows:
         share = row.dependence.lender_share
-        duration = (f"sans objet ({TREASURY_ARTICLE}) : {row.days} j" if table.treasury is not None
+        duration = (f"{row.days} j, sans objet ({TREASURY_ARTICLE})" if treasury
                     else f"{_yes(row.within_five_years)} ({row.days} j / {LEGAL_MAX_DAYS} j)")
         rows.append([
             row.view.id,
@@ -145,7 +146,8 @@ def _compliance(table: LenderYear, st: pdfstyle.Styles) -> list[Flowable]:
             decision_text(row),
             "sans ressources" if share is None else percent(share),
         ])
-    return [pdfstyle.paragraph("2. Conformité, prêt par prêt", st.heading),
+    title = "2. Conformité, opération par opération" if treasury else "2. Conformité, prêt par prêt"
+    return [pdfstyle.paragraph(title, st.heading),
             pdfstyle.table(rows, [24 * mm, 44 * mm, 32 * mm, width - 122 * mm, 22 * mm], numeric_from=5)]
 
 
@@ -225,6 +227,14 @@ def _signature(attestation: Attestation, st: pdfstyle.Styles) -> list[Flowable]:
             grid]
 
 
+def _first_heading(table: LenderYear) -> str:
+    if table.treasury is None:
+        return "1. Prêts accordés sur l'exercice et encours"
+    if table.treasury.is_pivot:
+        return "1. Organisme pivot : position de chaque membre et opérations de l'exercice"
+    return "1. Positions avec l'organisme pivot et opérations de l'exercice"
+
+
 def render_attestation(attestation: Attestation) -> bytes:
     """The pack's PDF bytes (reportlab invariant mode: same data, same bytes)."""
     st = pdfstyle.styles()
@@ -241,8 +251,7 @@ def render_attestation(attestation: Attestation) -> bytes:
         pdfstyle.paragraph(f"Exercice du {long_date(table.year.start)} au {long_date(table.year.end)} ; situation au "
                            f"{long_date(table.day)}. Pièces pour le commissaire aux comptes ou l'expert-comptable "
                            f"({article}). {attestation.group_name}.", st.subtitle),
-        pdfstyle.paragraph("1. Positions avec l'organisme pivot et opérations de l'exercice" if treasury
-                           else "1. Prêts accordés sur l'exercice et encours", st.heading),
+        pdfstyle.paragraph(_first_heading(table), st.heading),
     ]
     if not table.rows and not treasury:
         story.append(pdfstyle.paragraph("Aucun prêt accordé sur l'exercice ni restant dû.", st.body))
