@@ -266,6 +266,7 @@ def test_the_advances_show_the_decision_and_the_dependence_marked_past_the_limit
 def test_the_json_carries_the_decision_and_the_dependence(site: Site) -> None:
     client, _ = log_in(site.app, "conseil", PASSWORD)
     doc = client.get(f"/{site.slugs['group']}/{EXT}/pool_data?as_of={AS_OF}").get_json()
+    assert doc["risk"]["widened"] is True and doc["risk"]["draws"] == 2000
     [row] = doc["outstanding"]
     assert row["decision"] == "CA-2026-11 (conseil d'administration) du 28 novembre 2026"
     assert row["dependence"]["lender_share"] == "0.3953" and row["dependence"]["resources"] == "25300.00"
