@@ -237,6 +237,12 @@ def test_every_link_shown_opens_and_the_hidden_ones_are_refused(site: Site) -> N
         assert client.get(unescape(href)).status_code == 200, href
     for endpoint in ("indicateurs", "scenarios"):
         assert client.get(f"/{site.slugs['group']}/{EXT}/{endpoint}").status_code == 403
+    board, _ = log_in(site.app, "conseil", PASSWORD)
+    _, group_page = site.get("conseil", "group")
+    links = re.findall(r'href="([^"]+)" id="bqa-(?:scenarios|indicators|annual)-link"', group_page)
+    assert len(links) == 3
+    for href in links:
+        assert board.get(unescape(href)).status_code == 200, href
 
 
 def test_menu_links_by_kind_and_role() -> None:

@@ -98,9 +98,15 @@ def test_the_statement_annex_puts_the_pivot_first_and_agrees_with_the_packs(grou
     day = dt.date(2026, 12, 31)
     annex = statement_annex(books, policy, tmop, load_views(open_registry(ledgers), day), day)
     assert [t.lender for t in annex] == ["ge-alpes", "emprunteur", "preteur"]
-    borrower = annex[1].treasury
-    assert borrower is not None and [(p.counterpart, p.side, p.closing) for p in borrower.positions] == [
+    pivot, borrower, lender = (t.treasury for t in annex)
+    assert pivot is not None and borrower is not None and lender is not None
+    assert [(p.counterpart, p.side, p.closing) for p in borrower.positions] == [
         ("ge-alpes", BORROWED, annex[0].rows[0].outstanding)]
+    # Both sides of each current account agree: what the pivot owes the lender is what the lender lent it,
+    # what the borrower owes the pivot is what the pivot lent it.
+    sides = {(p.counterpart, p.side): (p.opening, p.increase, p.decrease) for p in pivot.positions}
+    assert sides[("preteur", BORROWED)] == next((p.opening, p.increase, p.decrease) for p in lender.positions)
+    assert sides[("emprunteur", LENT)] == next((p.opening, p.increase, p.decrease) for p in borrower.positions)
     data, problems = prepare(ledgers, rules_dir, Month(2026, 12), dt.date(2027, 1, 5))
     assert data is not None, problems
     assert [t.to_json() for t in data.annex] == [t.to_json() for t in annex]
