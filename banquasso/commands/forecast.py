@@ -19,9 +19,6 @@ from banquasso.forecast.backtest import (
     Comparison,
     DelayAccuracy,
     backtest,
-    delay_accuracy,
-    delay_misses,
-    widening,
 )
 from banquasso.forecast.daily import (
     DEFAULT_HORIZON,
@@ -34,7 +31,14 @@ from banquasso.forecast.daily import (
     readable,
 )
 from banquasso.forecast.delays import DelayModel, FunderDelay
-from banquasso.forecast.risk import DEFAULT_SCENARIOS, DEFAULT_SEED, GroupRisk, RiskFigures, simulate
+from banquasso.forecast.risk import (
+    DEFAULT_SCENARIOS,
+    DEFAULT_SEED,
+    GroupRisk,
+    RiskFigures,
+    outlook_accuracy,
+    widened_risk,
+)
 from banquasso.forecast.scenarios import Scenario, apply_scenarios
 from banquasso.terms.policy import Policy, load_policy
 from comptasso.books.facade import GroupBooks
@@ -260,14 +264,13 @@ def forecast_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, 
     _check_member(books, member)
     outlook = _outlook(books, policy, day, horizon, with_budget)
     scenarios = scenarios_for(books, rules_dir, outlook, scenario_names)
-    accuracy = (delay_accuracy(delay_misses({m.member_id: m.statuses for m in outlook.members},
-                                            books.reference.funders, day)) if risk else ())
+    accuracy = outlook_accuracy(outlook, books.reference.funders) if risk else ()
     outlook = apply_scenarios(outlook, scenarios)
     forecast = forecast_outlook(outlook)
     simulated = None
     if risk:
         progress(f"Simulation de {draws} tirages…")
-        simulated = simulate(outlook, draws, seed, progress, None if no_widen else widening(accuracy))
+        simulated = widened_risk(outlook, books.reference.funders, draws, seed, progress, () if no_widen else accuracy)
     shown = [forecast.member(member)] if member else list(forecast.members)
     if as_json:
         dump_json(forecast_json(forecast, shown, simulated, excluded_json(books), scenarios, accuracy))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from decimal import Decimal
 from pathlib import Path
 
 import click
@@ -60,15 +61,22 @@ def _open(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, quiet: bool
 
 
 def capacity_table(capacity: Capacity, names: dict[str, str] | None = None, pool: Capacity | None = None) -> str:
-    """The capacity as a French table, each member's name beside its id."""
+    """The capacity as a French table, each member's name beside its id.
+
+    « Affecté » is the cash the member holds but may not lend (fonds dédiés, local currency:
+    `MemberCapacity.earmarked`), already deducted from each window's amount.
+    """
     names = names or {}
-    rows = [["Membre", "Plancher", *[f"{w} jours" for w in WINDOWS]]]
-    rows.extend([member_label(m.member, names), fr_money(m.floor), *[fr_money(m.lendable[w]) for w in WINDOWS]]
+    whole = pool or capacity
+    rows = [["Membre", "Plancher", "Affecté", *[f"{w} jours" for w in WINDOWS]]]
+    rows.extend([member_label(m.member, names), fr_money(m.floor), fr_money(m.earmarked),
+                 *[fr_money(m.lendable[w]) for w in WINDOWS]]
                 for m in capacity.members)
-    rows.append(["Groupement", "", *[fr_money((pool or capacity).pool[w]) for w in WINDOWS]])
+    earmarked = sum((m.earmarked for m in whole.members), Decimal("0.00"))
+    rows.append(["Groupement", "", fr_money(earmarked), *[fr_money(whole.pool[w]) for w in WINDOWS]])
     title = (f"Capacité de prêt au {fr_date(capacity.as_of)} : avance versée le lendemain, "
-             "remboursée après la durée indiquée, sans passer sous le plancher")
-    return title + "\n\n" + _table(rows, [False] + [True] * (len(WINDOWS) + 1))
+             "remboursée après la durée indiquée, sans passer sous le plancher ni prêter la trésorerie affectée")
+    return title + "\n\n" + _table(rows, [False] + [True] * (len(WINDOWS) + 2))
 
 
 def plan_text(plan: Plan, names: dict[str, str] | None = None) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -22,13 +23,14 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
 from banquasso.commands.forecast import forecast_json
-from banquasso.fava_ext.chart import Series, chart_svg
+from banquasso.fava_ext.chart import Series, band_note, chart_svg
 from banquasso.fava_ext.tranche_form import FormResult, check_form, directive_lines, insert_after_grant
 from banquasso.fava_ext.views import (
     Inputs,
     MemberPage,
     Place,
     PoolPage,
+    Standing,
     ledgers_folder,
     member_page,
     pool_page,
@@ -37,6 +39,7 @@ from banquasso.fava_ext.views import (
 )
 from banquasso.fava_ext.worker import Pages, Shown
 from banquasso.registry.db import database_url
+from banquasso.statement.legal_pdf import percent
 from comptasso import clock
 from comptasso.books.group import load_group
 from comptasso.cli.util import today
@@ -163,9 +166,9 @@ class BanquAssoExtension(FavaExtensionBase):
         user = current_user()
         context: dict[str, Any] = {
             "as_of": day, "as_of_error": day_error, "user": user, "place": place, "problems": [],
-            "money": fr_money, "date": fr_date, "json_money": money_json, "number": fr_number,
+            "money": fr_money, "date": fr_date, "json_money": money_json, "number": fr_number, "percent": percent,
             "form": getattr(g, FORM_KEY, None),
-            "added": request.args.get("ajout", ""), "pool_url": self.pool_url(user),
+            "added": request.args.get("ajout", ""), "pool_url": self.pool_url(user), "menu": (),
         }
         if place is None:
             context["problems"] = [Problem(str(self.ledger.beancount_file_path), 0,
@@ -177,6 +180,7 @@ class BanquAssoExtension(FavaExtensionBase):
         shown = self._computed(kind, place, day)
         computed = shown.value
         context["kind"] = kind
+        context["menu"] = menu_links(kind, user)
         context["computed_at"] = shown.computed_at
         context["recomputing"] = shown.recomputing
         if isinstance(computed, list):
@@ -188,9 +192,14 @@ class BanquAssoExtension(FavaExtensionBase):
                 computed.member.days, computed.member.floor, computed.risk.members[computed.member.member_id].band,
                 f"Trésorerie prévue de {computed.member.name} sur {len(computed.member.days)} jours")))
             context["sha256"] = self.ledger.file.get_source(Path(self.ledger.beancount_file_path))[1]
+            context["band_note"] = band_note(computed.risk)
         else:
             context["pool"] = {**pool_context(computed, user), "computed_at": shown.computed_at,
                                "recomputing": shown.recomputing}
+            context["chart"] = Markup(chart_svg(Series(  # noqa: S704 -- chart_svg escapes every text it writes
+                computed.forecast.days, computed.forecast.floor, computed.risk.group.band,
+                f"Trésorerie prévue du groupement sur {len(computed.forecast.days)} jours"), "pool-chart"))
+            context["band_note"] = band_note(computed.risk)
         return context
 
     def pool_url(self, user: User | None) -> str | None:
@@ -233,6 +242,7 @@ class BanquAssoExtension(FavaExtensionBase):
         doc["advances"] = [{"id": a.view.id, "side": "lender" if a.side == "donnée" else "borrower",
                             "counterpart": a.counterpart, "principal": money_json(a.view.principal),
                             "outstanding": money_json(a.advance.outstanding), "status": a.advance.status,
+                            **standing_json(a.standing),
                             "lines": [{"n": line.n, "date": line.date.isoformat(), "payment": money_json(line.payment)}
                                       for line in a.view.lines]}
                            for a in page.advances]
@@ -347,6 +357,37 @@ class BanquAssoExtension(FavaExtensionBase):
         return render_template("_layout.html", content=content, page_title="Comptes annuels")
 
 
+@dataclass(frozen=True)
+class MenuLink:
+    """A link of the extension's header: the endpoint it opens, its French label and its element id."""
+
+    endpoint: str
+    label: str
+    element_id: str
+
+
+#: The pages of the header, in the order shown (each is scoped as its endpoint is: see `menu_links`).
+MENU: tuple[MenuLink, ...] = (
+    MenuLink("scenarios", "Scénarios", "bqa-scenarios-link"),
+    MenuLink("indicateurs", "Indicateurs", "bqa-indicators-link"),
+    MenuLink("comptes", "Comptes annuels", "bqa-annual-link"),
+)
+
+
+def menu_links(kind: str, user: User | None) -> tuple[MenuLink, ...]:
+    """The header's links a user may follow from this ledger's page.
+
+    On a member's ledger every page is that member's (the treasurer of the member sees its own
+    Scénarios and Indicateurs; the indicators page hides the other members' names). On the group view a
+    treasurer may only open the pool pages (comptasso.web.access), so no link is shown to them.
+    """
+    if kind not in ("member", "group"):
+        return ()
+    if kind == "group" and user is not None and user.role == "treasurer":
+        return ()
+    return MENU
+
+
 def _json_error(context: dict[str, Any], message: str) -> Response:
     problems = [str(p) for p in context.get("problems", [])]
     response = jsonify({"error": message if not problems else "\n".join(problems)})
@@ -370,6 +411,13 @@ def pool_context(page: PoolPage, user: User | None) -> dict[str, Any]:
     }
 
 
+def standing_json(standing: Standing) -> dict[str, Any]:
+    """The decision and the borrower's dependence beside an advance, as JSON."""
+    return {"decision": standing.decision,
+            "dependence": {**standing.dependence.to_json(), "over_limit": standing.over,
+                           "max_dependence_share": str(standing.max_share)}}
+
+
 def pool_json(pool: dict[str, Any]) -> dict[str, Any]:
     """The JSON document of the pool page."""
     page: PoolPage = pool["page"]
@@ -380,11 +428,14 @@ def pool_json(pool: dict[str, Any]) -> dict[str, Any]:
         "group": {"opening_balance": money_json(page.forecast.opening_balance),
                   "min_balance": money_json(page.forecast.min_balance),
                   "min_date": page.forecast.min_date.isoformat(), "floor": money_json(page.forecast.floor)},
+        "risk": {"draws": page.risk.scenarios, "seed": page.risk.seed, "widened": bool(page.risk.widening),
+                 "probability_below_floor": str(page.risk.group.probability_below_floor),
+                 "p5_min_balance": money_json(page.risk.group.p5_min_balance)},
         "members": [{"id": m.member_id, "name": m.name, "floor": money_json(m.floor),
                      "min_balance": money_json(m.min_balance), "min_date": m.min_date.isoformat(),
                      "days_below_floor": m.days_below_floor} for m in pool["lows"]],
         "capacity": {"pool": {w: money_json(v) for w, v in zip(windows, page.capacity.pool.values(), strict=True)},
-                     "members": [{"id": c.member, "floor": money_json(c.floor),
+                     "members": [{"id": c.member, "floor": money_json(c.floor), "earmarked": money_json(c.earmarked),
                                   "lendable": {str(w): money_json(v) for w, v in c.lendable.items()}}
                                  for c in pool["capacity"]]},
         "plan": {"advances": [{"lender": a.lender, "borrower": a.borrower, "amount": money_json(a.amount),
@@ -400,9 +451,9 @@ def pool_json(pool: dict[str, Any]) -> dict[str, Any]:
                  "total_unmet": money_json(page.plan.total_unmet)},
         "outstanding": [{"id": o.id, "lender": o.lender, "borrower": o.borrower,
                          "outstanding": money_json(o.outstanding), "repay_on": o.repay_on.isoformat(),
-                         "status": o.status} for o in pool["outstanding"]],
+                         "status": o.status, **standing_json(o.standing)} for o in pool["outstanding"]],
         "total_outstanding": money_json(page.total_outstanding),
     }
 
 
-__all__ = ["BanquAssoExtension", "pool_context", "pool_json"]
+__all__ = ["MENU", "BanquAssoExtension", "MenuLink", "menu_links", "pool_context", "pool_json"]

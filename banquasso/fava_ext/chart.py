@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from html import escape
 
+from banquasso.forecast.risk import GroupRisk
 from comptasso.money import fr_date, fr_money, fr_number, money_json
 
 WIDTH, HEIGHT = 760, 300
@@ -99,3 +100,12 @@ def chart_svg(series: Series, element_id: str = "forecast-chart") -> str:
     parts.append(f'<rect x="{LEFT}" y="{TOP}" width="{inner_w}" height="{inner_h}" fill="none" stroke="#999"/>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def band_note(risk: GroupRisk) -> str:
+    """The legend of the band: how many draws, and where it was widened by the delay model's past error."""
+    text = f"90 % des scénarios de délais ({risk.scenarios} tirages)"
+    if not risk.widening:
+        return text
+    widened = ", ".join(f"{kind} à {horizon} j : ± {days} j" for (kind, horizon), days in sorted(risk.widening.items()))
+    return f"{text}, élargie par l'erreur passée du modèle de délais ({widened})"

@@ -20,7 +20,7 @@ from markupsafe import Markup
 from banquasso.fava_ext.chart import Series, chart_svg
 from banquasso.fava_ext.views import Inputs, Place, _outlook, read_inputs
 from banquasso.forecast.daily import GroupForecast, forecast_outlook
-from banquasso.forecast.risk import DEFAULT_SEED, GroupRisk, simulate
+from banquasso.forecast.risk import DEFAULT_SEED, GroupRisk, widened_risk
 from banquasso.forecast.scenarios import NAME_PATTERN, SCENARIO_DIR, Scenario, apply_scenarios, known_of, load_scenarios
 from comptasso.money import fr_date, fr_money
 from comptasso.problems import ProblemsError
@@ -58,9 +58,10 @@ def scenario_page(inputs: Inputs, rules_dir: Path, as_of: dt.date, names: Sequen
     chosen, problems = load_scenarios(rules_dir, names, known_of(outlook, inputs.books.reference.funders))
     if problems:
         raise ProblemsError(problems)
-    shifted = apply_scenarios(outlook, chosen)
+    shifted, funders = apply_scenarios(outlook, chosen), inputs.books.reference.funders
     return ScenarioPage(as_of, available_scenarios(rules_dir), chosen, forecast_outlook(outlook),
-                        forecast_outlook(shifted), simulate(outlook, draws, seed), simulate(shifted, draws, seed))
+                        forecast_outlook(shifted), widened_risk(outlook, funders, draws, seed),
+                        widened_risk(shifted, funders, draws, seed))
 
 
 def _chart(forecast: GroupForecast, risk: GroupRisk, member: str | None, title: str, element: str) -> Markup:

@@ -15,14 +15,19 @@ from banquasso.forecast.advance_flows import read_group_with_advances
 from banquasso.forecast.daily import DEFAULT_HORIZON, GroupForecast, GroupOutlook, MemberForecast, forecast_outlook
 from banquasso.forecast.delays import DelayModel
 from banquasso.forecast.flows import OpenTranche, tranche_flow
-from banquasso.forecast.risk import DEFAULT_SCENARIOS, DEFAULT_SEED, GroupRisk, simulate
+from banquasso.forecast.risk import DEFAULT_SCENARIOS, DEFAULT_SEED, GroupRisk, widened_risk
 from banquasso.pool.capacity import Capacity
+from banquasso.pool.dependence import registry_dependence
 from banquasso.pool.plan import Plan, memoised_capacity, memoised_plan
 from banquasso.registry import lifecycle
 from banquasso.registry.db import DB_URL_ENV, database_url, open_registry
 from banquasso.registry.service import load_views
 from banquasso.registry.snapshot import AdvanceView
+from banquasso.statement.legal_pdf import decisions_text, long_date
+from banquasso.statement.legal_table import decisions_of
+from banquasso.terms.dependence import Dependence
 from banquasso.terms.policy import Policy, load_policy
+from banquasso.terms.rules import check_dependence
 from banquasso.watch.monitoring import AdvanceOnDay, advances_on, member_alerts
 from comptasso.books.facade import GroupBooks, open_books
 from comptasso.books.group import GROUP_FILE
@@ -82,12 +87,38 @@ class GrantRow:
 
 
 @dataclass(frozen=True)
+class Standing:
+    """What the board decided on an advance, and the borrower's dependence on its lender that day.
+
+    `decision` is the decisions' sentence of the annex (`decisions_text`, meeting dates the French way);
+    `dependence` comes from `banquasso.pool.dependence.registry_dependence` and `over` from the rule
+    `banquasso.terms.rules.check_dependence` (past `limits.max_dependence_share`): the guard's functions.
+    """
+
+    decision: str
+    dependence: Dependence
+    over: bool
+    max_share: Decimal
+
+
+def standing(inputs: Inputs, view: AdvanceView, as_of: dt.date) -> Standing:
+    """The decision and dependence shown beside an advance, as of `as_of` (advances proposed by then)."""
+    known = [v for v in inputs.views if v.proposed_on <= as_of]
+    figures = registry_dependence(inputs.books, known, view.borrower, view.lender, as_of)
+    limits = inputs.policy.limits
+    breach = check_dependence(figures, limits.max_dependence_share, limits.dependence)
+    return Standing(decisions_text(*decisions_of(view), day_text=long_date), figures, breach is not None,
+                    limits.max_dependence_share)
+
+
+@dataclass(frozen=True)
 class AdvanceRow:
     """An advance seen from one member: given (lender) or received (borrower), at the end of the day."""
 
     advance: AdvanceOnDay
     side: str  # "donnée" or "reçue"
     counterpart: str
+    standing: Standing
 
     @property
     def view(self) -> AdvanceView:
@@ -118,6 +149,7 @@ class OutstandingRow:
     outstanding: Decimal
     repay_on: dt.date
     status: str
+    standing: Standing
 
 
 @dataclass(frozen=True)
@@ -130,6 +162,7 @@ class PoolPage:
     capacity: Capacity
     plan: Plan
     outstanding: tuple[OutstandingRow, ...]
+    risk: GroupRisk
 
     @property
     def total_outstanding(self) -> Decimal:
@@ -205,29 +238,33 @@ def member_page(inputs: Inputs, member_id: str, as_of: dt.date,
     books = inputs.books
     outlook = _outlook(inputs, as_of)
     forecast = forecast_outlook(outlook)
-    risk = simulate(outlook, scenarios, seed)
+    risk = widened_risk(outlook, books.reference.funders, scenarios, seed)
     member = forecast.member(member_id)
     mine = next(m for m in outlook.members if m.member_id == member_id)
     entries = {m.id: books.ledgers[m.id].entries for m in books.members}
     known = advances_on(inputs.views, entries, as_of)
     rows = tuple(
         AdvanceRow(a, "donnée" if a.view.lender == member_id else "reçue",
-                   a.view.borrower if a.view.lender == member_id else a.view.lender)
+                   a.view.borrower if a.view.lender == member_id else a.view.lender, standing(inputs, a.view, as_of))
         for a in known if member_id in (a.view.lender, a.view.borrower))
     return MemberPage(
         as_of, member, forecast, risk, tranche_rows(mine.open_tranches, outlook.delays, as_of),
         grant_rows(books.ledgers[member_id].entries, as_of), rows, tuple(member_alerts(member, known)))
 
 
-def pool_page(inputs: Inputs, as_of: dt.date) -> PoolPage:
-    """The pool page: the forecast's lows, `banquasso capacity`, `banquasso plan`, outstanding advances."""
+def pool_page(inputs: Inputs, as_of: dt.date,
+              scenarios: int = DEFAULT_SCENARIOS, seed: int = DEFAULT_SEED) -> PoolPage:
+    """The pool page: the forecast's lows and widened band, `banquasso capacity`, `banquasso plan`, advances."""
     books, policy = inputs.books, inputs.policy
-    forecast = forecast_outlook(_outlook(inputs, as_of))
+    outlook = _outlook(inputs, as_of)
+    forecast = forecast_outlook(outlook)
+    risk = widened_risk(outlook, books.reference.funders, scenarios, seed)
     capacity = memoised_capacity(books, policy, as_of)
     plan = memoised_plan(books, policy, as_of, DEFAULT_HORIZON)
     entries = {m.id: books.ledgers[m.id].entries for m in books.members}
     outstanding = tuple(
-        OutstandingRow(a.view.id, a.view.lender, a.view.borrower, a.outstanding, a.view.repay_on, a.label)
+        OutstandingRow(a.view.id, a.view.lender, a.view.borrower, a.outstanding, a.view.repay_on, a.label,
+                       standing(inputs, a.view, as_of))
         for a in advances_on(inputs.views, entries, as_of)
         if a.outstanding > 0 or a.status == lifecycle.APPROVED)
-    return PoolPage(as_of, {m.id: m.name for m in books.members}, forecast, capacity, plan, outstanding)
+    return PoolPage(as_of, {m.id: m.name for m in books.members}, forecast, capacity, plan, outstanding, risk)

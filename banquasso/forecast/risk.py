@@ -13,9 +13,10 @@ from decimal import Decimal
 
 import numpy as np
 
-from banquasso.forecast.backtest import horizon_of
+from banquasso.forecast.backtest import DelayAccuracy, delay_accuracy, delay_misses, horizon_of, widening
 from banquasso.forecast.daily import GroupOutlook, project
 from banquasso.forecast.flows import Flow, OpenTranche
+from comptasso.books.reference import Funder
 from comptasso.money import cents
 
 DEFAULT_SCENARIOS = 2000
@@ -141,3 +142,28 @@ def simulate(
         group += balances
         group_floor += floor
     return GroupRisk(as_of, horizon, scenarios, seed, members, figures(group, group_floor, days), widen)
+
+
+def outlook_accuracy(outlook: GroupOutlook, funders: Mapping[str, Funder]) -> tuple[DelayAccuracy, ...]:
+    """The delay model's past error per funder kind and horizon, from the tranches of the outlook's books."""
+    statuses = {m.member_id: m.statuses for m in outlook.members}
+    return delay_accuracy(delay_misses(statuses, funders, outlook.as_of))
+
+
+def widened_risk(
+    outlook: GroupOutlook,
+    funders: Mapping[str, Funder],
+    scenarios: int = DEFAULT_SCENARIOS,
+    seed: int = DEFAULT_SEED,
+    progress: Callable[[str], None] | None = None,
+    accuracy: Sequence[DelayAccuracy] | None = None,
+) -> GroupRisk:
+    """The Monte Carlo band as every page draws it: `simulate`, widened by the delay model's past error.
+
+    `accuracy` defaults to `outlook_accuracy(outlook, funders)`; `banquasso forecast` passes the one it
+    measured before applying its what-if scenarios, and `()` for `--no-widen`. `banquasso forecast --risk`,
+    the Fava member, pool and scenario pages and the board's statement all go through this function
+    (docs/forecast.md, « the band widens »).
+    """
+    measured = outlook_accuracy(outlook, funders) if accuracy is None else accuracy
+    return simulate(outlook, scenarios, seed, progress, widening(measured) or None)

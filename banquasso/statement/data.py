@@ -17,7 +17,7 @@ from banquasso.forecast.advance_flows import advance_flows
 from banquasso.forecast.daily import DEFAULT_HORIZON, GroupForecast, books_start, forecast_outlook, read_group
 from banquasso.forecast.delays import DelayModel
 from banquasso.forecast.flows import MemberBooks, tranche_flow
-from banquasso.forecast.risk import DEFAULT_SCENARIOS, DEFAULT_SEED, GroupRisk, RiskFigures, simulate
+from banquasso.forecast.risk import DEFAULT_SCENARIOS, DEFAULT_SEED, GroupRisk, RiskFigures, widened_risk
 from banquasso.pool.capacity import WINDOWS, Capacity
 from banquasso.pool.plan import Plan, group_capacity, plan_group
 from banquasso.registry import lifecycle
@@ -281,7 +281,7 @@ def gather(
     forecast = forecast_outlook(outlook)
     if progress:
         progress(f"Simulation de {scenarios} scénarios de délais de paiement…")
-    risk = simulate(outlook, scenarios, seed)
+    risk = widened_risk(outlook, books.reference.funders, scenarios, seed)
     capacity = group_capacity(books, policy, day)
     advances = advances_on(known_views, entries, day)
     names = {m.id: m.name for m in books.members}

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 
 from babel.dates import format_date
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable
 
-from banquasso.statement.legal_table import LegalRow, LenderYear
+from banquasso.statement.legal_table import BORROWED, LENT, TREASURY_ARTICLE, Decided, LegalRow, LenderYear, Treasury
 from banquasso.terms.dependence import Dependence
 from comptasso.money import fr_date, fr_money, fr_number
 from comptasso.reports import pdfstyle
@@ -26,16 +27,25 @@ def percent(value: Decimal) -> str:
     return f"{fr_number(value * 100, 2)} %"
 
 
-def decision_text(row: LegalRow) -> str:
-    """`CA-2026-11 (conseil d'administration) du 28/11/2026`, and the borrower's when recorded."""
+def decisions_text(lender: Decided | None, borrower: Decided | None,
+                   day_text: Callable[[dt.date], str] = fr_date) -> str:
+    """`CA-2026-11 (conseil d'administration) du 28/11/2026`, and the borrower's when recorded (`—`: none).
+
+    `day_text` writes the meeting's date: `fr_date` in tables, `long_date` (« 28 novembre 2026 ») in sentences.
+    """
     parts = []
-    for label, decided in (("", row.lender_decision), ("emprunteur : ", row.borrower_decision)):
+    for label, decided in (("", lender), ("emprunteur : ", borrower)):
         if decided is None:
             continue
         body = f" ({decided.body})" if decided.body else ""
-        day = f" du {fr_date(decided.date)}" if decided.date else ""
+        day = f" du {day_text(decided.date)}" if decided.date else ""
         parts.append(f"{label}{decided.ref}{body}{day}")
     return " ; ".join(parts) or "—"
+
+
+def decision_text(row: LegalRow) -> str:
+    """The decisions of one row of the legal table, dates as `28/11/2026`."""
+    return decisions_text(row.lender_decision, row.borrower_decision)
 
 
 def dependence_text(figures: Dependence, names: dict[str, str]) -> str:
@@ -64,8 +74,73 @@ def fifty_percent_text(table: LenderYear) -> str:
             f"{fr_money(table.granted)}{shown} : {verdict}.")
 
 
+def not_applied_text() -> str:
+    """Why the five-year and 50 % tests are not applied to treasury operations."""
+    return (f"Opérations de trésorerie avec l'organisme pivot (article L511-7 I ter du Code monétaire et financier, "
+            f"article {TREASURY_ARTICLE}) : la durée de cinq ans et le plafond de 50 % de la trésorerie nette "
+            f"disponible ne s'appliquent pas ; le taux reste plafonné au TMOP, la convention de trésorerie est "
+            f"approuvée comme une convention réglementée et attestée.")
+
+
+def positions_rows(treasury: Treasury, day: dt.date) -> list[list[str]]:
+    """The current-account positions as table rows (heading first), with the totals of each side."""
+    rows = [["Compte courant avec", "Position", "Ouverture", "Prêté / emprunté", "Remboursé",
+             f"Clôture au {fr_date(day)}"]]
+    for p in treasury.positions:
+        side = "prêté à" if p.side == LENT else "emprunté à"
+        rows.append([f"{p.counterpart_name} ({p.counterpart})", side,
+                     fr_money(p.opening), fr_money(p.increase), fr_money(p.decrease), fr_money(p.closing)])
+    rows.append(["Total prêté", "", "", "", "", fr_money(treasury.total(LENT))])
+    rows.append(["Total emprunté", "", "", "", "", fr_money(treasury.total(BORROWED))])
+    return rows
+
+
+def _treasury_flowables(table: LenderYear, treasury: Treasury, st: pdfstyle.Styles) -> list[Flowable]:
+    """The treasury operations of one member's year: positions with the pivot, operations, the tests not applied."""
+    width = pdfstyle.content_width()
+    who = ("organisme pivot : position de chaque membre" if treasury.is_pivot
+           else f"opérations de trésorerie avec l'organisme pivot {treasury.pivot_name}")
+    positions = positions_rows(treasury, table.day)
+    operations: list[list[str]] = [["Opération", "Prêteur", "Emprunteur", "Décision", "Versée le", "Montant",
+                                    "Taux / TMOP", "Restant dû"]]
+    names = {m.view.borrower: m.borrower_name for m in table.rows}
+    for row in table.rows:
+        rate = f"{percent(row.view.rate)} / {percent(row.rate_cap.rate)}"
+        if not row.rate_within_cap:
+            rate += " DÉPASSÉ"
+        operations.append([row.view.id, row.view.lender, row.view.borrower, decision_text(row),
+                           fr_date(row.granted_on), fr_money(row.initial), rate, fr_money(row.outstanding)])
+    seen: set[str] = set()
+    dependence = []
+    for row in table.rows:
+        pair = f"{row.view.borrower}|{row.view.lender}"
+        if pair not in seen:
+            seen.add(pair)
+            dependence.append(pdfstyle.paragraph("Dépendance : " + dependence_text(row.dependence, names), st.small))
+    story: list[Flowable] = [
+        pdfstyle.paragraph(f"{table.name} — exercice du {long_date(table.year.start)} au {long_date(table.year.end)} "
+                           f"— {who}", st.heading),
+        pdfstyle.table(positions, [width - 110 * mm, 20 * mm, 22 * mm, 24 * mm, 22 * mm, 22 * mm],
+                       bold_rows=[len(positions) - 2, len(positions) - 1], numeric_from=2),
+        pdfstyle.paragraph("Comptes courants 4511 des livres du membre : ouverture avant le premier jour de "
+                           "l'exercice ; prêté ou emprunté, et remboursé, du premier jour au "
+                           f"{long_date(table.day)}.", st.small),
+    ]
+    if table.rows:
+        story.append(pdfstyle.table(operations, [24 * mm, 22 * mm, 22 * mm, width - 152 * mm, 19 * mm, 21 * mm,
+                                                 24 * mm, 20 * mm], numeric_from=5))
+    story += [pdfstyle.paragraph(not_applied_text(), st.small), *dependence]
+    return story
+
+
 def legal_table_flowables(table: LenderYear, st: pdfstyle.Styles) -> list[Flowable]:
-    """The heading, the advances' table, the 50 % test and the dependence indicators of one lender's year."""
+    """The heading, the advances' table, the 50 % test and the dependence indicators of one lender's year.
+
+    Under a convention de trésorerie: the positions with the pivot and the operations instead (the heading
+    stays first, so a caller may drop it).
+    """
+    if table.treasury is not None:
+        return _treasury_flowables(table, table.treasury, st)
     width = pdfstyle.content_width()
     rows: list[list[str]] = [["Avance", "Emprunteur", "Décision", "Versée le", "Montant initial", "Taux / TMOP",
                               "Terme (durée)", "Restant dû"]]

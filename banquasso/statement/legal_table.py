@@ -8,6 +8,11 @@ that year or still owed at the day of the table, with the figures each condition
 rate against the TMOP of the decision's half-year, the duration against five years, the 50 % test
 (`banquasso.terms.net_cash`, the guard's function), the board's decisions and the dependence
 indicator. The statement's « Annexe — avances consenties » and `banquasso attestation` both call it.
+
+Under `mode = "convention-de-tresorerie"` (article D511-2-1-5) the advances are treasury operations
+with the *organisme pivot*, not loans: the table then also carries the member's current-account
+positions with the pivot (`Treasury`, read from the 4511 accounts of its books — the pivot's lists
+every member), and the five-year and 50 % tests, which the texts do not state for them, are not applied.
 """
 
 from __future__ import annotations
@@ -17,10 +22,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from beancount.core import data
+
 from banquasso.pool.dependence import registry_dependence
 from banquasso.pool.guard import known_net_cash
 from banquasso.registry.snapshot import AdvanceView
 from banquasso.terms.dependence import Dependence
+from banquasso.terms.modes import pivot_member
 from banquasso.terms.net_cash import NetCash, Year, financial_year
 from banquasso.terms.policy import LEGAL_MAX_DAYS, Policy
 from banquasso.terms.rules import down
@@ -97,6 +105,103 @@ class LegalRow:
         }
 
 
+#: The sides of a current-account position: the member lent to the other (its receivable), or borrowed from it.
+LENT, BORROWED = "lent", "borrowed"
+#: The article that frames treasury operations, and why the five-year and 50 % tests are not applied.
+TREASURY_ARTICLE = "D511-2-1-5"
+
+
+@dataclass(frozen=True)
+class Position:
+    """A member's current account (4511) with another over the financial year: opening, movements, closing.
+
+    `side` is LENT (its receivable on `counterpart`: `accounts.group_receivable_for`) or BORROWED (its debt
+    to `counterpart`: `accounts.group_payable_for`). `opening` is the balance after every entry dated before
+    the year's first day; `increase` what was lent (or borrowed) and `decrease` what was repaid from that
+    day to `day` included; `closing` = opening + increase − decrease, the balance at the end of `day`.
+    """
+
+    counterpart: str
+    counterpart_name: str
+    side: str
+    account: str
+    opening: Decimal
+    increase: Decimal
+    decrease: Decimal
+
+    @property
+    def closing(self) -> Decimal:
+        return self.opening + self.increase - self.decrease
+
+    def to_json(self) -> dict[str, object]:
+        return {"counterpart": self.counterpart, "counterpart_name": self.counterpart_name, "side": self.side,
+                "account": self.account, "opening": money_json(self.opening), "increase": money_json(self.increase),
+                "decrease": money_json(self.decrease), "closing": money_json(self.closing)}
+
+
+@dataclass(frozen=True)
+class Treasury:
+    """The treasury operations of a member with the pivot over its financial year (convention de trésorerie)."""
+
+    pivot: str
+    pivot_name: str
+    is_pivot: bool
+    positions: tuple[Position, ...]
+
+    def total(self, side: str) -> Decimal:
+        """The closing positions of one side (what the member lent, or borrowed), summed."""
+        return sum((p.closing for p in self.positions if p.side == side), ZERO)
+
+    def to_json(self) -> dict[str, object]:
+        return {"pivot": self.pivot, "pivot_name": self.pivot_name, "is_pivot": self.is_pivot,
+                "article": TREASURY_ARTICLE, "five_years_applies": False, "fifty_percent_applies": False,
+                "positions": [p.to_json() for p in self.positions],
+                "closing_lent": money_json(self.total(LENT)), "closing_borrowed": money_json(self.total(BORROWED))}
+
+
+def _account_movements(entries: Sequence[data.Directive], account: str, start: dt.date,
+                       day: dt.date) -> tuple[Decimal, Decimal, Decimal]:
+    """(balance before `start`, debits and credits from `start` to `day`) of one account, in the signs of the books."""
+    before = debit = credit = ZERO
+    for entry in entries:
+        if not isinstance(entry, data.Transaction) or entry.date > day:
+            continue
+        for posting in entry.postings:
+            if posting.account != account or posting.units is None or posting.units.number is None:
+                continue
+            number = Decimal(posting.units.number)
+            if entry.date < start:
+                before += number
+            elif number > 0:
+                debit += number
+            else:
+                credit -= number
+    return before, debit, credit
+
+
+def treasury_positions(books: GroupBooks, policy: Policy, member: str, year: Year, day: dt.date,
+                       names: Mapping[str, str]) -> Treasury | None:
+    """The member's current accounts with the pivot (the pivot's: with every member), None in `prets` mode."""
+    pivot = pivot_member(policy, books.group)
+    if pivot is None:
+        return None
+    entries = books.ledgers[member].entries
+    others = [m.id for m in books.group.members if m.id != member] if member == pivot.id else [pivot.id]
+    accounts = policy.accounts
+    positions = []
+    for other in others:
+        sides = ((LENT, accounts.group_receivable_for(other)), (BORROWED, accounts.group_payable_for(other)))
+        for side, account in sides:
+            before, debit, credit = _account_movements(entries, account, year.start, day)
+            if side == LENT:
+                opening, increase, decrease = before, debit, credit
+            else:
+                opening, increase, decrease = -before, credit, debit
+            if opening or increase or decrease:
+                positions.append(Position(other, names.get(other, other), side, account, opening, increase, decrease))
+    return Treasury(pivot.id, pivot.name, member == pivot.id, tuple(positions))
+
+
 @dataclass(frozen=True)
 class LenderYear:
     """A lender's financial year: its advances and the 50 % test (net cash at the opening, share, granted)."""
@@ -108,6 +213,7 @@ class LenderYear:
     net_cash: NetCash
     share: Decimal
     rows: tuple[LegalRow, ...]
+    treasury: Treasury | None = None  # convention de trésorerie: the positions with the pivot; None for loans
 
     @property
     def year_start(self) -> dt.date:
@@ -154,10 +260,13 @@ class LenderYear:
             "max_share": str(self.share), "cap": money_json(self.cap), "granted": money_json(self.granted),
             "granted_share": None if share is None else str(share), "within_cap": self.within_cap,
             "outstanding": money_json(self.outstanding), "advances": [r.to_json() for r in self.rows],
+            "mode": "prets" if self.treasury is None else "convention-de-tresorerie",
+            "treasury": None if self.treasury is None else self.treasury.to_json(),
         }
 
 
-def _decisions(view: AdvanceView) -> tuple[Decided | None, Decided | None]:
+def decisions_of(view: AdvanceView) -> tuple[Decided | None, Decided | None]:
+    """The lender's board decision (its meeting date, else the day the approval was recorded) and the borrower's."""
     lender = Decided(view.decision, view.decided_on, view.decision_body) if view.decision else None
     borrower = (Decided(view.borrower_decision, view.borrower_decision_date, view.borrower_body)
                 if view.borrower_decision else None)
@@ -170,26 +279,30 @@ def lender_year(books: GroupBooks, policy: Policy, tmop: TmopTable, views: Seque
 
     `views` are the registry's advances as they stood at the end of `day` (`load_views(registry, day)`):
     listed are those the lender paid out within the year, and those paid earlier and still owed at `day`.
+    Under a convention de trésorerie the table also holds the member's positions with the pivot, and lists
+    the operations it borrowed through too (the pivot's: every operation).
     """
     names = names or {m.id: m.name for m in books.members}
+    treasury = treasury_positions(books, policy, lender, year, day, names)
     rows = []
     for view in sorted(views, key=lambda v: v.id):
         paid = view.disbursement
-        if view.lender != lender or paid is None or paid.date > day:
+        party = view.lender == lender or (treasury is not None and (treasury.is_pivot or view.borrower == lender))
+        if not party or paid is None or paid.date > day:
             continue
         in_year = year.start <= paid.date <= year.end
         outstanding = view.outstanding_on(day)
         if not in_year and (outstanding <= 0 or paid.date > year.end):
             continue
         term = max([view.repay_on, *(line.date for line in view.lines)])
-        mine, theirs = _decisions(view)
+        mine, theirs = decisions_of(view)
         rows.append(LegalRow(
             view, names.get(view.borrower, view.borrower), paid.date, in_year, outstanding,
             rate_cap(tmop, view.decided_on or paid.date, policy.terms.max_rate), term,
-            registry_dependence(books, views, view.borrower, lender, day), mine, theirs))
+            registry_dependence(books, views, view.borrower, view.lender, day), mine, theirs))
     cash = known_net_cash(books, policy, lender, year.start, day)
     return LenderYear(lender, names.get(lender, lender), year, day, cash, policy.limits.max_lent_share_of_net_cash,
-                      tuple(rows))
+                      tuple(rows), treasury)
 
 
 def year_of(books: GroupBooks, lender: str, day: dt.date) -> Year:
@@ -199,7 +312,17 @@ def year_of(books: GroupBooks, lender: str, day: dt.date) -> Year:
 
 def statement_annex(books: GroupBooks, policy: Policy, tmop: TmopTable, views: Sequence[AdvanceView],
                     day: dt.date) -> tuple[LenderYear, ...]:
-    """The statement's annex: for every lender with advances in its year containing `day`, its table."""
-    lenders = sorted({v.lender for v in views if v.disbursement is not None and v.disbursement.date <= day})
-    tables = (lender_year(books, policy, tmop, views, lender, year_of(books, lender, day), day) for lender in lenders)
-    return tuple(t for t in tables if t.rows)
+    """The statement's annex: for every lender with advances in its year containing `day`, its table.
+
+    Under a convention de trésorerie: the pivot's table first (every member's position), then each member's
+    that has a position with it.
+    """
+    paid = [v for v in views if v.disbursement is not None and v.disbursement.date <= day]
+    pivot = pivot_member(policy, books.group)
+    if pivot is None:
+        members = sorted({v.lender for v in paid})
+    else:
+        parties = {v.lender for v in paid} | {v.borrower for v in paid}
+        members = [pivot.id, *sorted(parties - {pivot.id})] if parties else []
+    tables = (lender_year(books, policy, tmop, views, member, year_of(books, member, day), day) for member in members)
+    return tuple(t for t in tables if t.rows or (t.treasury is not None and t.treasury.positions))
