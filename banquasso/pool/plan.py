@@ -23,6 +23,7 @@ from banquasso.pool.allocation import (
     Limits,
     NeedInput,
     SecurityInput,
+    TimeLimits,
     active,
     allocate,
 )
@@ -313,7 +314,7 @@ def plan_group(books: GroupBooks, policy: Policy, as_of: dt.date, horizon: int =
 
     def legal_binds(n: int) -> bool:
         if not relaxed:
-            relaxed.append(allocate(without_legal_cap(problem)))
+            relaxed.append(allocate(without_legal_cap(problem), UNMET_ONLY))
         return relaxed[0].unmet[n] < allocation.unmet[n] - Decimal("0.01")
 
     unmet = tuple(
@@ -322,6 +323,12 @@ def plan_group(books: GroupBooks, policy: Policy, as_of: dt.date, horizon: int =
         for n, (need, amount) in enumerate(zip(needs, allocation.unmet, strict=True)) if amount > 0
     )
     return Plan(as_of, horizon, needs, advances, unmet, allocation.status, allocation.bound, allocation.pruned)
+
+
+#: The program solved again with the legal cap lifted only answers "would it cover more?": phase 1 (least
+#: unmet need) as usual; phases 2 and 3 (fewest advances, spread) cannot change the unmet need, so they
+#: get no time and keep phase 1's answer.
+UNMET_ONLY = TimeLimits(count=1e-3, spread=1e-3)
 
 
 def without_legal_cap(problem: AllocationInput) -> AllocationInput:
