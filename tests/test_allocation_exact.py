@@ -1,0 +1,101 @@
+"""Phase 1 over every candidate: the same unmet need as the plain exact program, and nothing pruned away."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+
+from banquasso.pool import allocation as allocation_module
+from banquasso.pool.allocation import (
+    AllocationInput,
+    BorrowerInput,
+    LenderInput,
+    Limits,
+    NeedInput,
+    SecurityInput,
+    allocate,
+    candidates,
+)
+from banquasso.pool.solver import solve
+from tests.test_allocation import check_plan, flat, problems
+
+D = Decimal
+
+
+def plain_exact_unmet(problem: AllocationInput) -> Decimal:
+    """The mixed-integer program over every candidate, x and y, solved to the end in one call (cents → EUR)."""
+    cands = candidates(problem)
+    program = allocation_module._Program(problem, cands, range(len(cands)))
+    found = solve(program.objective("unmet"), [program.rows.constraint(program.width)], program.lower,
+                  program.upper, program.integral, 60.0)
+    assert found.proved
+    return Decimal(found.objective).quantize(D("0.01")) / 100
+
+
+def plain_relaxed_unmet(problem: AllocationInput, semicontinuous: bool) -> float:
+    """The linear relaxation, with or without the two rows per candidate that tie x to y (cents)."""
+    cands = candidates(problem)
+    program = allocation_module._Program(problem, cands, range(len(cands)), relaxed=not semicontinuous)
+    found = solve(program.objective("unmet"), [program.rows.constraint(program.width)], program.lower,
+                  program.upper, np.zeros(program.width), 60.0)
+    assert found.proved
+    return found.objective
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+@given(problems())
+def test_allocation_leaves_the_unmet_need_of_the_plain_exact_program(problem: AllocationInput) -> None:
+    allocation = allocate(problem)
+    if not allocation.candidates:
+        return
+    cents = D("0.01") * len(problem.needs)  # the plan is rounded to the cent, at most a cent per need
+    assert allocation.status == "optimal"
+    assert abs(allocation.total_unmet - plain_exact_unmet(problem)) <= cents
+    check_plan(problem, allocation)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+@given(problems())
+def test_relaxation_without_y_is_the_relaxation_with_y(problem: AllocationInput) -> None:
+    if not candidates(problem):
+        return
+    with_y, without_y = plain_relaxed_unmet(problem, True), plain_relaxed_unmet(problem, False)
+    assert abs(with_y - without_y) <= 1e-4 * max(1.0, with_y)
+
+
+def _crowded() -> AllocationInput:
+    """Five rich lenders all taken by b1's 50 000 €; b2's 6 000 € can only come from two small lenders.
+
+    Pruning kept, for each need, its five best-placed lenders: for b2, the five rich ones (6 000 €
+    each, against 3 000 € for the small ones), all of whose cash b1 needs. It left 6 000 € unmet.
+    """
+    rich = tuple(LenderInput(f"r{i}", flat(10000, 3)) for i in range(5))
+    small = (LenderInput("s1", flat(3000, 3)), LenderInput("s2", flat(3000, 3)))
+    shortfall = (D(50000), D(-1), D(-1)), (D(6000), D(-1), D(-1))
+    return AllocationInput(
+        3, rich + small,
+        (BorrowerInput("b1", shortfall[0]), BorrowerInput("b2", shortfall[1])),
+        (SecurityInput("b1", "T1", 2, D(50000)), SecurityInput("b2", "T2", 2, D(9000))),
+        (NeedInput("b1", 0, 0, (0,)), NeedInput("b2", 0, 0, (1,))),
+        Limits(min_advance=D(1000)),
+    )
+
+
+def test_every_candidate_covers_what_the_best_placed_lenders_alone_could_not() -> None:
+    problem = _crowded()
+    allocation = allocate(problem)
+    check_plan(problem, allocation)
+    assert (allocation.status, allocation.unmet, allocation.pruned) == ("optimal", (D("0.00"), D("0.00")), False)
+    lent = {lender.id: sum((a.amount for a in allocation.advances if a.lender == lender.id), D(0))
+            for lender in problem.lenders}
+    # 56 000 € of needs, 56 000 € of cash: every lender lends all it has, the small ones included
+    assert lent == {"r0": D(10000), "r1": D(10000), "r2": D(10000), "r3": D(10000), "r4": D(10000),
+                    "s1": D(3000), "s2": D(3000)}
+    assert len(allocation.candidates) == 14  # 7 lenders × 2 needs: none left out
+    # what the old limit kept for b2 (its five best-placed lenders, the rich ones) left 6 000 € unmet
+    kept = AllocationInput(problem.horizon, problem.lenders[:5], problem.borrowers, problem.securities,
+                           problem.needs, problem.limits)
+    assert allocate(kept).total_unmet == D("6000.00") == plain_exact_unmet(kept)
+    assert plain_exact_unmet(problem) == D("0.00")
