@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 
 from banquasso.pool import allocation as allocation_module
@@ -18,7 +19,7 @@ from banquasso.pool.allocation import (
     allocate,
     candidates,
 )
-from banquasso.pool.solver import solve
+from banquasso.pool.solver import solve, solve_lp
 from tests.test_allocation import check_plan, flat, problems
 
 D = Decimal
@@ -99,3 +100,51 @@ def test_every_candidate_covers_what_the_best_placed_lenders_alone_could_not() -
                            problem.needs, problem.limits)
     assert allocate(kept).total_unmet == D("6000.00") == plain_exact_unmet(kept)
     assert plain_exact_unmet(problem) == D("0.00")
+
+
+def _relaxation(problem: AllocationInput) -> tuple[AllocationInput, float, np.ndarray, np.ndarray | None]:
+    cands = candidates(problem)
+    lp = allocation_module._Program(problem, cands, range(len(cands)), relaxed=True)
+    priced = solve_lp(lp.objective("unmet"), lp.rows.constraint(lp.width), lp.lower, lp.upper, 60.0)
+    assert priced.solution.proved and priced.solution.x is not None
+    return problem, priced.solution.objective, lp.amounts(priced.solution.x, len(cands)), priced.reduced
+
+
+def test_pricing_leaves_out_a_lender_whose_cash_another_need_must_have() -> None:
+    # a needs 1 500 € on day 0; only l1 can lend it (1 000 € that day), through two tranches of
+    # 600 €: 500 € stay unmet whatever is done, and each euro of l1's day 0 is worth a euro of a.
+    # b's 1 000 € come from l2, which has cash to spare: l1 → b would cost a 1 000 € (the minimum).
+    problem = AllocationInput(
+        3, (LenderInput("l1", (D(1000), D(2000), D(2000))), LenderInput("l2", (D(5000), D(0), D(0)))),
+        (BorrowerInput("a", (D(1500), D(-1), D(-1))), BorrowerInput("b", (D(1000), D(-1), D(-1)))),
+        (SecurityInput("a", "TA1", 3, D(600)), SecurityInput("a", "TA2", 3, D(600)),
+         SecurityInput("b", "TB", 1, D(9000))),
+        (NeedInput("a", 0, 0, (0, 1)), NeedInput("b", 0, 0, (2,))),
+        Limits(min_advance=D(100)),
+    )
+    cands = candidates(problem)
+    assert [(c.lender, c.need, c.security) for c in cands] == [(0, 0, 0), (0, 0, 1), (0, 1, 2), (1, 1, 2)]
+    _, value, relaxed, reduced = _relaxation(problem)
+    assert value == pytest.approx(50000.0)
+    minimum = allocation_module.full_minimum(problem)
+    assert allocation_module.priced_in(reduced, relaxed, 0.0, minimum) == [0, 1, 3]
+    assert allocation_module.priced_in(reduced, relaxed, 10001.0, minimum) == [0, 1, 2, 3]
+    assert allocation_module.priced_in(None, relaxed, 0.0, minimum) == [0, 1, 2, 3]
+    assert allocate(problem).total_unmet == D("500.00") == plain_exact_unmet(problem)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+@given(problems())
+def test_the_priced_candidates_hold_every_plan_better_than_none(problem: AllocationInput) -> None:
+    """With the empty plan as the incumbent, the program on the priced candidates has the full optimum."""
+    cands = candidates(problem)
+    if not cands:
+        return
+    _, value, relaxed, reduced = _relaxation(problem)
+    empty = float(sum(allocation_module.unmet_after(problem, ()), D(0)) * 100)
+    kept = allocation_module.priced_in(reduced, relaxed, empty - value, allocation_module.full_minimum(problem))
+    program = allocation_module._Program(problem, cands, kept)
+    found = solve(program.objective("unmet"), [program.rows.constraint(program.width)], program.lower,
+                  program.upper, program.integral, 60.0)
+    assert found.proved
+    assert abs(Decimal(found.objective).quantize(D("0.01")) / 100 - plain_exact_unmet(problem)) <= D("0.01")

@@ -44,7 +44,7 @@ import numpy as np
 from scipy.optimize import LinearConstraint
 from scipy.sparse import coo_array
 
-from banquasso.pool.solver import INFEASIBLE, solve
+from banquasso.pool.solver import INFEASIBLE, solve, solve_lp
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -491,15 +491,17 @@ def _phase1(problem: AllocationInput, cands: Sequence[Candidate], limits: TimeLi
 
     The relaxation over every candidate gives the bound; when it pays nothing under the minimum it
     is the optimum. Otherwise the mixed-integer program is solved on the relaxation's support (small,
-    usually optimal), then, if that does not reach the bound, on every candidate with what remains
-    of `limits.unmet`, with the best answer so far as a cutoff and as the fallback. The first
+    usually optimal), then, if that does not reach the bound, on every candidate a better plan may
+    use (`priced_in`: the others are proven useless by the relaxation's reduced costs, so the
+    search and its bound hold over every candidate) with what remains of `limits.unmet`, with the
+    best answer so far as a cutoff and as the fallback. The first
     fallback is the rounded relaxation (what it pays under the minimum dropped, solved again); with
     `limits.unmet` = 0 it is the answer.
     """
     size = len(cands)
     lp = _Program(problem, cands, range(size), relaxed=True)
-    relaxed = solve(lp.objective("unmet"), [lp.rows.constraint(lp.width)], lp.lower, lp.upper,
-                    np.zeros(lp.width), limits.relaxed)
+    priced = solve_lp(lp.objective("unmet"), lp.rows.constraint(lp.width), lp.lower, lp.upper, limits.relaxed)
+    relaxed = priced.solution
     reports.append(PhaseReport("unmet-relaxed", relaxed.status, relaxed.objective, relaxed.bound, relaxed.seconds,
                                size))
     if relaxed.status == INFEASIBLE:
@@ -525,15 +527,36 @@ def _phase1(problem: AllocationInput, cands: Sequence[Candidate], limits: TimeLi
     left = limits.unmet - (time.process_time() - start)
     if left <= 0:
         return best, best_value, bound
-    full = _Program(problem, cands, range(size))
+    full = _Program(problem, cands, priced_in(priced.reduced, first, best_value - bound, full_minimum(problem)))
     search = solve(full.objective("unmet"), [full.rows.constraint(full.width), full.row("unmet", _pin(best_value))],
                    full.lower, full.upper, full.integral, left)
-    reports.append(PhaseReport("unmet-all", search.status, search.objective, search.bound, search.seconds, size))
+    reports.append(PhaseReport("unmet-priced", search.status, search.objective, search.bound, search.seconds, full.k))
     if search.x is not None and search.objective < best_value:
         best, best_value = full.amounts(search.x, size), search.objective
     if search.proved or search.status == INFEASIBLE:  # infeasible: nothing beats the cutoff, `best` is optimal
         return best, best_value, best_value
     return best, best_value, min(best_value, max(bound, search.bound))
+
+
+def full_minimum(problem: AllocationInput) -> float:
+    """The least amount (cents) an advance that is paid at all carries: the minimum advance, or a cent."""
+    return max(_c(problem.limits.min_advance), 1.0)
+
+
+def priced_in(reduced: np.ndarray | None, relaxed: np.ndarray, gap: float, minimum: float) -> list[int]:
+    """The candidates a plan better than the incumbent may use, proven from the relaxation's reduced costs.
+
+    Any plan that pays candidate k (at least `minimum` cents) leaves at least the relaxation's
+    optimum + reduced_k × `minimum` unmet (`solver.Priced`). A candidate the relaxation leaves at 0
+    whose reduced cost makes that reach the incumbent (`gap` = incumbent − relaxation, cents) cannot
+    be part of a better plan, and is left out. Every other one is kept (a cent of slack against the
+    solver's tolerances); without reduced costs (a relaxation stopped by its limit) every one is.
+    """
+    size = len(relaxed)
+    if reduced is None:
+        return list(range(size))
+    costs = reduced[:size] * minimum
+    return [int(k) for k in np.flatnonzero((relaxed > 0.5) | (costs < gap + 1.0))]
 
 
 def _split_needs(cands: Sequence[Candidate], amounts: np.ndarray) -> set[int]:
