@@ -53,8 +53,13 @@ def test_allocation_leaves_the_unmet_need_of_the_plain_exact_program(problem: Al
         return
     cents = D("0.01") * len(problem.needs)  # the plan is rounded to the cent, at most a cent per need
     assert allocation.status == "optimal"
-    assert abs(allocation.total_unmet - plain_exact_unmet(problem)) <= cents
+    exact = plain_exact_unmet(problem)
+    assert abs(allocation.total_unmet - exact) <= cents
     check_plan(problem, allocation)
+    alone = allocate(problem, unmet_only=True)  # phase 1 alone: the same unmet need, no later phase
+    assert alone.status == "optimal" and abs(alone.total_unmet - exact) <= cents
+    assert not {p.name for p in alone.phases} & {"count", "count-relaxed", "spread", "spread-fixed"}
+    check_plan(problem, alone)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])

@@ -665,13 +665,15 @@ def _phase3(problem: AllocationInput, cands: Sequence[Candidate], amounts: np.nd
     return best
 
 
-def allocate(problem: AllocationInput, limits: TimeLimits = TimeLimits()) -> Allocation:
+def allocate(problem: AllocationInput, limits: TimeLimits = TimeLimits(), unmet_only: bool = False) -> Allocation:
     """The plan for the input, with its status: `optimal` when its total unmet need is proven least.
 
     Phase 1 (least unmet need) is exact whatever the size, within `limits`; phase 2 (fewest
     advances) and phase 3 (spread) work where they can change something (see the phase functions).
     When a time limit stops phase 1 before its proof, the plan is the best found, its status is
-    `gap` and `bound` the proven least unmet need (`gap` = total unmet − bound).
+    `gap` and `bound` the proven least unmet need (`gap` = total unmet − bound). With
+    `unmet_only`, phases 2 and 3 are skipped: for a question on the unmet need alone (what lifting
+    a rule would cover), which they never change.
     """
     cands = candidates(problem)
     possible = len(cands)
@@ -684,8 +686,9 @@ def allocate(problem: AllocationInput, limits: TimeLimits = TimeLimits()) -> All
         empty = unmet_after(problem, ())
         return Allocation((), empty, tuple(cands), "infeasible", ZERO, tuple(reports), possible)
     amounts, unmet, bound = first
-    amounts = _phase2(problem, cands, amounts, unmet, limits, reports)
-    amounts = _phase3(problem, cands, amounts, unmet, limits, reports)
+    if not unmet_only:
+        amounts = _phase2(problem, cands, amounts, unmet, limits, reports)
+        amounts = _phase3(problem, cands, amounts, unmet, limits, reports)
     advances = settle(problem, cands, [float(v) for v in amounts])
     left = unmet_after(problem, advances)
     total = sum(left, ZERO)
