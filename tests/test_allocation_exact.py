@@ -153,3 +153,12 @@ def test_the_priced_candidates_hold_every_plan_better_than_none(problem: Allocat
                   program.upper, program.integral, 60.0)
     assert found.proved
     assert abs(Decimal(found.objective).quantize(D("0.01")) / 100 - plain_exact_unmet(problem)) <= D("0.01")
+
+
+def test_the_last_search_runs_on_the_priced_candidates_and_proves_the_optimum() -> None:
+    from tests.test_allocation import _split_need
+
+    allocation = allocate(_split_need())  # relaxation 0 €, the best plan 500 €: the proof needs the search
+    priced = [p for p in allocation.phases if p.name == "unmet-priced"]
+    assert len(priced) == 1 and priced[0].candidates <= len(allocation.candidates)
+    assert (allocation.status, allocation.total_unmet, allocation.gap) == ("optimal", D("500"), D("0.00"))
