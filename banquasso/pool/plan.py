@@ -273,7 +273,7 @@ def plan_group(books: GroupBooks, policy: Policy, as_of: dt.date, horizon: int =
 
     def legal_binds(n: int) -> bool:
         if not relaxed:
-            relaxed.append(allocate(without_legal_cap(problem), unmet_only=True))  # the unmet need only
+            relaxed.append(allocate(without_legal_cap(problem)))
         return relaxed[0].unmet[n] < allocation.unmet[n] - Decimal("0.01")
 
     unmet = tuple(
