@@ -1,7 +1,8 @@
 """The pool plan on generated groups (50 × 3, 50 × 5, 200 × 3 years), in CPU seconds against `bean-check`.
 
 For each group, in one run: `bean-check` once per member ledger (the baseline), `banquasso plan
---json` as a command with a warm ledger cache, and the allocation program alone. The solver's
+--json` as a command with a warm ledger cache but no memo of the plan (it is deleted before each
+measured run, so the solver runs), and the allocation program alone. The solver's
 answer is printed on stderr (status, unmet need and its proven bound, advances, largest lender
 share, the time of every phase) so that docs/performance.md can quote it.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -18,10 +20,11 @@ from decimal import Decimal
 from pathlib import Path
 
 from banquasso.pool.allocation import Allocation, AllocationInput, allocate
+from banquasso.pool.memo import MEMO_FOLDER
 from banquasso.pool.plan import plan_inputs
 from banquasso.terms.policy import load_policy
 from bench.common import Result, bean_check_cpu, children_cpu, generated_group, rules_dir, tool
-from comptasso.books.facade import GroupBooks, open_books
+from comptasso.books.facade import GroupBooks, default_cache_dir, open_books
 
 AS_OF = dt.date(2026, 11, 30)
 GROUPS = ((50, 3), (50, 5), (200, 3))
@@ -47,7 +50,7 @@ def largest_share(problem: AllocationInput, allocation: Allocation) -> Decimal:
 
 def _describe(label: str, problem: AllocationInput, allocation: Allocation, cpu: float) -> None:
     print(f"# {label}: {len(problem.needs)} needs, {len(problem.lenders)} lenders, "
-          f"{len(allocation.candidates)} candidates ({allocation.possible} before pruning), "
+          f"{len(allocation.candidates)} candidates (pruned {allocation.pruned}), "
           f"{len(allocation.advances)} advances, status {allocation.status}, unmet {allocation.total_unmet}, "
           f"bound {allocation.bound}, gap {allocation.gap}, largest share {largest_share(problem, allocation):.3f}, "
           f"allocation {cpu:.2f} s CPU", file=sys.stderr)
@@ -61,6 +64,11 @@ def _plan_command(ledgers: Path) -> list[str]:
             "--as-of", AS_OF.isoformat(), "--json"]
 
 
+def _forget_plans(ledgers: Path) -> None:
+    """Delete the plan's memo (not the ledger cache): the measured command must run the solver."""
+    shutil.rmtree(default_cache_dir(ledgers) / MEMO_FOLDER, ignore_errors=True)
+
+
 def _measure(members: int, years: int) -> list[Result]:
     ledgers = generated_group(members, years)
     label = f"{members} membres × {years} ans"
@@ -68,7 +76,9 @@ def _measure(members: int, years: int) -> list[Result]:
     assert policy is not None, problems
     check = bean_check_cpu(ledgers)
     subprocess.run(_plan_command(ledgers), check=True, capture_output=True)  # warms the ledger cache
+    _forget_plans(ledgers)
     command = children_cpu([_plan_command(ledgers)])
+    _forget_plans(ledgers)
     out = subprocess.run(_plan_command(ledgers), check=True, capture_output=True, text=True).stdout
     document = json.loads(out)
     print(f"# {label}: plan --json status {document['status']}, total_unmet {document['total_unmet']}, "

@@ -6,6 +6,10 @@ optimum: for a linear program solved to the end, or a mixed-integer program prov
 bound is the objective itself. When the limit stops the search, the point (when there is one) is
 feasible but maybe not optimal and the bound tells how far it may be from the optimum.
 
+`solve_lp` solves a linear program and also returns its reduced costs, which `milp` does not
+give: they price every variable against the optimum's duals, so that a later search can leave out,
+with a proof, the variables whose use would cost more than the gap left to close.
+
 SciPy's `milp` offers no warm start (no initial point can be given to HiGHS through it): the
 phases of `banquasso.pool.allocation` pass the previous phase's answer as a cutoff row instead
 (objective ≤ the value already reached) and keep it as the fallback when a phase finds nothing
@@ -23,7 +27,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+from scipy.sparse import csr_array, vstack
 
 OPTIMAL = "optimal"
 TIME_LIMIT = "time-limit"
@@ -79,3 +84,41 @@ def solve(objective: np.ndarray, constraints: Sequence[LinearConstraint], lower:
     dual = getattr(result, "mip_dual_bound", None)
     bound = float(dual) if dual is not None and math.isfinite(float(dual)) and integrality.any() else -math.inf
     return Solution(x, value, min(bound, value), TIME_LIMIT, spent)
+
+
+@dataclass(frozen=True)
+class Priced:
+    """A linear program's solution and, when it was solved to the end, each variable's reduced cost.
+
+    For every point v the program allows, objective · v >= solution.objective + Σ_j cost_j (v_j − x_j)
+    and every term of the sum is >= 0 (a positive cost only on a variable at its lower bound, a
+    negative one only at its upper bound): a variable at 0 with cost d cannot be raised to a level
+    m without raising the objective by at least d × m.
+    """
+
+    solution: Solution
+    reduced: np.ndarray | None
+
+
+def solve_lp(objective: np.ndarray, constraint: LinearConstraint, lower: np.ndarray, upper: np.ndarray,
+             seconds: float) -> Priced:
+    """Minimise `objective · v` under one block of rows `lb <= A v <= ub` and the bounds (HiGHS, `linprog`)."""
+    matrix = csr_array(constraint.A)
+    lb, ub = np.asarray(constraint.lb, dtype=float), np.asarray(constraint.ub, dtype=float)
+    above, below = np.isfinite(ub), np.isfinite(lb)
+    a_ub = vstack([matrix[above], -matrix[below]]).tocsr()
+    b_ub = np.concatenate([ub[above], -lb[below]])
+    options = {"disp": False, "presolve": True, "time_limit": max(float(seconds), 1e-3)}
+    start = time.process_time()
+    with quiet_stdout():
+        result = linprog(objective, A_ub=a_ub, b_ub=b_ub, bounds=np.column_stack([lower, upper]),
+                         method="highs", options=options)
+    spent = time.process_time() - start
+    if result.status == 2:
+        return Priced(Solution(None, math.inf, math.inf, INFEASIBLE, spent), None)
+    if result.status != 0 or result.x is None:
+        return Priced(Solution(None, math.inf, -math.inf, TIME_LIMIT, spent), None)
+    x = np.asarray(result.x)
+    value = float(objective @ x)
+    reduced = np.asarray(result.lower.marginals) + np.asarray(result.upper.marginals)
+    return Priced(Solution(x, value, value, OPTIMAL, spent), reduced)
