@@ -104,8 +104,6 @@ def plan_text(plan: Plan, names: dict[str, str] | None = None) -> str:
     if plan.gap > 0:
         out.append(f"Optimum non prouvé dans le temps imparti : au plus {fr_money(plan.gap)} de plus "
                    f"que le minimum possible reste non couvert (au moins {fr_money(plan.unmet_bound)}).")
-    if plan.pruned:
-        out.append("Groupe large : chaque besoin n'a considéré que les prêteurs les mieux placés.")
     return "\n".join(out)
 
 

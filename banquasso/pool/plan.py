@@ -23,7 +23,6 @@ from banquasso.pool.allocation import (
     Limits,
     NeedInput,
     SecurityInput,
-    TimeLimits,
     active,
     allocate,
 )
@@ -100,7 +99,7 @@ class Plan:
     unmet: tuple[UnmetNeed, ...]
     status: str
     unmet_bound: Decimal = ZERO  # the proven least total unmet need (= total_unmet when `optimal`)
-    pruned: bool = False  # large group: each need weighed only its best-placed lenders; the bound holds over those
+    pruned: bool = False  # kept in --json for readers of older plans: the allocation no longer prunes (always False)
 
     @property
     def gap(self) -> Decimal:
@@ -314,7 +313,8 @@ def plan_group(books: GroupBooks, policy: Policy, as_of: dt.date, horizon: int =
 
     def legal_binds(n: int) -> bool:
         if not relaxed:
-            relaxed.append(allocate(without_legal_cap(problem), UNMET_ONLY))
+            # Only "would it cover more?" matters: phase 1 (least unmet need), not phases 2 and 3.
+            relaxed.append(allocate(without_legal_cap(problem), unmet_only=True))
         return relaxed[0].unmet[n] < allocation.unmet[n] - Decimal("0.01")
 
     unmet = tuple(
@@ -323,12 +323,6 @@ def plan_group(books: GroupBooks, policy: Policy, as_of: dt.date, horizon: int =
         for n, (need, amount) in enumerate(zip(needs, allocation.unmet, strict=True)) if amount > 0
     )
     return Plan(as_of, horizon, needs, advances, unmet, allocation.status, allocation.bound, allocation.pruned)
-
-
-#: The program solved again with the legal cap lifted only answers "would it cover more?": phase 1 (least
-#: unmet need) as usual; phases 2 and 3 (fewest advances, spread) cannot change the unmet need, so they
-#: get no time and keep phase 1's answer.
-UNMET_ONLY = TimeLimits(count=1e-3, spread=1e-3)
 
 
 def without_legal_cap(problem: AllocationInput) -> AllocationInput:
