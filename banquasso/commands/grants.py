@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from banquasso.commands.options import member_filter_option
 from banquasso.forecast.delays import DelayModel, delay_model
 from banquasso.statement.compte_rendu import compte_rendu_json, render_compte_rendu_pdf
 from comptasso.books.facade import GroupBooks
@@ -105,7 +106,7 @@ def _member_option(books: GroupBooks, member: str | None) -> None:
 @books_options
 @as_of_option
 @json_option
-@click.option("--member", default=None, help="N'afficher que ce membre (identifiant de group.toml).")
+@member_filter_option
 def subventions_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool,
                         member: str | None) -> None:
     """Chaque convention de subvention : état, reçu, attendu, délais, compte rendu financier."""
