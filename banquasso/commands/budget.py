@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from banquasso.commands.options import member_filter_option
+from banquasso.commands.options import check_member, member_filter_option
 from comptasso.books.facade import GroupBooks
 from comptasso.cli.util import (
     as_of_option,
@@ -133,9 +133,7 @@ def budget_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as
     if as_json and as_csv:
         raise click.UsageError("choisissez --json ou --csv, pas les deux")
     books = load_usable(ledgers_dir, rules_dir, member=member, quiet=as_json or as_csv)
-    if member is not None and member not in books.group.ids:
-        raise click.BadParameter(f"membre inconnu « {member} » (membres : {', '.join(books.group.ids)})",
-                                 param_hint="'--member'")
+    check_member(member, books.group.ids)
     day = as_of or today()
     budgets, problems = group_budgets(books, day, member)
     if problems:

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from banquasso.commands.options import member_filter_option
+from banquasso.commands.options import check_member, member_filter_option
 from banquasso.commands.whatif import scenario_option, scenarios_for, scenarios_json, scenarios_line
 from banquasso.forecast.advance_flows import read_group_with_advances
 from banquasso.forecast.backtest import (
@@ -104,9 +104,7 @@ def _outlook(books: GroupBooks, policy: Policy, day: dt.date, horizon: int, budg
 
 def _check_member(books: GroupBooks, member: str | None) -> None:
     known = (*books.group.ids, *(e.member_id for e in books.excluded))
-    if member is not None and member not in known:
-        raise click.BadParameter(f"membre inconnu « {member} » (membres : {', '.join(known)})",
-                                 param_hint="'--member'")
+    check_member(member, known)
 
 
 # ----------------------------------------------------------------------------------------------- forecast

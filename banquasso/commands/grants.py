@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from banquasso.commands.options import member_filter_option
+from banquasso.commands.options import check_member, member_filter_option
 from banquasso.forecast.delays import DelayModel, delay_model
 from banquasso.statement.compte_rendu import compte_rendu_json, render_compte_rendu_pdf
 from comptasso.books.facade import GroupBooks
@@ -97,9 +97,7 @@ def files_text(day: dt.date, members: Sequence[MemberFiles], model: DelayModel) 
 
 
 def _member_option(books: GroupBooks, member: str | None) -> None:
-    if member is not None and member not in books.group.ids:
-        raise click.BadParameter(f"membre inconnu « {member} » (membres : {', '.join(books.group.ids)})",
-                                 param_hint="'--member'")
+    check_member(member, books.group.ids)
 
 
 @click.command("subventions")

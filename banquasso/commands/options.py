@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import click
@@ -23,3 +23,9 @@ def pool_horizon_option(help_text: str) -> Callable[[F], F]:
 def member_filter_option(func: F) -> F:
     """`--member`: show only this member (its group.toml id); None shows every member."""
     return click.option("--member", default=None, help=MEMBER_FILTER_HELP)(func)
+
+
+def check_member(member: str | None, known: Sequence[str], hint: str = "'--member'") -> None:
+    """A usage error naming the known ids when `member` is given and is not one of them."""
+    if member is not None and member not in known:
+        raise click.BadParameter(f"membre inconnu « {member} » (membres : {', '.join(known)})", param_hint=hint)

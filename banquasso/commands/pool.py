@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from banquasso.commands.options import pool_horizon_option
+from banquasso.commands.options import check_member, pool_horizon_option
 from banquasso.commands.schedule import policy_or_exit
 from banquasso.commands.whatif import scenario_option, scenarios_json, scenarios_line, scenarios_of_books
 from banquasso.forecast.daily import books_start, readable
@@ -148,11 +148,8 @@ def capacity_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, 
 
 def only_member(capacity: Capacity, member: str) -> Capacity:
     """The capacity of one member; a usage error naming the known ids when `member` is not one."""
-    rows = tuple(m for m in capacity.members if m.member == member)
-    if not rows:
-        known = ", ".join(m.member for m in capacity.members)
-        raise click.BadParameter(f"membre inconnu « {member} » (membres : {known})", param_hint="'--member'")
-    return Capacity(capacity.as_of, rows)
+    check_member(member, [m.member for m in capacity.members])
+    return Capacity(capacity.as_of, tuple(m for m in capacity.members if m.member == member))
 
 
 @click.command("plan")
