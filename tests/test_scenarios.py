@@ -22,28 +22,15 @@ from banquasso.pool.plan import group_capacity, plan_group
 from banquasso.terms.policy import load_policy
 from comptasso.books.facade import GroupBooks, open_books
 from tests.conftest import write_group
+from tests.test_plan import BORROWER as PLAN_BORROWER
 from tests.test_plan import LENDER, POOL, run_cli
 
 D = Decimal
 AS_OF = dt.date(2026, 11, 30)
 
-BORROWER = """
-2025-12-15 open Assets:512-Banque EUR
-2025-12-15 open Assets:441-Subventions-A-Recevoir:Region EUR
+BORROWER = PLAN_BORROWER + """
 2025-12-15 open Assets:441-Subventions-A-Recevoir:Caf EUR
-2025-12-15 open Income:741-Subventions-Exploitation EUR
-2025-12-15 open Equity:102-Fonds-Associatif EUR
-2025-12-15 open Expenses:641-Salaires EUR
 2025-12-15 open Expenses:606-Achats EUR
-2025-12-15 * "Apport"
-  Assets:512-Banque  6000.00 EUR
-  Equity:102-Fonds-Associatif
-2026-02-10 * "Région" "Convention emploi"
-  convention: "REG-1"
-  funder: "region-sud"
-  Assets:441-Subventions-A-Recevoir:Region  10000.00 EUR
-  Income:741-Subventions-Exploitation  -10000.00 EUR
-2026-02-10 custom "subvention-echeance" "REG-1" 2026-12-01 10000.00 EUR
 2026-02-11 * "CAF" "Prestation"
   convention: "CAF-1"
   funder: "caf-05"
@@ -51,7 +38,6 @@ BORROWER = """
   Income:741-Subventions-Exploitation  -3000.00 EUR
 2026-02-11 custom "subvention-echeance" "CAF-1" 2026-12-10 1000.00 EUR
 2026-02-11 custom "subvention-echeance" "CAF-1" 2027-01-10 2000.00 EUR
-2026-11-01 custom "prevision" Expenses:641-Salaires "Salaires" -4000.00 EUR "unique" 2026-12-10
 2026-11-01 custom "prevision" Expenses:606-Achats "Fournitures" -333.33 EUR "unique" 2026-12-12
 """
 
