@@ -11,7 +11,6 @@ import pytest
 
 from banquasso.forecast.daily import read_group
 from banquasso.registry.db import DB_URL_ENV, Registry, open_registry
-from banquasso.registry.models import Advance, Payment, ScheduleLine
 from banquasso.registry.service import load_views
 from banquasso.scheduler.jobs import JobContext, daily_job
 from banquasso.statement.data import delinquency_section
@@ -19,6 +18,7 @@ from banquasso.watch.at_risk import AFTER_REPAYMENT, AT_RISK, BEYOND_P90, delinq
 from banquasso.watch.monitoring import advances_on, load_alerts
 from comptasso.books.facade import GroupBooks, open_books
 from tests.conftest import write_group
+from tests.registry_helpers import add_bullet_advance
 
 D = Decimal
 
@@ -65,28 +65,6 @@ BETA = """
 """
 
 
-def _advance(ledgers: Path) -> None:
-    """Alpha lent 3 000 € to beta on 10/03/2026, bullet on 15/05/2026, secured by SEC-1's 31/03/2026 tranche."""
-    registry = open_registry(ledgers)
-    try:
-        with registry.session() as session, session.begin():
-            advance = Advance(
-                id="BQA-2026-0001", year=2026, seq=1, lender="alpha", borrower="beta", principal=D("3000.00"),
-                rate=D("0"), method="bullet", day_count="ACT/365", grace_days=15,
-                disburse_on=dt.date(2026, 3, 10), repay_on=dt.date(2026, 5, 15), state="confirmed",
-                convention="SEC-1", tranche_date=dt.date(2026, 3, 31),
-                proposed_on=dt.date(2026, 3, 1), approved_by="Conseil d'alpha", decision="CA-2026-03",
-                approved_on=dt.date(2026, 3, 5), disbursed_on=dt.date(2026, 3, 10))
-            advance.lines = [ScheduleLine(n=1, date=dt.date(2026, 5, 15), principal=D("3000.00"),
-                                          interest=D("0.00"), payment=D("3000.00"), remaining=D("0.00"))]
-            advance.payments = [Payment(seq=1, kind="disbursement", event="BQA-2026-0001/versement",
-                                        date=dt.date(2026, 3, 10), principal=D("3000.00"),
-                                        interest=D("0.00"), confirmed_on=dt.date(2026, 3, 11))]
-            session.add(advance)
-    finally:
-        registry.close()
-
-
 @pytest.fixture(autouse=True)
 def _sqlite(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(DB_URL_ENV, raising=False)
@@ -94,7 +72,7 @@ def _sqlite(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _group(tmp_path: Path, funder: str) -> tuple[Path, Path, GroupBooks]:
     ledgers, rules = write_group(tmp_path, {"alpha": ALPHA, "beta": BETA.replace("{funder}", funder)})
-    _advance(ledgers)
+    add_bullet_advance(ledgers, "SEC-1", dt.date(2026, 3, 31))
     books, problems = open_books(ledgers, rules, cache_dir=False, jobs=1)
     assert books is not None and not [p for p in problems if p.is_error], problems
     return ledgers, rules, books

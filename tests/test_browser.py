@@ -8,8 +8,6 @@ var/screenshots/.
 from __future__ import annotations
 
 import json
-import socket
-import threading
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -20,15 +18,11 @@ from click.testing import CliRunner
 
 from banquasso.commands.main import main as banquasso
 from comptasso.money import fr_money
-from comptasso.web.access import hash_password, load_users
-from comptasso.web.serve import build_app, prepare
-from tests.conftest import DEMO_AS_OF, ROOT, in_ci
+from tests.conftest import DEMO_AS_OF, ROOT
+from tests.web_helpers import chromium_browser, fill_log_in, served_app, serving, write_treasurer
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SCREENSHOTS = ROOT / "var" / "screenshots"
 PASSWORD = "essai-navigateur-2026"
 NEW_GRANT = """
@@ -40,31 +34,9 @@ NEW_GRANT = """
 """
 
 
-def _need(what: str, ok: bool) -> None:
-    if ok:
-        return
-    if in_ci():
-        pytest.fail(f"{what} manque sous CI=true (.ci/run doit l'installer)")
-    pytest.skip(f"{what} manque : test du navigateur sauté")
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    _need(f"Chromium ({CHROMIUM})", CHROMIUM.exists())
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _need("le paquet Python playwright", False)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
-        yield chromium
-        chromium.close()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    yield from chromium_browser()
 
 
 def income_account(main: Path) -> str:
@@ -78,30 +50,14 @@ def income_account(main: Path) -> str:
 @pytest.fixture
 def server(demo_copy: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     """The demo group with one new grant (no tranche yet) for velo-gap, served with log-in on a free port."""
-    from cheroot.wsgi import Server
-
     ledgers, rules = demo_copy
     main = ledgers / "velo-gap" / "main.beancount"
     grant = NEW_GRANT.replace("Income:74-Subventions:741-Region-Sud", income_account(main))
     main.write_text(main.read_text(encoding="utf-8") + grant, encoding="utf-8")
-    (rules / "users.toml").write_text(
-        f'[[users]]\nlogin = "tresorier-velo"\nrole = "treasurer"\nmember = "velo-gap"\n'
-        f'password_hash = "{hash_password(PASSWORD)}"\n', encoding="utf-8")
-    served, problems = prepare(ledgers, rules, tmp_path)
-    assert problems == []
-    users, problems = load_users(rules / "users.toml", [s.member_id for s in served if s.member_id])
-    assert users is not None, problems
-    app = build_app(served, users=users)
-    port = free_port()
-    wsgi = Server(("127.0.0.1", port), app)
-    wsgi.prepare()
-    thread = threading.Thread(target=wsgi.serve, daemon=True)
-    thread.start()
-    try:
-        yield {"url": f"http://127.0.0.1:{port}", "ledgers": ledgers, "rules": rules, "main": main}
-    finally:
-        wsgi.stop()
-        thread.join(timeout=10)
+    write_treasurer(rules, PASSWORD)
+    app, _ = served_app(ledgers, rules, tmp_path)
+    with serving(app) as url:
+        yield {"url": url, "ledgers": ledgers, "rules": rules, "main": main}
 
 
 def cli_forecast(ledgers: Path, rules: Path) -> dict[str, Any]:
@@ -127,15 +83,11 @@ def test_log_in_read_the_forecast_and_record_a_tranche(browser: object, server: 
 
     page.goto(f"{url}/")
     assert page.locator("h1").inner_text() == "Connexion"
-    page.fill("#login", "tresorier-velo")
-    page.fill("#password", "pas-le-bon")
-    page.click("button[type=submit]")
+    fill_log_in(page, "tresorier-velo", "pas-le-bon")
     assert "Identifiant ou mot de passe incorrect" in page.locator("[role=alert]").inner_text()
     shot(page, "01-connexion-refusee.png")
-    page.fill("#login", "tresorier-velo")
-    page.fill("#password", PASSWORD)
     page.wait_for_timeout(1100)  # one failure: the next try must wait 1 s
-    page.click("button[type=submit]")
+    fill_log_in(page, "tresorier-velo", PASSWORD)
     page.wait_for_selector("#banquasso")  # a treasurer lands on their association's page
 
     page.goto(page.url.split("?")[0] + f"?as_of={DEMO_AS_OF}")

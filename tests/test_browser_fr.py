@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,10 +16,10 @@ from click.testing import CliRunner
 
 from comptasso.cli.main import main as comptasso
 from comptasso.money import fr_money
-from comptasso.web.access import hash_password, load_users
-from comptasso.web.serve import build_app, prepare
+from comptasso.web.access import hash_password
 from tests.conftest import DEMO_AS_OF
-from tests.test_browser import CHROMIUM, FLAGS, _need, free_port, shot
+from tests.test_browser import shot
+from tests.web_helpers import chromium_browser, fill_log_in, served_app, serving
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]  # a real Chromium over the demo: 5 to 13 s a test
 
@@ -36,23 +35,13 @@ def spaces(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    _need(f"Chromium ({CHROMIUM})", CHROMIUM.exists())
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _need("le paquet Python playwright", False)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
-        yield browser
-        browser.close()
+    yield from chromium_browser()
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """The demo group (a private copy), with a bookkeeper, velo-gap's treasurer and a board member."""
     import shutil
-
-    from cheroot.wsgi import Server
 
     from tests.conftest import DEMO_LEDGERS, DEMO_RULES
 
@@ -64,32 +53,18 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     (rules / "users.toml").write_text("".join(
         f'[[users]]\nlogin = "{login}"\nrole = "{role}"\n' + (f'member = "{member}"\n' if member else "")
         + f'password_hash = "{digest}"\n' for login, role, member in USERS), encoding="utf-8")
-    served, problems = prepare(ledgers, rules, root)
-    assert problems == []
-    users, problems = load_users(rules / "users.toml", [s.member_id for s in served if s.member_id])
-    assert users is not None, problems
-    app = build_app(served, users=users)
+    app, served = served_app(ledgers, rules, root)
     app.config["COMPTASSO_AS_OF"] = None
     slugs = {s.member_id: slug for slug, ledger in app.config["LEDGERS"].items() for s in served
              if str(ledger.beancount_file_path) == str(s.path)}
-    port = free_port()
-    wsgi = Server(("127.0.0.1", port), app)
-    wsgi.prepare()
-    thread = threading.Thread(target=wsgi.serve, daemon=True)
-    thread.start()
-    try:
-        yield {"url": f"http://127.0.0.1:{port}", "slugs": slugs, "ledgers": ledgers, "rules": rules}
-    finally:
-        wsgi.stop()
-        thread.join(timeout=10)
+    with serving(app) as url:
+        yield {"url": url, "slugs": slugs, "ledgers": ledgers, "rules": rules}
 
 
 def logged_in(chromium: Any, site: dict[str, Any], login: str) -> Any:
     page = chromium.new_page(viewport={"width": 1280, "height": 900}, locale="en-US")  # French whatever it asks
     page.goto(f"{site['url']}/login")
-    page.fill("#login", login)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    fill_log_in(page, login, PASSWORD)
     page.wait_for_load_state("networkidle")
     return page
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,10 +18,9 @@ import pytest
 from comptasso.books.loading import load_member_ledger
 from comptasso.model.budgets import budget_report
 from comptasso.money import fr_money
-from comptasso.web.access import hash_password, load_users
-from comptasso.web.serve import build_app, prepare
 from tests.conftest import DEMO_AS_OF
-from tests.test_browser import browser, free_port, shot
+from tests.test_browser import browser, shot
+from tests.web_helpers import fill_log_in, served_app, serving, write_treasurer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 __all__ = ["browser"]  # the Chromium fixture, shared with tests/test_browser.py
@@ -35,29 +33,13 @@ CONVENTION = re.compile(r'convention: "([^"]+)"')
 @pytest.fixture
 def server(demo_copy: tuple[Path, Path], tmp_path: Path) -> Iterator[dict[str, Any]]:
     """The demo group served with log-in on a free port; one user, the treasurer of velo-gap."""
-    from cheroot.wsgi import Server
-
     ledgers, rules = demo_copy
-    (rules / "users.toml").write_text(
-        f'[[users]]\nlogin = "tresorier-velo"\nrole = "treasurer"\nmember = "velo-gap"\n'
-        f'password_hash = "{hash_password(PASSWORD)}"\n', encoding="utf-8")
-    served, problems = prepare(ledgers, rules, tmp_path)
-    assert problems == []
-    users, problems = load_users(rules / "users.toml", [s.member_id for s in served if s.member_id])
-    assert users is not None, problems
-    app = build_app(served, users=users)
+    write_treasurer(rules, PASSWORD)
+    app, _ = served_app(ledgers, rules, tmp_path)
     by_path = {led.beancount_file_path: slug for slug, led in app.config["LEDGERS"].items()}
     slugs = {m: by_path[str((ledgers / m / "main.beancount").resolve())] for m in ("velo-gap", *OTHERS)}
-    port = free_port()
-    wsgi = Server(("127.0.0.1", port), app)
-    wsgi.prepare()
-    thread = threading.Thread(target=wsgi.serve, daemon=True)
-    thread.start()
-    try:
-        yield {"url": f"http://127.0.0.1:{port}", "ledgers": ledgers, "slugs": slugs}
-    finally:
-        wsgi.stop()
-        thread.join(timeout=10)
+    with serving(app) as url:
+        yield {"url": url, "ledgers": ledgers, "slugs": slugs}
 
 
 def _text(page: Any, selector: str) -> str:
@@ -77,9 +59,7 @@ def test_a_treasurer_sees_only_its_member_in_budget_and_grant_files(browser: Any
     page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="fr-FR")
     url, slugs = server["url"], server["slugs"]
     page.goto(f"{url}/")
-    page.fill("#login", "tresorier-velo")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    fill_log_in(page, "tresorier-velo", PASSWORD)
     page.wait_for_selector("#banquasso")
     base = f"{url}/{slugs['velo-gap']}/extension/BanquAssoExtension"
 

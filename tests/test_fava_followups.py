@@ -28,6 +28,8 @@ from banquasso.registry.db import DB_URL_ENV
 from comptasso.web.access import User, hash_password, load_users
 from comptasso.web.serve import build_app, prepare
 from tests.conftest import write_group
+from tests.test_registry import OPENS as REGISTRY_OPENS
+from tests.test_registry import cash
 from tests.web_helpers import log_in
 
 AS_OF = "2026-11-30"
@@ -36,23 +38,10 @@ EXT = "extension/BanquAssoExtension"
 PASSWORD = "mot-de-passe-de-test"
 PLUGINS = 'allowed = ["banquasso.fava_ext", "comptasso.consolidation"]\n'
 HEAD = 'option "operating_currency" "EUR"\n2026-01-01 custom "fava-extension" "banquasso.fava_ext"\n'
-OPENS = """
-2026-01-01 open Assets:512-Banque EUR
-2026-01-01 open Equity:102-Fonds-Associatifs EUR
-2026-01-01 open Assets:441-Subventions-A-Recevoir:Region-Sud EUR
-2026-01-01 open Income:741-Subventions-Exploitation:Region-Sud EUR
-2026-01-01 open Assets:441-Subventions-A-Recevoir:Caf EUR
+OPENS = REGISTRY_OPENS + """2026-01-01 open Assets:441-Subventions-A-Recevoir:Caf EUR
 2026-01-01 open Income:741-Subventions-Exploitation:Caf EUR
 2026-01-01 open Expenses:6894-Reports-Fonds-Dedies EUR
 2026-01-01 open Liabilities:194-Fonds-Dedies-Subventions EUR
-"""
-
-
-def cash(amount: str) -> str:
-    return f"""
-2026-01-01 * "Apport" "Fonds associatifs"
-  Assets:512-Banque  {amount} EUR
-  Equity:102-Fonds-Associatifs  -{amount} EUR
 """
 
 

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 from beancount import loader
-from beancount.core import data
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -33,6 +32,8 @@ from comptasso.books.group import Member
 from comptasso.model.chart import is_treasury
 from comptasso.plugins.consolidation import GROUP_LEDGER, group_ledger_text
 from tests.conftest import write_group
+from tests.test_consolidation import balances
+from tests.test_reconcile import run_lifecycle
 from tests.test_registry import GRANT, OPENS, cash, propose_args, run
 
 D = Decimal
@@ -145,26 +146,7 @@ def test_every_entry_balances_and_a_full_repayment_clears_every_current_account(
 
 
 def _lifecycle(ledgers: Path, rules_dir: Path) -> None:
-    steps = [
-        (propose_args(), "2026-11-30"),
-        (["advance", "approve", ID, "--by", "Conseil d'administration", "--decision", "CA-2026-11"], "2026-11-30"),
-        (["advance", "disburse", ID, "--on", "2026-12-01"], "2026-12-01"),
-        (["advance", "confirm", ID], "2026-12-01"),
-        (["advance", "repay", ID, "--amount", "4000", "--on", "2026-12-10"], "2026-12-10"),
-    ]
-    for args, as_of in steps:
-        result = run(args, ledgers, rules_dir, as_of)
-        assert result.exit_code == 0, result.output
-
-
-def _balances(entries: list[data.Directive]) -> dict[str, Decimal]:
-    out: dict[str, Decimal] = defaultdict(Decimal)
-    for entry in entries:
-        if isinstance(entry, data.Transaction):
-            for posting in entry.postings:
-                assert posting.units is not None and posting.units.number is not None
-                out[posting.account] += posting.units.number
-    return dict(out)
+    run_lifecycle(ledgers, rules_dir, "Conseil d'administration")
 
 
 def test_the_three_ledgers_hold_the_advance_reconcile_and_the_group_view_eliminates_it(tmp_path: Path) -> None:
@@ -172,7 +154,7 @@ def test_the_three_ledgers_hold_the_advance_reconcile_and_the_group_view_elimina
     _lifecycle(ledgers, rules_dir)
     books, problems = open_books(ledgers, rules_dir)
     assert books is not None and not [p for p in problems if p.is_error], problems
-    seen = {m: _balances(list(books.ledgers[m].entries)) for m in books.group.ids}
+    seen = {m: balances(list(books.ledgers[m].entries)) for m in books.group.ids}
     # 10 000 € paid on 2026-12-01, 4 000 € repaid on 2026-12-10: 6 000 € outstanding on every hop.
     assert seen["preteur"]["Assets:4511-Groupe-Comptes-Courants:Ge-Alpes"] == D("6000.00")
     assert seen["ge-alpes"]["Liabilities:4511-Groupe-Comptes-Courants:Preteur"] == D("-6000.00")
@@ -208,7 +190,7 @@ def test_the_three_ledgers_hold_the_advance_reconcile_and_the_group_view_elimina
     group_file.write_text(group_ledger_text("Groupe de test"), encoding="utf-8")
     entries, errors, _ = loader.load_file(str(group_file))
     assert not errors, errors
-    group = _balances(entries)
+    group = balances(entries)
     current = {a: v for a, v in group.items() if "4511" in a}
     assert current and all(a.startswith("Assets:Eliminations:4511-Comptes-Courants-Intra-Groupe") for a in current)
     assert sum(current.values(), D(0)) == 0 and all(v == 0 for v in current.values())

@@ -66,14 +66,15 @@ grace_days = 10
 """
 
 
-def _run(*args: str) -> tuple[int, str, str]:
+def run_cli(*args: str) -> tuple[int, str, str]:
+    """`banquasso ARGS`: exit code, stdout and stderr."""
     result = CliRunner().invoke(main, list(args))
     return result.exit_code, result.stdout, result.stderr
 
 
 def test_plan_covers_a_secured_need_by_hand(tmp_path: Path) -> None:
     ledgers, rules = write_group(tmp_path, {"prete": LENDER, "emprunte": BORROWER, "sans-grant": UNSECURED}, pool=POOL)
-    code, out, err = _run("plan", "--ledgers", str(ledgers), "--rules", str(rules), "--as-of", AS_OF, "--json")
+    code, out, err = run_cli("plan", "--ledgers", str(ledgers), "--rules", str(rules), "--as-of", AS_OF, "--json")
     assert code == 0, err
     plan = json.loads(out)
     # emprunte: 6 000 € − 4 000 € salaries on 10/12 → 2 000 €, 3 000 € under its 5 000 € floor until the
@@ -94,7 +95,7 @@ def test_plan_covers_a_secured_need_by_hand(tmp_path: Path) -> None:
 
 def test_plan_french_table(tmp_path: Path) -> None:
     ledgers, rules = write_group(tmp_path, {"prete": LENDER, "emprunte": BORROWER, "sans-grant": UNSECURED}, pool=POOL)
-    code, out, _ = _run("plan", "--ledgers", str(ledgers), "--rules", str(rules), "--as-of", AS_OF)
+    code, out, _ = run_cli("plan", "--ledgers", str(ledgers), "--rules", str(rules), "--as-of", AS_OF)
     assert code == 0
     assert "prete" in out and "3 000,00 €" in out and "10/12/2026" in out and "11/03/2027" in out
     assert "REG-1, 01/12/2026" in out
@@ -105,7 +106,7 @@ def test_plan_french_table(tmp_path: Path) -> None:
 def test_security_cap_reason(tmp_path: Path) -> None:
     pool = POOL + "[haircut]\nregion = 0.2\n"  # 20 % of 10 000 € = 2 000 € of security for a 3 000 € need
     ledgers, rules = write_group(tmp_path, {"prete": LENDER, "emprunte": BORROWER}, pool=pool)
-    code, out, err = _run("plan", "--ledgers", str(ledgers), "--rules", str(rules), "--as-of", AS_OF, "--json")
+    code, out, err = run_cli("plan", "--ledgers", str(ledgers), "--rules", str(rules), "--as-of", AS_OF, "--json")
     assert code == 0, err
     plan = json.loads(out)
     assert [a["amount"] for a in plan["advances"]] == ["2000.00"]
@@ -115,7 +116,7 @@ def test_security_cap_reason(tmp_path: Path) -> None:
 def test_max_days_reason(tmp_path: Path) -> None:
     ledgers, rules = write_group(tmp_path, {"prete": LENDER, "emprunte": BORROWER},
                                  pool=POOL.replace("[limits]", "[limits]\nmax_days = 60"))
-    code, out, _ = _run("plan", "--ledgers", str(ledgers), "--rules", str(rules), "--as-of", AS_OF, "--json")
+    code, out, _ = run_cli("plan", "--ledgers", str(ledgers), "--rules", str(rules), "--as-of", AS_OF, "--json")
     plan = json.loads(out)
     assert code == 0 and plan["advances"] == []
     assert [u["reason_code"] for u in plan["unmet"]] == ["too-long"]
@@ -129,7 +130,7 @@ def test_legal_cap_reason(tmp_path: Path) -> None:
   Equity:102-Fonds-Associatif
 """
     ledgers, rules = write_group(tmp_path, {"prete": lender, "emprunte": BORROWER}, pool=POOL)
-    code, out, err = _run("plan", "--ledgers", str(ledgers), "--rules", str(rules), "--as-of", AS_OF, "--json")
+    code, out, err = run_cli("plan", "--ledgers", str(ledgers), "--rules", str(rules), "--as-of", AS_OF, "--json")
     assert code == 0, err
     plan = json.loads(out)
     assert [a["amount"] for a in plan["advances"]] == ["2500.00"]
@@ -138,7 +139,7 @@ def test_legal_cap_reason(tmp_path: Path) -> None:
 
 def test_capacity_by_hand(tmp_path: Path) -> None:
     ledgers, rules = write_group(tmp_path, {"prete": LENDER, "emprunte": BORROWER}, pool=POOL)
-    code, out, err = _run("capacity", "--ledgers", str(ledgers), "--rules", str(rules), "--as-of", AS_OF, "--json")
+    code, out, err = run_cli("capacity", "--ledgers", str(ledgers), "--rules", str(rules), "--as-of", AS_OF, "--json")
     assert code == 0, err
     capacity = json.loads(out)
     prete = next(m for m in capacity["members"] if m["id"] == "prete")
@@ -153,21 +154,21 @@ def test_capacity_by_hand(tmp_path: Path) -> None:
 
 def test_capacity_table_in_french(tmp_path: Path) -> None:
     ledgers, rules = write_group(tmp_path, {"prete": LENDER}, pool=POOL)
-    code, out, _ = _run("capacity", "--ledgers", str(ledgers), "--rules", str(rules), "--as-of", AS_OF)
+    code, out, _ = run_cli("capacity", "--ledgers", str(ledgers), "--rules", str(rules), "--as-of", AS_OF)
     assert code == 0 and "25 000,00 €" in out and "180 jours" in out and "Groupement" in out
 
 
 def test_invalid_policy_exits_1_and_names_the_key(tmp_path: Path) -> None:
     ledgers, rules = write_group(tmp_path, {"prete": LENDER}, pool="[limits]\nmax_days = 4000\n")
     for command in ("plan", "capacity"):
-        code, out, err = _run(command, "--ledgers", str(ledgers), "--rules", str(rules), "--as-of", AS_OF)
+        code, out, err = run_cli(command, "--ledgers", str(ledgers), "--rules", str(rules), "--as-of", AS_OF)
         assert code == 1 and out == ""
         assert f"{rules / 'pool.toml'}:2: limits.max_days" in err
 
 
 def test_as_of_before_the_books_is_a_usage_error(tmp_path: Path) -> None:
     ledgers, rules = write_group(tmp_path, {"prete": LENDER}, pool=POOL)
-    code, _, err = _run("plan", "--ledgers", str(ledgers), "--rules", str(rules), "--as-of", "2020-01-01")
+    code, _, err = run_cli("plan", "--ledgers", str(ledgers), "--rules", str(rules), "--as-of", "2020-01-01")
     assert code == 2 and "les livres commencent" in err
 
 

@@ -25,12 +25,12 @@ def _sqlite_registry(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(DB_URL_ENV, raising=False)
 
 
-def running_advance(root: Path, pool: str | None = None) -> tuple[Path, Path]:
-    """10 000 € lent on 2026-12-01, confirmed, 4 000 € repaid on 2026-12-10 (still `!`)."""
-    ledgers, rules = make_group(root, pool=pool)
+def run_lifecycle(ledgers: Path, rules: Path, approved_by: str) -> None:
+    """Through the CLI: 10 000 € proposed and approved on 2026-11-30, lent on 2026-12-01, confirmed,
+    4 000 € repaid on 2026-12-10 (still `!`)."""
     steps = [
         (propose_args(), "2026-11-30"),
-        (["advance", "approve", ID, "--by", "Marie", "--decision", "CA-2026-11"], "2026-11-30"),
+        (["advance", "approve", ID, "--by", approved_by, "--decision", "CA-2026-11"], "2026-11-30"),
         (["advance", "disburse", ID, "--on", "2026-12-01"], "2026-12-01"),
         (["advance", "confirm", ID], "2026-12-01"),
         (["advance", "repay", ID, "--amount", "4000", "--on", "2026-12-10"], "2026-12-10"),
@@ -38,6 +38,12 @@ def running_advance(root: Path, pool: str | None = None) -> tuple[Path, Path]:
     for args, as_of in steps:
         result = run(args, ledgers, rules, as_of)
         assert result.exit_code == 0, result.output
+
+
+def running_advance(root: Path, pool: str | None = None) -> tuple[Path, Path]:
+    """10 000 € lent on 2026-12-01, confirmed, 4 000 € repaid on 2026-12-10 (still `!`)."""
+    ledgers, rules = make_group(root, pool=pool)
+    run_lifecycle(ledgers, rules, "Marie")
     return ledgers, rules
 
 

@@ -7,9 +7,6 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
-from click.testing import CliRunner
-
-from banquasso.commands.main import main
 from banquasso.forecast.daily import GroupOutlook, forecast_outlook, read_group
 from banquasso.forecast.risk import simulate
 from banquasso.forecast.scenarios import (
@@ -25,35 +22,15 @@ from banquasso.pool.plan import group_capacity, plan_group
 from banquasso.terms.policy import load_policy
 from comptasso.books.facade import GroupBooks, open_books
 from tests.conftest import write_group
+from tests.test_plan import BORROWER as PLAN_BORROWER
+from tests.test_plan import LENDER, POOL, run_cli
 
 D = Decimal
 AS_OF = dt.date(2026, 11, 30)
 
-LENDER = """
-2025-12-15 open Assets:512-Banque EUR
-2025-12-15 open Equity:102-Fonds-Associatif EUR
-2025-12-15 * "Apport"
-  Assets:512-Banque  50000.00 EUR
-  Equity:102-Fonds-Associatif
-"""
-
-BORROWER = """
-2025-12-15 open Assets:512-Banque EUR
-2025-12-15 open Assets:441-Subventions-A-Recevoir:Region EUR
+BORROWER = PLAN_BORROWER + """
 2025-12-15 open Assets:441-Subventions-A-Recevoir:Caf EUR
-2025-12-15 open Income:741-Subventions-Exploitation EUR
-2025-12-15 open Equity:102-Fonds-Associatif EUR
-2025-12-15 open Expenses:641-Salaires EUR
 2025-12-15 open Expenses:606-Achats EUR
-2025-12-15 * "Apport"
-  Assets:512-Banque  6000.00 EUR
-  Equity:102-Fonds-Associatif
-2026-02-10 * "Région" "Convention emploi"
-  convention: "REG-1"
-  funder: "region-sud"
-  Assets:441-Subventions-A-Recevoir:Region  10000.00 EUR
-  Income:741-Subventions-Exploitation  -10000.00 EUR
-2026-02-10 custom "subvention-echeance" "REG-1" 2026-12-01 10000.00 EUR
 2026-02-11 * "CAF" "Prestation"
   convention: "CAF-1"
   funder: "caf-05"
@@ -61,18 +38,9 @@ BORROWER = """
   Income:741-Subventions-Exploitation  -3000.00 EUR
 2026-02-11 custom "subvention-echeance" "CAF-1" 2026-12-10 1000.00 EUR
 2026-02-11 custom "subvention-echeance" "CAF-1" 2027-01-10 2000.00 EUR
-2026-11-01 custom "prevision" Expenses:641-Salaires "Salaires" -4000.00 EUR "unique" 2026-12-10
 2026-11-01 custom "prevision" Expenses:606-Achats "Fournitures" -333.33 EUR "unique" 2026-12-12
 """
 
-POOL = """
-[floor]
-fixed = 5000
-[limits]
-min_advance = 1000
-[terms]
-grace_days = 10
-"""
 
 
 def _group(tmp_path: Path) -> tuple[Path, Path, GroupBooks]:
@@ -207,41 +175,36 @@ def test_the_file_names_only_what_exists(tmp_path: Path) -> None:
     assert [p.code for p in load_scenario(rules, "../pool", known)[1]] == ["scenario-name"]
 
 
-def _run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args))
-    return result.exit_code, result.stdout, result.stderr
-
-
 def test_cli_forecast_capacity_plan_under_a_scenario(tmp_path: Path) -> None:
     ledgers, rules, _ = _group(tmp_path)
     _write(rules, "region", 'description = "Région en retard"\n[[delay]]\nkind = "region"\ndays = 90\n')
     _write(rules, "sans-prete", '[[exclude_lender]]\nmember = "prete"\n')
     where = ["--ledgers", str(ledgers), "--rules", str(rules), "--as-of", AS_OF.isoformat()]
-    code, out, err = _run("forecast", *where, "--horizon", "200", "--member", "emprunte", "--json",
+    code, out, err = run_cli("forecast", *where, "--horizon", "200", "--member", "emprunte", "--json",
                           "--scenario", "region")
     assert code == 0, err
     doc = json.loads(out)
     assert [s["name"] for s in doc["scenarios"]] == ["region"]
     assert doc["scenarios"][0]["delay"] == [{"funder": None, "kind": "region", "days": 90}]
     assert [f["date"] for f in doc["members"][0]["flows"] if f["reference"] == "REG-1"] == ["2027-05-30"]
-    code, out, err = _run("plan", *where, "--json", "--scenario", "sans-prete")
+    code, out, err = run_cli("plan", *where, "--json", "--scenario", "sans-prete")
     assert code == 0, err
     assert json.loads(out)["advances"] == [] and json.loads(out)["scenarios"][0]["exclude_lender"] == ["prete"]
-    code, out, err = _run("capacity", *where, "--scenario", "sans-prete")
+    code, out, err = run_cli("capacity", *where, "--scenario", "sans-prete")
     assert code == 0 and "sans-prete" in out, err
-    code, out, err = _run("plan", *where, "--scenario", "nulle-part")
+    code, out, err = run_cli("plan", *where, "--scenario", "nulle-part")
     assert code == 1 and "scenarios/nulle-part.toml" in err and "scénario introuvable" in err
 
 
 def test_draws_and_the_deprecated_scenarios_option(tmp_path: Path) -> None:
     ledgers, rules, _ = _group(tmp_path)
     where = ["--ledgers", str(ledgers), "--rules", str(rules), "--as-of", AS_OF.isoformat(), "--horizon", "30"]
-    code, out, err = _run("forecast", *where, "--risk", "--draws", "30", "--json")
+    code, out, err = run_cli("forecast", *where, "--risk", "--draws", "30", "--json")
     assert code == 0 and json.loads(out)["risk"]["draws"] == 30 and "obsolète" not in err
-    code, out, err = _run("forecast", *where, "--risk", "--scenarios", "40", "--json")
+    code, out, err = run_cli("forecast", *where, "--risk", "--scenarios", "40", "--json")
     assert code == 0 and json.loads(out)["risk"]["draws"] == 40
     assert "--scenarios est obsolète, utilisez --draws" in err
-    code, out, _ = _run("forecast", "--help")
+    code, out, _ = run_cli("forecast", "--help")
     assert "--draws" in out and "--scenario NOM" in out and "--scenarios" not in out
 
 

@@ -23,6 +23,7 @@ from banquasso.statement.data import Month, MonthError, books_date
 from comptasso.books.facade import open_books
 from comptasso.money import fr_money
 from tests.conftest import DEMO_AS_OF, write_group
+from tests.registry_helpers import add_bullet_advance
 
 ALPHA = """
 2026-01-01 open Assets:512-Banque
@@ -51,33 +52,11 @@ BETA = """
 """
 
 
-def add_advance(ledgers: Path) -> None:
-    """Record in the registry the advance the ledgers show: alpha lent 3 000 € to beta, bullet on 15/05/2026."""
-    registry = open_registry(ledgers)
-    try:
-        with registry.session() as session, session.begin():
-            advance = Advance(
-                id="BQA-2026-0001", year=2026, seq=1, lender="alpha", borrower="beta", principal=Decimal("3000.00"),
-                rate=Decimal("0"), method="bullet", day_count="ACT/365", grace_days=15,
-                disburse_on=dt.date(2026, 3, 10), repay_on=dt.date(2026, 5, 15), state="confirmed",
-                proposed_on=dt.date(2026, 3, 1), approved_by="Conseil d'alpha", decision="CA-2026-03",
-                approved_on=dt.date(2026, 3, 5), disbursed_on=dt.date(2026, 3, 10))
-            advance.lines = [ScheduleLine(n=1, date=dt.date(2026, 5, 15), principal=Decimal("3000.00"),
-                                          interest=Decimal("0.00"), payment=Decimal("3000.00"),
-                                          remaining=Decimal("0.00"))]
-            advance.payments = [Payment(seq=1, kind="disbursement", event="BQA-2026-0001/versement",
-                                        date=dt.date(2026, 3, 10), principal=Decimal("3000.00"),
-                                        interest=Decimal("0.00"), confirmed_on=dt.date(2026, 3, 11))]
-            session.add(advance)
-    finally:
-        registry.close()
-
-
 def lending_group(tmp_path: Path, *, registry: bool = True) -> tuple[Path, Path]:
     """Two members: alpha (20 000 € in, lent 3 000 €, salaries 2 000 €/month), beta (1 000 € in, borrowed 3 000 €)."""
     ledgers, rules = write_group(tmp_path, {"alpha": ALPHA, "beta": BETA})
     if registry:
-        add_advance(ledgers)
+        add_bullet_advance(ledgers)
     return ledgers, rules
 
 

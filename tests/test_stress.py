@@ -19,7 +19,8 @@ from banquasso.terms.policy import load_policy
 from banquasso.terms.rules import security_at_risk
 from comptasso.books.facade import GroupBooks, open_books
 from tests.conftest import DEMO_AS_OF, DEMO_LEDGERS, DEMO_RULES, write_group
-from tests.test_scenarios import AS_OF, BORROWER, LENDER, POOL
+from tests.test_plan import LENDER, POOL
+from tests.test_scenarios import AS_OF, BORROWER
 
 D = Decimal
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from banquasso.commands.options import check_member
 from banquasso.pool.guard import commitment_guard
 from banquasso.registry import codes, lifecycle
 from banquasso.registry.db import open_registry
@@ -488,9 +489,7 @@ def list_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_j
                  member: str | None, status: str | None) -> None:
     """Lister les avances du registre, avec leur état à la date --as-of."""
     desk = _desk(ledgers_dir, rules_dir, as_of, None, False)
-    if member is not None and member not in desk.group.ids:
-        raise click.BadParameter(f"membre inconnu « {member} » (membres : {', '.join(desk.group.ids)})",
-                                 param_hint="--member")
+    check_member(member, desk.group.ids, hint="--member")
     books = _books(desk)
     documents = [_document(v, desk, books) for v in load_views(desk.registry, desk.as_of)
                  if member is None or member in (v.lender, v.borrower)]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from banquasso.commands.options import check_member
 from banquasso.registry.db import open_registry
 from banquasso.registry.service import load_views
 from banquasso.registry.snapshot import AdvanceView
@@ -51,9 +52,7 @@ def attestation_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | Non
     expert-comptable) : prêts, taux et TMOP, durées, test des 50 %, décisions, dépendance, tableau pour le
     rapport de gestion et l'annexe, données du formulaire 2062. PDF et JSON."""
     books = load_or_exit(ledgers_dir, rules_dir, quiet=True)
-    if member not in books.group.ids:
-        raise click.BadParameter(f"membre inconnu « {member} » (membres : {', '.join(books.group.ids)})",
-                                 param_hint="--member")
+    check_member(member, books.group.ids, hint="--member")
     policy, problems = load_policy(rules_dir)
     tmop, more = load_tmop(rules_dir)
     if policy is None or tmop is None:

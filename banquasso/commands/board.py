@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from banquasso.commands.options import check_member, member_filter_option
 from banquasso.delivery.deliver import Delivery, deliver_statement
 from banquasso.delivery.settings import MailSettings, load_mail_settings
 from banquasso.forecast.daily import books_start
@@ -411,14 +412,12 @@ def accuracy_text(report: AccuracyReport, names: dict[str, str]) -> str:
 @books_options
 @as_of_option
 @json_option
-@click.option("--member", default=None, help="N'afficher que ce membre (identifiant de group.toml).")
+@member_filter_option
 def accuracy_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool,
                      member: str | None) -> None:
     """Comparer les prévisions enregistrées chaque matin avec la trésorerie réellement constatée."""
     books = load_usable(ledgers_dir, rules_dir, member=member, quiet=as_json)
-    if member is not None and member not in books.group.ids:
-        raise click.BadParameter(f"membre inconnu « {member} » (membres : {', '.join(books.group.ids)})",
-                                 param_hint="'--member'")
+    check_member(member, books.group.ids)
     day = as_of or today()
     start = books_start(books)
     if start is not None and day < start:

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from banquasso.commands.options import check_member, member_filter_option
 from comptasso.books.facade import GroupBooks
 from comptasso.cli.util import (
     as_of_option,
@@ -123,7 +124,7 @@ def budget_text(day: dt.date, budgets: Sequence[MemberBudget], monthly: bool) ->
 @books_options
 @as_of_option
 @json_option
-@click.option("--member", default=None, help="N'afficher que ce membre (identifiant de group.toml).")
+@member_filter_option
 @click.option("--csv", "as_csv", is_flag=True, help="Sortie CSV (une ligne par ligne de budget) sur stdout.")
 @click.option("--monthly", is_flag=True, help="Détailler chaque ligne mois par mois (budget au prorata, réalisé).")
 def budget_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool, member: str | None,
@@ -132,9 +133,7 @@ def budget_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as
     if as_json and as_csv:
         raise click.UsageError("choisissez --json ou --csv, pas les deux")
     books = load_usable(ledgers_dir, rules_dir, member=member, quiet=as_json or as_csv)
-    if member is not None and member not in books.group.ids:
-        raise click.BadParameter(f"membre inconnu « {member} » (membres : {', '.join(books.group.ids)})",
-                                 param_hint="'--member'")
+    check_member(member, books.group.ids)
     day = as_of or today()
     budgets, problems = group_budgets(books, day, member)
     if problems:

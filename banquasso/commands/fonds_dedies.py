@@ -16,6 +16,7 @@ from typing import Any
 import click
 from beancount.core import data
 
+from banquasso.commands.options import check_member
 from banquasso.registry.ledger_write import FileEdit, write_files, write_lock
 from comptasso.books.facade import GroupBooks
 from comptasso.books.group import Member
@@ -104,9 +105,7 @@ def fonds_dedies_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | No
                          year: int, write: bool) -> None:
     """Les fonds dédiés de l'exercice : part non utilisée des subventions affectées (689/19x, 789)."""
     books = load_usable(ledgers_dir, rules_dir, member=member, quiet=as_json)
-    if member not in books.group.ids:
-        raise click.BadParameter(f"membre inconnu « {member} » (membres : {', '.join(books.group.ids)})",
-                                 param_hint="'--member'")
+    check_member(member, books.group.ids)
     start, day = dt.date(year, 1, 1), as_of or today()
     if day < start:
         raise click.BadParameter(f"l'exercice {year} n'a pas commencé au {day.isoformat()}", param_hint="'--as-of'")

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from banquasso.commands.options import check_member, member_filter_option
 from banquasso.commands.whatif import scenario_option, scenarios_for, scenarios_json, scenarios_line
 from banquasso.forecast.advance_flows import read_group_with_advances
 from banquasso.forecast.backtest import (
@@ -103,9 +104,7 @@ def _outlook(books: GroupBooks, policy: Policy, day: dt.date, horizon: int, budg
 
 def _check_member(books: GroupBooks, member: str | None) -> None:
     known = (*books.group.ids, *(e.member_id for e in books.excluded))
-    if member is not None and member not in known:
-        raise click.BadParameter(f"membre inconnu « {member} » (membres : {', '.join(known)})",
-                                 param_hint="'--member'")
+    check_member(member, known)
 
 
 # ----------------------------------------------------------------------------------------------- forecast
@@ -237,7 +236,7 @@ def forecast_text(forecast: GroupForecast, members: Sequence[MemberForecast], ri
 @as_of_option
 @json_option
 @horizon_option
-@click.option("--member", default=None, help="N'afficher que ce membre (identifiant de group.toml).")
+@member_filter_option
 @click.option("--csv", "as_csv", is_flag=True, help="Sortie CSV (une ligne par jour) sur stdout.")
 @click.option("--risk", is_flag=True, help="Ajouter le risque (Monte Carlo sur les délais des financeurs).")
 @click.option("--draws", type=click.IntRange(1, 100_000), default=DEFAULT_SCENARIOS, show_default=True,
@@ -371,7 +370,7 @@ def backtest_text(result: Backtest, members: Sequence[str], names: dict[str, str
 @as_of_option
 @json_option
 @horizon_option
-@click.option("--member", default=None, help="N'afficher que ce membre (identifiant de group.toml).")
+@member_filter_option
 def backtest_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool, horizon: int,
                      member: str | None) -> None:
     """Comparer la prévision faite au --as-of avec la trésorerie réelle des jours suivants."""

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from banquasso.commands.options import check_member, member_filter_option
 from banquasso.forecast.delays import DelayModel, delay_model
 from banquasso.statement.compte_rendu import compte_rendu_json, render_compte_rendu_pdf
 from comptasso.books.facade import GroupBooks
@@ -96,16 +97,14 @@ def files_text(day: dt.date, members: Sequence[MemberFiles], model: DelayModel) 
 
 
 def _member_option(books: GroupBooks, member: str | None) -> None:
-    if member is not None and member not in books.group.ids:
-        raise click.BadParameter(f"membre inconnu « {member} » (membres : {', '.join(books.group.ids)})",
-                                 param_hint="'--member'")
+    check_member(member, books.group.ids)
 
 
 @click.command("subventions")
 @books_options
 @as_of_option
 @json_option
-@click.option("--member", default=None, help="N'afficher que ce membre (identifiant de group.toml).")
+@member_filter_option
 def subventions_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool,
                         member: str | None) -> None:
     """Chaque convention de subvention : état, reçu, attendu, délais, compte rendu financier."""

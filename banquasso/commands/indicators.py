@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from banquasso.commands.options import check_member
 from banquasso.practice.indicators import (
     DEFINITIONS,
     Definition,
@@ -113,9 +114,7 @@ def indicators_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None
                        year: int | None) -> None:
     """Indicateurs de gestion de chaque membre, comparés au groupement (médiane et quartiles) sur 3 exercices."""
     books = load_usable(ledgers_dir, rules_dir, member=member, quiet=as_json)
-    if member is not None and member not in books.group.ids:
-        raise click.BadParameter(f"membre inconnu « {member} » (membres : {', '.join(books.group.ids)})",
-                                 param_hint="'--member'")
+    check_member(member, books.group.ids)
     day = as_of or today()
     result = compute(books, year if year is not None else default_year(day), day, member)
     if as_json:

@@ -9,13 +9,15 @@ from pathlib import Path
 
 import click
 
+from banquasso.commands.options import check_member, pool_horizon_option
 from banquasso.commands.schedule import policy_or_exit
 from banquasso.commands.whatif import scenario_option, scenarios_json, scenarios_line, scenarios_of_books
-from banquasso.forecast.daily import DEFAULT_HORIZON, books_start, readable
+from banquasso.forecast.daily import books_start, readable
 from banquasso.forecast.scenarios import Scenario
 from banquasso.pool.capacity import WINDOWS, Capacity
 from banquasso.pool.memo import recall_quick
 from banquasso.pool.plan import Plan, group_capacity, memoised_capacity, memoised_plan, plan_group
+from banquasso.terms.policy import Policy
 from comptasso.books.facade import GroupBooks
 from comptasso.cli.util import (
     as_of_option,
@@ -58,6 +60,14 @@ def _open(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, quiet: bool
         raise click.BadParameter(f"les livres commencent le {fr_date(start)} : aucune donnée au "
                                  f"{fr_date(day)}", param_hint="'--as-of'")
     return report_exclusions(readable(books, day)), day
+
+
+def open_with_policy(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None,
+                     quiet: bool) -> tuple[Policy, GroupBooks, dt.date]:
+    """The pool policy (exit 1 when `pool.toml` is invalid, before any ledger is read), then `_open`."""
+    policy = policy_or_exit(rules_dir)
+    books, day = _open(ledgers_dir, rules_dir, as_of, quiet)
+    return policy, books, day
 
 
 def capacity_table(capacity: Capacity, names: dict[str, str] | None = None, pool: Capacity | None = None) -> str:
@@ -117,8 +127,7 @@ def plan_text(plan: Plan, names: dict[str, str] | None = None) -> str:
 def capacity_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool,
                      member: str | None, scenario_names: tuple[str, ...]) -> None:
     """Ce que chaque membre peut avancer, pour 30, 60, 90 ou 180 jours."""
-    policy = policy_or_exit(rules_dir)
-    books, day = _open(ledgers_dir, rules_dir, as_of, quiet=as_json)
+    policy, books, day = open_with_policy(ledgers_dir, rules_dir, as_of, quiet=as_json)
     scenarios = scenarios_of_books(books, rules_dir, policy, day, scenario_names)
     try:
         capacity = (group_capacity(books, policy, day, scenarios) if scenarios
@@ -137,19 +146,15 @@ def capacity_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, 
 
 def only_member(capacity: Capacity, member: str) -> Capacity:
     """The capacity of one member; a usage error naming the known ids when `member` is not one."""
-    rows = tuple(m for m in capacity.members if m.member == member)
-    if not rows:
-        known = ", ".join(m.member for m in capacity.members)
-        raise click.BadParameter(f"membre inconnu « {member} » (membres : {known})", param_hint="'--member'")
-    return Capacity(capacity.as_of, rows)
+    check_member(member, [m.member for m in capacity.members])
+    return Capacity(capacity.as_of, tuple(m for m in capacity.members if m.member == member))
 
 
 @click.command("plan")
 @books_options
 @as_of_option
 @json_option
-@click.option("--horizon", type=click.IntRange(1, 365), default=DEFAULT_HORIZON, show_default=True,
-              help="Jours après --as-of où chercher les besoins (1 à 365).")
+@pool_horizon_option("Jours après --as-of où chercher les besoins (1 à 365).")
 @scenario_option
 def plan_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool, horizon: int,
                  scenario_names: tuple[str, ...]) -> None:

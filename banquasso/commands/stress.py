@@ -7,10 +7,9 @@ from pathlib import Path
 
 import click
 
-from banquasso.commands.pool import _open, _table
-from banquasso.commands.schedule import policy_or_exit
+from banquasso.commands.options import pool_horizon_option
+from banquasso.commands.pool import _table, open_with_policy
 from banquasso.commands.whatif import scenario_option, scenarios_of_books
-from banquasso.forecast.daily import DEFAULT_HORIZON
 from banquasso.forecast.secured import AdvanceAtRisk
 from banquasso.pool.stress import Stress, StressResult, stress
 from comptasso.cli.util import (
@@ -79,15 +78,13 @@ def stress_text(result: Stress, names: dict[str, str]) -> str:
 @books_options
 @as_of_option
 @json_option
-@click.option("--horizon", type=click.IntRange(1, 365), default=DEFAULT_HORIZON, show_default=True,
-              help="Jours après --as-of où mesurer point bas et besoins (1 à 365).")
+@pool_horizon_option("Jours après --as-of où mesurer point bas et besoins (1 à 365).")
 @scenario_option
 def stress_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool, horizon: int,
                    scenario_names: tuple[str, ...]) -> None:
     """Tests de résistance : chaque type de financeur 90 jours en retard, la plus grosse tranche de chaque
     membre annulée, la masse salariale + 10 % (ou les --scenario donnés) ; avances mises à risque."""
-    policy = policy_or_exit(rules_dir)
-    books, day = _open(ledgers_dir, rules_dir, as_of, quiet=as_json)
+    policy, books, day = open_with_policy(ledgers_dir, rules_dir, as_of, quiet=as_json)
     chosen = scenarios_of_books(books, rules_dir, policy, day, scenario_names) if scenario_names else None
     try:
         result = stress(books, policy, day, horizon, chosen, progress)

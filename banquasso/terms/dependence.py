@@ -19,6 +19,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from beancount.core import data
 
+from banquasso.terms.net_cash import dated_postings, is_under
 from comptasso.model.chart import has_prefix
 
 ZERO = Decimal("0.00")
@@ -72,27 +73,18 @@ def annual_resources(entries: Iterable[data.Directive], day: dt.date, currency: 
     """The credits of class 7 accounts in the 365 days ending on `day` (debits, such as refunds, not netted)."""
     first = day - dt.timedelta(days=RESOURCE_DAYS - 1)
     total = ZERO
-    for entry in entries:
-        if not isinstance(entry, data.Transaction) or not first <= entry.date <= day:
+    for posting, number, commodity in dated_postings(entries, day, since=first):
+        if commodity != currency:
             continue
-        for posting in entry.postings:
-            units = posting.units
-            if units is None or units.number is None or units.currency != currency:
-                continue
-            if posting.account.startswith("Income:") and has_prefix(posting.account, "7") and units.number < 0:
-                total -= Decimal(units.number)
+        if posting.account.startswith("Income:") and has_prefix(posting.account, "7") and number < 0:
+            total -= number
     return total
 
 
 def owed_in_books(entries: Iterable[data.Directive], account: str, day: dt.date) -> Decimal:
     """The credit balance (≥ 0) of `account` and its sub-accounts after every entry dated on or before `day`."""
     total = ZERO
-    for entry in entries:
-        if not isinstance(entry, data.Transaction) or entry.date > day:
-            continue
-        for posting in entry.postings:
-            if posting.units is None or posting.units.number is None:
-                continue
-            if posting.account == account or posting.account.startswith(account + ":"):
-                total -= Decimal(posting.units.number)
+    for posting, number, _commodity in dated_postings(entries, day):
+        if is_under(posting.account, account):
+            total -= number
     return max(total, ZERO)

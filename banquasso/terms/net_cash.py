@@ -23,7 +23,7 @@ The legal base above, the capacity, the planner and the commitment guard all tak
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -83,6 +83,19 @@ class Earmarked:
         return self.fonds_dedies + self.other_currency
 
 
+def dated_postings(entries: Iterable[data.Directive], day: dt.date,
+                   since: dt.date | None = None) -> Iterator[tuple[data.Posting, Decimal, str]]:
+    """Each posting with a number of the transactions dated on or before `day` (and from `since` when given),
+    with that number as a Decimal and its commodity."""
+    for entry in entries:
+        if not isinstance(entry, data.Transaction) or entry.date > day or (since is not None and entry.date < since):
+            continue
+        for posting in entry.postings:
+            units = posting.units
+            if units is not None and units.number is not None:
+                yield posting, Decimal(units.number), units.currency
+
+
 def earmarked_cash(entries: Iterable[data.Directive], as_of: dt.date, currency: str) -> Earmarked:
     """The cash not lendable after every entry dated on or before `as_of`: open fonds dédiés and local currency.
 
@@ -92,23 +105,18 @@ def earmarked_cash(entries: Iterable[data.Directive], as_of: dt.date, currency: 
     """
     funds = ZERO
     others: dict[str, Decimal] = {}
-    for entry in entries:
-        if not isinstance(entry, data.Transaction) or entry.date > as_of:
-            continue
-        for posting in entry.postings:
-            if posting.units is None or posting.units.number is None:
-                continue
-            number = Decimal(posting.units.number)
-            if is_treasury(posting.account):
-                if posting.units.currency != currency:
-                    others[posting.units.currency] = others.get(posting.units.currency, ZERO) + number
-            elif has_prefix(posting.account, "19"):
-                funds -= number
+    for posting, number, commodity in dated_postings(entries, as_of):
+        if is_treasury(posting.account):
+            if commodity != currency:
+                others[commodity] = others.get(commodity, ZERO) + number
+        elif has_prefix(posting.account, "19"):
+            funds -= number
     other = sum((max(v, ZERO) for v in others.values()), ZERO)
     return Earmarked(as_of, max(funds, ZERO), other)
 
 
-def _is_under(account: str, root: str) -> bool:
+def is_under(account: str, root: str) -> bool:
+    """True when `account` is `root` or one of its sub-accounts."""
     return account == root or account.startswith(root + ":")
 
 
@@ -117,18 +125,12 @@ def opening_figures(entries: Iterable[data.Directive], opening: dt.date, currenc
     """The net-cash figures after every entry dated on or before `opening` (the year's first day)."""
     entries = list(entries)
     treasury = owed = ZERO
-    for entry in entries:
-        if not isinstance(entry, data.Transaction) or entry.date > opening:
-            continue
-        for posting in entry.postings:
-            if posting.units is None or posting.units.number is None:
-                continue
-            number = Decimal(posting.units.number)
-            if is_treasury(posting.account):
-                if posting.units.currency == currency:
-                    treasury += number
-            elif _is_under(posting.account, borrower_principal):
-                owed -= number
+    for posting, number, commodity in dated_postings(entries, opening):
+        if is_treasury(posting.account):
+            if commodity == currency:
+                treasury += number
+        elif is_under(posting.account, borrower_principal):
+            owed -= number
     kept = earmarked_cash(entries, opening, currency)
     return NetCash(opening, treasury, max(owed, ZERO), kept.fonds_dedies, kept.other_currency)
 
