@@ -105,7 +105,8 @@ def _values_problem(entry: data.Custom, prefix: str, values: Sequence[object]) -
         return _problem(entry, "malformed", f"budget « {prefix} » : dates de début et de fin attendues ; {SYNTAX}",
                         prefix)
     if end < start:
-        return _problem(entry, "period", f"budget « {prefix} » : la fin {fr_date(end)} précède le début {fr_date(start)}", prefix)
+        return _problem(entry, "period",
+                        f"budget « {prefix} » : la fin {fr_date(end)} précède le début {fr_date(start)}", prefix)
     if not isinstance(amount, Amount) or amount.number is None:
         return _problem(entry, "malformed", f"budget « {prefix} » : montant attendu ; {SYNTAX}", prefix)
     if amount.number < 0:
