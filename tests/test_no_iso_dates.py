@@ -126,9 +126,9 @@ def test_the_demo_commands_write_no_iso_date(demo_copy: tuple[Path, Path]) -> No
     ]
     assert "déjà versée le " in outputs[2].output and "déjà enregistré" in outputs[5].output
     assert any(ISO_DATE.search(result.output) for result in outputs[1:2])  # the ledger text is echoed, ISO
-    for args in (["forecast"], ["capacity"], ["plan"], ["funders"], ["accuracy"], ["reconcile"],
-                 ["advance", "list"], ["advance", "show", advance], ["subventions"], ["budget"]):
-        outputs.append(_bq(args, ledgers, rules, day))
+    readings = (["forecast"], ["capacity"], ["plan"], ["funders"], ["accuracy"], ["reconcile"],
+                ["advance", "list"], ["advance", "show", advance], ["subventions"], ["budget"])
+    outputs.extend(_bq(args, ledgers, rules, day) for args in readings)
     outputs.append(_bq(["backtest"], ledgers, rules, "2026-06-30"))
     outputs.append(_bq(["backtest"], ledgers, rules, day, code=2))  # nothing after the day: refused, in French
     assert "aucune écriture après le " in outputs[-1].output
