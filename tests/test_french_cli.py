@@ -213,3 +213,20 @@ def test_the_date_helper_writes_day_month_year() -> None:
 
     assert fr_date(dt.date(2026, 12, 1)) == "01/12/2026"
     assert fr_date(dt.date(1999, 1, 31)) == "31/01/1999"
+
+
+ENGLISH_TYPES = re.compile(r"\b(TEXT|INTEGER|FLOAT|BOOLEAN|RANGE|FILENAME|DATETIME)\b")
+
+
+@pytest.mark.parametrize(("main", "path"), COMMANDS, ids=IDS)
+def test_option_value_types_are_named_in_french(main: click.Group, path: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(main, [*path, "--help"])
+    assert ENGLISH_TYPES.findall(result.output) == [], result.output
+
+
+def test_a_wrong_number_is_refused_naming_its_type_in_french() -> None:
+    assert "--lender TEXTE" in CliRunner().invoke(banquasso_main, ["advance", "propose", "--help"]).output
+    assert "--horizon ENTIER" in CliRunner().invoke(banquasso_main, ["stress", "--help"]).output
+    bad = CliRunner().invoke(banquasso_main, ["stress", "--horizon", "abc"])
+    assert bad.exit_code == 2
+    assert "Erreur : Valeur invalide pour '--horizon' : 'abc' n'est pas un entier valide." in bad.output

@@ -135,6 +135,9 @@ def test_the_demo_commands_write_no_iso_date(demo_copy: tuple[Path, Path]) -> No
     check = CliRunner().invoke(comptasso_main, ["check", "--ledgers", str(ledgers), "--rules", str(rules),
                                                 "--as-of", day])
     assert check.exit_code == 0, check.output
-    outputs.append(check)
+    closing = CliRunner().invoke(comptasso_main, ["cloture", first["lender"], "--year", "2026", "--ledgers",
+                                                  str(ledgers), "--rules", str(rules), "--as-of", day])
+    assert closing.exit_code == 1 and "(livres lus au 01/12/2026, --as-of)" in closing.output, closing.output
+    outputs += [check, closing]
     for result in outputs:
         assert iso_dates(result.output.replace("'--as-of'", "")) == [], result.output
