@@ -230,3 +230,12 @@ def test_a_wrong_number_is_refused_naming_its_type_in_french() -> None:
     bad = CliRunner().invoke(banquasso_main, ["stress", "--horizon", "abc"])
     assert bad.exit_code == 2
     assert "Erreur : Valeur invalide pour '--horizon' : 'abc' n'est pas un entier valide." in bad.output
+
+
+def test_comptasso_arguments_are_named_in_french() -> None:
+    assert CliRunner().invoke(comptasso_main, ["import", "--help"]).output.startswith(
+        "Utilisation : main import [OPTIONS] MEMBRE FICHIER")
+    assert "[OPTIONS] [MEMBRE]" in CliRunner().invoke(comptasso_main, ["fec", "--help"]).output
+    for command in ("report", "cloture", "import"):
+        missing = CliRunner().invoke(comptasso_main, [command])
+        assert missing.exit_code == 2 and "Erreur : Argument manquant 'MEMBRE'." in missing.output
