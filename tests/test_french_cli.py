@@ -239,3 +239,19 @@ def test_comptasso_arguments_are_named_in_french() -> None:
     for command in ("report", "cloture", "import"):
         missing = CliRunner().invoke(comptasso_main, [command])
         assert missing.exit_code == 2 and "Erreur : Argument manquant 'MEMBRE'." in missing.output
+
+
+@pytest.mark.parametrize(("program", "args"), [("comptasso", ["check"]), ("comptasso", ["import"]),
+                                               ("comptasso", ["fec"]), ("banquasso", ["statement"]),
+                                               ("banquasso", ["advance", "convention"])])
+def test_paths_are_named_in_french_in_a_fresh_process(program: str, args: list[str]) -> None:
+    """click names a path type when the option is built: a command built before the catalogue is bound
+    would print DIRECTORY; each process is fresh, as a user's is."""
+    import subprocess
+    import sys
+
+    module = "comptasso.cli.main" if program == "comptasso" else "banquasso.commands.main"
+    code = f"import sys; from {module} import main; sys.argv[0] = {program!r}; main()"
+    result = subprocess.run([sys.executable, "-c", code, *args, "--help"], capture_output=True, text=True,
+                            check=True, cwd=ROOT)
+    assert re.findall(r"\b(DIRECTORY|FILE|PATH|TEXT|INTEGER)\b", result.stdout) == [], result.stdout
