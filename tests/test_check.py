@@ -63,7 +63,7 @@ BROKEN = {
           Equity:102-Fonds-Associatifs  -10.00 CHF
         """), 30, "seule la devise EUR"),
     "budget-period": (GOOD + '\n2024-01-01 custom "budget" "606" 2024-12-31 2024-01-01 600.00 EUR\n', 29,
-                      "budget « 606 » : la fin 2024-01-01 précède le début 2024-12-31"),
+                      "budget « 606 » : la fin 01/01/2024 précède le début 31/12/2024"),
     "budget-prefix": (GOOD + '\n2024-01-01 custom "budget" "512" 2024-01-01 2024-12-31 600.00 EUR\n', 29,
                       "préfixe ou compte de charges (classe 6)"),
     "budget-malformed": (GOOD + '\n2024-01-01 custom "budget" "606" 2024-01-01 600.00 EUR\n', 29,

@@ -138,7 +138,7 @@ def test_backtest_against_the_books(group: list[str]) -> None:
     (["forecast", "--as-of", "2024-12-31"], "les livres commencent le 01/01/2025"),
     (["forecast", "--as-of", "2026-02-30"], "date invalide"),
     (["forecast", "--json", "--csv"], "--json ou --csv"),
-    (["backtest", "--as-of", "2026-07-28"], "aucune écriture après le 2026-07-28"),
+    (["backtest", "--as-of", "2026-07-28"], "aucune écriture après le 28/07/2026"),
     (["funders", "--as-of", "2020-01-01"], "les livres commencent"),
 ])
 def test_usage_errors_exit_2(group: list[str], args: list[str], message: str) -> None:

@@ -213,3 +213,45 @@ def test_the_date_helper_writes_day_month_year() -> None:
 
     assert fr_date(dt.date(2026, 12, 1)) == "01/12/2026"
     assert fr_date(dt.date(1999, 1, 31)) == "31/01/1999"
+
+
+ENGLISH_TYPES = re.compile(r"\b(TEXT|INTEGER|FLOAT|BOOLEAN|RANGE|FILENAME|DATETIME)\b")
+
+
+@pytest.mark.parametrize(("main", "path"), COMMANDS, ids=IDS)
+def test_option_value_types_are_named_in_french(main: click.Group, path: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(main, [*path, "--help"])
+    assert ENGLISH_TYPES.findall(result.output) == [], result.output
+
+
+def test_a_wrong_number_is_refused_naming_its_type_in_french() -> None:
+    assert "--lender TEXTE" in CliRunner().invoke(banquasso_main, ["advance", "propose", "--help"]).output
+    assert "--horizon ENTIER" in CliRunner().invoke(banquasso_main, ["stress", "--help"]).output
+    bad = CliRunner().invoke(banquasso_main, ["stress", "--horizon", "abc"])
+    assert bad.exit_code == 2
+    assert "Erreur : Valeur invalide pour '--horizon' : 'abc' n'est pas un entier valide." in bad.output
+
+
+def test_comptasso_arguments_are_named_in_french() -> None:
+    assert CliRunner().invoke(comptasso_main, ["import", "--help"]).output.startswith(
+        "Utilisation : main import [OPTIONS] MEMBRE FICHIER")
+    assert "[OPTIONS] [MEMBRE]" in CliRunner().invoke(comptasso_main, ["fec", "--help"]).output
+    for command in ("report", "cloture", "import"):
+        missing = CliRunner().invoke(comptasso_main, [command])
+        assert missing.exit_code == 2 and "Erreur : Argument manquant 'MEMBRE'." in missing.output
+
+
+@pytest.mark.parametrize(("program", "args"), [("comptasso", ["check"]), ("comptasso", ["import"]),
+                                               ("comptasso", ["fec"]), ("banquasso", ["statement"]),
+                                               ("banquasso", ["advance", "convention"])])
+def test_paths_are_named_in_french_in_a_fresh_process(program: str, args: list[str]) -> None:
+    """click names a path type when the option is built: a command built before the catalogue is bound
+    would print DIRECTORY; each process is fresh, as a user's is."""
+    import subprocess
+    import sys
+
+    module = "comptasso.cli.main" if program == "comptasso" else "banquasso.commands.main"
+    code = f"import sys; from {module} import main; sys.argv[0] = {program!r}; main()"
+    result = subprocess.run([sys.executable, "-c", code, *args, "--help"], capture_output=True, text=True,
+                            check=True, cwd=ROOT)
+    assert re.findall(r"\b(DIRECTORY|FILE|PATH|TEXT|INTEGER)\b", result.stdout) == [], result.stdout

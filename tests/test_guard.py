@@ -197,7 +197,7 @@ def test_the_plan_of_a_day_is_recorded_once_and_a_new_day_supersedes_it(tmp_path
     assert fresh and all(v.proposed_on == dt.date(2026, 12, 1) for v in fresh)
     with open_registry(ledgers).session() as session:
         reasons = session.scalars(select(AuditLog.reason).where(AuditLog.action == "supersede")).all()
-    assert reasons == ["remplacée par le plan du 2026-12-01"] * len(planned)
+    assert reasons == ["remplacée par le plan du 01/12/2026"] * len(planned)
     # An approved advance is committed: the same day's plan is not re-run, a later one never touches it.
     assert run(approve_args(fresh[0].id), ledgers, rules_dir, "2026-12-01").exit_code == 0
     assert "déjà enregistré" in run(["advance", "propose"], ledgers, rules_dir, "2026-12-01").output
@@ -246,7 +246,7 @@ def test_no_movement_is_dated_after_as_of(tmp_path: Path, args: list[str]) -> No
     assert run(approve_args(ID1), ledgers, rules_dir).exit_code == 0
     before = state(ledgers, rules_dir)
     result = run(args, ledgers, rules_dir, "2026-12-01")
-    refused(result.output, result.exit_code, "après la date du jour 2026-12-01")
+    refused(result.output, result.exit_code, "après la date du jour 01/12/2026")
     assert state(ledgers, rules_dir) == before
 
 

@@ -120,7 +120,7 @@ STRANGER = """
      (r"emprunteur/banquasso\.beancount:\d+: .*marque « ! » dans le livre de l'emprunteur, mais l'écriture est "
       r"confirmée au registre")),
     ("preteur/banquasso.beancount", _date,
-     r"preteur/banquasso\.beancount:\d+: .*datée du 2026-12-11 dans le livre du prêteur, du 2026-12-10 au registre"),
+     r"preteur/banquasso\.beancount:\d+: .*datée du 11/12/2026 dans le livre du prêteur, du 10/12/2026 au registre"),
     ("preteur/main.beancount", lambda text: text + HAND_ENTRY,
      (r"preteur/main\.beancount:\d+: écriture hors BanquAsso sur le compte des avances "
       r"Assets:2748-Avances-BanquAsso:Emprunteur")),

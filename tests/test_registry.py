@@ -268,12 +268,12 @@ def test_interest_is_paid_first_then_principal(db_url: str, tmp_path: Path) -> N
      "le versement n'est pas encore confirmé par la banque"),
     (["approve", "disburse", "confirm"],
      ["advance", "repay", "BQA-2026-0001", "--amount", "10000.01", "--on", "2026-12-02"],
-     "remboursement de 10 000,01 € supérieur à ce qui reste dû le 2026-12-02 : 10 000,00 €"),
+     "remboursement de 10 000,01 € supérieur à ce qui reste dû le 02/12/2026 : 10 000,00 €"),
     (["approve", "disburse", "confirm"], ["advance", "repay", "BQA-2026-0001", "--amount", "-5", "--on", "2026-12-02"],
      "montant invalide -5"),
     (["approve", "disburse", "confirm"],
      ["advance", "repay", "BQA-2026-0001", "--amount", "5", "--on", "2026-11-20"],
-     "avant le dernier mouvement de l'avance (2026-12-01)"),
+     "avant le dernier mouvement de l'avance (01/12/2026)"),
     (["reject"], ["advance", "approve", "BQA-2026-0001", "--by", "M", "--decision", "CA"],
      "impossible d'approuver une avance rejetée : elle a été rejetée"),
     (["approve"], ["advance", "approve", "BQA-2026-0001", "--by", "M", "--decision", " "],
@@ -328,7 +328,7 @@ def test_proposals_are_checked_against_the_group_and_the_policy(tmp_path: Path) 
         (["--repay-on", "2026-11-01"], "doit suivre le versement"),
         (["--repay-on", "2028-01-01"], "au-delà de limits.max_days = 365"),
         (["--convention", "XYZ"], "convention « XYZ » absente du livre de emprunteur"),
-        (["--tranche-date", "2026-06-30"], "pas d'échéance le 2026-06-30"),
+        (["--tranche-date", "2026-06-30"], "pas d'échéance le 30/06/2026"),
     ]
     for override, message in bad:
         args = propose_args()

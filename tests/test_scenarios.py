@@ -165,7 +165,8 @@ def test_the_file_names_only_what_exists(tmp_path: Path) -> None:
         (13, "scenario-unknown-label", "scale[0].label"),
         (17, "scenario-unknown-member", "exclude_lender[0].member"),
     ]
-    assert "« region-nord »" in problems[0].message and "2026-12-01" in problems[2].message
+    assert "« region-nord »" in problems[0].message
+    assert "n'a pas d'échéance le 02/12/2026 (échéances : 01/12/2026" in problems[2].message
     _write(rules, "keys", '[[delay]]\nfunder = "caf-05"\nkind = "caf"\ndays = 1\n[[scale]]\nlabel = "Salaires"\n'
                           'facteur = 2\n')
     _, problems = load_scenario(rules, "keys", known)

@@ -30,7 +30,7 @@ from comptasso.model.fonds_dedies import (
     closing_entries,
     fonds_dedies_rows,
 )
-from comptasso.money import fr_money, money_json
+from comptasso.money import fr_date, fr_money, money_json
 from comptasso.problems import Problem
 
 FILE = "fonds-dedies.beancount"
@@ -108,7 +108,7 @@ def fonds_dedies_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | No
     check_member(member, books.group.ids)
     start, day = dt.date(year, 1, 1), as_of or today()
     if day < start:
-        raise click.BadParameter(f"l'exercice {year} n'a pas commencé au {day.isoformat()}", param_hint="'--as-of'")
+        raise click.BadParameter(f"l'exercice {year} n'a pas commencé au {fr_date(day)}", param_hint="'--as-of'")
     end = min(dt.date(year, 12, 31), day)
     entries = books.ledger(member).entries
     rows = fonds_dedies_rows(entries, start, end)

@@ -17,7 +17,7 @@ from comptasso.books.facade import GroupBooks
 from comptasso.books.reference import FUNDER_KINDS, Funder
 from comptasso.model.chart import is_treasury
 from comptasso.model.grants import TrancheStatus
-from comptasso.money import cents
+from comptasso.money import cents, fr_date
 from comptasso.problems import Problem
 
 ZERO = Decimal("0")
@@ -109,7 +109,7 @@ def backtest(
     check_horizon(horizon)
     last = last_transaction(books)
     if last is None or last <= as_of:
-        raise ValueError(f"les livres ne contiennent aucune écriture après le {as_of.isoformat()} : "
+        raise ValueError(f"les livres ne contiennent aucune écriture après le {fr_date(as_of)} : "
                          "rien à comparer (choisissez une date --as-of plus ancienne)")
     days = min(horizon, (last - as_of).days)
     outlook, problems = read_group(books, as_of, days, floor_policy)

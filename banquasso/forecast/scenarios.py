@@ -23,7 +23,7 @@ from banquasso.forecast.delays import DelayModel, FunderDelay
 from banquasso.forecast.flows import Flow, MemberBooks
 from comptasso.books.reference import FUNDER_KINDS
 from comptasso.books.tomlfile import locate, read_toml, validate
-from comptasso.money import cents
+from comptasso.money import cents, fr_date
 from comptasso.problems import Problem
 
 SCENARIO_DIR = "scenarios"
@@ -270,10 +270,10 @@ def _check_names(path: Path, text: str, parsed: _ScenarioFile, known: Known) -> 
             out.append(_problem(path, text, ("cancel", i, "convention"),
                                 f"convention inconnue « {cancel.convention} »", "scenario-unknown-convention"))
         elif cancel.tranche_date is not None and cancel.tranche_date not in dates:
-            listed = ", ".join(sorted(d.isoformat() for d in dates))
+            listed = ", ".join(fr_date(d) for d in sorted(dates))
             out.append(_problem(path, text, ("cancel", i, "tranche_date"),
                                 f"la convention « {cancel.convention} » n'a pas d'échéance le "
-                                f"{cancel.tranche_date.isoformat()} (échéances : {listed})",
+                                f"{fr_date(cancel.tranche_date)} (échéances : {listed})",
                                 "scenario-unknown-tranche"))
     for i, scale in enumerate(parsed.scale):
         if scale.member is not None and scale.member not in known.members:

@@ -43,6 +43,7 @@ from banquasso.terms.policy import Policy
 from banquasso.terms.rules import Breach
 from banquasso.terms.tmop import load_tmop, rate_cap
 from comptasso.books.facade import GroupBooks
+from comptasso.money import fr_date
 from comptasso.problems import ProblemsError
 
 ZERO = Decimal("0.00")
@@ -208,7 +209,7 @@ def _security(outlook: GroupOutlook, books: GroupBooks, policy: Policy, every: S
               candidate: AdvanceView, as_of: dt.date) -> Breach | None:
     if candidate.convention is None or candidate.tranche_date is None:
         return None
-    label = f"{candidate.convention} du {candidate.tranche_date.isoformat()}"
+    label = f"{candidate.convention} du {fr_date(candidate.tranche_date)}"
     if candidate.disbursement is not None:
         return None  # already paid: the tranche may have been received since; nothing more is committed
     security = next((s for s in tranche_securities(outlook, books, candidate.borrower, policy)

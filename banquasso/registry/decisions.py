@@ -140,7 +140,7 @@ def reject(desk: Desk, advance_id: str, by: str, reason: str) -> Outcome:
     def change(advance: Advance, _books: Callable[[], GroupBooks]) -> tuple[str, str] | None:
         if not by.strip() or not reason.strip():
             return "le rejet exige --by (qui rejette) et --reason (le motif)", codes.REASON_MISSING
-        advance.rejected_reason = f"{reason.strip()} ({by.strip()}, {desk.as_of.isoformat()})"
+        advance.rejected_reason = f"{reason.strip()} ({by.strip()}, {fr_date(desk.as_of)})"
         advance.closed_on = desk.as_of
         return None
     return _registry_only(desk, advance_id, "reject", change, f"{advance_id} rejetée : {reason}")

@@ -97,7 +97,7 @@ def _input_problem(desk: Desk, advance_id: str, on: dt.date, ref: str | None) ->
     """A movement dated after the desk's day, or a malformed bank reference: refused before anything."""
     if on > desk.as_of:
         return Outcome(None, (desk.problem(
-            f"{advance_id} : mouvement daté du {on.isoformat()}, après la date du jour {desk.as_of.isoformat()} "
+            f"{advance_id} : mouvement daté du {fr_date(on)}, après la date du jour {fr_date(desk.as_of)} "
             "(--as-of) : enregistrez-le le jour où la banque le passe", codes.MOVEMENT_AFTER_AS_OF, advance_id),))
     if ref is not None and not REF.match(ref):
         return Outcome(None, (desk.problem(
@@ -284,8 +284,8 @@ def disburse(desk: Desk, advance_id: str, on: dt.date, ref: str | None = None) -
     def prepare(session: Session, advance: Advance, books: GroupBooks) -> tuple[list[FileEdit], list[str], str]:
         if on >= advance.repay_on:
             raise _refuse(desk, snapshot(advance), advance_id,
-                          f"versement le {on.isoformat()} au plus tôt à la date de remboursement prévue "
-                          f"({advance.repay_on.isoformat()})", codes.MOVEMENT_INVALID)
+                          f"versement le {fr_date(on)} au plus tôt à la date de remboursement prévue "
+                          f"({fr_date(advance.repay_on)})", codes.MOVEMENT_INVALID)
         try:
             lines = schedule_lines(advance, on)
         except ScheduleError as exc:
@@ -330,12 +330,12 @@ def repay(desk: Desk, advance_id: str, amount: Decimal, on: dt.date, ref: str | 
         done = next((p for p in view.payments if p.event == event_key), None)
         if done is not None:
             if (done.date, done.total) == (on, amount):
-                already = (f"{advance_id} : remboursement de {fr_money(amount)} du {on.isoformat()} "
+                already = (f"{advance_id} : remboursement de {fr_money(amount)} du {fr_date(on)} "
                            f"(réf. {bank_ref}) déjà enregistré : rien à faire")
                 raise AbortError(Outcome(view, messages=(already,)))
             raise _refuse(desk, view, advance_id,
                           f"la référence « {bank_ref} » est déjà celle du remboursement de {fr_money(done.total)} "
-                          f"du {done.date.isoformat()} : un autre remboursement exige une autre --ref",
+                          f"du {fr_date(done.date)} : un autre remboursement exige une autre --ref",
                           codes.REF_CONFLICT)
         return Step(exclude=frozenset({event_key}))
 
@@ -360,11 +360,11 @@ def repay(desk: Desk, advance_id: str, amount: Decimal, on: dt.date, ref: str | 
 def _repay_problem(view: AdvanceView, amount: Decimal, on: dt.date) -> str | None:
     last = max(p.date for p in view.payments)
     if on < last:
-        return f"remboursement daté du {on.isoformat()}, avant le dernier mouvement de l'avance ({last.isoformat()})"
+        return f"remboursement daté du {fr_date(on)}, avant le dernier mouvement de l'avance ({fr_date(last)})"
     interest = accrued_interest(view, on)
     owed = view.outstanding + interest
     if amount > owed:
-        return (f"remboursement de {fr_money(amount)} supérieur à ce qui reste dû le {on.isoformat()} : "
+        return (f"remboursement de {fr_money(amount)} supérieur à ce qui reste dû le {fr_date(on)} : "
                 f"{fr_money(owed)} (capital {fr_money(view.outstanding)}, intérêts {fr_money(interest)})")
     return None
 
@@ -386,8 +386,8 @@ def confirm(desk: Desk, advance_id: str, event: str | None = None) -> Outcome:
         early = [p for p in pending if p.date > desk.as_of]
         if early:
             raise _refuse(desk, view, advance_id,
-                          f"le mouvement du {early[0].date.isoformat()} ({early[0].event}) n'a pas encore eu lieu "
-                          f"au {desk.as_of.isoformat()} : la banque ne peut pas l'avoir passé",
+                          f"le mouvement du {fr_date(early[0].date)} ({early[0].event}) n'a pas encore eu lieu "
+                          f"au {fr_date(desk.as_of)} : la banque ne peut pas l'avoir passé",
                           codes.MOVEMENT_AFTER_AS_OF)
         events = frozenset(p.event for p in pending)
         chosen.append(events)
@@ -434,7 +434,7 @@ def cancel(desk: Desk, advance_id: str, event: str, reason: str) -> Outcome:
                           codes.CANCEL_NOT_LAST)
         if last.confirmed_on is not None:
             raise _refuse(desk, view, advance_id,
-                          f"« {event} » est confirmé par la banque (le {last.confirmed_on.isoformat()}) et ne "
+                          f"« {event} » est confirmé par la banque (le {fr_date(last.confirmed_on)}) et ne "
                           "peut plus être annulé ; enregistrez le mouvement inverse réel", codes.CANCEL_CONFIRMED)
         return Step(exclude=frozenset({event}))
 

@@ -29,7 +29,7 @@ from banquasso.registry.snapshot import snapshot
 from banquasso.terms.schedule import ScheduleError, build_schedule
 from comptasso.books.facade import GroupBooks, open_books
 from comptasso.model.member import member_model
-from comptasso.money import cents, fr_money
+from comptasso.money import cents, fr_date, fr_money
 from comptasso.problems import Problem
 
 PLAN, MANUAL = "plan", "manual"
@@ -74,8 +74,8 @@ def check_proposal(desk: Desk, proposal: Proposal, books: GroupBooks | None) -> 
     if proposal.amount <= 0 or cents(proposal.amount) != proposal.amount:
         reasons.append(f"montant invalide {proposal.amount} : un montant positif, au centime, est attendu")
     if proposal.repay_on <= proposal.disburse_on:
-        reasons.append(f"le remboursement ({proposal.repay_on.isoformat()}) doit suivre le versement "
-                       f"({proposal.disburse_on.isoformat()})")
+        reasons.append(f"le remboursement ({fr_date(proposal.repay_on)}) doit suivre le versement "
+                       f"({fr_date(proposal.disburse_on)})")
     method = proposal.method or desk.policy.terms.default_method
     if method == "on-receipt" and proposal.convention is None:
         reasons.append("une avance remboursable à l'encaissement doit être garantie par une échéance de subvention")
@@ -85,7 +85,7 @@ def check_proposal(desk: Desk, proposal: Proposal, books: GroupBooks | None) -> 
             reasons.append(f"convention « {proposal.convention} » absente du livre de {proposal.borrower}")
         elif proposal.tranche_date is not None and not any(
                 t.convention == proposal.convention and t.due == proposal.tranche_date for t in book.tranches):
-            reasons.append(f"pas d'échéance le {proposal.tranche_date.isoformat()} pour la convention "
+            reasons.append(f"pas d'échéance le {fr_date(proposal.tranche_date)} pour la convention "
                            f"« {proposal.convention} »")
     return reasons
 
@@ -228,7 +228,7 @@ def _record_plan(desk: Desk, proposals: Sequence[Proposal]) -> list[Outcome]:
             if recorded:
                 listed = ", ".join(a.id for a in recorded)
                 raise AbortError(Outcome(None, messages=(
-                    f"le plan du {day.isoformat()} est déjà enregistré ({listed}) : rien à faire",)))
+                    f"le plan du {fr_date(day)} est déjà enregistré ({listed}) : rien à faire",)))
             earlier = list(session.scalars(select(Advance).where(
                 Advance.state == lifecycle.PROPOSED, Advance.proposed_on < day,
                 (Advance.origin == PLAN) | Advance.origin.is_(None)).order_by(Advance.id)))
@@ -239,7 +239,7 @@ def _record_plan(desk: Desk, proposals: Sequence[Proposal]) -> list[Outcome]:
                 if again is not None:
                     kept.add(again.id)
                     outcomes.append(Outcome(snapshot(again), messages=(
-                        f"{again.id} déjà proposée le {again.proposed_on.isoformat()} : conservée",)))
+                        f"{again.id} déjà proposée le {fr_date(again.proposed_on)} : conservée",)))
                     continue
                 advance = _new_advance(desk, session, proposal, PLAN)
                 session.add(advance)  # a dry run rolls everything back below, after numbering like a real one
@@ -254,7 +254,7 @@ def _record_plan(desk: Desk, proposals: Sequence[Proposal]) -> list[Outcome]:
                 before = snapshot(advance)
                 advance.state = lifecycle.after(advance.state, "supersede")
                 advance.closed_on = day
-                reason = f"remplacée par le plan du {day.isoformat()}"
+                reason = f"remplacée par le plan du {fr_date(day)}"
                 audit(session, desk, "supersede", advance.id, before, snapshot(advance), reason)
                 outcomes.append(Outcome(snapshot(advance), messages=(f"{advance.id} {reason}",)))
             if desk.dry_run:

@@ -21,7 +21,7 @@ from banquasso.registry.postings import EngineEntry, advance_entries, hops, prin
 from banquasso.registry.snapshot import ZERO, AdvanceView, PaymentView
 from banquasso.terms.policy import AccountsPolicy
 from comptasso.books.group import Group, Member
-from comptasso.money import fr_money
+from comptasso.money import fr_date, fr_money
 from comptasso.problems import Problem, at
 
 
@@ -98,7 +98,7 @@ def _check_event(view: AdvanceView, payment: PaymentView, side: str, member: Mem
     if not found:
         return [Problem(engine_file, 0, f"{where} : écriture absente du livre {side} {member.id} "
                                         f"(le registre l'a : {fr_money(payment.principal + payment.interest)} "
-                                        f"le {payment.date.isoformat()})", code=codes.RECONCILE_MISSING,
+                                        f"le {fr_date(payment.date)})", code=codes.RECONCILE_MISSING,
                         subject=view.id)]
     problems = []
     if len(found) > 1:
@@ -106,8 +106,8 @@ def _check_event(view: AdvanceView, payment: PaymentView, side: str, member: Mem
                                codes.RECONCILE_DUPLICATE, view.id))
     entry = found[0]
     if entry.date != payment.date:
-        problems.append(_coded(at(entry.meta, f"{where} : datée du {entry.date.isoformat()} dans le livre {side}, "
-                                              f"du {payment.date.isoformat()} au registre"),
+        problems.append(_coded(at(entry.meta, f"{where} : datée du {fr_date(entry.date)} dans le livre {side}, "
+                                              f"du {fr_date(payment.date)} au registre"),
                                codes.RECONCILE_DATE, view.id))
     if _legs(entry) != _expected_legs(expected):
         got = ", ".join(f"{a} {n}" for a, n in _legs(entry))

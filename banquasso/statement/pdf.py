@@ -129,6 +129,10 @@ def _due_soon(data: StatementData) -> list[Flowable]:
                                    numeric_from=2)]
 
 
+# parties and guarantee read as text (left), amount and dates as figures (right)
+PROPOSAL_ALIGN: tuple[pdfstyle.Align, ...] = ("LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT", "LEFT")
+
+
 def _proposal_widths(width: float) -> list[float]:
     """Columns of a table of proposals: id, parties (the rest), amount, two dates, security."""
     return [25 * mm, width - 127 * mm, 23 * mm, 19 * mm, 19 * mm, 41 * mm]
@@ -148,8 +152,7 @@ def _decisions(data: StatementData) -> list[Flowable]:
                      fr_date(view.repay_on), _security(view)])
     width = pdfstyle.content_width()
     total = sum((a.view.principal for a in data.decisions), Decimal(0))
-    return [*story, pdfstyle.table(rows, _proposal_widths(width),
-                                   numeric_from=2),
+    return [*story, pdfstyle.table(rows, _proposal_widths(width), align=PROPOSAL_ALIGN),
             _p(f"{len(data.decisions)} proposition(s), {fr_money(total)} au total. Le conseil de chaque prêteur "
                "approuve (banquasso advance approve, avec le numéro de sa délibération) ou rejette "
                "(banquasso advance reject) ; rien n'est versé avant son approbation.", st.small)]
@@ -214,7 +217,7 @@ def _plan(data: StatementData) -> list[Flowable]:
                          _p(f"{security.convention}, {fr_date(security.tranche_date)}", st.small)])
         rows[0][4] = "Rembour-\nsement"
         story.append(pdfstyle.table(rows, [34 * mm, 34 * mm, 23 * mm, 20 * mm, 20 * mm, width - 131 * mm],
-                                    numeric_from=2))
+                                    align=PROPOSAL_ALIGN))
     else:
         story.append(_p("Le plan ne propose aucune avance.", st.body))
     if plan.unmet:
@@ -313,8 +316,7 @@ def _proposed_block(data: StatementData, page: MemberPage) -> list[Flowable]:
         rows.append([view.id, _parties(data, view), fr_money(view.principal), fr_date(view.disburse_on),
                      fr_date(view.repay_on), _security(view)])
     width = pdfstyle.content_width()
-    return [*story, pdfstyle.table(rows, _proposal_widths(width),
-                                   numeric_from=2)]
+    return [*story, pdfstyle.table(rows, _proposal_widths(width), align=PROPOSAL_ALIGN)]
 
 
 def _member_page(data: StatementData, page: MemberPage) -> list[Flowable]:

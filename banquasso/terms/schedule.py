@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from comptasso.money import cents, money_json
+from comptasso.money import cents, fr_date, money_json
 
 METHODS = ("bullet", "on-receipt", "linear", "annuity")
 DAY_COUNTS = ("ACT/365", "30/360")
@@ -125,7 +125,7 @@ def _single_date(start: dt.date, method: str, months: int | None, end: dt.date |
         what = "la date d'encaissement (--repay-on)" if method == "on-receipt" else "une durée (--months ou --end)"
         raise ScheduleError(f"méthode « {method} » : il faut {what}")
     if day <= start:
-        raise ScheduleError(f"le remboursement ({day.isoformat()}) doit suivre le versement ({start.isoformat()})")
+        raise ScheduleError(f"le remboursement ({fr_date(day)}) doit suivre le versement ({fr_date(start)})")
     return day
 
 

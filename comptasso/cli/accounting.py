@@ -139,8 +139,8 @@ def _print_import(result: ImportResult, dry_run: bool) -> None:
 
 
 @click.command("import")
-@click.argument("member")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("member", metavar="MEMBRE")
+@click.argument("file", metavar="FICHIER", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--bank", "bank_id", default=None,
               help="Banque de rules/banks.toml (défaut : reconnue d'après le fichier).")
 @click.option("--account", default=None, help="Compte bancaire du livre (défaut : bank_account du membre).")
@@ -204,7 +204,7 @@ def _verify(path: Path, year: int | None, as_json: bool) -> None:
 
 
 @click.command("fec")
-@click.argument("member", required=False)
+@click.argument("member", metavar="[MEMBRE]", required=False)
 @click.option("--year", type=YEAR, default=None,
               help="Exercice à exporter, désigné par l'année de sa clôture (exercice_debut du membre).")
 @click.option("--encoding", type=click.Choice(ENCODINGS), default="utf-8", show_default=True,
@@ -257,7 +257,7 @@ def fec_command(member: str | None, year: int | None, encoding: str, verify_file
 
 
 @click.command("report")
-@click.argument("member")
+@click.argument("member", metavar="MEMBRE")
 @click.option("--year", type=YEAR, required=True,
               help="Exercice, désigné par l'année de sa clôture (exercice_debut du membre dans group.toml).")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -302,7 +302,7 @@ def annexe_pdf_path(accounts_pdf: Path) -> Path:
 
 
 @click.command("cloture")
-@click.argument("member")
+@click.argument("member", metavar="MEMBRE")
 @click.option("--year", type=YEAR, required=True,
               help="Exercice à clôturer, désigné par l'année de sa clôture (exercice_debut du membre).")
 @books_options

@@ -34,8 +34,19 @@ def catalogue() -> gettext.GNUTranslations:
     return gettext.GNUTranslations(mo)
 
 
+# click writes a value's type in capitals beside each option (`--lender TEXT`) and inside « 'x' is not a
+# valid integer »; those names are plain class attributes, not gettext strings (`file`, `directory` and
+# `path` are, and the catalogue has them).
+TYPE_NAMES = {"StringParamType": "texte", "UnprocessedParamType": "texte", "IntParamType": "entier",
+              "IntRange": "entier", "FloatParamType": "nombre", "FloatRange": "nombre",
+              "BoolParamType": "booléen", "File": "fichier", "DateTime": "date"}
+
+
 def speak_french() -> None:
     """Make click print its usage lines, errors and help frame in French (idempotent)."""
+    types = importlib.import_module("click.types")
+    for class_name, french_name in TYPE_NAMES.items():
+        getattr(types, class_name).name = french_name
     translations = catalogue()
     for name in CLICK_MODULES:
         module = importlib.import_module(f"click.{name}")

@@ -59,13 +59,13 @@ ISO_DATE = IsoDate()
 
 def ledgers_option(func: F) -> F:
     return click.option("--ledgers", "ledgers_dir", type=click.Path(file_okay=False, path_type=Path),
-                        default=Path("ledgers"), show_default=True,
+                        default=Path("ledgers"), show_default=True, metavar="DOSSIER",
                         help="Dossier des livres (contient group.toml).")(func)
 
 
 def rules_option(func: F) -> F:
     return click.option("--rules", "rules_dir", type=click.Path(file_okay=False, path_type=Path),
-                        default=Path("rules"), show_default=True,
+                        default=Path("rules"), show_default=True, metavar="DOSSIER",
                         help="Dossier des règles (funders.toml, pool.toml, plugins.toml).")(func)
 
 

@@ -21,7 +21,7 @@ from beancount.core.amount import Amount
 from comptasso.model.chart import pcg_number
 from comptasso.model.grants import Source
 from comptasso.model.previsions import Prevision, expected_occurrences
-from comptasso.money import cents
+from comptasso.money import cents, fr_date
 from comptasso.problems import Problem
 
 BUDGET = "budget"
@@ -105,7 +105,8 @@ def _values_problem(entry: data.Custom, prefix: str, values: Sequence[object]) -
         return _problem(entry, "malformed", f"budget « {prefix} » : dates de début et de fin attendues ; {SYNTAX}",
                         prefix)
     if end < start:
-        return _problem(entry, "period", f"budget « {prefix} » : la fin {end} précède le début {start}", prefix)
+        return _problem(entry, "period",
+                        f"budget « {prefix} » : la fin {fr_date(end)} précède le début {fr_date(start)}", prefix)
     if not isinstance(amount, Amount) or amount.number is None:
         return _problem(entry, "malformed", f"budget « {prefix} » : montant attendu ; {SYNTAX}", prefix)
     if amount.number < 0:

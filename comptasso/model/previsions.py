@@ -15,6 +15,7 @@ from beancount.core import data
 from beancount.core.amount import Amount
 
 from comptasso.model.grants import Source
+from comptasso.money import fr_date
 from comptasso.problems import Problem, at
 
 PREVISION = "prevision"
@@ -72,7 +73,7 @@ def parse_prevision(entry: data.Custom) -> Prevision | Problem:  # noqa: PLR0911
             return at(entry.meta, f"prévision « {label} » : « {frequency} » demande {what}, pas « {param} »")
         day = int(param)
     if end is not None and end < entry.date:
-        return at(entry.meta, f"prévision « {label} » : la date de fin {end} précède la prévision")
+        return at(entry.meta, f"prévision « {label} » : la date de fin {fr_date(end)} précède la prévision")
     return Prevision(entry.date, account, label, amount.number, amount.currency, frequency, day, on, end,
                      Source.of(entry.meta))
 

@@ -18,7 +18,7 @@ from typing import Any
 from beancount.core import data
 
 from comptasso.model.chart import has_prefix
-from comptasso.money import ZERO, cents
+from comptasso.money import ZERO, cents, fr_date
 from comptasso.problems import Problem, at
 from comptasso.reports.annual import closing_problems, posting_amount, transactions
 from comptasso.reports.fec import AUXILIARY_PREFIXES, invoice_link, opening_lines
@@ -146,7 +146,8 @@ def before_closing(entries: Sequence[data.Directive], period: FinancialYear, fol
     out: list[Problem] = []
     if closed_on < period.end:
         out.append(Problem(where, 0, f"exercice {period.label} non terminé : clôture possible à partir du "
-                                     f"{period.end:%d/%m/%Y} (--as-of {closed_on.isoformat()})", code="year-not-ended"))
+                                     f"{fr_date(period.end)} (livres lus au {fr_date(closed_on)}, --as-of)",
+                           code="year-not-ended"))
     if lock_path(folder, period).exists():
         out.append(Problem(str(lock_path(folder, period)), 0, f"exercice {period.label} déjà clôturé",
                            code="already-closed"))

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from reportlab.lib import colors
-from reportlab.lib.enums import TA_RIGHT
+from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
@@ -73,16 +73,20 @@ def escape(text: str) -> str:
 
 
 def table(rows: Sequence[Sequence[Any]], widths: Sequence[float], *, header_rows: int = 1,
-          bold_rows: Sequence[int] = (), band_rows: Sequence[int] = (), numeric_from: int = 1) -> Table:
+          bold_rows: Sequence[int] = (), band_rows: Sequence[int] = (), numeric_from: int = 1,
+          align: Sequence[Align] | None = None) -> Table:
     """A ruled table: header band, numbers right-aligned from column `numeric_from`, bold total rows.
 
-    Every text cell is a Paragraph, so a long name wraps inside its column instead of running over
-    the next one (tests/test_pdf_layout.py extracts the words of every page and finds no overlap).
+    `align` gives each column its own alignment (« LEFT », « RIGHT », « CENTER »), header included, for
+    a table whose text columns follow its numbers (a guarantee after the amounts); it replaces
+    `numeric_from`. Every text cell is a Paragraph, so a long name wraps inside its column instead of
+    running over the next one (tests/test_pdf_layout.py extracts the words of every page and finds no overlap).
     """
+    columns = column_alignments(len(widths), numeric_from, align)
     commands: list[tuple[Any, ...]] = [
         ("FONT", (0, 0), (-1, -1), FONT, 8.5),
         ("TEXTCOLOR", (0, 0), (-1, -1), INK),
-        ("ALIGN", (numeric_from, 0), (-1, -1), "RIGHT"),
+        *(("ALIGN", (column, 0), (column, -1), how) for column, how in enumerate(columns)),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
         ("LINEBELOW", (0, 0), (-1, -1), 0.25, RULE),
         ("TOPPADDING", (0, 0), (-1, -1), 2.5),
@@ -99,7 +103,7 @@ def table(rows: Sequence[Sequence[Any]], widths: Sequence[float], *, header_rows
     for row in band_rows:
         commands.append(("BACKGROUND", (0, row), (-1, row), BAND))
     bold = set(bold_rows) | set(range(header_rows))
-    cells = [[_cell(value, bold=index in bold, right=column >= numeric_from) for column, value in enumerate(row)]
+    cells = [[_cell(value, bold=index in bold, align=columns[column]) for column, value in enumerate(row)]
              for index, row in enumerate(rows)]
     result = Table(cells, colWidths=list(widths), repeatRows=header_rows, hAlign="LEFT")
     result.setStyle(TableStyle(commands))
@@ -107,21 +111,29 @@ def table(rows: Sequence[Sequence[Any]], widths: Sequence[float], *, header_rows
 
 
 CELL_PADDING = 3.0
+Align = Literal["LEFT", "RIGHT", "CENTER"]
+_ENUMS = {"LEFT": TA_LEFT, "RIGHT": TA_RIGHT, "CENTER": TA_CENTER}
 _CELL_STYLES = {
-    (False, False): ParagraphStyle("cell", fontName=FONT, fontSize=8.5, leading=10.5, textColor=INK),
-    (True, False): ParagraphStyle("cell_bold", fontName=BOLD, fontSize=8.5, leading=10.5, textColor=INK),
-    (False, True): ParagraphStyle("cell_right", fontName=FONT, fontSize=8.5, leading=10.5, textColor=INK,
-                                  alignment=TA_RIGHT),
-    (True, True): ParagraphStyle("cell_bold_right", fontName=BOLD, fontSize=8.5, leading=10.5, textColor=INK,
-                                 alignment=TA_RIGHT),
+    (bold, how): ParagraphStyle(f"cell_{'bold_' if bold else ''}{how.lower()}", fontName=BOLD if bold else FONT,
+                                fontSize=8.5, leading=10.5, textColor=INK, alignment=enum)
+    for bold in (False, True) for how, enum in _ENUMS.items()
 }
 
 
-def _cell(value: Any, *, bold: bool, right: bool) -> Any:
+def column_alignments(count: int, numeric_from: int, align: Sequence[Align] | None) -> tuple[Align, ...]:
+    """Each column's alignment: `align` as given, else left before `numeric_from` and right from it."""
+    if align is None:
+        return tuple("LEFT" if column < numeric_from else "RIGHT" for column in range(count))
+    if len(align) != count or any(how not in _ENUMS for how in align):
+        raise ValueError(f"alignement attendu pour chacune des {count} colonnes (LEFT, RIGHT, CENTER) : {list(align)}")
+    return tuple(align)
+
+
+def _cell(value: Any, *, bold: bool, align: Align) -> Any:
     """A text cell as a wrapping Paragraph; flowables and empty cells as they are."""
     if not isinstance(value, str) or not value:
         return value
-    return Paragraph(escape(value), _CELL_STYLES[(bold, right)])
+    return Paragraph(escape(value), _CELL_STYLES[(bold, align)])
 
 
 def content_width() -> float:
