@@ -86,7 +86,7 @@ def chart_svg(series: Series, element_id: str = "forecast-chart") -> str:
         upper = " ".join(f"{_px(x(d))},{_px(y(hi))}" for d, _, hi in series.band)
         lower = " ".join(f"{_px(x(d))},{_px(y(lo))}" for d, lo, _ in reversed(series.band))
         parts.append(f'<polygon class="band" points="{upper} {lower}" fill="#4a78c2" fill-opacity="0.18" '
-                     'stroke="none"><title>5e–95e centile des scénarios de délais</title></polygon>')
+                     'stroke="none"><title>5e–95e centile des tirages de délais</title></polygon>')
     floor_y = _px(y(series.floor))
     parts.append(f'<line class="floor" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{floor_y}" y2="{floor_y}" '
                  f'stroke="#c0392b" stroke-width="1.5" stroke-dasharray="6 4"><title>Plancher : '
@@ -104,7 +104,7 @@ def chart_svg(series: Series, element_id: str = "forecast-chart") -> str:
 
 def band_note(risk: GroupRisk) -> str:
     """The legend of the band: how many draws, and where it was widened by the delay model's past error."""
-    text = f"90 % des scénarios de délais ({risk.scenarios} tirages)"
+    text = f"90 % des tirages de délais ({risk.scenarios} tirages)"
     if not risk.widening:
         return text
     widened = ", ".join(f"{kind} à {horizon} j : ± {days} j" for (kind, horizon), days in sorted(risk.widening.items()))

@@ -92,7 +92,7 @@ def _cover(data: StatementData) -> list[Flowable]:
     story += [CondPageBreak(95 * mm), _p("Prévision du groupe sur 13 semaines", st.heading),
               forecast_chart(forecast.days, data.risk.group.band, forecast.floor, width=_chart_width(),
                              floor_label="Somme des planchers"),
-              _p(f"Bande : 5e et 95e centiles, jour par jour, de {data.risk.scenarios} scénarios de délais de "
+              _p(f"Bande : 5e et 95e centiles, jour par jour, de {data.risk.scenarios} tirages de délais de "
                  f"paiement des financeurs (tirés de leurs délais observés, graine {data.risk.seed}). Probabilité "
                  f"que le groupe passe sous la somme des planchers : "
                  f"{fr_number(data.risk.group.probability_below_floor * 100, 1)} %.", st.small)]
