@@ -75,7 +75,7 @@ def test_unknown_command_and_version_are_french(main: click.Group) -> None:
 
 def test_missing_argument_and_bad_value_are_french() -> None:
     missing = CliRunner().invoke(banquasso_main, ["advance", "repay"])
-    assert missing.exit_code == 2 and "Erreur : Argument manquant 'ADVANCE_ID'." in missing.output
+    assert missing.exit_code == 2 and "Erreur : Argument manquant 'AVANCE'." in missing.output
     bad_date = CliRunner().invoke(banquasso_main, ["plan", "--as-of", "30/11/2026"])
     assert bad_date.exit_code == 2
     assert "Erreur : Valeur invalide pour '--as-of' : date invalide « 30/11/2026 »" in bad_date.output

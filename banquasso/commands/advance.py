@@ -275,7 +275,7 @@ def _print_proposals(outcomes: list[Outcome], any_proposal: bool, desk: Desk, bo
 
 
 @advance_command.command("approve")
-@click.argument("advance_id")
+@click.argument("advance_id", metavar="AVANCE")
 @_common
 @click.option("--by", help="Qui approuve (nom du représentant du conseil du prêteur).")
 @click.option("--decision", help="Référence de la décision du conseil du prêteur (ex. CA-2026-11-12).")
@@ -321,7 +321,7 @@ def _tmop_warning(desk: Desk, decided_on: dt.date | None = None) -> None:
 
 
 @advance_command.command("reject")
-@click.argument("advance_id")
+@click.argument("advance_id", metavar="AVANCE")
 @_common
 @click.option("--by", help="Qui rejette.")
 @click.option("--reason", help="Motif du rejet.")
@@ -336,7 +336,7 @@ def reject_command(advance_id: str, ledgers_dir: Path, rules_dir: Path, as_of: d
 
 
 @advance_command.command("disburse")
-@click.argument("advance_id")
+@click.argument("advance_id", metavar="AVANCE")
 @_common
 @click.option("--on", "on", type=ISO_DATE, required=True, help="Date du virement (au plus tard --as-of).")
 @click.option("--ref", help="Référence de l'opération bancaire (défaut : date-montant) : "
@@ -354,7 +354,7 @@ def disburse_command(advance_id: str, ledgers_dir: Path, rules_dir: Path, as_of:
 
 
 @advance_command.command("confirm")
-@click.argument("advance_id")
+@click.argument("advance_id", metavar="AVANCE")
 @_common
 @click.option("--event", help="Confirmer un seul mouvement (ex. BQA-2026-0001/repay-1) ; défaut : tous.")
 @click.option("--by", help="Qui confirme (défaut : l'utilisateur).")
@@ -368,7 +368,7 @@ def confirm_command(advance_id: str, ledgers_dir: Path, rules_dir: Path, as_of: 
 
 
 @advance_command.command("repay")
-@click.argument("advance_id")
+@click.argument("advance_id", metavar="AVANCE")
 @_common
 @click.option("--amount", callback=_amount, required=True, help="Montant remboursé en euros (capital et intérêts).")
 @click.option("--on", "on", type=ISO_DATE, required=True,
@@ -387,7 +387,7 @@ def repay_command(advance_id: str, ledgers_dir: Path, rules_dir: Path, as_of: dt
 
 
 @advance_command.command("cancel")
-@click.argument("advance_id")
+@click.argument("advance_id", metavar="AVANCE")
 @_common
 @click.option("--event", help="Le mouvement à annuler (le dernier de l'avance, encore marqué !).")
 @click.option("--by", help="Qui annule.")
@@ -464,7 +464,7 @@ def _show_text(document: dict[str, Any], names: dict[str, str]) -> list[str]:
 
 
 @advance_command.command("show")
-@click.argument("advance_id")
+@click.argument("advance_id", metavar="AVANCE")
 @_common
 def show_command(advance_id: str, ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool) -> None:
     """Afficher une avance : conditions, état, échéancier, mouvements."""
@@ -514,7 +514,7 @@ def list_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_j
 
 
 @advance_command.command("convention")
-@click.argument("advance_id")
+@click.argument("advance_id", metavar="AVANCE")
 @_common
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
               help="Fichier PDF à écrire (défaut : reports/conventions/convention-ID.pdf à côté des livres).")

@@ -14,7 +14,7 @@ from comptasso.synthetic.group import DEFAULT_END, DEMO_SEED, build_group
 
 
 @click.command("generate")
-@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("out_dir", metavar="DOSSIER", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--members", type=click.IntRange(min=1), default=None,
               help="Nombre de membres synthétiques (sans cette option : le groupe de démonstration à 6 membres).")
 @click.option("--years", type=click.IntRange(1, 20), default=3, show_default=True,
@@ -24,9 +24,9 @@ from comptasso.synthetic.group import DEFAULT_END, DEMO_SEED, build_group
 @click.option("--as-of", "as_of", type=ISO_DATE, default=DEFAULT_END, show_default=True,
               help="Dernier jour des livres écrits (le groupe de démonstration s'arrête au 30/11/2026).")
 def generate_command(out_dir: Path, members: int | None, years: int, seed: int, as_of: date) -> None:
-    """Écrire le groupe de démonstration, ou un groupe synthétique, dans OUT_DIR.
+    """Écrire le groupe de démonstration, ou un groupe synthétique, dans DOSSIER.
 
-    OUT_DIR reçoit group.toml, group.beancount et un dossier par membre ; les fichiers existants
+    DOSSIER reçoit group.toml, group.beancount et un dossier par membre ; les fichiers existants
     sont réécrits, les autres ne sont pas touchés.
     """
     end = as_of
