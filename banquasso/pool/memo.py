@@ -33,8 +33,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from banquasso.registry.db import DB_URL_ENV, database_url, open_registry
-from banquasso.registry.desk import load_views
+from banquasso.registry.location import DB_URL_ENV, database_url
 from banquasso.terms.policy import Policy, load_policy
 from comptasso import problems
 from comptasso.books.facade import Exclusion, GroupBooks, default_cache_dir
@@ -74,6 +73,9 @@ def registry_state(ledgers_dir: Path) -> str:
     url = database_url(ledgers_dir)
     if not os.environ.get(DB_URL_ENV) and not Path(url.removeprefix("sqlite:///")).exists():
         return ""
+    from banquasso.registry.db import open_registry  # SQLAlchemy: only once the books are read (lazy)
+    from banquasso.registry.desk import load_views
+
     registry = open_registry(ledgers_dir, url)
     try:
         return url + "\n" + "\n".join(repr(v) for v in load_views(registry))
