@@ -12,9 +12,14 @@ from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from banquasso.registry.location import DB_URL_ENV, database_url, var_dir  # noqa: F401 (re-exported)
+from banquasso.registry.location import DB_URL_ENV, database_url, var_dir
 from banquasso.registry.models import audit_append_only
 
+# DB_URL_ENV, database_url and var_dir live in banquasso.registry.location (read without SQLAlchemy).
+__all__ = [
+    "DB_URL_ENV", "MIGRATIONS", "Registry", "alembic_config", "current_revision", "database_url", "make_engine",
+    "open_registry", "script_head", "upgrade", "var_dir",
+]
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _REVISION = re.compile(r"^(down_revision|revision)\s*=\s*['\"]?([\w-]+|None)['\"]?\s*$", re.MULTILINE)
 
