@@ -109,3 +109,55 @@ def test_the_quick_plan_path_does_not_import_the_solver(site: Site) -> None:
     assert json.loads(done.stdout) == json.loads(first.stdout)
     assert json.loads(done.stderr.strip().splitlines()[-1]) == []
     assert "Programme linéaire" not in done.stderr  # answered from the quick memo, nothing solved
+
+
+@contextmanager
+def counting_allocations() -> Iterator[list[int]]:
+    """Count every call of the allocation program (`banquasso.pool.allocation.allocate`)."""
+    from banquasso.pool import allocation
+
+    code = allocation.allocate.__code__
+    seen: list[int] = []
+
+    def profile(frame: FrameType, event: str, arg: Any) -> None:
+        if event == "call" and frame.f_code is code:
+            seen.append(1)
+
+    sys.setprofile(profile)
+    try:
+        yield seen
+    finally:
+        sys.setprofile(None)
+
+
+def test_the_second_statement_solves_nothing(site: Site, tmp_path: Path) -> None:
+    args = ["statement", "--ledgers", str(site.ledgers), "--rules", str(site.rules), "--as-of", AS_OF,
+            "--month", AS_OF[:7]]
+    pdfs = []
+    counts = []
+    for name in ("first", "second"):
+        pdf = tmp_path / f"{name}.pdf"
+        with counting_allocations() as seen:
+            done = CliRunner().invoke(banquasso, [*args, "-o", str(pdf)])
+        assert done.exit_code == 0, done.output
+        counts.append(len(seen))
+        pdfs.append(pdf.read_bytes())
+    assert counts[0] >= 1 and counts[1] == 0, counts
+    assert pdfs[0] == pdfs[1]
+    plan = CliRunner().invoke(banquasso, ["plan", *args[1:7], "--json"])  # the same day's plan: the memo answers
+    assert plan.exit_code == 0, plan.output
+
+
+def test_the_memo_key_is_the_same_in_every_process(site: Site) -> None:
+    """The key hashes the funders and plugins as read: a set's order follows the process's string hash."""
+    script = (
+        "import datetime as dt\nfrom pathlib import Path\n"
+        "from comptasso.books.facade import open_books\nfrom banquasso.terms.policy import load_policy\n"
+        "from banquasso.pool.memo import memo_key\n"
+        f"books, _ = open_books(Path({str(site.ledgers)!r}), Path({str(site.rules)!r}))\n"
+        f"policy, _ = load_policy(Path({str(site.rules)!r}))\n"
+        "print(memo_key('plan', books, policy, dt.date(2026, 11, 30), horizon=91))\n"
+    )
+    keys = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120,
+                           env={**os.environ, "PYTHONHASHSEED": seed}).stdout.strip() for seed in ("1", "2", "3")}
+    assert len(keys) == 1, keys
