@@ -247,33 +247,28 @@ class FundersHistory:
     accuracy: tuple[DelayAccuracy, ...]
 
 
-#: How many (day, ledgers' content) histories are kept; a save makes a new key, the old one ages out.
+#: How many (day, tranches, funders) histories are kept; a changed tranche makes a new key, the old one ages out.
 HISTORIES_KEPT = 8
 _HISTORIES: OrderedDict[Hashable, FundersHistory] = OrderedDict()
 _HISTORIES_LOCK = threading.Lock()
 
 
-def _history_key(books: GroupBooks, as_of: dt.date) -> Hashable:
-    """The content the funders' history depends on: the day, every member ledger's file digests, the funders."""
-    ledgers = tuple((m.id, books.ledgers[m.id].files.digests) for m in books.members)
-    return as_of, ledgers, repr(sorted(books.reference.funders.items()))
-
-
 def funders_history(books: GroupBooks, as_of: dt.date) -> FundersHistory:
-    """The delay model and its past error as of `as_of`, memoised on the content of the ledgers and funders.
+    """The delay model and its past error as of `as_of`, memoised on what they are learnt from.
 
-    The same figures as `read_group` (delays) and `outlook_accuracy` (the band's widening) compute: each
-    member's statuses come from its memoised model (`comptasso.model.member.member_model`), so after a save
-    only the saved member is read again.
+    The same figures as `read_group` (delays) and `outlook_accuracy` (the band's widening) compute, from
+    every member's tranche statuses (its memoised model, `comptasso.model.member.member_model`: after a
+    save only the saved member is read again) and the funders. The key is that content: a save that
+    changes no tranche nor receipt of a grant (an expense, a comment) finds the same history.
     """
-    key = _history_key(books, as_of)
+    statuses = {m.id: member_model(books.ledgers[m.id].entries, as_of).statuses for m in books.members}
+    funders = books.reference.funders
+    key = (as_of, tuple(funders.items()), tuple(statuses.items()))
     with _HISTORIES_LOCK:
         hit = _HISTORIES.get(key)
         if hit is not None:
             _HISTORIES.move_to_end(key)
             return hit
-    statuses = {m.id: read_member(m.id, books.ledgers[m.id].entries, as_of)[0].statuses for m in books.members}
-    funders = books.reference.funders
     history = FundersHistory(delay_model(statuses, funders, as_of),
                              delay_accuracy(delay_misses(statuses, funders, as_of)))
     with _HISTORIES_LOCK:
