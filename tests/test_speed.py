@@ -161,3 +161,14 @@ def test_the_memo_key_is_the_same_in_every_process(site: Site) -> None:
     keys = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120,
                            env={**os.environ, "PYTHONHASHSEED": seed}).stdout.strip() for seed in ("1", "2", "3")}
     assert len(keys) == 1, keys
+
+
+def test_the_first_pool_page_reads_the_plan_the_command_memoised(site: Site) -> None:
+    args = ["--ledgers", str(site.ledgers), "--rules", str(site.rules), "--as-of", AS_OF, "--json"]
+    for command in ("plan", "capacity"):
+        done = CliRunner().invoke(banquasso, [command, *args])
+        assert done.exit_code == 0, done.output
+    with counting_allocations() as seen:
+        page = site.client().get(f"/{site.group}/{EXT}/pool_data?as_of={AS_OF}")
+    assert page.status_code == 200
+    assert seen == [], "the pool page solved the plan again"
