@@ -6,19 +6,14 @@ import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from banquasso.commands.options import check_member, pool_horizon_option
-from banquasso.commands.schedule import policy_or_exit
-from banquasso.commands.whatif import scenario_option, scenarios_json, scenarios_line, scenarios_of_books
-from banquasso.forecast.daily import books_start, readable
-from banquasso.forecast.scenarios import Scenario
+from banquasso.commands.whatif import scenario_option, scenarios_json, scenarios_line
 from banquasso.pool.capacity import WINDOWS, Capacity
 from banquasso.pool.memo import recall_quick
-from banquasso.pool.plan import Plan, group_capacity, memoised_capacity, memoised_plan, plan_group
-from banquasso.terms.policy import Policy
-from comptasso.books.facade import GroupBooks
 from comptasso.cli.util import (
     as_of_option,
     books_options,
@@ -35,6 +30,12 @@ from comptasso.cli.util import (
 )
 from comptasso.money import fr_date, fr_money
 from comptasso.problems import ProblemsError
+
+if TYPE_CHECKING:  # the solver (scipy) and the registry (SQLAlchemy) are imported only when the books are read
+    from banquasso.forecast.scenarios import Scenario
+    from banquasso.pool.plan import Plan
+    from banquasso.terms.policy import Policy
+    from comptasso.books.facade import GroupBooks
 
 
 def _table(rows: Sequence[Sequence[str]], right: Sequence[bool]) -> str:
@@ -53,6 +54,8 @@ def _open(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, quiet: bool
 
     --as-of before the books start is a usage error.
     """
+    from banquasso.forecast.daily import books_start, readable
+
     books = load_usable(ledgers_dir, rules_dir, quiet=quiet, report=False)
     day = as_of or today()
     start = books_start(books)
@@ -65,6 +68,8 @@ def _open(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, quiet: bool
 def open_with_policy(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None,
                      quiet: bool) -> tuple[Policy, GroupBooks, dt.date]:
     """The pool policy (exit 1 when `pool.toml` is invalid, before any ledger is read), then `_open`."""
+    from banquasso.commands.schedule import policy_or_exit
+
     policy = policy_or_exit(rules_dir)
     books, day = _open(ledgers_dir, rules_dir, as_of, quiet)
     return policy, books, day
@@ -127,6 +132,9 @@ def plan_text(plan: Plan, names: dict[str, str] | None = None) -> str:
 def capacity_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool,
                      member: str | None, scenario_names: tuple[str, ...]) -> None:
     """Ce que chaque membre peut avancer, pour 30, 60, 90 ou 180 jours."""
+    from banquasso.commands.whatif import scenarios_of_books
+    from banquasso.pool.plan import group_capacity, memoised_capacity
+
     policy, books, day = open_with_policy(ledgers_dir, rules_dir, as_of, quiet=as_json)
     scenarios = scenarios_of_books(books, rules_dir, policy, day, scenario_names)
     try:
@@ -159,6 +167,8 @@ def only_member(capacity: Capacity, member: str) -> Capacity:
 def plan_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_json: bool, horizon: int,
                  scenario_names: tuple[str, ...]) -> None:
     """Les avances proposées et les besoins qui restent non couverts, avec leur raison."""
+    from banquasso.commands.schedule import policy_or_exit
+
     policy = policy_or_exit(rules_dir)
     recalled = (recall_quick("plan", ledgers_dir, rules_dir, as_of or today(), horizon=horizon)
                 if not scenario_names else None)
@@ -169,6 +179,9 @@ def plan_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | None, as_j
             click.echo(str(exclusion.warning()), err=True)
         excluded, names = [e.to_json() for e in front.excluded], dict(front.names)
     else:
+        from banquasso.commands.whatif import scenarios_of_books
+        from banquasso.pool.plan import memoised_plan, plan_group
+
         books, day = _open(ledgers_dir, rules_dir, as_of, quiet=as_json)
         scenarios = scenarios_of_books(books, rules_dir, policy, day, scenario_names)
         try:

@@ -131,8 +131,7 @@ class BanquAssoExtension(FavaExtensionBase):
             if key in self._cache:
                 cached, at = self._cache[key]
                 return Shown(cached, at, recomputing=False)
-        with self._pages.engine_lock:
-            result = compute()
+        result = compute()  # a member page never waits for the engine's lock (the plan): it does not read the plan
         computed_at = clock.now()
         with self._lock:
             if len(self._cache) >= CACHE_SIZE:

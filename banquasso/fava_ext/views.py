@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 from beancount.core import data
 
-from banquasso.forecast.advance_flows import read_group_with_advances
+from banquasso.forecast.advance_flows import read_group_with_advances, registry_flows
+from banquasso.forecast.backtest import DelayAccuracy, delay_accuracy, delay_misses
 from banquasso.forecast.daily import DEFAULT_HORIZON, GroupForecast, GroupOutlook, MemberForecast, forecast_outlook
-from banquasso.forecast.delays import DelayModel
-from banquasso.forecast.flows import OpenTranche, tranche_flow
+from banquasso.forecast.delays import DelayModel, delay_model
+from banquasso.forecast.flows import MemberBooks, OpenTranche, fixed_flows, read_member, tranche_flow
 from banquasso.forecast.risk import DEFAULT_SCENARIOS, DEFAULT_SEED, GroupRisk, widened_risk
 from banquasso.pool.capacity import Capacity
 from banquasso.pool.dependence import registry_dependence
@@ -26,6 +29,7 @@ from banquasso.registry.snapshot import AdvanceView
 from banquasso.statement.legal_pdf import decisions_text, long_date
 from banquasso.statement.legal_table import decisions_of
 from banquasso.terms.dependence import Dependence
+from banquasso.terms.floors import member_floor
 from banquasso.terms.policy import Policy, load_policy
 from banquasso.terms.rules import check_dependence
 from banquasso.watch.monitoring import AdvanceOnDay, advances_on, member_alerts
@@ -232,15 +236,84 @@ def _outlook(inputs: Inputs, as_of: dt.date) -> GroupOutlook:
     return outlook
 
 
+@dataclass(frozen=True)
+class FundersHistory:
+    """What the group's history says of the funders as of a day: the delay model and its past error.
+
+    Both are learnt over every member's tranches; a member page needs them, not the other members' forecasts.
+    """
+
+    delays: DelayModel
+    accuracy: tuple[DelayAccuracy, ...]
+
+
+#: How many (day, tranches, funders) histories are kept; a changed tranche makes a new key, the old one ages out.
+HISTORIES_KEPT = 8
+_HISTORIES: OrderedDict[Hashable, FundersHistory] = OrderedDict()
+_HISTORIES_LOCK = threading.Lock()
+
+
+def funders_history(books: GroupBooks, as_of: dt.date) -> FundersHistory:
+    """The delay model and its past error as of `as_of`, memoised on what they are learnt from.
+
+    The same figures as `read_group` (delays) and `outlook_accuracy` (the band's widening) compute, from
+    every member's tranche statuses (its memoised model, `comptasso.model.member.member_model`: after a
+    save only the saved member is read again) and the funders. The key is that content: a save that
+    changes no tranche nor receipt of a grant (an expense, a comment) finds the same history.
+    """
+    statuses = {m.id: member_model(books.ledgers[m.id].entries, as_of).statuses for m in books.members}
+    funders = books.reference.funders
+    key = (as_of, tuple(funders.items()), tuple(statuses.items()))
+    with _HISTORIES_LOCK:
+        hit = _HISTORIES.get(key)
+        if hit is not None:
+            _HISTORIES.move_to_end(key)
+            return hit
+    history = FundersHistory(delay_model(statuses, funders, as_of),
+                             delay_accuracy(delay_misses(statuses, funders, as_of)))
+    with _HISTORIES_LOCK:
+        _HISTORIES[key] = history
+        while len(_HISTORIES) > HISTORIES_KEPT:
+            _HISTORIES.popitem(last=False)
+    return history
+
+
+def member_outlook(inputs: Inputs, member_id: str, as_of: dt.date,
+                   history: FundersHistory) -> GroupOutlook:
+    """One member's outlook as `read_group_with_advances` builds it for the group, the others not read.
+
+    Its delays are the group's (`funders_history`); its fixed flows include the registry's advances as of
+    `as_of`. ProblemsError when the member's books cannot be read.
+    """
+    books = inputs.books
+    read, problems = read_member(member_id, books.ledgers[member_id].entries, as_of)
+    errors = [p for p in problems if p.is_error]
+    if errors:
+        raise ProblemsError(errors)
+    ledgers = {m.id: books.ledgers[m.id].entries for m in books.members}
+    extra = registry_flows(books.group.ledgers_dir, ledgers, as_of).get(member_id, [])
+    until = as_of + dt.timedelta(days=DEFAULT_HORIZON)
+    return GroupOutlook(
+        as_of, DEFAULT_HORIZON, (read,), {m.id: m.name for m in books.members},
+        {member_id: member_floor(read.payroll_12m, inputs.policy.floor)},
+        {member_id: tuple(fixed_flows(read, until, extra))}, history.delays)
+
+
 def member_page(inputs: Inputs, member_id: str, as_of: dt.date,
                 scenarios: int = DEFAULT_SCENARIOS, seed: int = DEFAULT_SEED) -> MemberPage:
-    """The member page: the forecast and risk of `banquasso forecast --risk`, tranches, advances, alerts."""
+    """The member page: the member's forecast and widened band, its tranches, advances and alerts.
+
+    Only this member is forecast and simulated (its own draws, seeded by `seed`): the funders' delays and
+    the band's widening come from the group's history (`funders_history`), the rest of the group is not
+    projected. `forecast` is therefore the forecast of this member alone.
+    """
     books = inputs.books
-    outlook = _outlook(inputs, as_of)
+    history = funders_history(books, as_of)
+    outlook = member_outlook(inputs, member_id, as_of, history)
     forecast = forecast_outlook(outlook)
-    risk = widened_risk(outlook, books.reference.funders, scenarios, seed)
+    risk = widened_risk(outlook, books.reference.funders, scenarios, seed, accuracy=history.accuracy)
     member = forecast.member(member_id)
-    mine = next(m for m in outlook.members if m.member_id == member_id)
+    mine: MemberBooks = outlook.members[0]
     entries = {m.id: books.ledgers[m.id].entries for m in books.members}
     known = advances_on(inputs.views, entries, as_of)
     rows = tuple(

@@ -22,6 +22,7 @@ what the result was computed from.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
@@ -33,8 +34,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from banquasso.registry.db import DB_URL_ENV, database_url, open_registry
-from banquasso.registry.desk import load_views
+from banquasso.registry.location import DB_URL_ENV, database_url
 from banquasso.terms.policy import Policy, load_policy
 from comptasso import problems
 from comptasso.books.facade import Exclusion, GroupBooks, default_cache_dir
@@ -74,16 +74,34 @@ def registry_state(ledgers_dir: Path) -> str:
     url = database_url(ledgers_dir)
     if not os.environ.get(DB_URL_ENV) and not Path(url.removeprefix("sqlite:///")).exists():
         return ""
+    from banquasso.registry.db import open_registry  # SQLAlchemy: only once the books are read (lazy)
+    from banquasso.registry.desk import load_views
+
     registry = open_registry(ledgers_dir, url)
     try:
-        return url + "\n" + "\n".join(repr(v) for v in load_views(registry))
+        return url + "\n" + "\n".join(stable_repr(v) for v in load_views(registry))
     finally:
         registry.close()
 
 
+def stable_repr(value: object) -> str:
+    """`repr`, the same in every process: sets and frozensets (whose order follows the per-process string
+    hash) are written sorted, inside dataclasses, mappings and sequences too."""
+    if isinstance(value, (set, frozenset)):
+        return "{" + ", ".join(sorted(stable_repr(v) for v in value)) + "}"
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        inner = ", ".join(f"{f.name}={stable_repr(getattr(value, f.name))}" for f in dataclasses.fields(value))
+        return f"{type(value).__name__}({inner})"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{stable_repr(k)}: {stable_repr(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(stable_repr(v) for v in value) + "]"
+    return repr(value)
+
+
 def books_state(books: GroupBooks) -> str:
     """The books as read: the group, the funders, and each member ledger's files with their SHA-256."""
-    lines = [repr(books.group), repr(books.reference)]
+    lines = [stable_repr(books.group), stable_repr(books.reference)]
     for member_id in sorted(books.ledgers):
         ledger = books.ledgers[member_id]
         lines.append(f"{member_id} {ledger.files.digests!r} {ledger.files.includes!r}")

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import partial
+from typing import TYPE_CHECKING
 
 from beancount.core import data
 
@@ -14,18 +15,6 @@ from banquasso.forecast.advance_flows import read_group_with_advances
 from banquasso.forecast.daily import MAX_HORIZON, GroupForecast, GroupOutlook, forecast_outlook, read_group
 from banquasso.forecast.flows import Flow
 from banquasso.forecast.scenarios import Scenario, apply_scenarios, excluded_lenders
-from banquasso.pool.allocation import (
-    Allocation,
-    AllocationInput,
-    BorrowerInput,
-    FiscalYear,
-    LenderInput,
-    Limits,
-    NeedInput,
-    SecurityInput,
-    active,
-    allocate,
-)
 from banquasso.pool.capacity import Capacity, down, member_capacity
 from banquasso.pool.dependence import books_dependence
 from banquasso.pool.guard import known_earmarked, opening_net_cash, tranche_securities
@@ -43,6 +32,16 @@ from banquasso.terms.rules import (  # noqa: F401 (fiscal_year_start: re-exporte
 from comptasso.books.facade import GroupBooks
 from comptasso.money import money_json
 from comptasso.problems import ProblemsError
+
+if TYPE_CHECKING:  # the allocation (scipy) is imported where a program is built or solved, not to read a plan
+    from banquasso.pool.allocation import (
+        Allocation,
+        AllocationInput,
+        BorrowerInput,
+        FiscalYear,
+        LenderInput,
+        SecurityInput,
+    )
 
 ZERO = Decimal("0.00")
 CAPACITY_HORIZON = 180
@@ -161,6 +160,8 @@ def fiscal_years(books: GroupBooks, member: str, forecast_days: Sequence[tuple[d
                  as_of: dt.date, policy: Policy) -> tuple[FiscalYear, ...]:
     """The member's own financial years (`exercice_debut`) over the forecast, with their legal net cash at
     the opening (`opening_net_cash`, the guard's) and what was lent in them."""
+    from banquasso.pool.allocation import FiscalYear
+
     who = books.group.member(member)
     first_day = as_of + dt.timedelta(days=1)
     out, index, horizon = [], 0, len(forecast_days)
@@ -180,6 +181,8 @@ def fiscal_years(books: GroupBooks, member: str, forecast_days: Sequence[tuple[d
 
 
 def _security_input(security: Security, as_of: dt.date) -> SecurityInput:
+    from banquasso.pool.allocation import SecurityInput
+
     return SecurityInput(security.member, f"{security.convention}@{security.tranche_date.isoformat()}",
                          (security.repay_on - as_of).days - 1, security.cap)
 
@@ -225,6 +228,8 @@ def plan_inputs(books: GroupBooks, policy: Policy, as_of: dt.date, horizon: int 
 
     A member below its floor on some day of the horizon borrows; every other member may lend.
     """
+    from banquasso.pool.allocation import AllocationInput, BorrowerInput, LenderInput, Limits, NeedInput
+
     window = min(MAX_HORIZON, horizon + policy.limits.max_days)
     if progress:
         progress(f"Prévision de trésorerie sur {window} jours…")
@@ -299,6 +304,8 @@ def plan_group(books: GroupBooks, policy: Policy, as_of: dt.date, horizon: int =
 
     The forecast includes the registry's approved and running advances, or `extra_flows` when given.
     """
+    from banquasso.pool.allocation import allocate
+
     inputs = plan_inputs(books, policy, as_of, horizon, progress, extra_flows, scenarios)
     problem, needs, securities, first_day = inputs.problem, inputs.needs, inputs.securities, inputs.first_day
     if progress:
@@ -344,6 +351,8 @@ def binding_reason(reason: str, legal_binds: Callable[[], bool]) -> str:
 def explain(problem: AllocationInput, allocation: Allocation, n: int,  # noqa: PLR0911 -- one return per reason
             need: Need, securities: Sequence[Security], policy: Policy) -> str:
     """The rule that stops the plan from covering more of a need (a key of REASONS)."""
+    from banquasso.pool.allocation import active
+
     later = [s for s in securities if s.member == need.member and s.repay_on > need.start and s.cap > 0]
     if not later:
         return "no-grant"
@@ -384,6 +393,8 @@ def _pair_room_left(problem: AllocationInput, allocation: Allocation, lender: st
 
 
 def _legal_room_left(problem: AllocationInput, allocation: Allocation, lender_index: int, day: int) -> Decimal:
+    from banquasso.pool.allocation import active
+
     lender = problem.lenders[lender_index]
     fy = next((f for f in lender.fiscal_years if f.first <= day <= f.last), None)
     if fy is None:

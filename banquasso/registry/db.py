@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,24 +12,16 @@ from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from banquasso.registry.location import DB_URL_ENV, database_url, var_dir
 from banquasso.registry.models import audit_append_only
 
-DB_URL_ENV = "BANQUASSO_DB_URL"
+# DB_URL_ENV, database_url and var_dir live in banquasso.registry.location (read without SQLAlchemy).
+__all__ = [
+    "DB_URL_ENV", "MIGRATIONS", "Registry", "alembic_config", "current_revision", "database_url", "make_engine",
+    "open_registry", "script_head", "upgrade", "var_dir",
+]
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _REVISION = re.compile(r"^(down_revision|revision)\s*=\s*['\"]?([\w-]+|None)['\"]?\s*$", re.MULTILINE)
-
-
-def var_dir(ledgers_dir: Path) -> Path:
-    """`var/` beside the ledgers folder: registry, locks and write journal (never inside ledgers/)."""
-    return Path(ledgers_dir).resolve().parent / "var"
-
-
-def database_url(ledgers_dir: Path) -> str:
-    """`$BANQUASSO_DB_URL` when set, else SQLite at `var/banquasso.db` beside the ledgers folder."""
-    url = os.environ.get(DB_URL_ENV, "").strip()
-    if url:
-        return url
-    return f"sqlite:///{var_dir(ledgers_dir) / 'banquasso.db'}"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

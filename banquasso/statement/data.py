@@ -19,7 +19,7 @@ from banquasso.forecast.delays import DelayModel
 from banquasso.forecast.flows import MemberBooks, tranche_flow
 from banquasso.forecast.risk import DEFAULT_SCENARIOS, DEFAULT_SEED, GroupRisk, RiskFigures, widened_risk
 from banquasso.pool.capacity import WINDOWS, Capacity
-from banquasso.pool.plan import Plan, group_capacity, plan_group
+from banquasso.pool.plan import Plan, group_capacity, memoised_capacity, memoised_plan, plan_group
 from banquasso.registry import lifecycle
 from banquasso.registry.balance import DueLine
 from banquasso.registry.db import DB_URL_ENV, Registry, database_url, open_registry
@@ -262,12 +262,17 @@ def gather(
     scenarios: int = DEFAULT_SCENARIOS,
     seed: int = DEFAULT_SEED,
     progress: Progress | None = None,
+    memo: bool = False,
 ) -> StatementData:
     """The statement of `month` from the books as of its last day (or `today` if earlier).
 
     The forecast includes the registry's approved and running advances; the Monte Carlo band is
     seeded, so the same books and registry give the same numbers. Raises MonthError for a month
     without books and ProblemsError when the books cannot be read.
+
+    `memo`: `views` are the group's own registry as of the books' date (what `prepare` reads beside the
+    ledgers), so the capacity and the plan are those of `banquasso capacity` and `banquasso plan` for
+    that day, answered from their memo (`banquasso.pool.memo`) when no input changed.
     """
     day = books_date(month, today, books_start(books))
     entries: dict[str, list[data.Directive]] = {m.id: books.ledgers[m.id].entries for m in books.members}
@@ -282,7 +287,7 @@ def gather(
     if progress:
         progress(f"Simulation de {scenarios} scénarios de délais de paiement…")
     risk = widened_risk(outlook, books.reference.funders, scenarios, seed)
-    capacity = group_capacity(books, policy, day)
+    capacity = memoised_capacity(books, policy, day) if memo else group_capacity(books, policy, day)
     advances = advances_on(known_views, entries, day)
     names = {m.id: m.name for m in books.members}
     funders = {fid: f.name for fid, f in books.reference.funders.items()}
@@ -301,7 +306,8 @@ def gather(
     report = accuracy(snapshots, entries, day, [m.id for m in books.members])
     if progress:
         progress("Plan d'avances du jour…")
-    plan = plan_group(books, policy, day, extra_flows=extra)
+    plan = (memoised_plan(books, policy, day, progress=progress) if memo
+            else plan_group(books, policy, day, extra_flows=extra))
     return StatementData(books.group.name, month, day, forecast, risk, capacity, advances, tuple(pages),
                          _annex(books, policy, known_views, day), report, names, plan)
 
@@ -353,7 +359,7 @@ def prepare(
         finally:
             opened.close()
     try:
-        return gather(books, policy, month, today, views, snapshots, progress=progress), []
+        return gather(books, policy, month, today, views, snapshots, progress=progress, memo=registry is None), []
     except ProblemsError as exc:
         return None, exc.problems
 
