@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from banquasso.fava_ext.worker import Pages
+from banquasso.pool import allocation as allocation_module
 from banquasso.pool import plan as plan_module
 from tests.test_fava_ext import AS_OF, EXT, Site, text_of
 
@@ -94,7 +95,7 @@ def test_the_pool_page_answers_from_the_memo_without_the_solver(site: Site,
     def no_solver(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("the solver ran")
 
-    monkeypatch.setattr(plan_module, "allocate", no_solver)
+    monkeypatch.setattr(allocation_module, "allocate", no_solver)  # plan.py imports it when it solves
     _extension(site)._pages = Pages()  # a fresh server process: nothing in memory, the memo on disk
     again = _pool(site)
     assert again["plan"] == before["plan"] and again["capacity"] == before["capacity"]
