@@ -93,6 +93,7 @@ def test_the_member_page_answers_while_the_engine_lock_is_held(site: Site) -> No
 
 
 def test_the_quick_plan_path_does_not_import_the_solver(site: Site) -> None:
+    """Nor the registry's ORM: reading a memoised plan needs neither scipy nor SQLAlchemy."""
     args = ["plan", "--ledgers", str(site.ledgers), "--rules", str(site.rules), "--as-of", AS_OF, "--json"]
     first = CliRunner().invoke(banquasso, args)
     assert first.exit_code == 0, first.output
@@ -100,7 +101,7 @@ def test_the_quick_plan_path_does_not_import_the_solver(site: Site) -> None:
         "import sys\n"
         "from banquasso.commands.main import main\n"
         f"main({args!r}, standalone_mode=False)\n"
-        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] == 'scipy'"
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('scipy', 'sqlalchemy')"
         " or m in ('banquasso.pool.allocation', 'banquasso.pool.solver'))), file=sys.stderr)\n"
     )
     done = subprocess.run([sys.executable, "-c", "import json\n" + script], capture_output=True, text=True,

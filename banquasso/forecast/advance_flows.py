@@ -15,8 +15,7 @@ from banquasso.forecast.daily import GroupOutlook, read_group
 from banquasso.forecast.flows import Flow
 from banquasso.registry import lifecycle
 from banquasso.registry.balance import due_lines, remaining_lines, securing_receipt
-from banquasso.registry.db import DB_URL_ENV, database_url, open_registry
-from banquasso.registry.desk import load_views
+from banquasso.registry.location import DB_URL_ENV, database_url
 from banquasso.registry.snapshot import AdvanceView
 from banquasso.terms.policy import FloorPolicy
 from comptasso.books.facade import GroupBooks
@@ -72,6 +71,9 @@ def registry_flows(ledgers_dir: Path, ledgers: Mapping[str, Sequence[data.Direct
     url = database_url(ledgers_dir)
     if not os.environ.get(DB_URL_ENV) and not Path(url.removeprefix("sqlite:///")).exists():
         return {}
+    from banquasso.registry.db import open_registry  # SQLAlchemy only when there is a registry to read
+    from banquasso.registry.desk import load_views
+
     registry = open_registry(ledgers_dir, url)
     try:
         return advance_flows(load_views(registry, as_of), ledgers, as_of)

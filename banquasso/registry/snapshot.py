@@ -5,10 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from banquasso.registry import lifecycle
-from banquasso.registry.models import Advance
 from banquasso.terms.schedule import ScheduleLine
+
+if TYPE_CHECKING:  # a view is read without the ORM: reading a memoised plan never imports SQLAlchemy
+    from banquasso.registry.models import Advance
 
 ZERO = Decimal("0.00")
 
