@@ -285,7 +285,7 @@ def gather(
         raise ProblemsError(problems)
     forecast = forecast_outlook(outlook)
     if progress:
-        progress(f"Simulation de {scenarios} scénarios de délais de paiement…")
+        progress(f"Simulation de {scenarios} tirages des délais de paiement…")
     risk = widened_risk(outlook, books.reference.funders, scenarios, seed)
     capacity = memoised_capacity(books, policy, day) if memo else group_capacity(books, policy, day)
     advances = advances_on(known_views, entries, day)
