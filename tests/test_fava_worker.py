@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -132,3 +133,47 @@ def test_after_a_save_the_pool_page_shows_the_previous_plan_marked(site: Site,
     assert after["plan"]["total_need"] != before["plan"]["total_need"]
     html = text_of(site.client().get(f"/{site.group}/{EXT}/?as_of={AS_OF}").get_data(as_text=True))
     assert "recalcul en cours" not in html
+
+
+def test_a_large_groups_pool_page_is_solved_in_a_child_process(site: Site,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The child (`banquasso plan` and `capacity`, forced here by BANQUASSO_PLAN_IN_CHILD=1) fills the memo;
+    Fava's own process reads the plan without ever running the solver, and shows what `plan --json` says."""
+    from click.testing import CliRunner
+
+    from banquasso.commands.main import main as banquasso
+    from banquasso.fava_ext import child_solve
+
+    monkeypatch.setenv(child_solve.CHILD_ENV, "1")
+    ran: list[list[str]] = []
+    real = child_solve.solve_in_child
+
+    def counted(ledgers_dir: Path, rules_dir: Path, as_of: dt.date) -> bool:
+        ran.append([str(ledgers_dir), as_of.isoformat()])
+        return real(ledgers_dir, rules_dir, as_of)
+
+    def no_solver(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the solver ran in Fava's process")
+
+    monkeypatch.setattr(child_solve, "solve_in_child", counted)
+    monkeypatch.setattr(allocation_module, "allocate", no_solver)
+    page = _pool(site)
+    assert ran == [[str(site.ledgers), AS_OF]]
+    monkeypatch.undo()
+    cli = CliRunner().invoke(banquasso, ["plan", "--ledgers", str(site.ledgers), "--rules", str(site.rules),
+                                         "--as-of", AS_OF, "--json"])
+    assert cli.exit_code == 0, cli.output
+    plan = json.loads(cli.stdout)
+    assert [a["amount"] for a in page["plan"]["advances"]] == [a["amount"] for a in plan["advances"]]
+    assert page["plan"]["total_unmet"] == plan["total_unmet"]
+
+
+def test_the_child_is_for_large_groups_unless_forced(monkeypatch: pytest.MonkeyPatch) -> None:
+    from banquasso.fava_ext import child_solve
+
+    monkeypatch.delenv(child_solve.CHILD_ENV, raising=False)
+    assert not child_solve.wanted(child_solve.CHILD_MEMBERS - 1) and child_solve.wanted(child_solve.CHILD_MEMBERS)
+    monkeypatch.setenv(child_solve.CHILD_ENV, "0")
+    assert not child_solve.wanted(500)
+    monkeypatch.setenv(child_solve.CHILD_ENV, "1")
+    assert child_solve.wanted(2)

@@ -23,6 +23,7 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
 from banquasso.commands.forecast import forecast_json
+from banquasso.fava_ext import child_solve
 from banquasso.fava_ext.chart import Series, band_note, chart_svg
 from banquasso.fava_ext.tranche_form import FormResult, check_form, directive_lines, insert_after_grant
 from banquasso.fava_ext.views import (
@@ -143,6 +144,8 @@ class BanquAssoExtension(FavaExtensionBase):
     def _compute(kind: str, inputs: Inputs, place: Place, day: dt.date) -> MemberPage | PoolPage:
         if kind == "member" and place.member_id is not None:
             return member_page(inputs, place.member_id, day)
+        if child_solve.wanted(len(inputs.books.members)):  # a large group: the solver's memory is a child's
+            child_solve.solve_in_child(place.ledgers_dir, place.rules_dir, day)
         return pool_page(inputs, day)
 
     def after_load_file(self) -> None:
