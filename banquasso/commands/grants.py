@@ -96,10 +96,6 @@ def files_text(day: dt.date, members: Sequence[MemberFiles], model: DelayModel) 
     return "\n".join(out)
 
 
-def _member_option(books: GroupBooks, member: str | None) -> None:
-    check_member(member, books.group.ids)
-
-
 @click.command("subventions")
 @books_options
 @as_of_option
@@ -109,7 +105,7 @@ def subventions_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | Non
                         member: str | None) -> None:
     """Chaque convention de subvention : état, reçu, attendu, délais, compte rendu financier."""
     books = load_usable(ledgers_dir, rules_dir, member=member, quiet=as_json)
-    _member_option(books, member)
+    check_member(member, books.group.ids)
     day = as_of or today()
     members, model = group_files(books, day, member)
     if as_json:
@@ -132,7 +128,7 @@ def compte_rendu_command(ledgers_dir: Path, rules_dir: Path, as_of: dt.date | No
                          member: str | None, pdf_path: Path | None) -> None:
     """Le compte rendu financier (CERFA 15059) d'une convention : charges et produits de l'action."""
     books = load_usable(ledgers_dir, rules_dir, member=member, quiet=as_json)
-    _member_option(books, member)
+    check_member(member, books.group.ids)
     day = as_of or today()
     members, _ = group_files(books, day, member)
     found = [(m, f) for m in members for f in m.files if f.grant.convention == reference]
