@@ -127,3 +127,57 @@ def test_the_ledger_list_filter_reaches_page_and_api(tmp_path: Path) -> None:
     api = app.test_client().get("/un/api/ledger_data").get_json()
     assert api["data"]["other_ledgers"] == []
     assert "Deux" not in app.test_client().get("/un/income_statement/").get_data(as_text=True)
+
+
+def _append(main: Path, text: str) -> None:
+    import os
+
+    main.write_text(main.read_text(encoding="utf-8") + text, encoding="utf-8")
+    stamp = main.stat().st_mtime_ns + 5_000_000_000  # a later stamp, whatever the file system's resolution
+    os.utime(main, ns=(stamp, stamp))
+
+
+def test_a_deferring_request_leaves_the_reload_to_the_next_one(bare: tuple[Flask, Path, Path]) -> None:
+    """Fava reloads a changed ledger in the request; a deferring one answers first, the next one reloads."""
+    from flask import request
+
+    app, main, _outside = bare
+    deferred = fava.defer_reloads(app, lambda: request.args.get("defer") == "1")
+    assert app.before_request_funcs[None][0] == deferred.before_request
+    [(slug, ledger)] = fava.ledgers(app)
+    client = app.test_client()
+    loaded = ledger.all_entries
+    _append(main, '2026-01-04 * "Deuxième apport"\n  Assets:512-Banque   5.00 EUR\n  Equity:102-Fonds\n')
+    assert client.get(f"/{slug}/income_statement/?defer=1").status_code == 200
+    assert ledger.all_entries is loaded and deferred.pending(ledger)  # not reloaded, the change kept
+    assert client.get(f"/{slug}/income_statement/?defer=1").status_code == 200
+    assert ledger.all_entries is loaded
+    assert client.get(f"/{slug}/income_statement/").status_code == 200  # Fava's page: reloaded now
+    assert ledger.all_entries is not loaded and len(ledger.all_entries) == len(loaded) + 1
+    assert not deferred.pending(ledger)
+
+
+def test_fava_s_change_poll_still_learns_of_a_deferred_change(bare: tuple[Flask, Path, Path]) -> None:
+    from flask import request
+
+    app, main, _outside = bare
+    deferred = fava.defer_reloads(app, lambda: request.args.get("defer") == "1")
+    [(slug, ledger)] = fava.ledgers(app)
+    client = app.test_client()
+    loaded = ledger.all_entries
+    _append(main, "; une ligne de plus\n")
+    client.get(f"/{slug}/income_statement/?defer=1")
+    assert deferred.pending(ledger)
+    changed = client.get(f"/{slug}/api/changed").get_json()
+    assert changed["data"] is True and ledger.all_entries is not loaded  # the poll reloads and says so
+    assert client.get(f"/{slug}/api/changed").get_json()["data"] is False
+
+
+def test_without_a_change_a_deferring_request_keeps_nothing(bare: tuple[Flask, Path, Path]) -> None:
+    from flask import request
+
+    app, _main, _outside = bare
+    deferred = fava.defer_reloads(app, lambda: request.args.get("defer") == "1")
+    [(slug, ledger)] = fava.ledgers(app)
+    app.test_client().get(f"/{slug}/income_statement/?defer=1")
+    assert not deferred.pending(ledger)

@@ -177,3 +177,45 @@ def test_the_child_is_for_large_groups_unless_forced(monkeypatch: pytest.MonkeyP
     assert not child_solve.wanted(500)
     monkeypatch.setenv(child_solve.CHILD_ENV, "1")
     assert child_solve.wanted(2)
+
+
+def _touch_later(path: Path, text: str) -> None:
+    import os
+
+    path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
+    stamp = path.stat().st_mtime_ns + 5_000_000_000  # later than anything Fava has seen
+    os.utime(path, ns=(stamp, stamp))
+
+
+def test_after_a_save_the_pool_page_does_not_wait_for_fava_to_reload_the_group_view(site: Site) -> None:
+    """The group view's BanquAsso pages read the files: Fava's reload of the view waits for Fava's own pages."""
+    client = site.client()
+    before = _pool(site)
+    group_ledger = site.app.config["LEDGERS"][site.group]
+    velo_ledger = site.app.config["LEDGERS"][site.velo]
+    loaded, velo_loaded = group_ledger.all_entries, velo_ledger.all_entries
+    _touch_later(site.ledgers / "velo-gap" / "main.beancount",
+                 '\n2026-11-01 custom "prevision" Expenses:641-Salaires "Prime" -3000.00 EUR "unique" 2026-12-05\n')
+    try:
+        during = _pool(site)
+        assert during["recomputing"] is True and during["plan"] == before["plan"]
+        assert client.get(f"/{site.group}/{EXT}/?as_of={AS_OF}").status_code == 200
+        assert client.get(f"/{site.group}/{EXT}/indicateurs?as_of={AS_OF}").status_code == 200
+        assert group_ledger.all_entries is loaded  # Fava has not reloaded the 200-member-sized view
+        assert client.get(f"/{site.velo}/{EXT}/?as_of={AS_OF}").status_code == 200
+        assert velo_ledger.all_entries is not velo_loaded  # a member's page reloads its member, as Fava does
+    finally:
+        _extension(site)._pages.wait(30)
+    assert client.get(f"/{site.group}/income_statement/").status_code == 200
+    assert group_ledger.all_entries is not loaded  # Fava's own page of the group view reloads it
+    after = _pool(site)
+    assert after["plan"]["total_need"] != before["plan"]["total_need"]
+
+
+def test_only_the_group_view_s_file_reading_pages_defer_fava_s_reload(site: Site) -> None:
+    group = _extension(site)
+    velo = next(e for e in site.app.config["LEDGERS"][site.velo].extensions._exts if e.name == "BanquAssoExtension")
+    with site.app.test_request_context(f"/{site.group}/{EXT}/pool"):
+        assert group.defers_reload("pool") and group.defers_reload("") and group.defers_reload("pool_data")
+        assert not group.defers_reload("budget") and not group.defers_reload("tranches")
+        assert not velo.defers_reload("") and not velo.defers_reload("forecast_data")

@@ -52,9 +52,13 @@ from comptasso.web.access import User, current_user
 from comptasso.web.serve import AS_OF_CONFIG, RULES_CONFIG
 
 FORM_KEY = "banquasso_tranche_form"
+PLACE_KEY = "banquasso_places"
 CACHE_SIZE = 8
 #: The pages computed in the background after a save (the pool page runs the solver; a member page does not).
 BACKGROUND_KINDS = frozenset({"group"})
+#: The group view's pages that read the books from the files (`read_inputs`, `open_books`), not Fava's loaded
+#: entries: they answer without waiting for Fava to reload the 200-member view after a save ('' is the report).
+FILE_READING_GROUP_PAGES = frozenset({"", "pool", "pool_data", "indicateurs", "comptes", "scenarios"})
 
 _Endpoint = TypeVar("_Endpoint", bound=Callable[..., Any])
 
@@ -92,14 +96,15 @@ class BanquAssoExtension(FavaExtensionBase):
     # --------------------------------------------------------------------------------- where and when
 
     def place(self) -> Place | None:
-        """Where this Fava ledger sits in the group (None when no group.toml is found above it)."""
+        """Where this Fava ledger sits in the group (None when no group.toml is found above it); once per request."""
         path = Path(self.ledger.beancount_file_path).resolve()
-        folder = ledgers_folder(path)
-        if folder is None:
-            return None
-        group, _ = load_group(folder)
-        member = next((m.id for m in group.members if m.ledger.resolve() == path), None) if group else None
-        return Place(folder, rules_folder(folder, current_app.config.get(RULES_CONFIG)), member)
+        known: dict[Path, Place | None] | None = getattr(g, PLACE_KEY, None)  # Fava's `g` has no setdefault
+        if known is None:
+            known = {}
+            setattr(g, PLACE_KEY, known)
+        if path not in known:
+            known[path] = _place_of(path)
+        return known[path]
 
     def as_of(self) -> tuple[dt.date, str]:
         """The page's day (`?as_of=AAAA-MM-JJ`, default `comptasso serve --as-of` or today) and a message if wrong."""
@@ -147,6 +152,17 @@ class BanquAssoExtension(FavaExtensionBase):
         if child_solve.wanted(len(inputs.books.members)):  # a large group: the solver's memory is a child's
             child_solve.solve_in_child(place.ledgers_dir, place.rules_dir, day)
         return pool_page(inputs, day)
+
+    def defers_reload(self, endpoint: str) -> bool:
+        """Whether this page may answer before Fava reloads this ledger (comptasso.web.fava_adapter.DeferredReloads).
+
+        Only the group view's pages that read the books themselves: a member's page shows Fava's
+        source hash for its form, and Fava reloads one member in a fraction of a second.
+        """
+        if endpoint not in FILE_READING_GROUP_PAGES:
+            return False
+        place = self.place()
+        return place is not None and place.member_id is None
 
     def after_load_file(self) -> None:
         with self._lock:  # the pool page's latest result stays: it is shown, marked, while recomputed
@@ -357,6 +373,15 @@ class BanquAssoExtension(FavaExtensionBase):
                                  request.args.get("year", ""))
         content = Markup(self.jinja_env.get_template("bqa_annual_page.html").render(**context))  # noqa: S704
         return render_template("_layout.html", content=content, page_title="Comptes annuels")
+
+
+def _place_of(path: Path) -> Place | None:
+    folder = ledgers_folder(path)
+    if folder is None:
+        return None
+    group, _ = load_group(folder)
+    member = next((m.id for m in group.members if m.ledger.resolve() == path), None) if group else None
+    return Place(folder, rules_folder(folder, current_app.config.get(RULES_CONFIG)), member)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ upgrade that changes it fails that test file, not the server.
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from http import HTTPStatus
@@ -278,3 +279,78 @@ def load_with(path: Path, load: Callable[[], tuple[list[Any], list[Any], dict[st
 
     load_uncached.comptasso_loader = True  # type: ignore[attr-defined]
     setattr(core, "load_uncached", load_uncached)  # noqa: B010
+
+
+#: Fava's endpoints of an extension's pages: its report (`/<bfile>/extension/<name>/`) and its endpoints.
+EXTENSION_REPORT = "extension_report"
+EXTENSION_ENDPOINT = "extension_endpoint"
+#: The method by which a Fava extension says that a page of it reads the files itself (see `defer_reloads`).
+DEFERS_RELOAD = "defers_reload"
+
+
+def request_extension_page() -> tuple[Any, str] | None:
+    """(extension, endpoint) when the request is an extension's page ('' for its report), else None."""
+    ledger = request_ledger()
+    if ledger is None or request.endpoint not in {EXTENSION_REPORT, EXTENSION_ENDPOINT}:
+        return None
+    args = request.view_args or {}
+    extension = ledger.extensions.get_extension(str(args.get("extension_name", "")))
+    if extension is None:
+        return None
+    return extension, str(args.get("endpoint", "")) if request.endpoint == EXTENSION_ENDPOINT else ""
+
+
+def extension_defers_reload() -> bool:
+    """Whether the request's extension page says it reads the files itself (`defers_reload(endpoint)` → True)."""
+    page = request_extension_page()
+    if page is None:
+        return False
+    extension, endpoint = page
+    defers = getattr(extension, DEFERS_RELOAD, None)
+    return bool(defers(endpoint)) if callable(defers) else False
+
+
+class DeferredReloads:
+    """Let a page that reads the files itself answer without waiting for Fava to reload its ledger.
+
+    Before each request Fava checks its ledger's files and, when one changed, reloads the whole
+    ledger in that request (`FavaLedger.changed`): for the group view of 200 members that is 13 s.
+    A page that does not read Fava's loaded entries (the pool page computes from the files, through
+    its own caches) need not wait for it. For such a request (`defers()` is true) the change the
+    watcher noticed is taken and kept here; the first later request on that ledger that does not
+    defer gives it back to the watcher, so Fava's own check in that request reloads, as it would
+    have (Fava's pages and its `changed` poll are never deferred, so Fava's views are never stale
+    without Fava knowing it).
+    """
+
+    def __init__(self, defers: Callable[[], bool]) -> None:
+        self._defers = defers
+        self._lock = threading.Lock()
+        self._pending: dict[str, int] = {}  # ledger file → the watcher's mark before the change was taken
+
+    def pending(self, ledger: Any) -> bool:
+        """Whether a change of this ledger's files was noticed and its reload deferred."""
+        with self._lock:
+            return ledger_file(ledger) in self._pending
+
+    def before_request(self) -> None:
+        """Flask hook, before Fava's own reload check (see `hook_first`)."""
+        ledger = request_ledger()
+        if ledger is None:
+            return
+        key, watcher = ledger_file(ledger), ledger.watcher
+        deferred = self._defers()
+        with self._lock:
+            if deferred:
+                mark = watcher.last_checked
+                if watcher.check():  # Fava's check in this request now sees nothing new
+                    self._pending.setdefault(key, mark)
+            elif key in self._pending:
+                watcher.last_checked = min(watcher.last_checked, self._pending.pop(key))
+
+
+def defer_reloads(app: Flask, defers: Callable[[], bool] = extension_defers_reload) -> DeferredReloads:
+    """Install `DeferredReloads` on the app, before Fava's reload check; returns it."""
+    deferred = DeferredReloads(defers)
+    hook_first(app, deferred.before_request)
+    return deferred

@@ -441,6 +441,7 @@ def build_app(served: Sequence[ServedLedger], *, read_only: bool = False, load: 
     guard = SafetyGuard(served)
     fava.with_default_options(app, lambda ledger: served_options(guard.served(fava.ledger_file(ledger))))
     fava.inject_into_head(app, lambda: head_html(read_only=read_only or _user_reads_only()))
+    fava.defer_reloads(app)  # a page that reads the files itself does not wait for Fava's reload of the group view
     fava.hook_first(app, guard.before_request)
     app.teardown_request(guard.release)
     if any(s.fava_rules.uploads_enabled for s in served):
