@@ -5,12 +5,14 @@
 process of its own so that its peak memory is the server's alone. The child measures, in CPU
 seconds of its own (every thread) and wall seconds: checking the books and loading every ledger and
 the group view up to the group's first page (Fava's income statement), the first pool page (the
-plan, or its memo), the pool page right after a member's ledger changed (Fava reloads the member
-and the group view; the page shows the previous plan, « recalcul en cours »), and that member's
-page (its CPU twice: the whole process's, which includes the background recompute the save started, and
-the request's own thread's). Its peak resident memory (VmHWM) is read from /proc/self/status after the first page and at
-the end. The child polls the files (COMPTASSO_POLL_WATCHER=1): 200 ledgers exhaust the system's file
-notifications. The baseline is `bean-check` once per member ledger, Beancount's cache off (CPU of the
+plan, or its memo), the pool page right after a member's ledger changed (it shows the previous plan,
+« recalcul en cours », and does not wait for Fava to reload the group view:
+comptasso.web.fava_adapter.DeferredReloads), that member's page (Fava reloads that member), both
+with their CPU twice: the whole process's, which includes the background recompute the save
+started, and the request's own thread's; then, once the recompute ended, Fava's own page of the
+group view, which reloads the view the pool page left for it. Its peak resident memory (VmHWM) is
+read from /proc/self/status after the first page and at the end. The child polls the files
+(COMPTASSO_POLL_WATCHER=1): 200 ledgers exhaust the system's file notifications. The baseline is `bean-check` once per member ledger, Beancount's cache off (CPU of the
 children). `python -m bench.bench_fava LEDGERS RULES` runs the child alone and prints its JSON.
 """
 
@@ -94,7 +96,10 @@ def serve_once(ledgers: Path, rules: Path) -> dict[str, Any]:
         original = member_file.read_bytes()
         try:
             member_file.write_bytes(original + b"\n; bench_fava: one member edited\n")
-            after, out["pool_after_save_cpu"], out["pool_after_save_wall"] = _timed(lambda: client.get(pool_url))
+            cpu = _cpu()
+            after, out["pool_after_save_thread_cpu"], out["pool_after_save_wall"] = _thread_timed(
+                lambda: client.get(pool_url))
+            out["pool_after_save_cpu"] = _cpu() - cpu
             out["recomputing"] = bool(after.get_json().get("recomputing"))
             member_url = f"/{member}/{EXT}/forecast_data?as_of={AS_OF}"
             cpu = time.process_time()
@@ -105,6 +110,9 @@ def serve_once(ledgers: Path, rules: Path) -> dict[str, Any]:
             extension = next(e for e in dict(fava.ledgers(app))[group].extensions._exts
                              if e.name == "BanquAssoExtension")
             extension._pages.wait()
+            page, out["fava_after_save_thread_cpu"], out["fava_after_save_wall"] = _thread_timed(
+                lambda: client.get(f"/{group}/income_statement/"))
+            assert page.status_code == 200, page.status_code
         finally:
             member_file.write_bytes(original)
     out["peak_mib"] = peak_rss_mib()
@@ -131,7 +139,8 @@ def _measure(members: int, years: int) -> list[Result]:
     m = _child(ledgers, rules)
     print(f"# fava {label}: peak RSS {m['first_page_peak_mib']:.0f} MiB at the first page, {m['peak_mib']:.0f} MiB "
           f"at the end; wall: first page {m['first_page_wall']:.1f} s, pool {m['pool_wall']:.1f} s, pool after a "
-          f"save {m['pool_after_save_wall']:.2f} s (« recalcul en cours »: {m['recomputing']}), member page after "
+          f"save {m['pool_after_save_wall']:.2f} s (« recalcul en cours »: {m['recomputing']}), Fava's group page "
+          f"after the save {m['fava_after_save_wall']:.1f} s, member page after "
           f"a save {m['member_after_save_wall']:.2f} s, again {m['member_again_wall']:.2f} s; child CPU in all "
           f"{m['total_cpu']:.1f} s; largest solver child {m.get('child_peak_mib', 0):.0f} MiB", file=sys.stderr)
     base = "bean-check per member (CPU)"
@@ -139,12 +148,17 @@ def _measure(members: int, years: int) -> list[Result]:
         Result(f"fava: check the books, load every ledger and the group view, first page (CPU) — {label}",
                m["first_page_cpu"], base, baseline),
         Result(f"fava: first pool page (CPU) — {label}", m["pool_cpu"], base, baseline),
-        Result(f"fava: pool page right after a save (CPU) — {label}", m["pool_after_save_cpu"], base, baseline),
+        Result(f"fava: pool page right after a save (CPU, every thread) — {label}", m["pool_after_save_cpu"], base,
+               baseline),
+        Result(f"fava: pool page right after a save (CPU of the request's thread) — {label}",
+               m["pool_after_save_thread_cpu"], base, baseline),
         Result(f"fava: member page after a save (CPU, every thread) — {label}", m["member_after_save_cpu"], base,
                baseline),
         Result(f"fava: member page after a save (CPU of the request's thread) — {label}",
                m["member_after_save_thread_cpu"], base, baseline),
         Result(f"fava: member page again (CPU) — {label}", m["member_again_cpu"], base, baseline),
+        Result(f"fava: Fava's own group page after the save (Fava reloads the view; request's thread) — {label}",
+               m["fava_after_save_thread_cpu"], base, baseline),
     ]
 
 
