@@ -2,18 +2,18 @@
 
 `python -m bench fava` serves the 50-member × 3-year generated group (BENCH_FAVA_SIZES, e.g.
 `50x3,200x3`, for others) through `comptasso serve`'s app (Flask test client, no log-in), in a child
-process of its own so that its peak memory is the server's alone. The child measures, in CPU
-seconds of its own (every thread) and wall seconds: checking the books and loading every ledger and
-the group view up to the group's first page (Fava's income statement), the first pool page (the
-plan, or its memo), the pool page right after a member's ledger changed (it shows the previous plan,
-« recalcul en cours », and does not wait for Fava to reload the group view:
-comptasso.web.fava_adapter.DeferredReloads), that member's page (Fava reloads that member), both
-with their CPU twice: the whole process's, which includes the background recompute the save
-started, and the request's own thread's; then, once the recompute ended, Fava's own page of the
-group view, which reloads the view the pool page left for it. Its peak resident memory (VmHWM) is
-read from /proc/self/status after the first page and at the end. The child polls the files
-(COMPTASSO_POLL_WATCHER=1): 200 ledgers exhaust the system's file notifications. The baseline is `bean-check` once per member ledger, Beancount's cache off (CPU of the
-children). `python -m bench.bench_fava LEDGERS RULES` runs the child alone and prints its JSON.
+process of its own so that its peak memory is the server's alone. The child measures, in CPU seconds of
+its own (every thread) and wall seconds: checking the books and loading every ledger and the group view
+up to the group's first page (Fava's income statement), the first pool page (the plan, or its memo), the
+pool page right after a member's ledger changed (it shows the previous plan, « recalcul en cours », and
+does not wait for Fava to reload the group view: comptasso.web.fava_adapter.DeferredReloads), that
+member's page (Fava reloads that member), both with their CPU twice: the whole process's, which includes
+the background recompute the save started, and the request's own thread's; then, once the recompute
+ended, Fava's own page of the group view, which reloads the view the pool page left for it. Its peak
+resident memory (VmHWM) is read from /proc/self/status after the first page and at the end. The child
+polls the files (COMPTASSO_POLL_WATCHER=1): 200 ledgers exhaust the system's file notifications. The
+baseline is `bean-check` once per member ledger, Beancount's cache off (CPU of the children). `python -m
+bench.bench_fava LEDGERS RULES` runs the child alone and prints its JSON.
 """
 
 from __future__ import annotations
