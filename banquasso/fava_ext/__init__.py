@@ -122,6 +122,8 @@ class BanquAssoExtension(FavaExtensionBase):
         fingerprint = _fingerprint(place)
 
         def compute() -> MemberPage | PoolPage | list[Problem]:
+            if kind == "group":
+                _solve_ahead(place, day)
             inputs, problems = read_inputs(place)
             if inputs is None:
                 return problems
@@ -149,8 +151,6 @@ class BanquAssoExtension(FavaExtensionBase):
     def _compute(kind: str, inputs: Inputs, place: Place, day: dt.date) -> MemberPage | PoolPage:
         if kind == "member" and place.member_id is not None:
             return member_page(inputs, place.member_id, day)
-        if child_solve.wanted(len(inputs.books.members)):  # a large group: the solver's memory is a child's
-            child_solve.solve_in_child(place.ledgers_dir, place.rules_dir, day)
         return pool_page(inputs, day)
 
     def defers_reload(self, endpoint: str) -> bool:
@@ -373,6 +373,17 @@ class BanquAssoExtension(FavaExtensionBase):
                                  request.args.get("year", ""))
         content = Markup(self.jinja_env.get_template("bqa_annual_page.html").render(**context))  # noqa: S704
         return render_template("_layout.html", content=content, page_title="Comptes annuels")
+
+
+def _solve_ahead(place: Place, day: dt.date) -> None:
+    """For a large group, the plan and capacity solved in a child process (fava_ext.child_solve) into the memo.
+
+    Run before this process reads the books: while the child works, the server holds no lock of
+    Python's, so a member's page asked meanwhile is not slowed by the group's recompute.
+    """
+    group, _ = load_group(place.ledgers_dir)
+    if group is not None and child_solve.wanted(len(group.members)):
+        child_solve.solve_in_child(place.ledgers_dir, place.rules_dir, day)
 
 
 def _place_of(path: Path) -> Place | None:
