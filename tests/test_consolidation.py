@@ -17,8 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from comptasso.books import cache
-from comptasso.books.facade import open_books
 from comptasso.books import loading as loading_module
+from comptasso.books.facade import open_books
 from comptasso.books.loading import MemberLedger, load_group_view
 from comptasso.cli.main import main
 from comptasso.model.chart import class_problem, is_treasury, pcg_number

@@ -219,10 +219,11 @@ class CachedRenamer:
         return known
 
     def __call__(self, account: str) -> str:
-        name = self._names.get(account)
-        if name is None:
+        try:
+            return self._names[account]
+        except KeyError:
             name = self._names[account] = self._renamer(account)
-        return name
+            return name
 
 
 def _join(*parts: str) -> str:
@@ -290,20 +291,21 @@ def member_entries(member_id: str, entries: Sequence[data.Directive], accounts: 
     return MemberView(out, opens, moved, bool(kept_pads) or any(isinstance(e, data.Pad) for e in entries))
 
 
-def _renamed(entry: data.Directive, rename: Renamer | CachedRenamer,
-             kept_pads: set[tuple[str, int]]) -> data.Directive | None:
+def _renamed(entry: data.Directive, rename: CachedRenamer, kept_pads: set[tuple[str, int]]) -> data.Directive | None:
     """One kept directive of a member under its group name; None when the group view leaves it out."""
     result: data.Directive | None = None
-    if isinstance(entry, (data.Open, data.Note, data.Document)):
+    if isinstance(entry, data.Transaction):  # nearly every directive: built directly, not by `_replace`
+        if entry.flag != flags.FLAG_PADDING or _position(entry.meta) not in kept_pads:
+            result = data.Transaction(entry.meta, entry.date, entry.flag, entry.payee, entry.narration, entry.tags,
+                                      entry.links, [data.Posting(rename(p.account), p.units, p.cost, p.price, p.flag,
+                                                                 p.meta) for p in entry.postings])
+    elif isinstance(entry, (data.Open, data.Note, data.Document)):
         result = entry._replace(account=rename(entry.account))
     elif isinstance(entry, (data.Close, data.Balance)):
         result = None if rename.eliminated(entry.account) else entry._replace(account=rename(entry.account))
     elif isinstance(entry, data.Pad):
         result = entry._replace(account=rename(entry.account), source_account=rename(entry.source_account)) \
             if _position(entry.meta) in kept_pads else None
-    elif isinstance(entry, data.Transaction):
-        result = None if entry.flag == flags.FLAG_PADDING and _position(entry.meta) in kept_pads else \
-            entry._replace(postings=[p._replace(account=rename(p.account)) for p in entry.postings])
     elif isinstance(entry, data.Custom):
         result = None if entry.type in DROPPED_CUSTOMS else _rename_custom(entry, rename)
     elif not isinstance(entry, data.Query):  # Commodity, Price, Event
@@ -359,17 +361,20 @@ def elimination_opens(opens: Iterable[data.Open]) -> list[data.Open]:
     return list(first.values())
 
 
-def unique_commodities(entries: Iterable[data.Directive]) -> list[data.Directive]:
-    """Keep the first Commodity directive of each currency (every member declares EUR)."""
-    seen: set[str] = set()
-    out = []
-    for entry in entries:
+def unique_commodities(entries: Sequence[data.Directive]) -> list[data.Directive]:
+    """Keep, of each currency's Commodity directives, the one sorted first (every member declares EUR).
+
+    The entries need not be sorted: the kept one is the first of Beancount's stable sort.
+    """
+    first: dict[str, tuple[tuple[Any, ...], int]] = {}
+    for index, entry in enumerate(entries):
         if isinstance(entry, data.Commodity):
-            if entry.currency in seen:
-                continue
-            seen.add(entry.currency)
-        out.append(entry)
-    return out
+            key = (data.entry_sortkey(entry), index)
+            known = first.get(entry.currency)
+            if known is None or key < known:
+                first[entry.currency] = key
+    kept = {index for _key, index in first.values()}
+    return [e for index, e in enumerate(entries) if index in kept or not isinstance(e, data.Commodity)]
 
 
 def to_error(problem: Problem, member_id: str | None = None) -> ConsolidationError:
@@ -382,7 +387,7 @@ def consolidated_entries(
     books: GroupBooks, accounts: AdvanceAccounts, checked: set[int] | None = None,
     vouched: Callable[[str], bool] = lambda _member_id: False,
 ) -> tuple[list[data.Directive], list[ConsolidationError]]:
-    """Every member's directives, prefixed and eliminated, and every member's errors.
+    """Every member's directives, prefixed and eliminated (member after member, not sorted), and their errors.
 
     `checked`, when given, receives the id of every directive that its member's load already checked
     exactly as the group view would (see `reuses_member_checks`): those of each member `vouched` accepts.
@@ -405,7 +410,7 @@ def consolidated_entries(
             checked.update(map(id, view.entries))
             checked.difference_update(map(id, view.moved_balances))
     merged.extend(elimination_opens(opens))
-    return unique_commodities(sorted(merged, key=data.entry_sortkey)), errors
+    return unique_commodities(merged), errors
 
 
 def reuses_member_checks(books: GroupBooks, own: Sequence[data.Directive],
@@ -496,5 +501,5 @@ def consolidate(
                                            vouched or (lambda _member_id: False))
     errors.extend(to_error(p) for p in account_problems)
     _merge_options(options_map, books)
-    combined = sorted([*entries, *_french_defaults(entries), *members], key=data.entry_sortkey)
-    return unique_commodities(combined), errors
+    # Not sorted here: Beancount sorts the entries after each plugin (stable: the group file's first on a tie).
+    return unique_commodities([*entries, *_french_defaults(entries), *members]), errors
