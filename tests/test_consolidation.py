@@ -512,7 +512,8 @@ def test_group_view_checks_again_a_balance_above_an_eliminated_account(tmp_path:
                                           "2026-06-03 balance Assets:27-Immobilisations 1000.00 EUR\n2026-06-02 note"))
     path = write_consolidated(tmp_path, {"ressourcerie": lender, "velo-gap": BORROWER}, pool=pool)
     books, _errors = open_books(path.parent, path.parent.parent / "rules", cache_dir=False)
-    assert books is not None and books.ledgers["ressourcerie"].ok, books.ledgers["ressourcerie"].problems
+    assert books is not None
+    assert books.ledgers["ressourcerie"].ok, books.ledgers["ressourcerie"].problems  # the advance, in the member
     errors = _group_view_errors(path)
     # The advance moved to the eliminations: the group view's Assets:Ressourcerie:27-… no longer holds it.
     assert [m for _f, _n, m in errors if "Balance failed for 'Assets:Ressourcerie:27-Immobilisations'" in m]
