@@ -257,13 +257,29 @@ def _validate_once(entries: data.Directives, options: dict[str, Any], files: Led
     accounts, currencies and documents are their member's, checked by its own load.
     """
     own = {name for name, _sha in files.digests}
-    unchecked = [e for e in entries if isinstance(e, (data.Open, data.Close)) or id(e) not in checked]
+    unchecked: data.Directives = []
+    open_close: data.Directives = []
+    balances: data.Directives = []
+    commodities: data.Directives = []
+    own_entries: data.Directives = []
+    for entry in entries:  # one pass over the view (it holds every member's directives)
+        if isinstance(entry, (data.Open, data.Close)):
+            open_close.append(entry)
+            unchecked.append(entry)
+            continue
+        if isinstance(entry, data.Balance):
+            balances.append(entry)
+        elif isinstance(entry, data.Commodity):
+            commodities.append(entry)
+        elif isinstance(entry, data.Transaction) and (entry.meta or {}).get("filename") in own:
+            own_entries.append(entry)
+        if id(entry) not in checked:
+            unchecked.append(entry)
     by_check: dict[Any, data.Directives] = {
-        validation.validate_open_close: [e for e in entries if isinstance(e, (data.Open, data.Close))],
-        validation.validate_duplicate_balances: [e for e in entries if isinstance(e, data.Balance)],
-        validation.validate_duplicate_commodities: [e for e in entries if isinstance(e, data.Commodity)],
-        validation.validate_check_transaction_balances:
-            [e for e in entries if (e.meta or {}).get("filename") in own],
+        validation.validate_open_close: open_close,
+        validation.validate_duplicate_balances: balances,
+        validation.validate_duplicate_commodities: commodities,
+        validation.validate_check_transaction_balances: own_entries,
     }
     errors: list[data.BeancountError] = []
     checks: list[Callable[[data.Directives, dict[str, Any]], list[data.BeancountError]]] = validation.VALIDATIONS
