@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from beancount import loader
 from beancount.core import data
+from beancount.parser import parser
 from click.testing import CliRunner
 from flask import Flask
 from hypothesis import given, settings
@@ -518,3 +519,23 @@ def test_group_view_checks_again_a_balance_above_an_eliminated_account(tmp_path:
     # The advance moved to the eliminations: the group view's Assets:Ressourcerie:27-… no longer holds it.
     assert [m for _f, _n, m in errors if "Balance failed for 'Assets:Ressourcerie:27-Immobilisations'" in m]
     assert len(_beancount_balance_errors(path)) == 1
+
+
+def test_members_checks_are_reused_only_when_the_group_view_cannot_change_them(pair: Path) -> None:
+    books, _problems = open_books(pair.parent, pair.parent.parent / "rules", cache_dir=False)
+    assert books is not None
+    group_options = {"tolerance_multiplier": books.ledgers["velo-gap"].options["tolerance_multiplier"]}
+    vouched = consolidation.reuses_member_checks(books, [], group_options)
+    assert vouched("ressourcerie") and vouched("velo-gap")
+    own_posting, _errors, _options = parser.parse_string(
+        '2026-05-01 close Assets:Velo-Gap:530-Caisse\n')
+    vouched = consolidation.reuses_member_checks(books, own_posting, group_options)
+    assert vouched("ressourcerie") and not vouched("velo-gap")  # the group file names one of its accounts
+    own_elimination, _errors, _options = parser.parse_string(
+        '2026-05-01 close Assets:Eliminations:2748-Avances-Intra-Groupe\n')
+    vouched = consolidation.reuses_member_checks(books, own_elimination, group_options)
+    assert not vouched("ressourcerie") and not vouched("velo-gap")
+    other_tolerance = {"tolerance_multiplier": group_options["tolerance_multiplier"] * 2}
+    assert not consolidation.reuses_member_checks(books, [], other_tolerance)("ressourcerie")
+    books.ledgers["ressourcerie"].options["plugin_processing_mode"] = "raw"  # its own checks never ran
+    assert not consolidation.reuses_member_checks(books, [], group_options)("ressourcerie")
