@@ -502,4 +502,7 @@ def consolidate(
     errors.extend(to_error(p) for p in account_problems)
     _merge_options(options_map, books)
     # Not sorted here: Beancount sorts the entries after each plugin (stable: the group file's first on a tie).
-    return unique_commodities([*entries, *_french_defaults(entries), *members]), errors
+    combined = unique_commodities([*entries, *_french_defaults(entries), *members])
+    if isinstance(checked, set) and checked:  # only ids of directives the view holds (alive through the load)
+        checked.intersection_update(map(id, combined))
+    return combined, errors

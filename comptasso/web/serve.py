@@ -192,7 +192,7 @@ def fava_loader(member_id: str, path: Path, allowed: frozenset[str],
 
 def group_view_loader(path: Path, folder: Path, allowed: frozenset[str]) -> Callable[[], tuple[list[Any], list[Any],
                                                                                             dict[str, Any]]]:
-    """How Fava loads the group view: `load_group_view` (the members' transactions are not balanced twice)."""
+    """How Fava loads the group view: `load_group_view` (what the members' loads checked is not checked twice)."""
     return lambda: _for_fava(load_group_view(path, folder, allowed))
 
 
