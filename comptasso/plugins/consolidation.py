@@ -218,6 +218,10 @@ class CachedRenamer:
             known = self._eliminated[account] = self._renamer.eliminated(account)
         return known
 
+    def seen(self) -> list[str]:
+        """Every account renamed so far."""
+        return list(self._names)
+
     def __call__(self, account: str) -> str:
         try:
             return self._names[account]
@@ -269,26 +273,29 @@ def member_entries(member_id: str, entries: Sequence[data.Directive], accounts: 
         _position(e.meta) for e in entries
         if isinstance(e, data.Pad) and not rename.eliminated(e.account) and not rename.eliminated(e.source_account)
     }
-    eliminated = sorted({e.account for e in entries if isinstance(e, data.Open) and rename.eliminated(e.account)})
     out: list[data.Directive] = []
     opens: list[data.Open] = []
-    moved: list[data.Balance] = []
+    balances: list[tuple[int, str]] = []  # (where in `out`, the member's account)
     for entry in entries:
         if isinstance(entry, data.Open) and rename.eliminated(entry.account):
             # Beancount types `currencies` as a list, but its parser gives None for "any currency".
             opens.append(entry._replace(account=rename(entry.account), currencies=None, booking=None))  # type: ignore[arg-type]
             continue
-        if isinstance(entry, data.Balance) and any(under(e, entry.account) is not None for e in eliminated):
-            balance = None if rename.eliminated(entry.account) else entry._replace(
-                account=rename(entry.account), diff_amount=None)
-            if balance is not None:
-                moved.append(balance)
-                out.append(balance)
-            continue
         renamed = _renamed(entry, rename, kept_pads)
         if renamed is not None:
+            if isinstance(entry, data.Balance):
+                balances.append((len(out), entry.account))
             out.append(renamed)
-    return MemberView(out, opens, moved, bool(kept_pads) or any(isinstance(e, data.Pad) for e in entries))
+    eliminated = [name for name in rename.seen() if rename.eliminated(name)]
+    moved: list[data.Balance] = []
+    for index, account in balances:
+        if any(under(name, account) is not None for name in eliminated):
+            balance = out[index]
+            assert isinstance(balance, data.Balance)
+            fresh = balance._replace(diff_amount=None)
+            out[index] = fresh
+            moved.append(fresh)
+    return MemberView(out, opens, moved, any(isinstance(e, data.Pad) for e in entries))
 
 
 def _renamed(entry: data.Directive, rename: CachedRenamer, kept_pads: set[tuple[str, int]]) -> data.Directive | None:
