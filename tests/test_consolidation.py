@@ -11,12 +11,14 @@ from typing import Any
 import pytest
 from beancount import loader
 from beancount.core import data
+from beancount.parser import parser
 from click.testing import CliRunner
 from flask import Flask
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from comptasso.books import cache
+from comptasso.books import loading as loading_module
 from comptasso.books.facade import open_books
 from comptasso.books.loading import MemberLedger, load_group_view
 from comptasso.cli.main import main
@@ -447,3 +449,93 @@ def test_group_view_balances_its_own_transactions_and_reports_the_members_once(p
     located = sorted((Path(p.file).name, p.line) for p in view.problems if p.is_error)
     assert ("group.beancount", 10) in located  # the group's own transaction is still checked
     assert located.count(("main.beancount", 12)) == 1  # the member's, once (from its own ledger), not twice
+
+
+def _group_view_errors(path: Path) -> list[tuple[str, int, str]]:
+    view = load_group_view(path, path.parent, frozenset({PLUGIN}))
+    return sorted((Path(p.file).name, p.line, p.message) for p in view.problems if p.is_error)
+
+
+def _beancount_balance_errors(path: Path) -> list[tuple[str, int]]:
+    """Where Beancount's own load of the group view finds a balance assertion failing (every check run)."""
+    _entries, errors, _options = loader.load_file(str(path))
+    return sorted((Path(e.source["filename"]).name, e.source["lineno"]) for e in errors
+                  if "Balance failed" in e.message)
+
+
+def test_group_view_trusts_its_members_balance_checks_and_keeps_their_verdict(
+        pair: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    lender = pair.parent / "ressourcerie" / "main.beancount"
+    lender.write_text(lender.read_text(encoding="utf-8").replace("7262.89", "7000.00"), encoding="utf-8")
+    asked: list[str] = []
+    real = loading_module._balance_check
+
+    def recording(entries: Any, options: Any) -> Any:
+        asked.extend(e.account for e in entries if isinstance(e, data.Balance))
+        return real(entries, options)
+
+    monkeypatch.setattr(loading_module, "_balance_check", recording)
+    view = load_group_view(pair, pair.parent, frozenset({PLUGIN}))
+    # The lender's assertion failed in its own load: reported once, still shown failing, not checked again.
+    failing = [p for p in view.problems if p.is_error and "7000.00" in p.message]
+    assert len(failing) == 1 and Path(failing[0].file).parent.name == "ressourcerie"
+    balance = next(e for e in view.entries if isinstance(e, data.Balance) and e.account.endswith("512-Banque"))
+    assert balance.diff_amount is not None and balance.diff_amount.number == Decimal("262.89")
+    assert "Assets:Ressourcerie:512-Banque" not in asked
+    # The borrower pads: padded again on the group view, so its assertion is checked again (and holds).
+    assert asked == ["Assets:Velo-Gap:530-Caisse"]
+    assert _beancount_balance_errors(pair) == [("main.beancount", 26)] * 2  # Beancount: the plugin's and its own
+
+
+def test_group_view_checks_again_what_its_own_file_changes_in_a_member(pair: Path) -> None:
+    pair.write_text(pair.read_text(encoding="utf-8") + textwrap.dedent("""
+        2026-01-01 open Equity:Groupe:Ajustement EUR
+        2026-05-01 * "Ajustement du groupe sur le compte d'un membre"
+          Assets:Ressourcerie:512-Banque    1.00 EUR
+          Equity:Groupe:Ajustement
+        2026-05-02 close Assets:Velo-Gap:512-Banque
+    """), encoding="utf-8")
+    errors = _group_view_errors(pair)
+    # The member's assertion held in its own ledger, not in the group view: the group view says so.
+    assert [(f, n) for f, n, m in errors if "Balance failed" in m] == [("main.beancount", 26)]
+    assert _beancount_balance_errors(pair) == [("main.beancount", 26)]
+    # Closing a member's account in the group file: the member's later uses of it are checked again.
+    assert any(n == 25 and "Assets:Velo-Gap:512-Banque" in m and "fermé" in m for _f, n, m in errors)
+
+
+def test_group_view_checks_again_a_balance_above_an_eliminated_account(tmp_path: Path) -> None:
+    pool = """
+    [accounts]
+    lender_principal = "Assets:27-Immobilisations:2748-Avances"
+    """
+    lender = (LENDER.replace("Assets:2748-Avances-BanquAsso", "Assets:27-Immobilisations:2748-Avances")
+              .replace("2026-06-02 note", "2026-01-01 open Assets:27-Immobilisations EUR\n"
+                                          "2026-06-03 balance Assets:27-Immobilisations 1000.00 EUR\n2026-06-02 note"))
+    path = write_consolidated(tmp_path, {"ressourcerie": lender, "velo-gap": BORROWER}, pool=pool)
+    books, _errors = open_books(path.parent, path.parent.parent / "rules", cache_dir=False)
+    assert books is not None
+    assert books.ledgers["ressourcerie"].ok, books.ledgers["ressourcerie"].problems  # the advance, in the member
+    errors = _group_view_errors(path)
+    # The advance moved to the eliminations: the group view's Assets:Ressourcerie:27-… no longer holds it.
+    assert [m for _f, _n, m in errors if "Balance failed for 'Assets:Ressourcerie:27-Immobilisations'" in m]
+    assert len(_beancount_balance_errors(path)) == 1
+
+
+def test_members_checks_are_reused_only_when_the_group_view_cannot_change_them(pair: Path) -> None:
+    books, _problems = open_books(pair.parent, pair.parent.parent / "rules", cache_dir=False)
+    assert books is not None
+    group_options = {"tolerance_multiplier": books.ledgers["velo-gap"].options["tolerance_multiplier"]}
+    vouched = consolidation.reuses_member_checks(books, [], group_options)
+    assert vouched("ressourcerie") and vouched("velo-gap")
+    own_posting, _errors, _options = parser.parse_string(
+        '2026-05-01 close Assets:Velo-Gap:530-Caisse\n')
+    vouched = consolidation.reuses_member_checks(books, own_posting, group_options)
+    assert vouched("ressourcerie") and not vouched("velo-gap")  # the group file names one of its accounts
+    own_elimination, _errors, _options = parser.parse_string(
+        '2026-05-01 close Assets:Eliminations:2748-Avances-Intra-Groupe\n')
+    vouched = consolidation.reuses_member_checks(books, own_elimination, group_options)
+    assert not vouched("ressourcerie") and not vouched("velo-gap")
+    other_tolerance = {"tolerance_multiplier": group_options["tolerance_multiplier"] * 2}
+    assert not consolidation.reuses_member_checks(books, [], other_tolerance)("ressourcerie")
+    books.ledgers["ressourcerie"].options["plugin_processing_mode"] = "raw"  # its own checks never ran
+    assert not consolidation.reuses_member_checks(books, [], group_options)("ressourcerie")

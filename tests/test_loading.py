@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from pathlib import Path
 
 import pytest
@@ -112,3 +114,18 @@ def test_corrupt_cache_is_ignored(group: tuple[Path, Path], tmp_path: Path) -> N
         path.write_bytes(b"not a pickle")
     books = _load(ledgers, rules, cache_dir)
     assert len(books.ledgers["asso-a"].entries) == 4  # 2 open, 2 transactions
+
+
+def test_a_loaded_ledger_is_frozen_out_of_the_collector_and_still_freed(group: tuple[Path, Path]) -> None:
+    ledgers, _rules = group
+    gc.collect()
+    before = gc.get_freeze_count()
+    was_enabled = gc.isenabled()
+    ledger = load_member_ledger("asso-a", ledgers / "asso-a" / "main.beancount", frozenset())
+    assert gc.isenabled() == was_enabled
+    assert gc.get_freeze_count() > before  # its directives: never scanned by the collector's passes
+    scanned = {id(o) for o in gc.get_objects()}  # what the collector's generations hold (not the frozen)
+    assert gc.is_tracked(ledger.entries) and id(ledger.entries) not in scanned
+    gone = weakref.ref(ledger.entries)
+    del ledger
+    assert gone() is None  # reference counting frees a replaced ledger as before (no cycle keeps it)

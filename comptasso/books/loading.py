@@ -12,7 +12,7 @@ from typing import Any
 
 from beancount import loader
 from beancount.core import data
-from beancount.ops import validation
+from beancount.ops import balance, pad, validation
 from beancount.parser import booking, parser
 
 from comptasso.books.beancount_errors import translate
@@ -56,16 +56,24 @@ class MemberLedger:
 
 @contextlib.contextmanager
 def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building a large tree of directives.
+    """Pause the cyclic garbage collector while building a large tree of directives, then freeze what exists.
 
     Parsing or unpickling a ledger allocates hundreds of thousands of small objects and no cycles;
     the collector's repeated passes over them cost about two thirds of the time of a cached load.
+    Merely pausing only postpones those passes: once it runs again, the collector would scan the
+    new directives as young objects, then again and again in its full collections, as Fava builds
+    its own structures over 201 ledgers (a third of `comptasso serve`'s start at 200 members). So
+    on the way out every object alive is moved to the collector's permanent generation
+    (`gc.freeze`), never scanned again. Reference counting still frees them as usual: directives
+    hold no cycles, so a ledger replaced after an edit goes as before; only a garbage cycle that
+    happens to await the collector at that very moment is kept (the rare and small price).
     """
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        gc.freeze()
         if was_enabled:
             gc.enable()
 
@@ -132,55 +140,151 @@ _book: Callable[[data.Directives, dict[str, Any]], tuple[data.Directives, list[d
 _validate: Callable[[data.Directives, dict[str, Any], Any, Any], list[data.BeancountError]] = validation.validate
 
 
-Validate = Callable[[data.Directives, dict[str, Any], LedgerFiles], list[data.BeancountError]]
-
-
-def _validate_all(entries: data.Directives, options: dict[str, Any], _files: LedgerFiles) -> list[data.BeancountError]:
-    return _validate(entries, options, None, None)
-
-
 def _load(member_id: str, main: Path, allowed_plugins: frozenset[str], folder: Path | None = None,
-          validate: Validate = _validate_all) -> MemberLedger:
-    """The loading pipeline proper (see load_member_ledger)."""
+          group: bool = False) -> MemberLedger:
+    """The loading pipeline proper (see load_member_ledger; `group`: see load_group_view)."""
     entries, parse_errors, options, files, unsafe = _parse_all(main, folder or main.parent, allowed_plugins)
     if unsafe:
         problems = [translate(e) for e in parse_errors] + unsafe
         return MemberLedger(member_id, [], options, tuple(problems), files)
     entries.sort(key=data.entry_sortkey)
     entries, booking_errors = _book(entries, options)
-    entries, errors = loader.run_transformations(entries, parse_errors + booking_errors, options, None)
-    errors.extend(validate(entries, options, files))
+    if group:
+        entries, errors, checked = _group_transformations(entries, parse_errors + booking_errors, options)
+        errors.extend(_validate_once(entries, options, files, checked))
+    else:
+        entries, errors = loader.run_transformations(entries, parse_errors + booking_errors, options, None)
+        errors.extend(_validate(entries, options, None, None))
     return MemberLedger(member_id, entries, options, tuple(translate(e) for e in errors), files)
 
 
 #: The id the group view's load carries (it is no member).
 GROUP_VIEW = "vue-consolidee"
+#: The options key through which the group view's load asks its plugin which directives need no second check:
+#: a set the consolidation plugin fills with the id of each member directive its member's load checked as the
+#: group view would (comptasso.plugins.consolidation.reuses_member_checks). Absent from any other load.
+MEMBER_CHECKED = "comptasso_member_checked"
+#: Beancount's steps after the plugins, which the group view's load runs itself (`_group_transformations`).
+_POST_PLUGINS = ["beancount.ops.pad", "beancount.ops.balance"]
 
 
 def load_group_view(main: Path, folder: Path, allowed_plugins: frozenset[str]) -> MemberLedger:
     """The consolidated group view (`ledgers/group.beancount`), loaded like a member ledger but validated once.
 
     The same pipeline (safety checks, then booking, plugins — the consolidation among them — and
-    Beancount's validations), except that a transaction from a member's file is not checked for
-    balance a second time: it balanced when its member's ledger was loaded (the plugin reports that
-    ledger's errors), and renaming its accounts changes no amount. The group file's own transactions
-    and every other validation (open and close, active accounts, currencies, balances, documents)
-    run on the whole view.
+    Beancount's validations), except that what the members' own loads already checked is not
+    checked a second time: a transaction from a member's file is not balanced again (it balanced
+    when its member's ledger was loaded, the plugin reports that ledger's errors, and renaming its
+    accounts changes no amount), nor, when the plugin vouches for them (see MEMBER_CHECKED), are a
+    member's balance assertions, accounts and currencies. The group file's own directives, and any
+    the plugin does not vouch for, go through every check of Beancount.
     """
     with gc_paused():
-        return _load(GROUP_VIEW, Path(main).resolve(), allowed_plugins, Path(folder).resolve(), _validate_once)
+        return _load(GROUP_VIEW, Path(main).resolve(), allowed_plugins, Path(folder).resolve(), group=True)
 
 
-def _validate_once(entries: data.Directives, options: dict[str, Any], files: LedgerFiles) -> list[data.BeancountError]:
+def _group_transformations(entries: data.Directives, errors: list[Any], options: dict[str, Any]
+                           ) -> tuple[data.Directives, list[Any], set[int]]:
+    """Beancount's `run_transformations`, with its pad and balance steps skipping what the plugin vouched for."""
+    plugins = options["plugin"]
+    if options["plugin_processing_mode"] != "default" or [n for n, _c in loader.PLUGINS_POST] != _POST_PLUGINS:
+        entries, errors = loader.run_transformations(entries, errors, options, None)
+        return entries, errors, set()
+    checked: set[int] = set()
+    options.update(plugin=[*loader.PLUGINS_PRE, *plugins, *loader.PLUGINS_AUTO], plugin_processing_mode="raw")
+    options[MEMBER_CHECKED] = checked
+    try:
+        entries, errors = loader.run_transformations(entries, errors, options, None)
+    finally:
+        options.update(plugin=plugins, plugin_processing_mode="default")
+        options.pop(MEMBER_CHECKED, None)
+    if len(plugins) != 1:  # another plugin of the group file may have added to what its members checked
+        checked.clear()
+    if any(isinstance(e, data.Pad) for e in entries):  # without any Pad, Beancount's pad step changes nothing
+        entries, pad_errors = _pad(entries, options)
+        errors.extend(pad_errors)
+        entries.sort(key=data.entry_sortkey)
+    entries, balance_errors = _check_balances(entries, options, checked)
+    errors.extend(balance_errors)
+    return entries, errors, checked
+
+
+_pad: Callable[[data.Directives, dict[str, Any]], tuple[data.Directives, list[Any]]] = pad.pad
+_balance_check: Callable[[data.Directives, dict[str, Any]], tuple[data.Directives, list[Any]]] = balance.check
+
+
+def _check_balances(entries: data.Directives, options: dict[str, Any], checked: set[int]
+                    ) -> tuple[data.Directives, list[Any]]:
+    """Beancount's balance check of every assertion not in `checked`, on the directives it depends on.
+
+    An assertion's check reads the Open of its account and the postings to it and below it, in
+    order: given those (and every Open), Beancount's own check gives the very result it gives on
+    the whole view. An assertion that is checked starts afresh (no verdict of its member's).
+    """
+    todo = {i: e._replace(diff_amount=None) for i, e in enumerate(entries)
+            if isinstance(e, data.Balance) and id(e) not in checked}
+    if not todo:
+        return entries, []
+    entries = list(entries)
+    for i, fresh in todo.items():
+        entries[i] = fresh
+    asserted = {b.account for b in todo.values()}
+    below: dict[str, bool] = {}
+
+    def relevant(name: str) -> bool:
+        known = below.get(name)
+        if known is None:
+            parts = name.split(":")
+            known = below[name] = any(":".join(parts[:n]) in asserted for n in range(1, len(parts) + 1))
+        return known
+
+    picked = [i for i, e in enumerate(entries)
+              if i in todo or isinstance(e, data.Open)
+              or (isinstance(e, data.Transaction) and any(relevant(p.account) for p in e.postings))]
+    checked_entries, errors = _balance_check([entries[i] for i in picked], options)
+    for i, entry in zip(picked, checked_entries, strict=True):
+        entries[i] = entry
+    return entries, errors
+
+
+def _validate_once(entries: data.Directives, options: dict[str, Any], files: LedgerFiles,
+                   checked: set[int]) -> list[data.BeancountError]:
+    """Beancount's validations on the group view, but not on what the members' loads checked already.
+
+    Transactions are balanced only when they come from the group's own files (see load_group_view).
+    Open, close, duplicate balance and duplicate commodity checks read only those directives, all of
+    them; the active-account, currency and document checks skip the directives in `checked`, whose
+    accounts, currencies and documents are their member's, checked by its own load.
+    """
     own = {name for name, _sha in files.digests}
+    unchecked: data.Directives = []
+    open_close: data.Directives = []
+    balances: data.Directives = []
+    commodities: data.Directives = []
+    own_entries: data.Directives = []
+    for entry in entries:  # one pass over the view (it holds every member's directives)
+        if isinstance(entry, (data.Open, data.Close)):
+            open_close.append(entry)
+            unchecked.append(entry)
+            continue
+        if isinstance(entry, data.Balance):
+            balances.append(entry)
+        elif isinstance(entry, data.Commodity):
+            commodities.append(entry)
+        elif isinstance(entry, data.Transaction) and (entry.meta or {}).get("filename") in own:
+            own_entries.append(entry)
+        if id(entry) not in checked:
+            unchecked.append(entry)
+    by_check: dict[Any, data.Directives] = {
+        validation.validate_open_close: open_close,
+        validation.validate_duplicate_balances: balances,
+        validation.validate_duplicate_commodities: commodities,
+        validation.validate_check_transaction_balances: own_entries,
+    }
     errors: list[data.BeancountError] = []
     checks: list[Callable[[data.Directives, dict[str, Any]], list[data.BeancountError]]] = validation.VALIDATIONS
     for check in checks:
-        if check is validation.validate_check_transaction_balances:
-            checked = [e for e in entries if (e.meta or {}).get("filename") in own]
-        else:
-            checked = entries
-        errors.extend(check(checked, options))
+        errors.extend(check(by_check.get(check, unchecked), options))
     return errors
 
 

@@ -23,17 +23,19 @@ import datetime as dt
 import threading
 import tomllib
 import weakref
-from collections.abc import Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from beancount.core import account as bc_account
-from beancount.core import data, flags
+from beancount.core import data, flags, getters
 from beancount.parser.grammar import ValueType
 
 from comptasso.books.facade import GroupBooks, open_books
 from comptasso.books.group import account_component, load_group
+from comptasso.books.loading import MEMBER_CHECKED
 from comptasso.model.chart import pcg_number
 from comptasso.problems import Problem
 
@@ -216,11 +218,16 @@ class CachedRenamer:
             known = self._eliminated[account] = self._renamer.eliminated(account)
         return known
 
+    def seen(self) -> list[str]:
+        """Every account renamed so far."""
+        return list(self._names)
+
     def __call__(self, account: str) -> str:
-        name = self._names.get(account)
-        if name is None:
+        try:
+            return self._names[account]
+        except KeyError:
             name = self._names[account] = self._renamer(account)
-        return name
+            return name
 
 
 def _join(*parts: str) -> str:
@@ -240,14 +247,26 @@ def _position(meta: Mapping[str, Any] | None) -> tuple[str, int]:
     return str(meta.get("filename", "")), int(meta.get("lineno", 0) or 0)
 
 
-def member_entries(
-    member_id: str, entries: Sequence[data.Directive], accounts: AdvanceAccounts
-) -> tuple[list[data.Directive], list[data.Open]]:
+class MemberView(NamedTuple):
+    """One member's directives for the group view (see `member_entries`)."""
+
+    entries: list[data.Directive]
+    #: The Opens of its eliminated accounts (merged into one per account by `elimination_opens`).
+    opens: list[data.Open]
+    #: Its balance assertions whose amount the group view changes: an eliminated account lies below their account.
+    moved_balances: list[data.Balance]
+    #: Whether it has Pad directives (their padding is computed again on the group view).
+    pads: bool
+
+
+def member_entries(member_id: str, entries: Sequence[data.Directive], accounts: AdvanceAccounts) -> MemberView:
     """One member's directives for the group view, and the Opens of its eliminated accounts.
 
     Balance assertions and pads of eliminated accounts are left out (their per-member amounts
     mean nothing once both sides share one account); a kept pad's padding transaction is left
-    out too, because the group ledger's own pad step inserts it again.
+    out too, because the group ledger's own pad step inserts it again. A kept balance assertion
+    keeps its member's verdict (`diff_amount`), except one whose account holds an eliminated
+    account: the group view moves that one's postings away, so Beancount's check decides again.
     """
     rename = CachedRenamer(Renamer(member_id, accounts))
     kept_pads = {
@@ -256,6 +275,7 @@ def member_entries(
     }
     out: list[data.Directive] = []
     opens: list[data.Open] = []
+    balances: list[tuple[int, str]] = []  # (where in `out`, the member's account)
     for entry in entries:
         if isinstance(entry, data.Open) and rename.eliminated(entry.account):
             # Beancount types `currencies` as a list, but its parser gives None for "any currency".
@@ -263,27 +283,36 @@ def member_entries(
             continue
         renamed = _renamed(entry, rename, kept_pads)
         if renamed is not None:
+            if isinstance(entry, data.Balance):
+                balances.append((len(out), entry.account))
             out.append(renamed)
-    return out, opens
+    eliminated = [name for name in rename.seen() if rename.eliminated(name)]
+    moved: list[data.Balance] = []
+    for index, account in balances:
+        if any(under(name, account) is not None for name in eliminated):
+            balance = out[index]
+            assert isinstance(balance, data.Balance)
+            fresh = balance._replace(diff_amount=None)
+            out[index] = fresh
+            moved.append(fresh)
+    return MemberView(out, opens, moved, any(isinstance(e, data.Pad) for e in entries))
 
 
-def _renamed(entry: data.Directive, rename: Renamer | CachedRenamer,
-             kept_pads: set[tuple[str, int]]) -> data.Directive | None:
+def _renamed(entry: data.Directive, rename: CachedRenamer, kept_pads: set[tuple[str, int]]) -> data.Directive | None:
     """One kept directive of a member under its group name; None when the group view leaves it out."""
     result: data.Directive | None = None
-    if isinstance(entry, (data.Open, data.Note, data.Document)):
+    if isinstance(entry, data.Transaction):  # nearly every directive: built directly, not by `_replace`
+        if entry.flag != flags.FLAG_PADDING or _position(entry.meta) not in kept_pads:
+            result = data.Transaction(entry.meta, entry.date, entry.flag, entry.payee, entry.narration, entry.tags,
+                                      entry.links, [data.Posting(rename(p.account), p.units, p.cost, p.price, p.flag,
+                                                                 p.meta) for p in entry.postings])
+    elif isinstance(entry, (data.Open, data.Note, data.Document)):
         result = entry._replace(account=rename(entry.account))
-    elif isinstance(entry, data.Close):
+    elif isinstance(entry, (data.Close, data.Balance)):
         result = None if rename.eliminated(entry.account) else entry._replace(account=rename(entry.account))
-    elif isinstance(entry, data.Balance):
-        result = None if rename.eliminated(entry.account) else entry._replace(
-            account=rename(entry.account), diff_amount=None)
     elif isinstance(entry, data.Pad):
         result = entry._replace(account=rename(entry.account), source_account=rename(entry.source_account)) \
             if _position(entry.meta) in kept_pads else None
-    elif isinstance(entry, data.Transaction):
-        result = None if entry.flag == flags.FLAG_PADDING and _position(entry.meta) in kept_pads else \
-            entry._replace(postings=[p._replace(account=rename(p.account)) for p in entry.postings])
     elif isinstance(entry, data.Custom):
         result = None if entry.type in DROPPED_CUSTOMS else _rename_custom(entry, rename)
     elif not isinstance(entry, data.Query):  # Commodity, Price, Event
@@ -300,12 +329,11 @@ class _Renamed:
     """
 
     def __init__(self) -> None:
-        self._held: dict[int, tuple[weakref.ref[Sequence[data.Directive]], str, AdvanceAccounts,
-                                    tuple[list[data.Directive], list[data.Open]]]] = {}
+        self._held: dict[int, tuple[weakref.ref[Sequence[data.Directive]], str, AdvanceAccounts, MemberView]] = {}
         self._lock = threading.Lock()
 
     def get(self, member_id: str, entries: Sequence[data.Directive],
-            accounts: AdvanceAccounts) -> tuple[list[data.Directive], list[data.Open]]:
+            accounts: AdvanceAccounts) -> MemberView:
         """`member_entries(member_id, entries, accounts)`, computed once per directive list (never mutate it)."""
         try:
             ref = weakref.ref(entries, self._forget)
@@ -340,17 +368,20 @@ def elimination_opens(opens: Iterable[data.Open]) -> list[data.Open]:
     return list(first.values())
 
 
-def unique_commodities(entries: Iterable[data.Directive]) -> list[data.Directive]:
-    """Keep the first Commodity directive of each currency (every member declares EUR)."""
-    seen: set[str] = set()
-    out = []
-    for entry in entries:
+def unique_commodities(entries: Sequence[data.Directive]) -> list[data.Directive]:
+    """Keep, of each currency's Commodity directives, the one sorted first (every member declares EUR).
+
+    The entries need not be sorted: the kept one is the first of Beancount's stable sort.
+    """
+    first: dict[str, tuple[tuple[Any, ...], int]] = {}
+    for index, entry in enumerate(entries):
         if isinstance(entry, data.Commodity):
-            if entry.currency in seen:
-                continue
-            seen.add(entry.currency)
-        out.append(entry)
-    return out
+            key = (data.entry_sortkey(entry), index)
+            known = first.get(entry.currency)
+            if known is None or key < known:
+                first[entry.currency] = key
+    kept = {index for _key, index in first.values()}
+    return [e for index, e in enumerate(entries) if index in kept or not isinstance(e, data.Commodity)]
 
 
 def to_error(problem: Problem, member_id: str | None = None) -> ConsolidationError:
@@ -360,9 +391,14 @@ def to_error(problem: Problem, member_id: str | None = None) -> ConsolidationErr
 
 
 def consolidated_entries(
-    books: GroupBooks, accounts: AdvanceAccounts
+    books: GroupBooks, accounts: AdvanceAccounts, checked: set[int] | None = None,
+    vouched: Callable[[str], bool] = lambda _member_id: False,
 ) -> tuple[list[data.Directive], list[ConsolidationError]]:
-    """Every member's directives, prefixed and eliminated, and every member's errors."""
+    """Every member's directives, prefixed and eliminated (member after member, not sorted), and their errors.
+
+    `checked`, when given, receives the id of every directive that its member's load already checked
+    exactly as the group view would (see `reuses_member_checks`): those of each member `vouched` accepts.
+    """
     errors = [to_error(p) for p in books.problems if p.is_error]
     merged: list[data.Directive] = []
     opens: list[data.Open] = []
@@ -374,11 +410,44 @@ def consolidated_entries(
                 data.new_metadata(str(books.group.file), 0),
                 f"[{member.id}] l'identifiant « {member.id} » est réservé aux comptes d'élimination", None))
             continue
-        entries, member_opens = _RENAMED.get(member.id, ledger.entries, accounts)
-        merged.extend(entries)
-        opens.extend(member_opens)
+        view = _RENAMED.get(member.id, ledger.entries, accounts)
+        merged.extend(view.entries)
+        opens.extend(view.opens)
+        if checked is not None and not view.pads and vouched(member.id):
+            checked.update(map(id, view.entries))
+            checked.difference_update(map(id, view.moved_balances))
     merged.extend(elimination_opens(opens))
-    return unique_commodities(sorted(merged, key=data.entry_sortkey)), errors
+    return unique_commodities(merged), errors
+
+
+def reuses_member_checks(books: GroupBooks, own: Sequence[data.Directive],
+                         options_map: Mapping[str, Any]) -> Callable[[str], bool]:
+    """Which members' own checks (balance assertions, open accounts, currencies) hold in the group view as they are.
+
+    A member's renamed directives are its own under its prefix (`Assets:Velo-Gap:…`), where no other
+    member's land; so what its load found of them — balance assertions met or not, accounts open,
+    currencies allowed — the group view would find again, unless: the group file's own directives
+    name an account under that prefix or an elimination account, the prefix is not the member's
+    alone, the member's balance tolerance differs from the group's, or Beancount did not run its
+    checks on the member (`plugin_processing_mode` other than default). A member's pads (padded
+    again on the group view) and its balance assertions above an eliminated account are never
+    vouched (`member_entries`).
+    """
+    touched = {parts[1] for entry in own for name in getters.get_entry_accounts(entry)
+               if len(parts := name.split(":")) > 1}
+    if ELIMINATIONS in touched:
+        return lambda _member_id: False
+    components = Counter(m.component for m in books.members)
+    tolerance = options_map.get("tolerance_multiplier")
+
+    def vouched(member_id: str) -> bool:
+        component = account_component(member_id)
+        options = books.ledgers[member_id].options
+        return (component not in touched and components[component] == 1
+                and options.get("tolerance_multiplier") == tolerance
+                and options.get("plugin_processing_mode") == "default")
+
+    return vouched
 
 
 def _merge_options(options_map: dict[str, Any], books: GroupBooks) -> None:
@@ -433,8 +502,14 @@ def consolidate(
     if books is None:
         return entries, [to_error(p) for p in problems if p.is_error]
     accounts, account_problems = read_advance_accounts(parsed.rules_dir)
-    members, errors = consolidated_entries(books, accounts)
+    checked = options_map.get(MEMBER_CHECKED)
+    vouched = reuses_member_checks(books, entries, options_map) if isinstance(checked, set) else None
+    members, errors = consolidated_entries(books, accounts, checked if vouched else None,
+                                           vouched or (lambda _member_id: False))
     errors.extend(to_error(p) for p in account_problems)
     _merge_options(options_map, books)
-    combined = sorted([*entries, *_french_defaults(entries), *members], key=data.entry_sortkey)
-    return unique_commodities(combined), errors
+    # Not sorted here: Beancount sorts the entries after each plugin (stable: the group file's first on a tie).
+    combined = unique_commodities([*entries, *_french_defaults(entries), *members])
+    if isinstance(checked, set) and checked:  # only ids of directives the view holds (alive through the load)
+        checked.intersection_update(map(id, combined))
+    return combined, errors

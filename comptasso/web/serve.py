@@ -33,7 +33,7 @@ from comptasso.atomic import locked
 from comptasso.books.facade import default_cache_dir, load_one, open_books
 from comptasso.books.fava_rules import DOCUMENTS_FOLDER, FavaRules, load_fava_rules
 from comptasso.books.group import load_group
-from comptasso.books.loading import MemberLedger, digest, load_group_view, unsafe_problems
+from comptasso.books.loading import MemberLedger, digest, gc_paused, load_group_view, unsafe_problems
 from comptasso.books.safety import check_file, fava_entry_problems, inside
 from comptasso.cli.util import ISO_DATE, books_options, fail, progress
 from comptasso.model.checks import ENGINE_FILE
@@ -178,15 +178,21 @@ def fava_loader(member_id: str, path: Path, allowed: frozenset[str],
     and the BanquAsso pages in this process (comptasso.books.cache keeps them in memory): the group of
     200 members is parsed or unpickled once, not once for Fava, once for the group view and once per
     page. The loading is the same pipeline as Beancount's (parse, book, plugins, validate), safety
-    checked before any plugin; Fava gets its own list and options (the directives are shared).
+    checked before any plugin; Fava gets its own list and options (the directives are shared). The
+    load runs in `gc_paused`, which also freezes what the earlier ledgers' loads left (their Fava
+    structures included) out of the collector's later passes.
     """
 
-    return lambda: _for_fava(load_one(member_id, path, allowed, cache_dir))
+    def load() -> tuple[list[Any], list[Any], dict[str, Any]]:
+        with gc_paused():
+            return _for_fava(load_one(member_id, path, allowed, cache_dir))
+
+    return load
 
 
 def group_view_loader(path: Path, folder: Path, allowed: frozenset[str]) -> Callable[[], tuple[list[Any], list[Any],
                                                                                             dict[str, Any]]]:
-    """How Fava loads the group view: `load_group_view` (the members' transactions are not balanced twice)."""
+    """How Fava loads the group view: `load_group_view` (what the members' loads checked is not checked twice)."""
     return lambda: _for_fava(load_group_view(path, folder, allowed))
 
 
