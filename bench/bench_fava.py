@@ -72,7 +72,7 @@ def _thread_timed(func: Callable[[], Any]) -> tuple[Any, float, float]:
 def serve_once(ledgers: Path, rules: Path) -> dict[str, Any]:
     """The child's measures (see the module's docstring)."""
     from comptasso.web import fava_adapter as fava
-    from comptasso.web.serve import build_app, prepare
+    from comptasso.web.serve import build_app, prepare, settle_heap
 
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as work:
@@ -80,6 +80,7 @@ def serve_once(ledgers: Path, rules: Path) -> dict[str, Any]:
             served, problems = prepare(ledgers, rules, Path(work))
             assert served, problems
             app = build_app(served)
+            settle_heap()  # as `comptasso serve` does once Fava has loaded every ledger
             slugs = {Path(fava.ledger_file(led)).resolve(): slug for slug, led in fava.ledgers(app)}
             client = app.test_client()
             group = slugs[(ledgers / "group.beancount").resolve()]

@@ -56,24 +56,19 @@ class MemberLedger:
 
 @contextlib.contextmanager
 def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building a large tree of directives, then freeze what exists.
+    """Pause the cyclic garbage collector while building a large tree of directives.
 
     Parsing or unpickling a ledger allocates hundreds of thousands of small objects and no cycles;
     the collector's repeated passes over them cost about two thirds of the time of a cached load.
-    Merely pausing only postpones those passes: once it runs again, the collector would scan the
-    new directives as young objects, then again and again in its full collections, as Fava builds
-    its own structures over 201 ledgers (a third of `comptasso serve`'s start at 200 members). So
-    on the way out every object alive is moved to the collector's permanent generation
-    (`gc.freeze`), never scanned again. Reference counting still frees them as usual: directives
-    hold no cycles, so a ledger replaced after an edit goes as before; only a garbage cycle that
-    happens to await the collector at that very moment is kept (the rare and small price).
+    Nothing is frozen here: a garbage cycle waiting for the collector (an unclosed database
+    connection, say) must still be collected. The server, once every ledger is loaded, collects
+    once and freezes what is left (comptasso.web.serve.settle_heap).
     """
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        gc.freeze()
         if was_enabled:
             gc.enable()
 
