@@ -72,15 +72,15 @@ def _thread_timed(func: Callable[[], Any]) -> tuple[Any, float, float]:
 def serve_once(ledgers: Path, rules: Path) -> dict[str, Any]:
     """The child's measures (see the module's docstring)."""
     from comptasso.web import fava_adapter as fava
-    from comptasso.web.serve import build_app, prepare, settle_heap
+    from comptasso.web.serve import build_app, lasting_heap, prepare
 
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as work:
         def start() -> Any:
-            served, problems = prepare(ledgers, rules, Path(work))
-            assert served, problems
-            app = build_app(served)
-            settle_heap()  # as `comptasso serve` does once Fava has loaded every ledger
+            with lasting_heap():  # as `comptasso serve` starts
+                served, problems = prepare(ledgers, rules, Path(work))
+                assert served, problems
+                app = build_app(served)
             slugs = {Path(fava.ledger_file(led)).resolve(): slug for slug, led in fava.ledgers(app)}
             client = app.test_client()
             group = slugs[(ledgers / "group.beancount").resolve()]

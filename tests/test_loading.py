@@ -153,3 +153,19 @@ def test_the_server_collects_before_it_freezes_its_heap() -> None:
     finally:
         gc.unfreeze()  # the rest of the suite runs with an ordinary collector
     assert kept() is alive
+
+
+def test_the_server_s_start_pauses_the_collector_then_settles() -> None:
+    from comptasso.web.serve import lasting_heap
+
+    was_enabled = gc.isenabled()
+    try:
+        with lasting_heap():
+            assert not gc.isenabled()
+            cycle = _Cycle()
+            gone = weakref.ref(cycle)
+            del cycle
+        assert gone() is None and gc.get_freeze_count() > 0
+        assert gc.isenabled() == was_enabled
+    finally:
+        gc.unfreeze()
