@@ -551,6 +551,19 @@ def _phase1(problem: AllocationInput, cands: Sequence[Candidate], limits: TimeLi
     return best, best_value, min(best_value, max(bound, search.bound))
 
 
+def least_unmet_floor(problem: AllocationInput, limits: TimeLimits = TimeLimits()) -> float | None:
+    """A floor (cents) under the total unmet need of every plan of the program: the optimum of phase 1's
+    linear relaxation over every candidate; None when `limits.relaxed` stopped it first."""
+    cands = candidates(problem)
+    if not cands:
+        return _c(sum(unmet_after(problem, ()), ZERO))
+    lp = _Program(problem, cands, range(len(cands)), relaxed=True)
+    relaxed = solve_lp(lp.objective("unmet"), lp.rows.constraint(lp.width), lp.lower, lp.upper, limits.relaxed).solution
+    if relaxed.status == INFEASIBLE:
+        return math.inf
+    return max(0.0, relaxed.bound) if relaxed.proved else None
+
+
 def full_minimum(problem: AllocationInput) -> float:
     """The least amount (cents) an advance that is paid at all carries: the minimum advance, or a cent."""
     return max(_c(problem.limits.min_advance), 1.0)

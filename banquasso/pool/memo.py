@@ -18,6 +18,11 @@ its content is the same (a touch, a save without change). Any other difference, 
 or a registry that is not a SQLite file is a miss: the caller reads the books and `memoised` answers
 by content, then stores a new quick entry — only after checking that every input it stamps is still
 what the result was computed from.
+
+Below the plan's key, `memoised_on` keys a step on the content of its own inputs (`content_key`):
+the plan's solving step is keyed on the allocation program built from the books (`pool.plan`), so
+an edit that leaves the program as it was (a comment, a narration, an entry the forecast does not
+read) reads the books again but does not solve again.
 """
 
 from __future__ import annotations
@@ -175,6 +180,22 @@ def memoised(kind: str, books: GroupBooks, policy: Policy, as_of: dt.date, compu
         value = compute()
         remember(folder, key, value)
     remember_quick(kind, books, policy, as_of, key, registry, **params)
+    return value
+
+
+def content_key(kind: str, *parts: object) -> str:
+    """The memo key of a step (`kind`) computed from `parts` alone: the SHA-256 of their `stable_repr` and the code."""
+    text = "\x00".join([kind, code_digest(), *(stable_repr(part) for part in parts)])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def memoised_on(folder: Path, key: str, kind: type[T], compute: Callable[[], T]) -> T:
+    """`compute()`, or the value of type `kind` stored under `key` (a `content_key`) in `folder`."""
+    found = recall(folder, key)
+    if isinstance(found, kind):
+        return found
+    value = compute()
+    remember(folder, key, value)
     return value
 
 

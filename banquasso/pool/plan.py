@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from beancount.core import data
@@ -18,7 +19,7 @@ from banquasso.forecast.scenarios import Scenario, apply_scenarios, excluded_len
 from banquasso.pool.capacity import Capacity, down, member_capacity
 from banquasso.pool.dependence import books_dependence
 from banquasso.pool.guard import known_earmarked, opening_net_cash, tranche_securities
-from banquasso.pool.memo import memoised
+from banquasso.pool.memo import content_key, memo_dir, memoised, memoised_on
 from banquasso.pool.needs import Need, Security, member_needs
 from banquasso.terms.modes import applies
 from banquasso.terms.net_cash import financial_year
@@ -299,14 +300,31 @@ def dependence_rooms(books: GroupBooks, policy: Policy, lenders: Sequence[Lender
 def plan_group(books: GroupBooks, policy: Policy, as_of: dt.date, horizon: int = 91,
                progress: Progress | None = None,
                extra_flows: Mapping[str, Sequence[Flow]] | None = None,
-               scenarios: Sequence[Scenario] = ()) -> Plan:
+               scenarios: Sequence[Scenario] = (), memo: Path | None = None) -> Plan:
     """The plan: the optimal advances for the needs within `horizon` days, and why the rest stays unmet.
 
     The forecast includes the registry's approved and running advances, or `extra_flows` when given.
+    With a `memo` folder (`pool.memo`), the solving step is answered from it when the program built
+    from the books is the one already solved (`program_key`): only the books are read again.
     """
+    inputs = plan_inputs(books, policy, as_of, horizon, progress, extra_flows, scenarios)
+    if memo is None:
+        return solve_plan(inputs, policy, as_of, horizon, progress)
+    return memoised_on(memo, program_key(inputs, policy, as_of, horizon), Plan,
+                       lambda: solve_plan(inputs, policy, as_of, horizon, progress))
+
+
+def program_key(inputs: PlanInputs, policy: Policy, as_of: dt.date, horizon: int) -> str:
+    """The memo key of solving `inputs`: everything `solve_plan` reads (the program, its needs and
+    securities, the policy, the day and horizon) and the engine's code (`pool.memo.content_key`)."""
+    return content_key("plan-program", as_of, horizon, policy.model_dump_json(), inputs)
+
+
+def solve_plan(inputs: PlanInputs, policy: Policy, as_of: dt.date, horizon: int,
+               progress: Progress | None = None) -> Plan:
+    """The plan of a built program: the allocation, its advances dated, and the reason of each unmet need."""
     from banquasso.pool.allocation import allocate
 
-    inputs = plan_inputs(books, policy, as_of, horizon, progress, extra_flows, scenarios)
     problem, needs, securities, first_day = inputs.problem, inputs.needs, inputs.securities, inputs.first_day
     if progress:
         progress(f"Programme linéaire : {len(needs)} besoin(s), {len(problem.lenders)} prêteur(s)…")
@@ -316,20 +334,48 @@ def plan_group(books: GroupBooks, policy: Policy, as_of: dt.date, horizon: int =
                        securities[a.security].repay_on, securities[a.security], policy.terms.default_method)
         for a in sorted(allocation.advances, key=lambda a: (a.start, a.borrower, a.lender, a.security))
     )
-    relaxed: list[Allocation] = []
-
-    def legal_binds(n: int) -> bool:
-        if not relaxed:
-            # Only "would it cover more?" matters: phase 1 (least unmet need), not phases 2 and 3.
-            relaxed.append(allocate(without_legal_cap(problem), unmet_only=True))
-        return relaxed[0].unmet[n] < allocation.unmet[n] - Decimal("0.01")
-
+    lifted = LegalQuestion(problem, allocation)
     unmet = tuple(
         UnmetNeed(need, amount, binding_reason(explain(problem, allocation, n, need, securities, policy),
-                                               partial(legal_binds, n)))
+                                               partial(lifted.binds, n)))
         for n, (need, amount) in enumerate(zip(needs, allocation.unmet, strict=True)) if amount > 0
     )
     return Plan(as_of, horizon, needs, advances, unmet, allocation.status, allocation.bound, allocation.pruned)
+
+
+class LegalQuestion:
+    """Whether lifting the legal cap would cover more of a need: asked of the program at most once.
+
+    The legal cap binds a need when lifting it leaves less unmet in all (by more than a cent) and
+    covers more of that need. First the linear relaxation of the lifted program is solved (its
+    optimum is a floor under any lifted plan's total unmet need): when that floor is the plan's
+    total unmet need (within a cent), lifting covers nothing more in all and no need is bound by
+    the cap, with no mixed-integer search. Otherwise phase 1 of the lifted program answers (least
+    unmet need alone: phases 2 and 3 never change it).
+    """
+
+    def __init__(self, problem: AllocationInput, allocation: Allocation) -> None:
+        self.problem, self.allocation = problem, allocation
+        self._lifted: list[Allocation | None] = []
+
+    def lifted(self) -> Allocation | None:
+        """The lifted program's least-unmet plan, or None when it cannot leave less unmet in all."""
+        from banquasso.pool.allocation import allocate, least_unmet_floor
+
+        if not self._lifted:
+            lifted = without_legal_cap(self.problem)
+            floor = least_unmet_floor(lifted)
+            total = self.allocation.total_unmet
+            if floor is not None and floor >= float(total * 100) - 1.0:
+                self._lifted.append(None)
+            else:
+                found = allocate(lifted, unmet_only=True)
+                self._lifted.append(found if found.total_unmet < total - Decimal("0.01") else None)
+        return self._lifted[0]
+
+    def binds(self, n: int) -> bool:
+        lifted = self.lifted()
+        return lifted is not None and lifted.unmet[n] < self.allocation.unmet[n] - Decimal("0.01")
 
 
 def without_legal_cap(problem: AllocationInput) -> AllocationInput:
@@ -340,8 +386,9 @@ def without_legal_cap(problem: AllocationInput) -> AllocationInput:
 def binding_reason(reason: str, legal_binds: Callable[[], bool]) -> str:
     """The reason of an unmet need, the legal cap being named only when it binds.
 
-    When `explain` finds no other rule ("no-lender") or names the legal cap, the program is solved
-    again with the legal cap lifted: the legal cap is the reason exactly when that covers more of the need.
+    When `explain` finds no other rule ("no-lender") or names the legal cap, the program is asked
+    again with the legal cap lifted (`LegalQuestion`): the legal cap is the reason exactly when lifting
+    it leaves less unmet in all and covers more of the need.
     """
     if reason not in ("no-lender", "legal-cap"):
         return reason
@@ -431,8 +478,10 @@ def group_capacity(books: GroupBooks, policy: Policy, as_of: dt.date,
 
 def memoised_plan(books: GroupBooks, policy: Policy, as_of: dt.date, horizon: int = 91,
                   progress: Progress | None = None) -> Plan:
-    """`plan_group` with the registry's advances, answered from the memo when no input changed (pool.memo)."""
-    return memoised("plan", books, policy, as_of, lambda: plan_group(books, policy, as_of, horizon, progress),
+    """`plan_group` with the registry's advances, answered from the memo when no input changed (pool.memo),
+    and solved only when the program built from the books changed (`program_key`)."""
+    return memoised("plan", books, policy, as_of,
+                    lambda: plan_group(books, policy, as_of, horizon, progress, memo=memo_dir(books)),
                     horizon=horizon)
 
 
