@@ -180,6 +180,8 @@ class Allocation:
     bound: Decimal = ZERO
     phases: tuple[PhaseReport, ...] = field(default=(), compare=False)
     possible: int = 0  # every candidate there is: always len(candidates) since pruning was removed
+    #: phase 1's least total unmet need as the program counts it (the solver's cents, before rounding to the cent)
+    optimum: float = math.inf
 
     @property
     def pruned(self) -> bool:
@@ -705,7 +707,8 @@ def allocate(problem: AllocationInput, limits: TimeLimits = TimeLimits(), unmet_
     possible = len(cands)
     if not cands:
         empty = unmet_after(problem, ())
-        return Allocation((), empty, (), "no-candidate", sum(empty, ZERO), possible=possible)
+        return Allocation((), empty, (), "no-candidate", sum(empty, ZERO), possible=possible,
+                          optimum=_c(sum(empty, ZERO)))
     reports: list[PhaseReport] = []
     first = _phase1(problem, cands, limits, reports)
     if first is None:
@@ -721,7 +724,7 @@ def allocate(problem: AllocationInput, limits: TimeLimits = TimeLimits(), unmet_
     proved = bound >= unmet - 1e-3 - 1e-9 * unmet
     proven = total if proved else min(total, down(Decimal(max(0.0, bound)) / 100))
     return Allocation(advances, left, tuple(cands), "optimal" if proved else "gap", proven, tuple(reports),
-                      possible)
+                      possible, unmet)
 
 
 def _by_lender(cands: Sequence[Candidate]) -> dict[int, list[int]]:

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
 import hashlib
 import os
 import pickle
@@ -39,9 +38,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+from banquasso.forecast.facts import code_digest, code_files
 from banquasso.registry.location import DB_URL_ENV, database_url
 from banquasso.terms.policy import Policy, load_policy
-from comptasso import problems
 from comptasso.books.facade import Exclusion, GroupBooks, default_cache_dir
 from comptasso.books.group import load_group
 from comptasso.books.reference import load_reference
@@ -56,22 +55,6 @@ MEMO_FOLDER = "memo"
 QUICK_PREFIX = "quick-"
 #: Files under the ledgers folder that are no input: Beancount's own load cache beside a ledger.
 IGNORED_SUFFIXES = (".picklecache",)
-
-
-def code_files() -> list[tuple[Path, Path]]:
-    """The engine's sources (banquasso and comptasso) as (package root, file), in the digest's order."""
-    roots = (Path(__file__).resolve().parents[1], Path(problems.__file__).resolve().parent)
-    return [(root, path) for root in roots for path in sorted(root.rglob("*.py"))]
-
-
-@functools.cache
-def code_digest() -> str:
-    """The SHA-256 of the engine's source (banquasso and comptasso): a new version never reads an old memo."""
-    sha = hashlib.sha256()
-    for root, path in code_files():
-        sha.update(str(path.relative_to(root)).encode())
-        sha.update(path.read_bytes())
-    return sha.hexdigest()
 
 
 def registry_state(ledgers_dir: Path) -> str:

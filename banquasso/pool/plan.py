@@ -14,6 +14,7 @@ from beancount.core import data
 
 from banquasso.forecast.advance_flows import read_group_with_advances
 from banquasso.forecast.daily import MAX_HORIZON, GroupForecast, GroupOutlook, forecast_outlook, read_group
+from banquasso.forecast.facts import fact, save_facts
 from banquasso.forecast.flows import Flow
 from banquasso.forecast.scenarios import Scenario, apply_scenarios, excluded_lenders
 from banquasso.pool.capacity import Capacity, down, member_capacity
@@ -145,9 +146,15 @@ class Plan:
 
 
 def lent_since(books: GroupBooks, member: str, since: dt.date, as_of: dt.date, account: str) -> Decimal:
-    """What a member has advanced (debits to its lender-principal accounts) from `since` to `as_of`."""
+    """What a member has advanced (debits to its lender-principal accounts) from `since` to `as_of`; a fact
+    of its ledger (`forecast.facts`)."""
+    entries = books.ledgers[member].entries
+    return fact(entries, ("lent", since, as_of, account), lambda: _lent_since(entries, since, as_of, account))
+
+
+def _lent_since(entries: Sequence[data.Directive], since: dt.date, as_of: dt.date, account: str) -> Decimal:
     total = ZERO
-    for entry in books.ledgers[member].entries:
+    for entry in entries:
         if since <= entry.date <= as_of and isinstance(entry, data.Transaction):
             for posting in entry.postings:
                 number = posting.units.number if posting.units is not None else None
@@ -310,6 +317,7 @@ def plan_group(books: GroupBooks, policy: Policy, as_of: dt.date, horizon: int =
     inputs = plan_inputs(books, policy, as_of, horizon, progress, extra_flows, scenarios)
     if memo is None:
         return solve_plan(inputs, policy, as_of, horizon, progress)
+    save_facts(books)  # the facts the program was built from (net cash, earmarked cash, lent), for the next process
     return memoised_on(memo, program_key(inputs, policy, as_of, horizon), Plan,
                        lambda: solve_plan(inputs, policy, as_of, horizon, progress))
 
@@ -346,12 +354,12 @@ def solve_plan(inputs: PlanInputs, policy: Policy, as_of: dt.date, horizon: int,
 class LegalQuestion:
     """Whether lifting the legal cap would cover more of a need: asked of the program at most once.
 
-    The legal cap binds a need when lifting it leaves less unmet in all (by more than a cent) and
-    covers more of that need. First the linear relaxation of the lifted program is solved (its
-    optimum is a floor under any lifted plan's total unmet need): when that floor is the plan's
-    total unmet need (within a cent), lifting covers nothing more in all and no need is bound by
-    the cap, with no mixed-integer search. Otherwise phase 1 of the lifted program answers (least
-    unmet need alone: phases 2 and 3 never change it).
+    The legal cap binds a need when the lifted program's least unmet need is lower than the plan's
+    (by more than a cent, as the program counts it: `Allocation.optimum`) and its plan covers more
+    of that need. First the linear relaxation of the lifted program is solved: its optimum is a
+    floor under the lifted program's least unmet need, so when that floor is the plan's (within a
+    cent) the cap binds no need and no mixed-integer search runs. Otherwise phase 1 of the lifted
+    program answers (least unmet need alone: phases 2 and 3 never change it).
     """
 
     def __init__(self, problem: AllocationInput, allocation: Allocation) -> None:
@@ -365,12 +373,12 @@ class LegalQuestion:
         if not self._lifted:
             lifted = without_legal_cap(self.problem)
             floor = least_unmet_floor(lifted)
-            total = self.allocation.total_unmet
-            if floor is not None and floor >= float(total * 100) - 1.0:
+            least = self.allocation.optimum
+            if floor is not None and floor >= least - 1.0:
                 self._lifted.append(None)
             else:
                 found = allocate(lifted, unmet_only=True)
-                self._lifted.append(found if found.total_unmet < total - Decimal("0.01") else None)
+                self._lifted.append(found if found.optimum < least - 1.0 else None)
         return self._lifted[0]
 
     def binds(self, n: int) -> bool:
