@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from banquasso.forecast.daily import readable
-from banquasso.forecast.facts import facts_path
+from banquasso.forecast.facts import facts_dir
 from banquasso.pool.memo import memo_dir, recall_quick
 from banquasso.pool.plan import memoised_plan
 from banquasso.terms.policy import load_policy
@@ -94,7 +94,7 @@ def _measure(members: int, years: int) -> list[Result]:
     books, _ = open_books(ledgers, rules_dir())
     assert books is not None
     shutil.rmtree(memo_dir(books), ignore_errors=True)
-    facts_path(books).unlink(missing_ok=True)  # no member's facts either: the first run computes everything
+    shutil.rmtree(facts_dir(books), ignore_errors=True)  # no member's facts either: the first run computes all
     label = f"{members} membres × {years} ans"
     cold = _plan_cpu(ledgers)
     warm = _plan_cpu(ledgers)

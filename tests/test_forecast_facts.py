@@ -59,7 +59,7 @@ def test_reads_are_computed_again_when_and_only_when_the_ledger_changes(group: t
     calls = _count(monkeypatch, flows, "_read_member", lambda member_id, entries, as_of: member_id)
     first = readable(_fresh(ledgers, rules), AS_OF)
     assert sorted(calls) == ["emprunte", "prete"]
-    assert facts.facts_path(first).exists()
+    assert all(facts.facts_path(first, m).exists() for m in ("prete", "emprunte"))
     calls.clear()
     again = readable(_fresh(ledgers, rules), AS_OF)
     assert calls == []  # every member's read is the stored one

@@ -6,13 +6,14 @@ day, its net-cash figures at an opening, its earmarked cash, what it lent since 
 the facts of a loaded ledger are kept on its directive list (by identity, weakly held, like
 `comptasso.model.member`), so they die with it.
 
-Across processes, `load_facts` and `save_facts` keep every member's facts in one file per group
-folder, under `var/cache/facts/` (beside the books cache and the memo): each member's facts are
-stored with the SHA-256 of each of its ledger files and its include globs (what the books cache
-read), and `load_facts` gives a member back its facts only when those are exactly its ledger's now.
-The file's name hashes the group folder, the engine's code (`code_digest`), Beancount's version
-and the plugins allowed, so another version never reads them. After an edit of one member, only
-that member's facts are computed again. A file that cannot be read or written is only a lost memo.
+Across processes, `load_facts` and `save_facts` keep each member's facts in a file of its own,
+under `var/cache/facts/` (beside the books cache and the memo), with the SHA-256 of each of its
+ledger files and its include globs (what the books cache read): `load_facts` gives a member back
+its facts only when those are exactly its ledger's now, and `save_facts` writes only the members
+that have new facts. A file's name hashes the group folder, the member, the engine's code
+(`code_digest`), Beancount's version and the plugins allowed, so another version never reads it.
+After an edit of one member, only that member's facts are computed and written again. A file that
+cannot be read or written is only a lost memo.
 """
 
 from __future__ import annotations
@@ -125,25 +126,28 @@ def _signature(ledger: MemberLedger) -> str:
     return f"{ledger.files.digests!r} {ledger.files.includes!r}"
 
 
-def facts_path(books: GroupBooks) -> Path:
-    """The group's facts file: `var/cache/facts/` beside the ledgers folder (or under COMPTASSO_CACHE_DIR)."""
+def facts_dir(books: GroupBooks) -> Path:
+    """The group's facts folder: `var/cache/facts/` beside the ledgers folder (or under COMPTASSO_CACHE_DIR)."""
+    return default_cache_dir(books.group.ledgers_dir) / FACTS_FOLDER
+
+
+def facts_path(books: GroupBooks, member_id: str) -> Path:
+    """A member's facts file; its name hashes the ledgers folder, the member, the code and Beancount's setup."""
     ledgers_dir = Path(books.group.ledgers_dir).resolve()
-    parts = [str(ledgers_dir), code_digest(), beancount.__version__, *sorted(books.reference.allowed_plugins)]
-    name = hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:32]
-    return default_cache_dir(books.group.ledgers_dir) / FACTS_FOLDER / f"{name}.pickle"
+    parts = [str(ledgers_dir), member_id, code_digest(), beancount.__version__,
+             *sorted(books.reference.allowed_plugins)]
+    return facts_dir(books) / f"{hashlib.sha256(chr(0).join(parts).encode()).hexdigest()[:32]}.pickle"
 
 
 def load_facts(books: GroupBooks) -> None:
     """Give each member of `books` the facts stored for its ledger's content (none for a changed ledger)."""
-    try:
-        with facts_path(books).open("rb") as handle:
-            stored = pickle.load(handle)  # noqa: S301 - our own folder, written by `save_facts`
-    except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError, ImportError):
-        return
-    if not isinstance(stored, dict):
-        return
     for member_id, ledger in books.ledgers.items():
-        signature, found = stored.get(member_id, (None, None))
+        try:
+            with facts_path(books, member_id).open("rb") as handle:
+                stored = pickle.load(handle)  # noqa: S301 - our own folder, written by `save_facts`
+        except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError, ImportError):
+            continue
+        signature, found = stored if isinstance(stored, tuple) and len(stored) == 2 else (None, None)
         facts = _REGISTRY.facts(ledger.entries)
         if signature == _signature(ledger) and isinstance(found, dict) and facts is not None:
             for name, value in found.items():
@@ -151,31 +155,20 @@ def load_facts(books: GroupBooks) -> None:
 
 
 def save_facts(books: GroupBooks) -> None:
-    """Store every member's facts when some were computed since they were loaded (temp file + rename).
-
-    The stored facts of members not in `books` (excluded, or not read) are kept when still readable.
-    """
-    changed = [_REGISTRY.take_new(ledger.entries) for ledger in books.ledgers.values()]
-    if not any(changed):
-        return
-    path = facts_path(books)
-    try:
-        with path.open("rb") as handle:
-            stored = pickle.load(handle)  # noqa: S301 - our own folder, written here
-        if not isinstance(stored, dict):
-            stored = {}
-    except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError, ImportError):
-        stored = {}
+    """Store the facts of every member some of whose facts were computed since (temp file + rename)."""
     for member_id, ledger in books.ledgers.items():
         facts = _REGISTRY.facts(ledger.entries)
-        if facts:
-            stored[member_id] = (_signature(ledger), dict(facts))
+        if facts and _REGISTRY.take_new(ledger.entries):
+            _write(facts_path(books, member_id), (_signature(ledger), dict(facts)))
+
+
+def _write(path: Path, value: object) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pickle")
         try:
             with os.fdopen(fd, "wb") as handle:
-                pickle.dump(stored, handle, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
             Path(tmp).replace(path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
