@@ -179,6 +179,27 @@ def test_legal_cap_question_ends_on_the_lifted_floor_when_lifting_cannot_cover_m
     assert calls == [False]  # the lifted relaxation's floor is the plan's unmet need: no lifted search
 
 
+def test_legal_cap_question_has_nothing_to_lift_without_financial_years(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from banquasso.pool import allocation
+    from banquasso.pool.plan import LegalQuestion, plan_inputs, without_legal_cap
+
+    books, policy = _open(*write_group(tmp_path, {"prete": LENDER.replace("50000.00 EUR", "7000.00 EUR"),
+                                                  "emprunte": BORROWER}, pool=POOL))
+    problem = without_legal_cap(plan_inputs(books, policy, dt.date(2026, 11, 30)).problem)
+    solved = allocation.allocate(problem)
+    assert solved.total_unmet > 0
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("no program to solve: nothing bounds a lender's financial year")
+
+    monkeypatch.setattr(allocation, "least_unmet_floor", never)
+    monkeypatch.setattr(allocation, "allocate", never)
+    question = LegalQuestion(problem, solved)
+    assert question.lifted() is None
+    assert not any(question.binds(n) for n in range(len(problem.needs)))
+
+
 def test_least_unmet_floor_is_phase_one_bound(tmp_path: Path) -> None:
     from banquasso.pool.allocation import allocate, least_unmet_floor
     from banquasso.pool.plan import plan_inputs, without_legal_cap

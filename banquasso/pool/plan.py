@@ -359,7 +359,8 @@ class LegalQuestion:
     of that need. First the linear relaxation of the lifted program is solved: its optimum is a
     floor under the lifted program's least unmet need, so when that floor is the plan's (within a
     cent) the cap binds no need and no mixed-integer search runs. Otherwise phase 1 of the lifted
-    program answers (least unmet need alone: phases 2 and 3 never change it).
+    program answers (least unmet need alone: phases 2 and 3 never change it). A program no legal
+    cap bounds (no lender with a financial year: a convention de trésorerie) has nothing to lift.
     """
 
     def __init__(self, problem: AllocationInput, allocation: Allocation) -> None:
@@ -371,6 +372,9 @@ class LegalQuestion:
         from banquasso.pool.allocation import allocate, least_unmet_floor
 
         if not self._lifted:
+            if not any(lender.fiscal_years for lender in self.problem.lenders):  # no cap in the program to lift
+                self._lifted.append(None)
+                return None
             lifted = without_legal_cap(self.problem)
             floor = least_unmet_floor(lifted)
             least = self.allocation.optimum
