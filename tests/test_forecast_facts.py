@@ -4,6 +4,7 @@ content across processes: computed again when, and only when, that member's file
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Any
 
@@ -131,3 +132,19 @@ def test_facts_kept_per_ledger_are_bounded() -> None:
     assert facts.fact(entries, ("day", 0), compute) == 1 and compute.runs == 1  # the oldest went
     assert facts.fact(entries, ("day", facts.FACTS_KEPT + 4), compute) == 1 and compute.runs == 1  # kept
     assert facts.fact(entries, ("day", 0), compute) == 1 and compute.runs == 1  # kept since computed again
+
+
+def test_the_facts_folder_keeps_its_newest_files(group: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    ledgers, rules = group
+    books = _fresh(ledgers, rules)
+    folder = facts.facts_dir(books)
+    folder.mkdir(parents=True)
+    old = [folder / f"old-{n}.pickle" for n in range(4)]
+    for n, path in enumerate(old):
+        path.write_bytes(b"")
+        os.utime(path, ns=(n, n))
+    monkeypatch.setattr(facts, "FACTS_FILES", 3)
+    readable(books, AS_OF)  # two members' facts written; the folder keeps 4 (twice the members): two old go
+    assert sorted(p.name for p in folder.glob("*.pickle") if p.name.startswith("old-")) == ["old-2.pickle",
+                                                                                          "old-3.pickle"]
+    assert all(facts.facts_path(books, m).exists() for m in ("prete", "emprunte"))

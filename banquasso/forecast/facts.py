@@ -12,8 +12,9 @@ ledger files and its include globs (what the books cache read): `load_facts` giv
 its facts only when those are exactly its ledger's now, and `save_facts` writes only the members
 that have new facts. A file's name hashes the group folder, the member, the engine's code
 (`code_digest`), Beancount's version and the plugins allowed, so another version never reads it.
-After an edit of one member, only that member's facts are computed and written again. A file that
-cannot be read or written is only a lost memo.
+After an edit of one member, only that member's facts are computed and written again. The folder
+keeps its newest files (`FACTS_FILES`, or twice the members); a file that cannot be read or
+written is only a lost memo.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ T = TypeVar("T")
 FACTS_FOLDER = "facts"
 #: Facts kept per member (the oldest go beyond): a plan reads a few per day; a backtest walks many days.
 FACTS_KEPT = 32
+#: Facts files the folder keeps at least (twice the members, when more); the oldest go beyond.
+FACTS_FILES = 256
 Facts = dict[Hashable, Any]
 
 
@@ -156,10 +159,24 @@ def load_facts(books: GroupBooks) -> None:
 
 def save_facts(books: GroupBooks) -> None:
     """Store the facts of every member some of whose facts were computed since (temp file + rename)."""
+    written = False
     for member_id, ledger in books.ledgers.items():
         facts = _REGISTRY.facts(ledger.entries)
         if facts and _REGISTRY.take_new(ledger.entries):
             _write(facts_path(books, member_id), (_signature(ledger), dict(facts)))
+            written = True
+    if written:
+        _prune(facts_dir(books), max(FACTS_FILES, 2 * len(books.ledgers)))
+
+
+def _prune(folder: Path, keep: int) -> None:
+    """Keep the `keep` newest facts files (an old version's files are never read again)."""
+    try:
+        files = sorted(folder.glob("*.pickle"), key=lambda p: p.stat().st_mtime_ns)
+        for path in files[:-keep]:
+            path.unlink(missing_ok=True)
+    except OSError:
+        return
 
 
 def _write(path: Path, value: object) -> None:
