@@ -39,8 +39,10 @@ from comptasso.books.loading import MemberLedger
 
 T = TypeVar("T")
 FACTS_FOLDER = "facts"
-#: Facts kept per member (the oldest go beyond): a plan reads a few per day; a backtest walks many days.
-FACTS_KEPT = 32
+#: Facts kept per member (the oldest go beyond): a day's plan reads at most 7 (its read, the net cash
+#: at up to 3 openings, the earmarked cash, what was lent in up to 2 years); a backtest walks many days,
+#: and each file is written again with all of them.
+FACTS_KEPT = 8
 #: Facts files the folder keeps at least (twice the members, when more); the oldest go beyond.
 FACTS_FILES = 256
 Facts = dict[Hashable, Any]
