@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -157,6 +159,27 @@ def test_an_edit_that_changes_the_program_solves_it(group: tuple[Path, Path],
     assert after.total_need == before.total_need + 500
     # the memoised solve is the plain one: `plan_group` without a memo gives the same plan
     assert plan_group(*_books(ledgers, rules), AS_OF) == after
+
+
+def test_an_unchanged_program_is_answered_without_the_solver(group: tuple[Path, Path]) -> None:
+    """A new process after a comment edit builds the program again but imports no solver (scipy) to answer it."""
+    ledgers, rules = group
+    args = ["plan", "--ledgers", str(ledgers), "--rules", str(rules), "--as-of", AS_OF.isoformat(), "--json"]
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code == 0, first.output
+    main_file = ledgers / "emprunte" / "main.beancount"
+    main_file.write_text(main_file.read_text(encoding="utf-8") + "\n; une note\n", encoding="utf-8")
+    script = (
+        "import json, sys\n"
+        "from banquasso.commands.main import main\n"
+        f"main({args!r}, standalone_mode=False)\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] == 'scipy'"
+        " or m in ('banquasso.pool.allocation', 'banquasso.pool.solver'))), file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == json.loads(first.stdout)
+    assert json.loads(done.stderr.strip().splitlines()[-1]) == []
 
 
 def test_the_program_key_follows_what_solving_reads(group: tuple[Path, Path]) -> None:

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from banquasso.commands.main import main
 from banquasso.pool.plan import plan_group, read_forecast
+from banquasso.pool.program import AllocationInput
 from banquasso.terms.policy import Policy, load_policy
 from banquasso.terms.rules import fiscal_year_start
 from comptasso.books.facade import GroupBooks, open_books
@@ -145,7 +146,7 @@ def _allocations(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     calls: list[bool] = []
     real = allocation.allocate
 
-    def counted(problem: allocation.AllocationInput, *args: Any, **kwargs: Any) -> allocation.Allocation:
+    def counted(problem: AllocationInput, *args: Any, **kwargs: Any) -> allocation.Allocation:
         calls.append(bool(kwargs.get("unmet_only")))
         return real(problem, *args, **kwargs)
 

@@ -22,6 +22,15 @@ from banquasso.pool.dependence import books_dependence
 from banquasso.pool.guard import known_earmarked, opening_net_cash, tranche_securities
 from banquasso.pool.memo import content_key, memo_dir, memoised, memoised_on
 from banquasso.pool.needs import Need, Security, member_needs
+from banquasso.pool.program import (
+    AllocationInput,
+    BorrowerInput,
+    FiscalYear,
+    LenderInput,
+    Limits,
+    NeedInput,
+    SecurityInput,
+)
 from banquasso.terms.modes import applies
 from banquasso.terms.net_cash import financial_year
 from banquasso.terms.policy import Policy
@@ -35,15 +44,8 @@ from comptasso.books.facade import GroupBooks
 from comptasso.money import money_json
 from comptasso.problems import ProblemsError
 
-if TYPE_CHECKING:  # the allocation (scipy) is imported where a program is built or solved, not to read a plan
-    from banquasso.pool.allocation import (
-        Allocation,
-        AllocationInput,
-        BorrowerInput,
-        FiscalYear,
-        LenderInput,
-        SecurityInput,
-    )
+if TYPE_CHECKING:  # the allocation (scipy) is imported where a program is solved, not to build or read one
+    from banquasso.pool.allocation import Allocation
 
 ZERO = Decimal("0.00")
 CAPACITY_HORIZON = 180
@@ -168,8 +170,6 @@ def fiscal_years(books: GroupBooks, member: str, forecast_days: Sequence[tuple[d
                  as_of: dt.date, policy: Policy) -> tuple[FiscalYear, ...]:
     """The member's own financial years (`exercice_debut`) over the forecast, with their legal net cash at
     the opening (`opening_net_cash`, the guard's) and what was lent in them."""
-    from banquasso.pool.allocation import FiscalYear
-
     who = books.group.member(member)
     first_day = as_of + dt.timedelta(days=1)
     out, index, horizon = [], 0, len(forecast_days)
@@ -189,8 +189,6 @@ def fiscal_years(books: GroupBooks, member: str, forecast_days: Sequence[tuple[d
 
 
 def _security_input(security: Security, as_of: dt.date) -> SecurityInput:
-    from banquasso.pool.allocation import SecurityInput
-
     return SecurityInput(security.member, f"{security.convention}@{security.tranche_date.isoformat()}",
                          (security.repay_on - as_of).days - 1, security.cap)
 
@@ -236,8 +234,6 @@ def plan_inputs(books: GroupBooks, policy: Policy, as_of: dt.date, horizon: int 
 
     A member below its floor on some day of the horizon borrows; every other member may lend.
     """
-    from banquasso.pool.allocation import AllocationInput, BorrowerInput, LenderInput, Limits, NeedInput
-
     window = min(MAX_HORIZON, horizon + policy.limits.max_days)
     if progress:
         progress(f"Prévision de trésorerie sur {window} jours…")
