@@ -8,9 +8,10 @@ same inputs (the stamps answer, no ledger is read), every file touched (stamps d
 hashed, still no ledger read), a comment appended to one member's ledger (that member re-parsed,
 the program built again from the books: the same program, whose solved plan the memo holds) and a
 payment of 100 € on the as-of day appended to one member's ledger (the program changes: solved
-again). It also runs `banquasso plan --json` as a command on the unchanged group (CPU of the child:
-Python's start and the imports included). The baseline is `bean-check` run once per
-member ledger on the same files (CPU of the children).
+again). It also runs `banquasso plan --json` as a command on the unchanged group and after a
+comment appended to one member's ledger (CPU of the child: Python's start and the imports
+included). The baseline is `bean-check` run once per member ledger on the same files (CPU of the
+children).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import re
 import resource
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from banquasso.forecast.daily import readable
@@ -78,12 +80,12 @@ def _payment(main: Path) -> bytes:
             f'  {bank[1]}  -100.00 EUR\n').encode()
 
 
-def _edited_cpu(ledgers: Path, main: Path, extra: bytes) -> float:
-    """`_plan_cpu` with `extra` appended to one member's main file (put back afterwards)."""
+def _edited_cpu(ledgers: Path, main: Path, extra: bytes, measure: Callable[[Path], float] = _plan_cpu) -> float:
+    """`measure` (`_plan_cpu`) with `extra` appended to one member's main file (put back afterwards)."""
     original = main.read_bytes()
     try:
         main.write_bytes(original + extra)
-        return _plan_cpu(ledgers)
+        return measure(ledgers)
     finally:
         main.write_bytes(original)
 
@@ -113,6 +115,7 @@ def _measure(members: int, years: int) -> list[Result]:
     edited = min(ledgers.glob("*/main.beancount"))
     after_edit = _edited_cpu(ledgers, edited, b"\n; bench_memo: one member edited\n")
     after_payment = _edited_cpu(ledgers, edited, _payment(edited))
+    command_edit = _edited_cpu(ledgers, edited, b"\n; bench_memo: the command after an edit\n", _command_cpu)
     base = "bean-check per member (CPU)"
     return [
         Result(f"memo: plan, no memo (solver) — {label}", cold, base, baseline),
@@ -121,6 +124,8 @@ def _measure(members: int, years: int) -> list[Result]:
         Result(f"memo: plan, every file touched, no change (hashed) — {label}", touched, base, baseline),
         Result(f"memo: plan after one member's edit — {label}", after_edit, base, baseline),
         Result(f"memo: plan after one member's payment (the program changes) — {label}", after_payment, base,
+               baseline),
+        Result(f"memo: `banquasso plan --json` command after one member's edit — {label}", command_edit, base,
                baseline),
     ]
 
