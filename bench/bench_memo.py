@@ -3,24 +3,30 @@
 `python -m bench memo` measures, as of 2026-11-30 on the 50-member × 3-year generated group (set
 BENCH_MEMO_SIZES, e.g. `50x3,50x5,200x3`, for others), the CPU seconds of what `banquasso plan`
 does once its modules are imported: the memo's quick path (`recall_quick`, file stamps), and when it
-misses, reading the books (cached) and `memoised_plan`. Four cases: no memo (the solver runs), the
+misses, reading the books (cached) and `memoised_plan`. Five cases: no memo (the solver runs), the
 same inputs (the stamps answer, no ledger is read), every file touched (stamps differ, contents are
-hashed, still no ledger read) and a comment appended to one member's ledger (that member re-parsed,
-the plan re-solved). It also runs `banquasso plan --json` as a command on the unchanged group (CPU
-of the child: Python's start and the imports included). The baseline is `bean-check` run once per
-member ledger on the same files (CPU of the children).
+hashed, still no ledger read), a comment appended to one member's ledger (that member re-parsed,
+the program built again from the books: the same program, whose solved plan the memo holds) and a
+payment of 100 € on the as-of day appended to one member's ledger (the program changes: solved
+again). It also runs `banquasso plan --json` as a command on the unchanged group and after a
+comment appended to one member's ledger (CPU of the child: Python's start and the imports
+included). The baseline is `bean-check` run once per member ledger on the same files (CPU of the
+children).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import resource
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from banquasso.forecast.daily import readable
+from banquasso.forecast.facts import facts_dir
 from banquasso.pool.memo import memo_dir, recall_quick
 from banquasso.pool.plan import memoised_plan
 from banquasso.terms.policy import load_policy
@@ -63,12 +69,43 @@ def _touch_all(ledgers: Path) -> None:
             os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
 
 
-def _measure(members: int, years: int) -> list[Result]:
-    ledgers = generated_group(members, years)
-    baseline = bean_check_cpu(ledgers)
+def _payment(main: Path) -> bytes:
+    """A payment of 100 € from the member's bank account on the as-of day: its forecast changes, so the program."""
+    text = main.read_text(encoding="utf-8")
+    bank = re.search(r"^\d{4}-\d\d-\d\d open (Assets:512\S*)", text, re.MULTILINE)
+    expense = re.search(r"^\d{4}-\d\d-\d\d open (Expenses:\S*)", text, re.MULTILINE)
+    assert bank is not None, main
+    assert expense is not None, main
+    return (f'\n{AS_OF.isoformat()} * "bench_memo" "Paiement"\n  {expense[1]}  100.00 EUR\n'
+            f'  {bank[1]}  -100.00 EUR\n').encode()
+
+
+def _edited_cpu(ledgers: Path, main: Path, extra: bytes, measure: Callable[[Path], float] = _plan_cpu) -> float:
+    """`measure` (`_plan_cpu`) with `extra` appended to one member's main file (put back afterwards)."""
+    original = main.read_bytes()
+    try:
+        main.write_bytes(original + extra)
+        return measure(ledgers)
+    finally:
+        main.write_bytes(original)
+
+
+def _empty_memo(ledgers: Path) -> None:
+    """No memoised result and no member's facts: the first run computes everything.
+
+    The books opened here are dropped before any measure: a `banquasso plan` process holds one copy
+    of the ledgers, and a second one kept alive would only add to the collector's passes.
+    """
     books, _ = open_books(ledgers, rules_dir())
     assert books is not None
     shutil.rmtree(memo_dir(books), ignore_errors=True)
+    shutil.rmtree(facts_dir(books), ignore_errors=True)
+
+
+def _measure(members: int, years: int) -> list[Result]:
+    ledgers = generated_group(members, years)
+    baseline = bean_check_cpu(ledgers)
+    _empty_memo(ledgers)
     label = f"{members} membres × {years} ans"
     cold = _plan_cpu(ledgers)
     warm = _plan_cpu(ledgers)
@@ -76,12 +113,9 @@ def _measure(members: int, years: int) -> list[Result]:
     _touch_all(ledgers)
     touched = _plan_cpu(ledgers)
     edited = min(ledgers.glob("*/main.beancount"))
-    original = edited.read_bytes()
-    try:
-        edited.write_bytes(original + b"\n; bench_memo: one member edited\n")
-        after_edit = _plan_cpu(ledgers)
-    finally:
-        edited.write_bytes(original)
+    after_edit = _edited_cpu(ledgers, edited, b"\n; bench_memo: one member edited\n")
+    after_payment = _edited_cpu(ledgers, edited, _payment(edited))
+    command_edit = _edited_cpu(ledgers, edited, b"\n; bench_memo: the command after an edit\n", _command_cpu)
     base = "bean-check per member (CPU)"
     return [
         Result(f"memo: plan, no memo (solver) — {label}", cold, base, baseline),
@@ -89,6 +123,10 @@ def _measure(members: int, years: int) -> list[Result]:
         Result(f"memo: `banquasso plan --json` command, unchanged group — {label}", command, base, baseline),
         Result(f"memo: plan, every file touched, no change (hashed) — {label}", touched, base, baseline),
         Result(f"memo: plan after one member's edit — {label}", after_edit, base, baseline),
+        Result(f"memo: plan after one member's payment (the program changes) — {label}", after_payment, base,
+               baseline),
+        Result(f"memo: `banquasso plan --json` command after one member's edit — {label}", command_edit, base,
+               baseline),
     ]
 
 

@@ -19,9 +19,10 @@ from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
 
-from banquasso.pool.allocation import Allocation, AllocationInput, allocate
+from banquasso.pool.allocation import Allocation, allocate
 from banquasso.pool.memo import MEMO_FOLDER
 from banquasso.pool.plan import plan_inputs
+from banquasso.pool.program import AllocationInput
 from banquasso.terms.policy import load_policy
 from bench.common import Result, bean_check_cpu, children_cpu, generated_group, rules_dir, tool
 from comptasso.books.facade import GroupBooks, default_cache_dir, open_books

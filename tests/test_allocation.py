@@ -13,6 +13,12 @@ from banquasso.pool import allocation as allocation_module
 from banquasso.pool.allocation import (
     Advance,
     Allocation,
+    TimeLimits,
+    allocate,
+    candidates,
+    settle,
+)
+from banquasso.pool.program import (
     AllocationInput,
     BorrowerInput,
     FiscalYear,
@@ -20,10 +26,6 @@ from banquasso.pool.allocation import (
     Limits,
     NeedInput,
     SecurityInput,
-    TimeLimits,
-    allocate,
-    candidates,
-    settle,
 )
 
 D = Decimal

@@ -9,15 +9,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from banquasso.pool import allocation as allocation_module
-from banquasso.pool.allocation import (
+from banquasso.pool.allocation import allocate, candidates
+from banquasso.pool.program import (
     AllocationInput,
     BorrowerInput,
     LenderInput,
     Limits,
     NeedInput,
     SecurityInput,
-    allocate,
-    candidates,
 )
 from banquasso.pool.solver import solve, solve_lp
 from tests.test_allocation import check_plan, flat, problems

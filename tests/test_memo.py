@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -74,7 +76,8 @@ def test_unchanged_inputs_answer_from_the_memo(group: tuple[Path, Path], monkeyp
     memoised_capacity(books, policy, AS_OF)
     memoised_capacity(books, policy, AS_OF)
     assert counter.capacities == 1
-    assert len([p for p in memo.memo_dir(books).glob("*.pickle") if not p.name.startswith(memo.QUICK_PREFIX)]) == 2
+    # the plan, the capacity and the plan's solving step (keyed on its program, `plan.program_key`)
+    assert len([p for p in memo.memo_dir(books).glob("*.pickle") if not p.name.startswith(memo.QUICK_PREFIX)]) == 3
 
 
 def test_the_cli_plan_reads_the_memo(group: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -114,6 +117,91 @@ def test_a_ledger_edit_recomputes_the_plan(group: tuple[Path, Path], monkeypatch
     after = memoised_plan(*_books(ledgers, rules), AS_OF)
     assert counter.plans == 2
     assert after.total_need == before.total_need + 500
+
+
+class Solves:
+    """Counts the plan's solving step (`solve_plan`) and what it was given."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.inputs: list[plan_module.PlanInputs] = []
+        real = plan_module.solve_plan
+
+        def solve(inputs: plan_module.PlanInputs, *args: Any, **kwargs: Any) -> plan_module.Plan:
+            self.inputs.append(inputs)
+            return real(inputs, *args, **kwargs)
+
+        monkeypatch.setattr(plan_module, "solve_plan", solve)
+
+
+def test_an_edit_that_leaves_the_program_as_it_was_solves_nothing(group: tuple[Path, Path],
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    ledgers, rules = group
+    counter, solves = Counter(monkeypatch), Solves(monkeypatch)
+    before = memoised_plan(*_books(ledgers, rules), AS_OF)
+    main_file = ledgers / "emprunte" / "main.beancount"
+    main_file.write_text(main_file.read_text(encoding="utf-8") + "\n; une note\n", encoding="utf-8")
+    after = memoised_plan(*_books(ledgers, rules), AS_OF)
+    assert counter.plans == 2  # another plan key: the books are read and the program built again...
+    assert len(solves.inputs) == 1  # ...but it is the program already solved: its plan is the memo's
+    assert after == before and after.total_covered > 0
+
+
+def test_an_edit_that_changes_the_program_solves_it(group: tuple[Path, Path],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    ledgers, rules = group
+    solves = Solves(monkeypatch)
+    before = memoised_plan(*_books(ledgers, rules), AS_OF)
+    main_file = ledgers / "emprunte" / "main.beancount"
+    main_file.write_text(main_file.read_text(encoding="utf-8").replace("-4000.00 EUR", "-4500.00 EUR"),
+                         encoding="utf-8")
+    after = memoised_plan(*_books(ledgers, rules), AS_OF)
+    assert len(solves.inputs) == 2 and solves.inputs[0] != solves.inputs[1]
+    assert after.total_need == before.total_need + 500
+    # the memoised solve is the plain one: `plan_group` without a memo gives the same plan
+    assert plan_group(*_books(ledgers, rules), AS_OF) == after
+
+
+def test_an_unchanged_program_is_answered_without_the_solver(group: tuple[Path, Path]) -> None:
+    """A new process after a comment edit builds the program again but imports no solver (scipy) to answer it."""
+    ledgers, rules = group
+    args = ["plan", "--ledgers", str(ledgers), "--rules", str(rules), "--as-of", AS_OF.isoformat(), "--json"]
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code == 0, first.output
+    main_file = ledgers / "emprunte" / "main.beancount"
+    main_file.write_text(main_file.read_text(encoding="utf-8") + "\n; une note\n", encoding="utf-8")
+    script = (
+        "import json, sys\n"
+        "from banquasso.commands.main import main\n"
+        f"main({args!r}, standalone_mode=False)\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] == 'scipy'"
+        " or m in ('banquasso.pool.allocation', 'banquasso.pool.solver'))), file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == json.loads(first.stdout)
+    assert json.loads(done.stderr.strip().splitlines()[-1]) == []
+
+
+def test_the_program_key_follows_what_solving_reads(group: tuple[Path, Path]) -> None:
+    ledgers, rules = group
+    books, policy = _books(ledgers, rules)
+    inputs = plan_module.plan_inputs(books, policy, AS_OF, 91)
+    key = plan_module.program_key(inputs, policy, AS_OF, 91)
+    assert plan_module.program_key(plan_module.plan_inputs(*_books(ledgers, rules), AS_OF, 91),
+                                   policy, AS_OF, 91) == key  # built again from the same books: the same key
+    assert plan_module.program_key(inputs, policy, AS_OF, 60) != key
+    assert plan_module.program_key(inputs, policy, AS_OF + dt.timedelta(days=1), 91) != key
+    other = policy.model_copy(update={"terms": policy.terms.model_copy(update={"default_method": "autre"})})
+    assert plan_module.program_key(inputs, other, AS_OF, 91) != key
+    lender = inputs.problem.lenders[0]
+    nudged = type(inputs)(
+        type(inputs.problem)(inputs.problem.horizon,
+                             (type(lender)(lender.id, (lender.surplus[0] - Decimal("0.01"), *lender.surplus[1:]),
+                                           lender.fiscal_years), *inputs.problem.lenders[1:]),
+                             inputs.problem.borrowers, inputs.problem.securities, inputs.problem.needs,
+                             inputs.problem.limits),
+        inputs.needs, inputs.securities, inputs.first_day)
+    assert plan_module.program_key(nudged, policy, AS_OF, 91) != key  # a cent on one day of one lender
 
 
 @pytest.mark.usefixtures("db_url")

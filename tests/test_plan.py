@@ -6,15 +6,17 @@ import datetime as dt
 import json
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 from banquasso.commands.main import main
 from banquasso.pool.plan import plan_group, read_forecast
-from banquasso.terms.policy import load_policy
+from banquasso.pool.program import AllocationInput
+from banquasso.terms.policy import Policy, load_policy
 from banquasso.terms.rules import fiscal_year_start
-from comptasso.books.facade import open_books
+from comptasso.books.facade import GroupBooks, open_books
 from tests.conftest import DEMO_AS_OF, DEMO_LEDGERS, write_group
 
 D = Decimal
@@ -135,6 +137,92 @@ def test_legal_cap_reason(tmp_path: Path) -> None:
     plan = json.loads(out)
     assert [a["amount"] for a in plan["advances"]] == ["2500.00"]
     assert [(u["amount"], u["reason_code"]) for u in plan["unmet"]] == [("500.00", "legal-cap")]
+
+
+def _allocations(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Each `allocate` the plan runs, as its `unmet_only` flag (True: the lifted legal-cap question)."""
+    from banquasso.pool import allocation
+
+    calls: list[bool] = []
+    real = allocation.allocate
+
+    def counted(problem: AllocationInput, *args: Any, **kwargs: Any) -> allocation.Allocation:
+        calls.append(bool(kwargs.get("unmet_only")))
+        return real(problem, *args, **kwargs)
+
+    monkeypatch.setattr(allocation, "allocate", counted)
+    return calls
+
+
+def test_legal_cap_question_searches_the_lifted_program_when_its_floor_is_lower(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    lender = LENDER.replace("50000.00 EUR", "5000.00 EUR") + """
+2026-06-01 * "Don"
+  Assets:512-Banque  45000.00 EUR
+  Equity:102-Fonds-Associatif
+"""
+    books, policy = _open(*write_group(tmp_path, {"prete": lender, "emprunte": BORROWER}, pool=POOL))
+    calls = _allocations(monkeypatch)
+    plan = plan_group(books, policy, dt.date(2026, 11, 30))
+    assert [(u.amount, u.reason) for u in plan.unmet] == [(D("500.00"), "legal-cap")]
+    assert calls == [False, True]  # lifted, the relaxation leaves less unmet: phase 1 of the lifted program ran
+
+
+def test_legal_cap_question_ends_on_the_lifted_floor_when_lifting_cannot_cover_more(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The lender's surplus (80 % of its 2 000 € over its floor) binds, not the law (3 500 € of 7 000 € at opening).
+    lender = LENDER.replace("50000.00 EUR", "7000.00 EUR")
+    books, policy = _open(*write_group(tmp_path, {"prete": lender, "emprunte": BORROWER}, pool=POOL))
+    calls = _allocations(monkeypatch)
+    plan = plan_group(books, policy, dt.date(2026, 11, 30))
+    assert [a.amount for a in plan.advances] == [D("1600.00")]
+    assert [(u.amount, u.reason) for u in plan.unmet] == [(D("1400.00"), "no-lender")]
+    assert calls == [False]  # the lifted relaxation's floor is the plan's unmet need: no lifted search
+
+
+def test_legal_cap_question_has_nothing_to_lift_without_financial_years(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from banquasso.pool import allocation
+    from banquasso.pool.plan import LegalQuestion, plan_inputs, without_legal_cap
+
+    books, policy = _open(*write_group(tmp_path, {"prete": LENDER.replace("50000.00 EUR", "7000.00 EUR"),
+                                                  "emprunte": BORROWER}, pool=POOL))
+    problem = without_legal_cap(plan_inputs(books, policy, dt.date(2026, 11, 30)).problem)
+    solved = allocation.allocate(problem)
+    assert solved.total_unmet > 0
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("no program to solve: nothing bounds a lender's financial year")
+
+    monkeypatch.setattr(allocation, "least_unmet_floor", never)
+    monkeypatch.setattr(allocation, "allocate", never)
+    question = LegalQuestion(problem, solved)
+    assert question.lifted() is None
+    assert not any(question.binds(n) for n in range(len(problem.needs)))
+
+
+def test_least_unmet_floor_is_phase_one_bound(tmp_path: Path) -> None:
+    from banquasso.pool.allocation import allocate, least_unmet_floor
+    from banquasso.pool.plan import plan_inputs, without_legal_cap
+
+    lender = LENDER.replace("50000.00 EUR", "5000.00 EUR") + """
+2026-06-01 * "Don"
+  Assets:512-Banque  45000.00 EUR
+  Equity:102-Fonds-Associatif
+"""
+    books, policy = _open(*write_group(tmp_path, {"prete": lender, "emprunte": BORROWER}, pool=POOL))
+    problem = plan_inputs(books, policy, dt.date(2026, 11, 30)).problem
+    assert least_unmet_floor(problem) == pytest.approx(float(allocate(problem).total_unmet * 100), abs=1.0)
+    assert least_unmet_floor(problem) == pytest.approx(50_000.0, abs=1.0)  # 500 € the law leaves unmet
+    assert least_unmet_floor(without_legal_cap(problem)) == pytest.approx(0.0, abs=1.0)
+
+
+def _open(ledgers: Path, rules: Path) -> tuple[GroupBooks, Policy]:
+    books, problems = open_books(ledgers, rules)
+    assert books is not None, problems
+    policy, problems = load_policy(rules)
+    assert policy is not None, problems
+    return books, policy
 
 
 def test_capacity_by_hand(tmp_path: Path) -> None:

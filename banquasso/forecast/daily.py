@@ -11,6 +11,7 @@ from decimal import Decimal
 from beancount.core import data
 
 from banquasso.forecast.delays import DelayModel, delay_model
+from banquasso.forecast.facts import load_facts, save_facts
 from banquasso.forecast.flows import Flow, MemberBooks, fixed_flows, read_member, tranche_flow
 from banquasso.terms.floors import member_floor, monthly_payroll
 from banquasso.terms.policy import FloorPolicy
@@ -163,6 +164,7 @@ def readable(books: GroupBooks, as_of: dt.date) -> GroupBooks:
     Those members are added to `books.excluded` with their errors, like a ledger that does not load:
     one member's broken books never stop the others' forecast, capacity or plan.
     """
+    load_facts(books)  # each unchanged member's read of an earlier process (`forecast.facts`)
     reads = {}
     exclusions = []
     for member in books.members:
@@ -174,6 +176,7 @@ def readable(books: GroupBooks, as_of: dt.date) -> GroupBooks:
             exclusions.append(Exclusion(member.id, member.name, errors))
     _LAST_READS.clear()
     _LAST_READS.update(reads)
+    save_facts(books)
     return books.exclude(exclusions)
 
 

@@ -10,6 +10,7 @@ from typing import Literal
 
 from beancount.core import data
 
+from banquasso.forecast.facts import fact
 from comptasso.model.chart import is_payroll, is_treasury
 from comptasso.model.grants import TrancheStatus
 from comptasso.model.invoices import Invoice
@@ -80,14 +81,21 @@ def treasury_and_payroll(entries: Iterable[data.Directive], as_of: dt.date) -> t
 
 
 def read_member(member_id: str, entries: Sequence[data.Directive], as_of: dt.date) -> tuple[MemberBooks, list[Problem]]:
-    """Read a member's books as they stood at the end of `as_of` (later entries are ignored)."""
+    """Read a member's books as they stood at the end of `as_of` (later entries are ignored); a fact of its
+    ledger (`forecast.facts`), read once per content and day."""
+    read, problems = fact(entries, ("read", member_id, as_of), lambda: _read_member(member_id, entries, as_of))
+    return read, list(problems)
+
+
+def _read_member(member_id: str, entries: Sequence[data.Directive],
+                 as_of: dt.date) -> tuple[MemberBooks, tuple[Problem, ...]]:
     model = member_model(entries, as_of)
     opening, payroll = treasury_and_payroll(model.known, as_of)
     books = MemberBooks(
         member_id, as_of, opening, payroll, model.statuses,
         tuple(i for i in model.invoices if i.open_amount > 0), model.previsions,
     )
-    return books, model.problems
+    return books, tuple(model.problems)
 
 
 def tranche_flow(tranche: OpenTranche, delay_days: int, as_of: dt.date) -> Flow:

@@ -44,6 +44,7 @@ import numpy as np
 from scipy.optimize import LinearConstraint
 from scipy.sparse import coo_array
 
+from banquasso.pool.program import AllocationInput, FiscalYear, LenderInput
 from banquasso.pool.solver import INFEASIBLE, solve, solve_lp
 
 ZERO = Decimal("0.00")
@@ -51,90 +52,6 @@ CENT = Decimal("0.01")
 ALTERNATIVES = 12  # phase 3 may move an advance to one of the 12 largest candidates of its need
 TOP_UP_CENTS = 5  # settle gives back at most 5 cents per advance that rounding took
 SPREAD_ROUNDS = 20  # phase 3's rounds of moves at most
-
-
-@dataclass(frozen=True)
-class FiscalYear:
-    """A lender's financial year seen by the forecast: all advances paid in it stay under the legal cap.
-
-    `first`..`last` are the day indices it covers; `opening_cash` its treasury at the opening; when it
-    opens inside the forecast, `eve` is the index of the day before, and the planned advances still
-    outstanding that day lower its opening cash. `already_lent` counts advances already paid in it.
-    """
-
-    first: int
-    last: int
-    opening_cash: Decimal
-    eve: int | None = None
-    already_lent: Decimal = ZERO
-
-
-@dataclass(frozen=True)
-class LenderInput:
-    """A member that may lend: its daily surplus over its floor (balance − floor) and financial years."""
-
-    id: str
-    surplus: tuple[Decimal, ...]
-    fiscal_years: tuple[FiscalYear, ...] = ()
-
-
-@dataclass(frozen=True)
-class BorrowerInput:
-    """A member that needs advances: its daily shortfall under its floor (floor − balance, ≤ 0 when above)."""
-
-    id: str
-    shortfall: tuple[Decimal, ...]
-
-
-@dataclass(frozen=True)
-class SecurityInput:
-    """A grant tranche of a borrower: advances it secures are repaid on day `repay`, up to `cap` in all."""
-
-    borrower: str
-    key: str
-    repay: int
-    cap: Decimal
-
-
-@dataclass(frozen=True)
-class NeedInput:
-    """An episode below the floor: days `start`..`end` of a borrower, and the securities that may back it."""
-
-    borrower: str
-    start: int
-    end: int
-    securities: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class Limits:
-    """The policy limits the program keeps (amounts in EUR, shares 0–1, days)."""
-
-    max_lender_share: Decimal = Decimal(1)
-    max_days: int = 1826
-    min_advance: Decimal = ZERO
-    max_per_borrower: Decimal = Decimal("1e12")
-    legal_share: Decimal = Decimal("0.5")
-    #: (lender, borrower, room): the most the plan may advance on that pair in all (the dependence test,
-    #: `banquasso.terms.rules.dependence_room`, when `limits.dependence = "refuse"`); pairs not listed: no cap.
-    pair_rooms: tuple[tuple[str, str, Decimal], ...] = ()
-
-    def pair_room(self, lender: str, borrower: str) -> Decimal:
-        """The pair's room, or an amount no plan reaches."""
-        return next((room for l_id, b_id, room in self.pair_rooms if (l_id, b_id) == (lender, borrower)),
-                    Decimal("1e12"))
-
-
-@dataclass(frozen=True)
-class AllocationInput:
-    """Everything the program needs; `horizon` is the length of every daily series."""
-
-    horizon: int
-    lenders: tuple[LenderInput, ...]
-    borrowers: tuple[BorrowerInput, ...]
-    securities: tuple[SecurityInput, ...]
-    needs: tuple[NeedInput, ...]
-    limits: Limits
 
 
 @dataclass(frozen=True)
@@ -180,6 +97,8 @@ class Allocation:
     bound: Decimal = ZERO
     phases: tuple[PhaseReport, ...] = field(default=(), compare=False)
     possible: int = 0  # every candidate there is: always len(candidates) since pruning was removed
+    #: phase 1's least total unmet need as the program counts it (the solver's cents, before rounding to the cent)
+    optimum: float = math.inf
 
     @property
     def pruned(self) -> bool:
@@ -551,6 +470,19 @@ def _phase1(problem: AllocationInput, cands: Sequence[Candidate], limits: TimeLi
     return best, best_value, min(best_value, max(bound, search.bound))
 
 
+def least_unmet_floor(problem: AllocationInput, limits: TimeLimits = TimeLimits()) -> float | None:
+    """A floor (cents) under the total unmet need of every plan of the program: the optimum of phase 1's
+    linear relaxation over every candidate; None when `limits.relaxed` stopped it first."""
+    cands = candidates(problem)
+    if not cands:
+        return _c(sum(unmet_after(problem, ()), ZERO))
+    lp = _Program(problem, cands, range(len(cands)), relaxed=True)
+    relaxed = solve_lp(lp.objective("unmet"), lp.rows.constraint(lp.width), lp.lower, lp.upper, limits.relaxed).solution
+    if relaxed.status == INFEASIBLE:
+        return math.inf
+    return max(0.0, relaxed.bound) if relaxed.proved else None
+
+
 def full_minimum(problem: AllocationInput) -> float:
     """The least amount (cents) an advance that is paid at all carries: the minimum advance, or a cent."""
     return max(_c(problem.limits.min_advance), 1.0)
@@ -692,7 +624,8 @@ def allocate(problem: AllocationInput, limits: TimeLimits = TimeLimits(), unmet_
     possible = len(cands)
     if not cands:
         empty = unmet_after(problem, ())
-        return Allocation((), empty, (), "no-candidate", sum(empty, ZERO), possible=possible)
+        return Allocation((), empty, (), "no-candidate", sum(empty, ZERO), possible=possible,
+                          optimum=_c(sum(empty, ZERO)))
     reports: list[PhaseReport] = []
     first = _phase1(problem, cands, limits, reports)
     if first is None:
@@ -708,7 +641,7 @@ def allocate(problem: AllocationInput, limits: TimeLimits = TimeLimits(), unmet_
     proved = bound >= unmet - 1e-3 - 1e-9 * unmet
     proven = total if proved else min(total, down(Decimal(max(0.0, bound)) / 100))
     return Allocation(advances, left, tuple(cands), "optimal" if proved else "gap", proven, tuple(reports),
-                      possible)
+                      possible, unmet)
 
 
 def _by_lender(cands: Sequence[Candidate]) -> dict[int, list[int]]:

@@ -30,6 +30,7 @@ from beancount.core import data
 
 from banquasso.forecast.advance_flows import advance_flows
 from banquasso.forecast.daily import MAX_HORIZON, Day, GroupOutlook, forecast_outlook, project, read_group
+from banquasso.forecast.facts import fact
 from banquasso.forecast.flows import Flow, tranche_flow
 from banquasso.pool.dependence import registry_dependence
 from banquasso.pool.needs import Security, securities_for
@@ -61,15 +62,19 @@ def tranche_securities(outlook: GroupOutlook, books: GroupBooks, member: str, po
 
 
 def known_net_cash(books: GroupBooks, policy: Policy, member: str, opening: dt.date, as_of: dt.date) -> NetCash:
-    """The net-cash figures of `member` at `opening`, from its books as of `as_of` (entries up to the earlier)."""
-    return opening_figures(books.ledgers[member].entries, min(opening, as_of), books.group.currency,
-                           policy.accounts.borrower_principal)
+    """The net-cash figures of `member` at `opening`, from its books as of `as_of` (entries up to the earlier);
+    a fact of its ledger (`forecast.facts`)."""
+    entries, day = books.ledgers[member].entries, min(opening, as_of)
+    currency, principal = books.group.currency, policy.accounts.borrower_principal
+    return fact(entries, ("net-cash", day, currency, principal),
+                lambda: opening_figures(entries, day, currency, principal))
 
 
 def known_earmarked(books: GroupBooks, member: str, as_of: dt.date) -> Decimal:
     """The cash `member` holds but may not lend as of `as_of` (fonds dédiés, local currency): capacity,
-    planner and guard all deduct it from the lendable surplus."""
-    return earmarked_cash(books.ledgers[member].entries, as_of, books.group.currency).total
+    planner and guard all deduct it from the lendable surplus; a fact of its ledger (`forecast.facts`)."""
+    entries, currency = books.ledgers[member].entries, books.group.currency
+    return fact(entries, ("earmarked", as_of, currency), lambda: earmarked_cash(entries, as_of, currency).total)
 
 
 def opening_net_cash(books: GroupBooks, policy: Policy, member: str, opening: dt.date, as_of: dt.date,

@@ -18,13 +18,17 @@ its content is the same (a touch, a save without change). Any other difference, 
 or a registry that is not a SQLite file is a miss: the caller reads the books and `memoised` answers
 by content, then stores a new quick entry — only after checking that every input it stamps is still
 what the result was computed from.
+
+Below the plan's key, `memoised_on` keys a step on the content of its own inputs (`content_key`):
+the plan's solving step is keyed on the allocation program built from the books (`pool.plan`), so
+an edit that leaves the program as it was (a comment, a narration, an entry the forecast does not
+read) reads the books again but does not solve again.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
 import hashlib
 import os
 import pickle
@@ -34,9 +38,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+from banquasso.forecast.facts import code_digest, code_files
 from banquasso.registry.location import DB_URL_ENV, database_url
 from banquasso.terms.policy import Policy, load_policy
-from comptasso import problems
 from comptasso.books.facade import Exclusion, GroupBooks, default_cache_dir
 from comptasso.books.group import load_group
 from comptasso.books.reference import load_reference
@@ -51,22 +55,6 @@ MEMO_FOLDER = "memo"
 QUICK_PREFIX = "quick-"
 #: Files under the ledgers folder that are no input: Beancount's own load cache beside a ledger.
 IGNORED_SUFFIXES = (".picklecache",)
-
-
-def code_files() -> list[tuple[Path, Path]]:
-    """The engine's sources (banquasso and comptasso) as (package root, file), in the digest's order."""
-    roots = (Path(__file__).resolve().parents[1], Path(problems.__file__).resolve().parent)
-    return [(root, path) for root in roots for path in sorted(root.rglob("*.py"))]
-
-
-@functools.cache
-def code_digest() -> str:
-    """The SHA-256 of the engine's source (banquasso and comptasso): a new version never reads an old memo."""
-    sha = hashlib.sha256()
-    for root, path in code_files():
-        sha.update(str(path.relative_to(root)).encode())
-        sha.update(path.read_bytes())
-    return sha.hexdigest()
 
 
 def registry_state(ledgers_dir: Path) -> str:
@@ -175,6 +163,22 @@ def memoised(kind: str, books: GroupBooks, policy: Policy, as_of: dt.date, compu
         value = compute()
         remember(folder, key, value)
     remember_quick(kind, books, policy, as_of, key, registry, **params)
+    return value
+
+
+def content_key(kind: str, *parts: object) -> str:
+    """The memo key of a step (`kind`) computed from `parts` alone: the SHA-256 of their `stable_repr` and the code."""
+    text = "\x00".join([kind, code_digest(), *(stable_repr(part) for part in parts)])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def memoised_on(folder: Path, key: str, kind: type[T], compute: Callable[[], T]) -> T:
+    """`compute()`, or the value of type `kind` stored under `key` (a `content_key`) in `folder`."""
+    found = recall(folder, key)
+    if isinstance(found, kind):
+        return found
+    value = compute()
+    remember(folder, key, value)
     return value
 
 

@@ -7,19 +7,30 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from beancount.core import data
 
 from banquasso.forecast.advance_flows import read_group_with_advances
 from banquasso.forecast.daily import MAX_HORIZON, GroupForecast, GroupOutlook, forecast_outlook, read_group
+from banquasso.forecast.facts import fact, save_facts
 from banquasso.forecast.flows import Flow
 from banquasso.forecast.scenarios import Scenario, apply_scenarios, excluded_lenders
 from banquasso.pool.capacity import Capacity, down, member_capacity
 from banquasso.pool.dependence import books_dependence
 from banquasso.pool.guard import known_earmarked, opening_net_cash, tranche_securities
-from banquasso.pool.memo import memoised
+from banquasso.pool.memo import content_key, memo_dir, memoised, memoised_on
 from banquasso.pool.needs import Need, Security, member_needs
+from banquasso.pool.program import (
+    AllocationInput,
+    BorrowerInput,
+    FiscalYear,
+    LenderInput,
+    Limits,
+    NeedInput,
+    SecurityInput,
+)
 from banquasso.terms.modes import applies
 from banquasso.terms.net_cash import financial_year
 from banquasso.terms.policy import Policy
@@ -33,15 +44,8 @@ from comptasso.books.facade import GroupBooks
 from comptasso.money import money_json
 from comptasso.problems import ProblemsError
 
-if TYPE_CHECKING:  # the allocation (scipy) is imported where a program is built or solved, not to read a plan
-    from banquasso.pool.allocation import (
-        Allocation,
-        AllocationInput,
-        BorrowerInput,
-        FiscalYear,
-        LenderInput,
-        SecurityInput,
-    )
+if TYPE_CHECKING:  # the allocation (scipy) is imported where a program is solved, not to build or read one
+    from banquasso.pool.allocation import Allocation
 
 ZERO = Decimal("0.00")
 CAPACITY_HORIZON = 180
@@ -144,9 +148,15 @@ class Plan:
 
 
 def lent_since(books: GroupBooks, member: str, since: dt.date, as_of: dt.date, account: str) -> Decimal:
-    """What a member has advanced (debits to its lender-principal accounts) from `since` to `as_of`."""
+    """What a member has advanced (debits to its lender-principal accounts) from `since` to `as_of`; a fact
+    of its ledger (`forecast.facts`)."""
+    entries = books.ledgers[member].entries
+    return fact(entries, ("lent", since, as_of, account), lambda: _lent_since(entries, since, as_of, account))
+
+
+def _lent_since(entries: Sequence[data.Directive], since: dt.date, as_of: dt.date, account: str) -> Decimal:
     total = ZERO
-    for entry in books.ledgers[member].entries:
+    for entry in entries:
         if since <= entry.date <= as_of and isinstance(entry, data.Transaction):
             for posting in entry.postings:
                 number = posting.units.number if posting.units is not None else None
@@ -160,8 +170,6 @@ def fiscal_years(books: GroupBooks, member: str, forecast_days: Sequence[tuple[d
                  as_of: dt.date, policy: Policy) -> tuple[FiscalYear, ...]:
     """The member's own financial years (`exercice_debut`) over the forecast, with their legal net cash at
     the opening (`opening_net_cash`, the guard's) and what was lent in them."""
-    from banquasso.pool.allocation import FiscalYear
-
     who = books.group.member(member)
     first_day = as_of + dt.timedelta(days=1)
     out, index, horizon = [], 0, len(forecast_days)
@@ -181,8 +189,6 @@ def fiscal_years(books: GroupBooks, member: str, forecast_days: Sequence[tuple[d
 
 
 def _security_input(security: Security, as_of: dt.date) -> SecurityInput:
-    from banquasso.pool.allocation import SecurityInput
-
     return SecurityInput(security.member, f"{security.convention}@{security.tranche_date.isoformat()}",
                          (security.repay_on - as_of).days - 1, security.cap)
 
@@ -228,8 +234,6 @@ def plan_inputs(books: GroupBooks, policy: Policy, as_of: dt.date, horizon: int 
 
     A member below its floor on some day of the horizon borrows; every other member may lend.
     """
-    from banquasso.pool.allocation import AllocationInput, BorrowerInput, LenderInput, Limits, NeedInput
-
     window = min(MAX_HORIZON, horizon + policy.limits.max_days)
     if progress:
         progress(f"Prévision de trésorerie sur {window} jours…")
@@ -299,14 +303,32 @@ def dependence_rooms(books: GroupBooks, policy: Policy, lenders: Sequence[Lender
 def plan_group(books: GroupBooks, policy: Policy, as_of: dt.date, horizon: int = 91,
                progress: Progress | None = None,
                extra_flows: Mapping[str, Sequence[Flow]] | None = None,
-               scenarios: Sequence[Scenario] = ()) -> Plan:
+               scenarios: Sequence[Scenario] = (), memo: Path | None = None) -> Plan:
     """The plan: the optimal advances for the needs within `horizon` days, and why the rest stays unmet.
 
     The forecast includes the registry's approved and running advances, or `extra_flows` when given.
+    With a `memo` folder (`pool.memo`), the solving step is answered from it when the program built
+    from the books is the one already solved (`program_key`): only the books are read again.
     """
+    inputs = plan_inputs(books, policy, as_of, horizon, progress, extra_flows, scenarios)
+    if memo is None:
+        return solve_plan(inputs, policy, as_of, horizon, progress)
+    save_facts(books)  # the facts the program was built from (net cash, earmarked cash, lent), for the next process
+    return memoised_on(memo, program_key(inputs, policy, as_of, horizon), Plan,
+                       lambda: solve_plan(inputs, policy, as_of, horizon, progress))
+
+
+def program_key(inputs: PlanInputs, policy: Policy, as_of: dt.date, horizon: int) -> str:
+    """The memo key of solving `inputs`: everything `solve_plan` reads (the program, its needs and
+    securities, the policy, the day and horizon) and the engine's code (`pool.memo.content_key`)."""
+    return content_key("plan-program", as_of, horizon, policy.model_dump_json(), inputs)
+
+
+def solve_plan(inputs: PlanInputs, policy: Policy, as_of: dt.date, horizon: int,
+               progress: Progress | None = None) -> Plan:
+    """The plan of a built program: the allocation, its advances dated, and the reason of each unmet need."""
     from banquasso.pool.allocation import allocate
 
-    inputs = plan_inputs(books, policy, as_of, horizon, progress, extra_flows, scenarios)
     problem, needs, securities, first_day = inputs.problem, inputs.needs, inputs.securities, inputs.first_day
     if progress:
         progress(f"Programme linéaire : {len(needs)} besoin(s), {len(problem.lenders)} prêteur(s)…")
@@ -316,20 +338,52 @@ def plan_group(books: GroupBooks, policy: Policy, as_of: dt.date, horizon: int =
                        securities[a.security].repay_on, securities[a.security], policy.terms.default_method)
         for a in sorted(allocation.advances, key=lambda a: (a.start, a.borrower, a.lender, a.security))
     )
-    relaxed: list[Allocation] = []
-
-    def legal_binds(n: int) -> bool:
-        if not relaxed:
-            # Only "would it cover more?" matters: phase 1 (least unmet need), not phases 2 and 3.
-            relaxed.append(allocate(without_legal_cap(problem), unmet_only=True))
-        return relaxed[0].unmet[n] < allocation.unmet[n] - Decimal("0.01")
-
+    lifted = LegalQuestion(problem, allocation)
     unmet = tuple(
         UnmetNeed(need, amount, binding_reason(explain(problem, allocation, n, need, securities, policy),
-                                               partial(legal_binds, n)))
+                                               partial(lifted.binds, n)))
         for n, (need, amount) in enumerate(zip(needs, allocation.unmet, strict=True)) if amount > 0
     )
     return Plan(as_of, horizon, needs, advances, unmet, allocation.status, allocation.bound, allocation.pruned)
+
+
+class LegalQuestion:
+    """Whether lifting the legal cap would cover more of a need: asked of the program at most once.
+
+    The legal cap binds a need when the lifted program's least unmet need is lower than the plan's
+    (by more than a cent, as the program counts it: `Allocation.optimum`) and its plan covers more
+    of that need. First the linear relaxation of the lifted program is solved: its optimum is a
+    floor under the lifted program's least unmet need, so when that floor is the plan's (within a
+    cent) the cap binds no need and no mixed-integer search runs. Otherwise phase 1 of the lifted
+    program answers (least unmet need alone: phases 2 and 3 never change it). A program no legal
+    cap bounds (no lender with a financial year: a convention de trésorerie) has nothing to lift.
+    """
+
+    def __init__(self, problem: AllocationInput, allocation: Allocation) -> None:
+        self.problem, self.allocation = problem, allocation
+        self._lifted: list[Allocation | None] = []
+
+    def lifted(self) -> Allocation | None:
+        """The lifted program's least-unmet plan, or None when it cannot leave less unmet in all."""
+        from banquasso.pool.allocation import allocate, least_unmet_floor
+
+        if not self._lifted:
+            if not any(lender.fiscal_years for lender in self.problem.lenders):  # no cap in the program to lift
+                self._lifted.append(None)
+                return None
+            lifted = without_legal_cap(self.problem)
+            floor = least_unmet_floor(lifted)
+            least = self.allocation.optimum
+            if floor is not None and floor >= least - 1.0:
+                self._lifted.append(None)
+            else:
+                found = allocate(lifted, unmet_only=True)
+                self._lifted.append(found if found.optimum < least - 1.0 else None)
+        return self._lifted[0]
+
+    def binds(self, n: int) -> bool:
+        lifted = self.lifted()
+        return lifted is not None and lifted.unmet[n] < self.allocation.unmet[n] - Decimal("0.01")
 
 
 def without_legal_cap(problem: AllocationInput) -> AllocationInput:
@@ -340,8 +394,9 @@ def without_legal_cap(problem: AllocationInput) -> AllocationInput:
 def binding_reason(reason: str, legal_binds: Callable[[], bool]) -> str:
     """The reason of an unmet need, the legal cap being named only when it binds.
 
-    When `explain` finds no other rule ("no-lender") or names the legal cap, the program is solved
-    again with the legal cap lifted: the legal cap is the reason exactly when that covers more of the need.
+    When `explain` finds no other rule ("no-lender") or names the legal cap, the program is asked
+    again with the legal cap lifted (`LegalQuestion`): the legal cap is the reason exactly when lifting
+    it leaves less unmet in all and covers more of the need.
     """
     if reason not in ("no-lender", "legal-cap"):
         return reason
@@ -431,8 +486,10 @@ def group_capacity(books: GroupBooks, policy: Policy, as_of: dt.date,
 
 def memoised_plan(books: GroupBooks, policy: Policy, as_of: dt.date, horizon: int = 91,
                   progress: Progress | None = None) -> Plan:
-    """`plan_group` with the registry's advances, answered from the memo when no input changed (pool.memo)."""
-    return memoised("plan", books, policy, as_of, lambda: plan_group(books, policy, as_of, horizon, progress),
+    """`plan_group` with the registry's advances, answered from the memo when no input changed (pool.memo),
+    and solved only when the program built from the books changed (`program_key`)."""
+    return memoised("plan", books, policy, as_of,
+                    lambda: plan_group(books, policy, as_of, horizon, progress, memo=memo_dir(books)),
                     horizon=horizon)
 
 
