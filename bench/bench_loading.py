@@ -11,6 +11,7 @@ from pathlib import Path
 from beancount import loader
 
 from bench.common import Result, demo_group, generated_group, rules_dir, timed
+from comptasso.books import cache as books_cache
 from comptasso.books.facade import open_books
 from comptasso.books.group import load_group
 
@@ -32,7 +33,10 @@ def _beancount_loader_all(ledgers: Path) -> None:
         loader.load_file(str(member.ledger))
 
 
-def _ours(ledgers: Path, cache_dir: Path | None, jobs: int) -> None:
+def _ours(ledgers: Path, cache_dir: Path | None, jobs: int, memory: bool = False) -> None:
+    """`open_books`; unless `memory`, as a new process would (nothing kept in this process's memory)."""
+    if not memory:
+        books_cache.forget_memory()
     books, _ = open_books(ledgers, rules_dir(), cache_dir=cache_dir or False, jobs=jobs)
     assert books is not None
 
@@ -46,13 +50,17 @@ def _measure(label: str, ledgers: Path) -> list[Result]:
     try:
         _ours(ledgers, cache, 2)
         warm = timed(lambda: _ours(ledgers, cache, 2), repeat=3)
+        _ours(ledgers, cache, 2, memory=True)
+        memory = timed(lambda: _ours(ledgers, cache, 2, memory=True), repeat=3)
     finally:
         shutil.rmtree(cache, ignore_errors=True)
     return [
         Result(f"{label}: Beancount loader in-process", inproc, "bean-check (one process per ledger)", check),
         Result(f"{label}: open_books cold, 1 process", cold, "bean-check", check),
         Result(f"{label}: open_books cold, 2 processes", cold_par, "bean-check", check),
-        Result(f"{label}: open_books cached", warm, "bean-check", check),
+        Result(f"{label}: open_books cached (files unpickled, as a new process)", warm, "bean-check", check),
+        Result(f"{label}: open_books again in the same process (kept in memory, files hashed)", memory,
+               "bean-check", check),
     ]
 
 
