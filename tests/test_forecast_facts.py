@@ -148,3 +148,39 @@ def test_the_facts_folder_keeps_its_newest_files(group: tuple[Path, Path], monke
     assert sorted(p.name for p in folder.glob("*.pickle") if p.name.startswith("old-")) == ["old-2.pickle",
                                                                                           "old-3.pickle"]
     assert all(facts.facts_path(books, m).exists() for m in ("prete", "emprunte"))
+
+
+def test_read_group_alone_uses_and_leaves_the_stored_reads(group: tuple[Path, Path],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The statement reads the group with `read_group` (no `readable` first): the stored reads answer it too."""
+    from banquasso.forecast.daily import read_group
+
+    ledgers, rules = group
+    calls = _count(monkeypatch, flows, "_read_member", lambda member_id, entries, as_of: member_id)
+    outlook, problems = read_group(_fresh(ledgers, rules), AS_OF)
+    assert outlook is not None, problems
+    assert sorted(calls) == ["emprunte", "prete"]
+    calls.clear()
+    again, _ = read_group(_fresh(ledgers, rules), AS_OF)
+    assert calls == [] and again is not None
+    assert [m.member_id for m in again.members] == [m.member_id for m in outlook.members]
+
+
+def test_stored_facts_are_read_once_per_loaded_ledger(group: tuple[Path, Path],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    ledgers, rules = group
+    readable(_fresh(ledgers, rules), AS_OF)
+    books = _fresh(ledgers, rules)
+    opened: list[Path] = []
+    real_open = Path.open
+
+    def counting_open(self: Path, *args: Any, **kwargs: Any) -> Any:
+        if self.parent == facts.facts_dir(books):
+            opened.append(self)
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", counting_open)
+    facts.load_facts(books)
+    assert len(opened) == 2
+    facts.load_facts(books)
+    assert len(opened) == 2  # the same directives: nothing read again

@@ -173,3 +173,13 @@ def test_the_first_pool_page_reads_the_plan_the_command_memoised(site: Site) -> 
         page = site.client().get(f"/{site.group}/{EXT}/pool_data?as_of={AS_OF}")
     assert page.status_code == 200
     assert seen == [], "the pool page solved the plan again"
+
+
+def test_the_statement_command_imports_neither_the_scheduler_nor_the_mail() -> None:
+    """`banquasso statement` without --send: no APScheduler, no SMTP delivery loaded (they cost half a second)."""
+    script = ("import json, sys\nfrom banquasso.commands.main import main as banquasso\n"
+              "banquasso.get_command(None, 'statement')\n"
+              "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] == 'apscheduler'"
+              " or m.startswith(('banquasso.delivery', 'banquasso.scheduler')))))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120)
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []

@@ -522,7 +522,7 @@ def convention_command(advance_id: str, ledgers_dir: Path, rules_dir: Path, as_o
                        output: Path | None) -> None:
     """Écrire la convention de prêt d'une avance (PDF à signer) : parties, montant, taux et TMOP, durée,
     échéancier, garantie, décisions, références légales, signatures."""
-    from banquasso.commands.board import check_output
+    from banquasso.commands.statement import check_output
     from banquasso.scheduler.jobs import default_reports_dir
     from banquasso.statement.attestation import Party
     from banquasso.statement.convention import Contract, render_convention

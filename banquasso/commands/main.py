@@ -18,7 +18,7 @@ COMMANDS = {
     "advance": "banquasso.commands.advance:advance_command",
     "attestation": "banquasso.commands.attestation:attestation_command",
     "reconcile": "banquasso.commands.reconcile:reconcile_command",
-    "statement": "banquasso.commands.board:statement_command",
+    "statement": "banquasso.commands.statement:statement_command",
     "scheduler": "banquasso.commands.board:scheduler_command",
     "jobs": "banquasso.commands.board:jobs_command",
     "accuracy": "banquasso.commands.board:accuracy_command",

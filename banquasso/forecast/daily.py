@@ -197,10 +197,12 @@ def read_group(
     until = as_of + dt.timedelta(days=horizon)
     problems: list[Problem] = []
     members: list[MemberBooks] = []
+    load_facts(books)  # a member's read of an earlier process, if `readable` did not just read it
     for member in books.members:
         read, found = _read(member.id, books.ledgers[member.id].entries, as_of)
         members.append(read)
         problems.extend(found)
+    save_facts(books)
     errors = [p for p in problems if p.is_error]
     if errors:
         return None, errors

@@ -70,6 +70,7 @@ class _Registry:
     def __init__(self) -> None:
         self._facts: dict[int, tuple[weakref.ref[Sequence[data.Directive]], Facts]] = {}
         self._new: set[int] = set()
+        self._loaded: set[int] = set()  # the lists whose stored facts `load_facts` already looked for
         self._lock = threading.Lock()
 
     def facts(self, entries: Sequence[data.Directive]) -> Facts | None:
@@ -85,7 +86,16 @@ class _Registry:
                 held = (ref, {})
                 self._facts[key] = held
                 self._new.discard(key)
+                self._loaded.discard(key)
             return held[1]
+
+    def first_look(self, entries: Sequence[data.Directive]) -> bool:
+        """Whether the stored facts of `entries` are looked for the first time (the next call says False)."""
+        with self._lock:
+            key = id(entries)
+            found = key not in self._loaded
+            self._loaded.add(key)
+            return found
 
     def mark_new(self, entries: Sequence[data.Directive]) -> None:
         with self._lock:
@@ -105,6 +115,7 @@ class _Registry:
                 if held is ref or held() is None:
                     del self._facts[key]
                     self._new.discard(key)
+                    self._loaded.discard(key)
 
 
 _REGISTRY = _Registry()
@@ -145,16 +156,21 @@ def facts_path(books: GroupBooks, member_id: str) -> Path:
 
 
 def load_facts(books: GroupBooks) -> None:
-    """Give each member of `books` the facts stored for its ledger's content (none for a changed ledger)."""
+    """Give each member of `books` the facts stored for its ledger's content (none for a changed ledger).
+
+    Each loaded ledger's file is read once: a later call for the same directives reads nothing.
+    """
     for member_id, ledger in books.ledgers.items():
+        facts = _REGISTRY.facts(ledger.entries)
+        if facts is None or not _REGISTRY.first_look(ledger.entries):
+            continue
         try:
             with facts_path(books, member_id).open("rb") as handle:
                 stored = pickle.load(handle)  # noqa: S301 - our own folder, written by `save_facts`
         except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError, ImportError):
             continue
         signature, found = stored if isinstance(stored, tuple) and len(stored) == 2 else (None, None)
-        facts = _REGISTRY.facts(ledger.entries)
-        if signature == _signature(ledger) and isinstance(found, dict) and facts is not None:
+        if signature == _signature(ledger) and isinstance(found, dict):
             for name, value in found.items():
                 facts.setdefault(name, value)
 

@@ -30,6 +30,7 @@ from banquasso.forecast.daily import DEFAULT_HORIZON, GroupForecast, forecast_ou
 from banquasso.registry.db import Registry, open_registry, var_dir
 from banquasso.registry.service import load_views
 from banquasso.statement.data import Month, MonthError, prepare
+from banquasso.statement.paths import default_reports_dir, statement_path
 from banquasso.statement.pdf import render_statement, write_atomically
 from banquasso.terms.policy import load_policy
 from banquasso.watch.at_risk import at_risk_alerts
@@ -88,16 +89,6 @@ class JobOutcome:
     status: str
     message: str
     path: Path | None = None
-
-
-def default_reports_dir(ledgers_dir: Path) -> Path:
-    """`reports/` beside the ledgers folder."""
-    return var_dir(ledgers_dir).parent / "reports"
-
-
-def statement_path(reports_dir: Path, month: Month) -> Path:
-    """`reports/YYYY-MM.pdf`."""
-    return Path(reports_dir) / f"{month.iso}.pdf"
 
 
 def _now() -> dt.datetime:
