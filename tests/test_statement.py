@@ -400,3 +400,32 @@ def test_demo_history_fills_the_accuracy_section(demo_copy: tuple[Path, Path], t
     assert "Ce tableau est vide" not in section
     group = report["group"]["by_lead"]
     assert all(fr_money(Decimal(group[label])) in section for label in ("1-7", "8-30", "31-91"))
+
+
+def test_a_second_statement_reads_no_ledger_and_a_new_morning_is_shown(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The statement's numbers are memoised: unchanged files answer before any ledger is read, the same bytes;
+    a morning stored since (the registry's file changed) gives a statement computed again, which shows it."""
+    from banquasso.statement import data as statement_data
+
+    ledgers, rules = lending_group(tmp_path)
+    first, second, third = tmp_path / "1.pdf", tmp_path / "2.pdf", tmp_path / "3.pdf"
+    assert statement(ledgers, rules, first, "2026-03", "2026-04-15").exit_code == 0
+    real_open = statement_data.open_books
+    opened: list[Path] = []
+
+    def counting(*args: object, **kwargs: object) -> object:
+        opened.append(Path(str(args[0])))
+        return real_open(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(statement_data, "open_books", counting)
+    assert statement(ledgers, rules, second, "2026-03", "2026-04-15").exit_code == 0
+    assert opened == [] and second.read_bytes() == first.read_bytes()
+    morning = CliRunner().invoke(main, ["scheduler", "--run", "daily", "--as-of", "2026-03-10",
+                                        "--ledgers", str(ledgers), "--rules", str(rules)])
+    assert morning.exit_code == 0, morning.output
+    assert statement(ledgers, rules, third, "2026-03", "2026-04-15").exit_code == 0
+    assert opened  # the registry changed: the books are read again
+    section = " ".join(pages_text(third))
+    assert "Ce tableau est vide" in " ".join(pages_text(first))
+    assert "Ce tableau est vide" not in section[section.index("Fiabilité des prévisions passées"):]

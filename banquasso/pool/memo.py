@@ -147,14 +147,17 @@ def _prune(folder: Path) -> None:
 
 
 def memoised(kind: str, books: GroupBooks, policy: Policy, as_of: dt.date, compute: Callable[[], T],
-             **params: object) -> T:
+             *, also: str = "", **params: object) -> T:
     """`compute()`, or its stored result when every input is unchanged since it was stored.
 
     Either way the quick entry of these inputs is (re)written, so that the next `recall_quick` of
-    the same question answers before reading any ledger.
+    the same question answers before reading any ledger. `also` is what else the result was
+    computed from, beyond the books, the policy and the registry's advances (the statement's
+    forecast snapshots): it enters the key, not the quick question (the quick path stamps the
+    registry's file, which holds it).
     """
     registry = registry_state(books.group.ledgers_dir)
-    key = _key(kind, books, policy, as_of, registry, params)
+    key = _key(kind, books, policy, as_of, registry + also, params)
     folder = memo_dir(books)
     found = recall(folder, key)
     if found is not None:

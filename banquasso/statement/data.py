@@ -19,6 +19,7 @@ from banquasso.forecast.delays import DelayModel
 from banquasso.forecast.flows import MemberBooks, tranche_flow
 from banquasso.forecast.risk import DEFAULT_SCENARIOS, DEFAULT_SEED, GroupRisk, RiskFigures, widened_risk
 from banquasso.pool.capacity import WINDOWS, Capacity
+from banquasso.pool.memo import content_key, memoised, recall_quick
 from banquasso.pool.plan import Plan, group_capacity, memoised_capacity, memoised_plan, plan_group
 from banquasso.registry import lifecycle
 from banquasso.registry.balance import DueLine
@@ -326,6 +327,10 @@ def read_registry(registry: Registry, before: dt.date) -> tuple[list[AdvanceView
     return load_views(registry, before), load_snapshots(registry, before)
 
 
+#: The memo's name of a month's statement (banquasso.pool.memo: keyed on every input, quick path on file stamps).
+STATEMENT_MEMO = "statement"
+
+
 def prepare(
     ledgers_dir: Path,
     rules_dir: Path,
@@ -338,7 +343,17 @@ def prepare(
 
     Returns the problems when the books or the policy are invalid; raises MonthError for a month
     without books. A group without a registry yet has no advances and no snapshots (nothing is created).
+
+    The statement's numbers are memoised (`STATEMENT_MEMO`): on the content of the books, the policy,
+    the registry's advances and the snapshots it shows, and, before any ledger is read, on the stamps
+    of every input file (the registry's SQLite file among them): a second statement of the same month
+    with nothing changed reads no ledger and draws the very same PDF.
     """
+    if registry is None and month.first <= today:
+        quick = recall_quick(STATEMENT_MEMO, Path(ledgers_dir), Path(rules_dir), min(month.last, today),
+                             month=month.iso)
+        if quick is not None and isinstance(quick[0], StatementData):
+            return quick[0], []  # no input file changed since this statement was computed: no ledger read
     books, problems = open_books(Path(ledgers_dir), Path(rules_dir), progress=progress)
     errors = [p for p in problems if p.is_error]
     if books is None or errors:
@@ -359,7 +374,11 @@ def prepare(
         finally:
             opened.close()
     try:
-        return gather(books, policy, month, today, views, snapshots, progress=progress, memo=registry is None), []
+        if registry is not None:  # a caller's own registry: computed, not memoised
+            return gather(books, policy, month, today, views, snapshots, progress=progress), []
+        return memoised(STATEMENT_MEMO, books, policy, day,
+                        lambda: gather(books, policy, month, today, views, snapshots, progress=progress, memo=True),
+                        also=content_key("snapshots", snapshots), month=month.iso), []
     except ProblemsError as exc:
         return None, exc.problems
 
