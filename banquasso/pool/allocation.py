@@ -52,6 +52,9 @@ CENT = Decimal("0.01")
 ALTERNATIVES = 12  # phase 3 may move an advance to one of the 12 largest candidates of its need
 TOP_UP_CENTS = 5  # settle gives back at most 5 cents per advance that rounding took
 SPREAD_ROUNDS = 20  # phase 3's rounds of moves at most
+COUNT_NODES = 200  # phase 2's search stops after 200 branch-and-bound nodes (its time limit is a backstop)
+SPREAD_NODES = 200  # each round of phase 3 likewise
+SPREAD_STEP = 1e-6  # a round of phase 3 must lower the largest share by this fraction of it at least
 
 
 @dataclass(frozen=True)
@@ -538,7 +541,7 @@ def _phase2(problem: AllocationInput, cands: Sequence[Candidate], amounts: np.nd
     sub = _Program(problem, cands, sorted(used | more))
     found = solve(sub.objective("count"), [sub.rows.constraint(sub.width), sub.row("unmet", _pin(unmet)),
                                            sub.row("count", len(used) - 0.5)],
-                  sub.lower, sub.upper, sub.integral, max(left, 0.1))
+                  sub.lower, sub.upper, sub.integral, max(left, 0.1), COUNT_NODES)
     reports.append(PhaseReport("count", found.status, found.objective, found.bound, found.seconds, sub.k))
     if found.x is None or round(found.objective) >= len(used):
         return amounts
@@ -601,10 +604,10 @@ def _phase3(problem: AllocationInput, cands: Sequence[Candidate], amounts: np.nd
         sub = _Program(problem, cands, _alternatives(cands, _support(best), moving, ALTERNATIVES))
         moved = solve(sub.objective("spread"), [sub.rows.constraint(sub.width), sub.row("unmet", _pin(unmet)),
                                                 sub.row("count", count + 0.5), sub.spread_rows(weights),
-                                                sub.row("spread", spread * (1 - 1e-6))],
-                      sub.lower, sub.upper, sub.integral, left)
+                                                sub.row("spread", spread * (1 - SPREAD_STEP))],
+                      sub.lower, sub.upper, sub.integral, left, SPREAD_NODES)
         reports.append(PhaseReport("spread", moved.status, moved.objective, moved.bound, moved.seconds, sub.k))
-        if moved.x is None or moved.objective >= spread * (1 - 1e-6):
+        if moved.x is None or moved.objective >= spread * (1 - SPREAD_STEP):
             break
         best, spread = sub.amounts(moved.x, len(cands)), moved.objective
     return best
