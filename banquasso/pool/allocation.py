@@ -20,7 +20,9 @@ One path for every size (`allocate`): phase 1 is exact — the relaxation over e
 the proven lower bound, the mixed-integer program on its support then on every candidate closes
 the gap or reports it (`Allocation.status`, `bound`, `gap`); phases 2 and 3 run only where they
 can change something (the needs phase 1 splits; the most committed lenders' advances). Every
-phase has a time limit (`TimeLimits`) and keeps the best feasible answer found.
+phase has a time limit (`TimeLimits`) and keeps the best feasible answer found; the searches of
+phases 2 and 3 also stop after `COUNT_NODES` / `SPREAD_NODES` branch-and-bound nodes, a limit in
+work that they reach first, so that their answer does not depend on the machine's speed or load.
 
 No candidate is ever pruned. The linear relaxations (phase 1's bound, phase 2's filling) are
 solved without the variables y and the two rows per candidate that tie x to y: relaxed, those rows
@@ -292,7 +294,9 @@ class TimeLimits:
 
     `relaxed` bounds the linear relaxation of phase 1 (the proven lower bound on the unmet need);
     `unmet` the mixed-integer search of phase 1 (first on the relaxation's support, then on every
-    candidate with what is left); `count` phase 2 (fewest advances); `spread` phase 3.
+    candidate with what is left); `count` phase 2 (fewest advances); `spread` phase 3. Phases 2
+    and 3 stop first at their node limits (`COUNT_NODES`, `SPREAD_NODES`): their time limits are
+    backstops.
     """
 
     relaxed: float = 30.0
