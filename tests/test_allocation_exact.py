@@ -18,7 +18,7 @@ from banquasso.pool.program import (
     NeedInput,
     SecurityInput,
 )
-from banquasso.pool.solver import solve, solve_lp
+from banquasso.pool.solver import NODE_LIMIT, OPTIMAL, solve, solve_lp
 from tests.test_allocation import check_plan, flat, problems
 
 D = Decimal
@@ -161,3 +161,20 @@ def test_the_last_search_runs_on_the_priced_candidates_and_proves_the_optimum() 
     priced = [p for p in allocation.phases if p.name == "unmet-priced"]
     assert len(priced) == 1 and priced[0].candidates <= len(allocation.candidates)
     assert (allocation.status, allocation.total_unmet, allocation.gap) == ("optimal", D("500"), D("0.00"))
+
+
+def test_a_node_limit_stops_the_search_in_work_not_in_time() -> None:
+    """Phases 2 and 3 stop after a number of branch-and-bound nodes: the same answer on any machine."""
+    from scipy.optimize import LinearConstraint
+
+    rng = np.random.default_rng(0)
+    weights = rng.integers(1000, 5000, 25).astype(float)
+    values = weights + rng.integers(0, 100, 25)
+    rows = [LinearConstraint(weights.reshape(1, -1), -np.inf, weights.sum() / 2)]
+    ones, zeros = np.ones(25), np.zeros(25)
+    stopped = solve(-values, rows, zeros, ones, ones, 60.0, nodes=1)
+    again = solve(-values, rows, zeros, ones, ones, 60.0, nodes=1)
+    full = solve(-values, rows, zeros, ones, ones, 60.0)
+    assert stopped.status == NODE_LIMIT and full.status == OPTIMAL
+    assert stopped.bound < full.objective  # the proof was not finished within one node
+    assert stopped.x is not None and again.x is not None and (stopped.x == again.x).all()

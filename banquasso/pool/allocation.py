@@ -20,7 +20,9 @@ One path for every size (`allocate`): phase 1 is exact — the relaxation over e
 the proven lower bound, the mixed-integer program on its support then on every candidate closes
 the gap or reports it (`Allocation.status`, `bound`, `gap`); phases 2 and 3 run only where they
 can change something (the needs phase 1 splits; the most committed lenders' advances). Every
-phase has a time limit (`TimeLimits`) and keeps the best feasible answer found.
+phase has a time limit (`TimeLimits`) and keeps the best feasible answer found; the searches of
+phases 2 and 3 also stop after `COUNT_NODES` / `SPREAD_NODES` branch-and-bound nodes, a limit in
+work that they reach first, so that their answer does not depend on the machine's speed or load.
 
 No candidate is ever pruned. The linear relaxations (phase 1's bound, phase 2's filling) are
 solved without the variables y and the two rows per candidate that tie x to y: relaxed, those rows
@@ -52,6 +54,9 @@ CENT = Decimal("0.01")
 ALTERNATIVES = 12  # phase 3 may move an advance to one of the 12 largest candidates of its need
 TOP_UP_CENTS = 5  # settle gives back at most 5 cents per advance that rounding took
 SPREAD_ROUNDS = 20  # phase 3's rounds of moves at most
+COUNT_NODES = 200  # phase 2's search stops after 200 branch-and-bound nodes (its time limit is a backstop)
+SPREAD_NODES = 200  # each round of phase 3 likewise
+SPREAD_STEP = 1e-6  # a round of phase 3 must lower the largest share by this fraction of it at least
 
 
 @dataclass(frozen=True)
@@ -289,7 +294,9 @@ class TimeLimits:
 
     `relaxed` bounds the linear relaxation of phase 1 (the proven lower bound on the unmet need);
     `unmet` the mixed-integer search of phase 1 (first on the relaxation's support, then on every
-    candidate with what is left); `count` phase 2 (fewest advances); `spread` phase 3.
+    candidate with what is left); `count` phase 2 (fewest advances); `spread` phase 3. Phases 2
+    and 3 stop first at their node limits (`COUNT_NODES`, `SPREAD_NODES`): their time limits are
+    backstops.
     """
 
     relaxed: float = 30.0
@@ -538,7 +545,7 @@ def _phase2(problem: AllocationInput, cands: Sequence[Candidate], amounts: np.nd
     sub = _Program(problem, cands, sorted(used | more))
     found = solve(sub.objective("count"), [sub.rows.constraint(sub.width), sub.row("unmet", _pin(unmet)),
                                            sub.row("count", len(used) - 0.5)],
-                  sub.lower, sub.upper, sub.integral, max(left, 0.1))
+                  sub.lower, sub.upper, sub.integral, max(left, 0.1), COUNT_NODES)
     reports.append(PhaseReport("count", found.status, found.objective, found.bound, found.seconds, sub.k))
     if found.x is None or round(found.objective) >= len(used):
         return amounts
@@ -601,10 +608,10 @@ def _phase3(problem: AllocationInput, cands: Sequence[Candidate], amounts: np.nd
         sub = _Program(problem, cands, _alternatives(cands, _support(best), moving, ALTERNATIVES))
         moved = solve(sub.objective("spread"), [sub.rows.constraint(sub.width), sub.row("unmet", _pin(unmet)),
                                                 sub.row("count", count + 0.5), sub.spread_rows(weights),
-                                                sub.row("spread", spread * (1 - 1e-6))],
-                      sub.lower, sub.upper, sub.integral, left)
+                                                sub.row("spread", spread * (1 - SPREAD_STEP))],
+                      sub.lower, sub.upper, sub.integral, left, SPREAD_NODES)
         reports.append(PhaseReport("spread", moved.status, moved.objective, moved.bound, moved.seconds, sub.k))
-        if moved.x is None or moved.objective >= spread * (1 - 1e-6):
+        if moved.x is None or moved.objective >= spread * (1 - SPREAD_STEP):
             break
         best, spread = sub.amounts(moved.x, len(cands)), moved.objective
     return best

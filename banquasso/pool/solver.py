@@ -32,6 +32,7 @@ from scipy.sparse import csr_array, vstack
 
 OPTIMAL = "optimal"
 TIME_LIMIT = "time-limit"
+NODE_LIMIT = "node-limit"
 INFEASIBLE = "infeasible"
 
 
@@ -66,10 +67,17 @@ def quiet_stdout() -> Iterator[None]:
 
 
 def solve(objective: np.ndarray, constraints: Sequence[LinearConstraint], lower: np.ndarray, upper: np.ndarray,
-          integrality: np.ndarray, seconds: float) -> Solution:
-    """Minimise `objective · v` under the constraints and bounds, for at most `seconds` (HiGHS's time limit)."""
+          integrality: np.ndarray, seconds: float, nodes: int | None = None) -> Solution:
+    """Minimise `objective · v` under the constraints and bounds, for at most `seconds` (HiGHS's time limit).
+
+    With `nodes`, the mixed-integer search also stops after that many branch-and-bound nodes
+    (HiGHS's `node_limit`): a limit in work, not in time, so that where it is reached first the
+    answer is the same on a fast or a slow machine.
+    """
     options: dict[str, object] = {"disp": False, "presolve": True, "mip_rel_gap": 0.0,
                                   "time_limit": max(float(seconds), 1e-3)}
+    if nodes is not None:
+        options["node_limit"] = int(nodes)
     start = time.process_time()
     with quiet_stdout():
         result = milp(objective, constraints=list(constraints), integrality=integrality,
@@ -83,7 +91,9 @@ def solve(objective: np.ndarray, constraints: Sequence[LinearConstraint], lower:
         return Solution(x, value, value, OPTIMAL, spent)
     dual = getattr(result, "mip_dual_bound", None)
     bound = float(dual) if dual is not None and math.isfinite(float(dual)) and integrality.any() else -math.inf
-    return Solution(x, value, min(bound, value), TIME_LIMIT, spent)
+    # HiGHS reports its node limit as status 16, « solution limit reached » (SciPy's status 4)
+    stopped = NODE_LIMIT if nodes is not None and "HiGHS Status 16" in str(result.message) else TIME_LIMIT
+    return Solution(x, value, min(bound, value), stopped, spent)
 
 
 @dataclass(frozen=True)
