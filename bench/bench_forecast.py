@@ -84,12 +84,18 @@ def _measure(label: str, ledgers: Path) -> list[Result]:
             return outlook
 
         forecast_time = _timed_fresh(ledgers, rules, cache, lambda b: forecast_outlook(forecast(b)))
+        forecast(_fresh_books(ledgers, rules, cache))  # the facts written, as an earlier process would leave them
+        samples = []
+        for _ in range(3):  # each time as a later process: its own books, the facts on disk
+            books_cache.forget_memory()
+            again = open_books(ledgers, rules, cache_dir=cache, jobs=2)[0]
+            assert again is not None
+            start = time.perf_counter()
+            forecast_outlook(forecast(again))
+            samples.append(time.perf_counter() - start)
+            del again
+        from_facts = statistics.median(samples)
         books = _fresh_books(ledgers, rules, cache)
-        forecast(books)  # the facts written, as an earlier process would leave them
-        books_cache.forget_memory()
-        again = open_books(ledgers, rules, cache_dir=cache, jobs=2)[0]
-        assert again is not None
-        from_facts = timed(lambda: forecast_outlook(forecast(again)), repeat=1)
         outlook = forecast(books)
         members = len(books.members)
         long_time = _timed_fresh(ledgers, rules, cache, lambda b: simulate(forecast(b, 731), 2000), repeat=1)
