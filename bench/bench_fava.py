@@ -4,16 +4,17 @@
 `50x3,200x3`, for others) through `comptasso serve`'s app (Flask test client, no log-in), in a child
 process of its own so that its peak memory is the server's alone. The child measures, in CPU seconds of
 its own (every thread) and wall seconds: checking the books and loading every ledger and the group view
-up to the group's first page (Fava's income statement), the first pool page (the plan, or its memo), the
-pool page right after a member's ledger changed (it shows the previous plan, « recalcul en cours », and
-does not wait for Fava to reload the group view: comptasso.web.fava_adapter.DeferredReloads), that
-member's page (Fava reloads that member), both with their CPU twice: the whole process's, which includes
-the background recompute the save started, and the request's own thread's; then, once the recompute
-ended, Fava's own page of the group view, which reloads the view the pool page left for it. Its peak
-resident memory (VmHWM) is read from /proc/self/status after the first page and at the end. The child
-polls the files (COMPTASSO_POLL_WATCHER=1): 200 ledgers exhaust the system's file notifications. The
-baseline is `bean-check` once per member ledger, Beancount's cache off (CPU of the children). `python -m
-bench.bench_fava LEDGERS RULES` runs the child alone and prints its JSON.
+up to the group's first page (Fava's income statement), the first pool page (the plan, or its memo), a
+member's page first opened (its request's thread), the pool page right after a member's ledger changed
+(it shows the previous plan, « recalcul en cours », and does not wait for Fava to reload the group view:
+comptasso.web.fava_adapter.DeferredReloads), that member's page (Fava reloads that member), both with
+their CPU twice: the whole process's, which includes the background recompute the save started, and the
+request's own thread's; then, once the recompute ended, Fava's own page of the group view, which reloads
+the view the pool page left for it. Its peak resident memory (VmHWM) is read from /proc/self/status
+after the first page and at the end. The child polls the files (COMPTASSO_POLL_WATCHER=1): 200 ledgers
+exhaust the system's file notifications. The baseline is `bean-check` once per member ledger,
+Beancount's cache off (CPU of the children). `python -m bench.bench_fava LEDGERS RULES` runs the child
+alone and prints its JSON.
 """
 
 from __future__ import annotations
@@ -94,6 +95,8 @@ def serve_once(ledgers: Path, rules: Path) -> dict[str, Any]:
         member = slugs[member_file.resolve()]
         pool_url = f"/{group}/{EXT}/pool_data?as_of={AS_OF}"
         _, out["pool_cpu"], out["pool_wall"] = _timed(lambda: client.get(pool_url))
+        first_member_url = f"/{member}/{EXT}/forecast_data?as_of={AS_OF}"
+        _, out["member_first_cpu"], out["member_first_wall"] = _thread_timed(lambda: client.get(first_member_url))
         original = member_file.read_bytes()
         try:
             member_file.write_bytes(original + b"\n; bench_fava: one member edited\n")
@@ -153,6 +156,8 @@ def _measure(members: int, years: int) -> list[Result]:
                baseline),
         Result(f"fava: pool page right after a save (CPU of the request's thread) — {label}",
                m["pool_after_save_thread_cpu"], base, baseline),
+        Result(f"fava: member page, first opened (CPU of the request's thread) — {label}", m["member_first_cpu"], base,
+               baseline),
         Result(f"fava: member page after a save (CPU, every thread) — {label}", m["member_after_save_cpu"], base,
                baseline),
         Result(f"fava: member page after a save (CPU of the request's thread) — {label}",
