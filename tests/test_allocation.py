@@ -393,3 +393,13 @@ def test_the_plan_states_its_gap_in_json_and_in_french() -> None:
     assert "au moins 1 000,00 €" in text and "Groupe large" not in text  # nothing is pruned any more
     optimal = Plan(plan.as_of, 91, (need,), (), plan.unmet, "optimal", D("1500.00"))
     assert optimal.to_json()["gap"] == "0.00" and "Optimum non prouvé" not in plan_text(optimal)
+
+
+@given(st.lists(st.tuples(st.integers(0, 120), st.integers(0, 120)), max_size=40), st.integers(-1, 121))
+def test_the_outstanding_mask_is_the_active_rule(spans: list[tuple[int, int]], day: int) -> None:
+    """The rows' numpy mask (`_Outstanding`) picks exactly the candidates `active` says, in their order."""
+    from banquasso.pool.allocation import Candidate, _Outstanding, active
+
+    cands = [Candidate(0, 0, 0, start, start + length, Decimal("100.00")) for start, length in spans]
+    ks = list(range(0, len(cands), 2)) + list(range(1, len(cands), 2))
+    assert _Outstanding(cands, ks).on(day) == [k for k in ks if active(cands[k].start, cands[k].repay, day)]

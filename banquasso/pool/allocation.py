@@ -176,6 +176,18 @@ def _segments(points: set[int], horizon: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in itertools.pairwise(edges) if a < b]
 
 
+class _Outstanding:
+    """The candidates of `ks` outstanding at the end of a day (`active`), in the order of `ks`, by numpy masks."""
+
+    def __init__(self, cands: Sequence[Candidate], ks: Sequence[int]) -> None:
+        self.ks = np.asarray(ks, dtype=np.int64)
+        self.starts = np.fromiter((cands[k].start for k in ks), dtype=np.int64, count=len(ks))
+        self.repays = np.fromiter((cands[k].repay for k in ks), dtype=np.int64, count=len(ks))
+
+    def on(self, day: int) -> list[int]:
+        return self.ks[(self.starts <= day) & (day < self.repays)].tolist()  # type: ignore[no-any-return]
+
+
 class _Rows:
     """Sparse constraint rows `lo <= a·v <= hi`."""
 
@@ -187,11 +199,9 @@ class _Rows:
         self.hi: list[float] = []
 
     def add(self, terms: dict[int, float], lo: float, hi: float) -> None:
-        row = len(self.lo)
-        for col, val in terms.items():
-            self.rows.append(row)
-            self.cols.append(col)
-            self.vals.append(val)
+        self.rows.extend(itertools.repeat(len(self.lo), len(terms)))
+        self.cols.extend(terms)
+        self.vals.extend(terms.values())
         self.lo.append(lo)
         self.hi.append(hi)
 
@@ -223,8 +233,9 @@ def _lender_rows(problem: AllocationInput, cands: Sequence[Candidate], l_index: 
     """A lender's floor (and share of its surplus) on every day, and its legal cap in every financial year."""
     limits, horizon, lender = problem.limits, problem.horizon, problem.lenders[l_index]
     points = {cands[k].start for k in ks} | {min(cands[k].repay, horizon) for k in ks}
+    outstanding = _Outstanding(cands, ks)
     for a, b in _segments(points, horizon):
-        live = [k for k in ks if active(cands[k].start, cands[k].repay, a)]
+        live = outstanding.on(a)
         if live:
             room = min(lender.surplus[a:b]) * limits.max_lender_share
             rows.add(dict.fromkeys(live, 1.0), -math.inf, max(0.0, _c(room)))
@@ -270,10 +281,12 @@ def build_rows(problem: AllocationInput, cands: Sequence[Candidate], semicontinu
     shortfall = {b.id: b.shortfall for b in problem.borrowers}
     for ks in by_borrower.values():
         points = {cands[k].start for k in ks} | {min(cands[k].repay, horizon) for k in ks}
+        outstanding = _Outstanding(cands, ks)
         for a, _b in _segments(points, horizon):
-            live = [k for k in ks if active(cands[k].start, cands[k].repay, a)]
+            live = outstanding.on(a)
             if live:
                 rows.add(dict.fromkeys(live, 1.0), -inf, _c(limits.max_per_borrower))
+    outstanding_of = {borrower: _Outstanding(cands, ks) for borrower, ks in by_borrower.items()}
     for n, need in enumerate(problem.needs):
         ks = by_borrower.get(need.borrower, [])
         points = {cands[k].start for k in ks} | {min(cands[k].repay, horizon) for k in ks}
@@ -282,7 +295,7 @@ def build_rows(problem: AllocationInput, cands: Sequence[Candidate], semicontinu
             if a < need.start or b > need.end + 1:
                 continue
             worst = max(shortfall[need.borrower][a:b])
-            terms = {k: 1.0 for k in ks if active(cands[k].start, cands[k].repay, a)}
+            terms = dict.fromkeys(outstanding_of[need.borrower].on(a) if ks else [], 1.0)
             terms[2 * k_count + n] = 1.0
             rows.add(terms, _c(worst), inf)
     return rows, width
