@@ -21,9 +21,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
-import pickle
-import tempfile
 import threading
 import weakref
 from collections.abc import Callable, Hashable, Sequence
@@ -34,6 +31,7 @@ import beancount
 from beancount.core import data
 
 from comptasso import problems
+from comptasso.books.cache import keep_newest, load, store
 from comptasso.books.facade import GroupBooks, default_cache_dir
 from comptasso.books.loading import MemberLedger
 
@@ -164,11 +162,7 @@ def load_facts(books: GroupBooks) -> None:
         facts = _REGISTRY.facts(ledger.entries)
         if facts is None or not _REGISTRY.first_look(ledger.entries):
             continue
-        try:
-            with facts_path(books, member_id).open("rb") as handle:
-                stored = pickle.load(handle)  # noqa: S301 - our own folder, written by `save_facts`
-        except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError, ImportError):
-            continue
+        stored = load(facts_path(books, member_id))
         signature, found = stored if isinstance(stored, tuple) and len(stored) == 2 else (None, None)
         if signature == _signature(ledger) and isinstance(found, dict):
             for name, value in found.items():
@@ -181,32 +175,8 @@ def save_facts(books: GroupBooks) -> None:
     for member_id, ledger in books.ledgers.items():
         facts = _REGISTRY.facts(ledger.entries)
         if facts and _REGISTRY.take_new(ledger.entries):
-            _write(facts_path(books, member_id), (_signature(ledger), dict(facts)))
+            store(facts_path(books, member_id), (_signature(ledger), dict(facts)))
             written = True
     if written:
-        _prune(facts_dir(books), max(FACTS_FILES, 2 * len(books.ledgers)))
+        keep_newest(facts_dir(books), max(FACTS_FILES, 2 * len(books.ledgers)))
 
-
-def _prune(folder: Path, keep: int) -> None:
-    """Keep the `keep` newest facts files (an old version's files are never read again)."""
-    try:
-        files = sorted(folder.glob("*.pickle"), key=lambda p: p.stat().st_mtime_ns)
-        for path in files[:-keep]:
-            path.unlink(missing_ok=True)
-    except OSError:
-        return
-
-
-def _write(path: Path, value: object) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pickle")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            Path(tmp).replace(path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except OSError:
-        return

@@ -31,8 +31,6 @@ import dataclasses
 import datetime as dt
 import hashlib
 import os
-import pickle
-import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -41,6 +39,7 @@ from typing import Any, TypeVar
 from banquasso.forecast.facts import code_digest, code_files
 from banquasso.registry.location import DB_URL_ENV, database_url
 from banquasso.terms.policy import Policy, load_policy
+from comptasso.books.cache import keep_newest, load, store
 from comptasso.books.facade import Exclusion, GroupBooks, default_cache_dir
 from comptasso.books.group import load_group
 from comptasso.books.reference import load_reference
@@ -115,35 +114,17 @@ def memo_dir(books: GroupBooks) -> Path:
 
 def recall(folder: Path, key: str) -> Any | None:
     """The result stored under `key`, or None (absent, unreadable or another key's)."""
-    try:
-        with (folder / f"{key}.pickle").open("rb") as handle:
-            stored_key, value = pickle.load(handle)  # noqa: S301 - our own folder, written by `remember`
-    except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError, ImportError):
+    stored = load(folder / f"{key}.pickle")
+    if not isinstance(stored, tuple) or len(stored) != 2:
         return None
+    stored_key, value = stored
     return value if stored_key == key else None
 
 
 def remember(folder: Path, key: str, value: object) -> None:
     """Store `value` under `key` atomically (temp file + rename); a write that fails is only a lost memo."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".pickle")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                pickle.dump((key, value), handle, protocol=pickle.HIGHEST_PROTOCOL)
-            Path(tmp).replace(folder / f"{key}.pickle")
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        _prune(folder)
-    except OSError:
-        return
-
-
-def _prune(folder: Path) -> None:
-    files = sorted(folder.glob("*.pickle"), key=lambda p: p.stat().st_mtime_ns)
-    for path in files[:-MEMO_FILES]:
-        path.unlink(missing_ok=True)
+    if store(folder / f"{key}.pickle", (key, value)):
+        keep_newest(folder, MEMO_FILES)
 
 
 def memoised(kind: str, books: GroupBooks, policy: Policy, as_of: dt.date, compute: Callable[[], T],
@@ -265,11 +246,7 @@ def recall_quick(kind: str, ledgers_dir: Path, rules_dir: Path, as_of: dt.date,
     """
     folder = default_cache_dir(Path(ledgers_dir)) / MEMO_FOLDER
     question = quick_question(kind, ledgers_dir, rules_dir, as_of, **params)
-    try:
-        with _quick_path(folder, question).open("rb") as handle:
-            entry = pickle.load(handle)  # noqa: S301 - our own folder, written by `remember_quick`
-    except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError, ImportError):
-        return None
+    entry = load(_quick_path(folder, question))
     if not isinstance(entry, Quick) or entry.question != question:
         return None
     files = input_files(ledgers_dir, rules_dir)
@@ -343,18 +320,7 @@ def remember_quick(kind: str, books: GroupBooks, policy: Policy, as_of: dt.date,
 
 def _write_quick(folder: Path, entry: Quick) -> None:
     """Store a quick entry atomically (temp file + rename); a write that fails is only a lost shortcut."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".pickle")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                pickle.dump(entry, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            Path(tmp).replace(_quick_path(folder, entry.question))
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except OSError:
-        return
+    store(_quick_path(folder, entry.question), entry)
 
 
 def _still_current(books: GroupBooks, policy: Policy, stamps: tuple[Stamp, ...]) -> bool:

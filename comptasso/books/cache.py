@@ -96,26 +96,59 @@ def read(cache_dir: Path, main: Path, allowed_plugins: frozenset[str]) -> Member
 
 
 def _read_file(cache_dir: Path, main: Path, allowed_plugins: frozenset[str]) -> MemberLedger | None:
-    path = cache_path(cache_dir, main)
-    try:
-        with path.open("rb") as handle, gc_paused():
-            # The cache is this program's own file, written by `write` below under var/cache/.
-            key, ledger = pickle.load(handle)  # noqa: S301
-    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ValueError, TypeError):
+    stored = load(cache_path(cache_dir, main))
+    if not isinstance(stored, tuple) or len(stored) != 2:
         return None
+    key, ledger = stored
     if key != _extra_key(allowed_plugins) or not isinstance(ledger, MemberLedger):
         return None
     return ledger if is_fresh(ledger) else None
 
 
+def load(path: Path) -> object | None:
+    """What `store` pickled into `path`, or None when it is absent or cannot be read (another version's
+    classes, a truncated file): a cache that cannot be read is only computed again."""
+    try:
+        with path.open("rb") as handle, gc_paused():
+            # A cache is this program's own file, written by `store` under var/cache/.
+            return pickle.load(handle)  # type: ignore[no-any-return]  # noqa: S301
+    except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError, ImportError):
+        return None
+
+
 def write(cache_dir: Path, main: Path, allowed_plugins: frozenset[str], ledger: MemberLedger) -> None:
     """Store a ledger atomically (and in memory); a cache that cannot be written is simply skipped."""
     _keep_memory(_memory_key(cache_dir, main, allowed_plugins), ledger)
+    store(cache_path(cache_dir, main), (_extra_key(allowed_plugins), ledger))
+
+
+def store(path: Path, value: object) -> bool:
+    """Pickle `value` into `path` atomically: a temporary file in the same folder, then a rename.
+
+    No fsync: a cache file lost in a crash is only computed again. Every cache of the project writes
+    through here (the ledgers, the plan's memo, the members' facts). False when it cannot be
+    written; no temporary file is left behind.
+    """
     try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=".tmp-", suffix=".pickle")
-        with os.fdopen(fd, "wb") as handle:
-            pickle.dump((_extra_key(allowed_plugins), ledger), handle, protocol=pickle.HIGHEST_PROTOCOL)
-        Path(tmp).replace(cache_path(cache_dir, main))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pickle")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            Path(tmp).replace(path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError:
+        return False
+    return True
+
+
+def keep_newest(folder: Path, keep: int) -> None:
+    """Delete all but the `keep` most recently written `*.pickle` files of `folder` (a failure deletes no more)."""
+    try:
+        files = sorted(folder.glob("*.pickle"), key=lambda p: p.stat().st_mtime_ns)
+        for path in files[:-keep]:
+            path.unlink(missing_ok=True)
     except OSError:
         return
