@@ -10,11 +10,11 @@ import click
 
 from banquasso.commands.options import check_member
 from banquasso.registry.db import open_registry
+from banquasso.registry.location import registry_exists
 from banquasso.registry.service import load_views
 from banquasso.registry.snapshot import AdvanceView
 from banquasso.scheduler.jobs import default_reports_dir
 from banquasso.statement.attestation import attested_year, build_attestation, render_attestation
-from banquasso.statement.data import registry_exists
 from banquasso.statement.pdf import write_atomically
 from banquasso.terms.policy import load_policy
 from banquasso.terms.tmop import load_tmop

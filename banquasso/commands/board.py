@@ -13,6 +13,7 @@ import click
 from banquasso.commands.options import check_member, member_filter_option
 from banquasso.forecast.daily import books_start
 from banquasso.registry.db import open_registry
+from banquasso.registry.location import registry_exists
 from banquasso.scheduler.jobs import (
     DAILY,
     JOBS,
@@ -29,7 +30,6 @@ from banquasso.scheduler.jobs import (
     scheduler_lock,
     stored_next_runs,
 )
-from banquasso.statement.data import registry_exists
 from banquasso.watch.accuracy import BUCKETS, Accuracy, AccuracyReport, accuracy
 from banquasso.watch.monitoring import last_runs, load_snapshots
 from comptasso import clock

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Sequence
@@ -23,7 +22,8 @@ from banquasso.pool.capacity import Capacity
 from banquasso.pool.dependence import registry_dependence
 from banquasso.pool.plan import Plan, memoised_capacity, memoised_plan
 from banquasso.registry import lifecycle
-from banquasso.registry.db import DB_URL_ENV, database_url, open_registry
+from banquasso.registry.db import database_url, open_registry
+from banquasso.registry.location import registry_exists
 from banquasso.registry.service import load_views
 from banquasso.registry.snapshot import AdvanceView
 from banquasso.statement.legal_pdf import decisions_text, long_date
@@ -197,7 +197,7 @@ def read_inputs(place: Place) -> tuple[Inputs | None, list[Problem]]:
 def registry_views(ledgers_dir: Path) -> list[AdvanceView]:
     """The registry's advances; none when there is no registry yet (nothing is created)."""
     url = database_url(ledgers_dir)
-    if not os.environ.get(DB_URL_ENV) and not Path(url.removeprefix("sqlite:///")).exists():
+    if not registry_exists(ledgers_dir):
         return []
     registry = open_registry(ledgers_dir, url)
     try:

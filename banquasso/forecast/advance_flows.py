@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
@@ -15,7 +14,7 @@ from banquasso.forecast.daily import GroupOutlook, read_group
 from banquasso.forecast.flows import Flow
 from banquasso.registry import lifecycle
 from banquasso.registry.balance import due_lines, remaining_lines, securing_receipt
-from banquasso.registry.location import DB_URL_ENV, database_url
+from banquasso.registry.location import database_url, registry_exists
 from banquasso.registry.snapshot import AdvanceView
 from banquasso.terms.policy import FloorPolicy
 from comptasso.books.facade import GroupBooks
@@ -69,7 +68,7 @@ def registry_flows(ledgers_dir: Path, ledgers: Mapping[str, Sequence[data.Direct
     """`advance_flows` of the group's registry as it stood at the end of `as_of` (events recorded later, dated
     later, are not seen); none when there is no registry yet (nothing is created)."""
     url = database_url(ledgers_dir)
-    if not os.environ.get(DB_URL_ENV) and not Path(url.removeprefix("sqlite:///")).exists():
+    if not registry_exists(ledgers_dir):
         return {}
     from banquasso.registry.db import open_registry  # SQLAlchemy only when there is a registry to read
     from banquasso.registry.desk import load_views

@@ -8,7 +8,6 @@ expected date in an outlook (the baseline, a scenario's, the morning's) and appl
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -18,8 +17,9 @@ from typing import Literal
 from banquasso.forecast.daily import GroupOutlook
 from banquasso.forecast.flows import tranche_flow
 from banquasso.registry import lifecycle
-from banquasso.registry.db import DB_URL_ENV, database_url, open_registry
+from banquasso.registry.db import database_url, open_registry
 from banquasso.registry.desk import load_views
+from banquasso.registry.location import registry_exists
 from banquasso.registry.snapshot import AdvanceView
 from banquasso.terms.rules import security_at_risk
 from comptasso.money import money_json
@@ -108,7 +108,7 @@ def running_secured(views: Sequence[AdvanceView], as_of: dt.date) -> tuple[Secur
 def registry_views(ledgers_dir: Path, as_of: dt.date) -> list[AdvanceView]:
     """The registry's advances as known at the end of `as_of`; none when there is no registry (nothing is created)."""
     url = database_url(ledgers_dir)
-    if not os.environ.get(DB_URL_ENV) and not Path(url.removeprefix("sqlite:///")).exists():
+    if not registry_exists(ledgers_dir):
         return []
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
         return []

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from banquasso.forecast.facts import code_digest, code_files
-from banquasso.registry.location import DB_URL_ENV, database_url
+from banquasso.registry.location import database_url, registry_exists
 from banquasso.terms.policy import Policy, load_policy
 from comptasso.books.cache import keep_newest, load, store
 from comptasso.books.facade import Exclusion, GroupBooks, default_cache_dir
@@ -59,7 +59,7 @@ IGNORED_SUFFIXES = (".picklecache",)
 def registry_state(ledgers_dir: Path) -> str:
     """The registry's whole state as text (every advance, with its events); '' when there is no registry yet."""
     url = database_url(ledgers_dir)
-    if not os.environ.get(DB_URL_ENV) and not Path(url.removeprefix("sqlite:///")).exists():
+    if not registry_exists(ledgers_dir):
         return ""
     from banquasso.registry.db import open_registry  # SQLAlchemy: only once the books are read (lazy)
     from banquasso.registry.desk import load_views

@@ -19,3 +19,12 @@ def database_url(ledgers_dir: Path) -> str:
     if url:
         return url
     return f"sqlite:///{var_dir(ledgers_dir) / 'banquasso.db'}"
+
+
+def registry_exists(ledgers_dir: Path) -> bool:
+    """Whether the group has a registry: `$BANQUASSO_DB_URL` set, or the SQLite file beside the books.
+
+    Every reader asks this before opening the registry, so that reading never creates one.
+    """
+    url = database_url(ledgers_dir)
+    return bool(os.environ.get(DB_URL_ENV)) or Path(url.removeprefix("sqlite:///")).exists()

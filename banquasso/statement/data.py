@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,7 +22,8 @@ from banquasso.pool.memo import content_key, memoised, recall_quick
 from banquasso.pool.plan import Plan, group_capacity, memoised_capacity, memoised_plan, plan_group
 from banquasso.registry import lifecycle
 from banquasso.registry.balance import DueLine
-from banquasso.registry.db import DB_URL_ENV, Registry, database_url, open_registry
+from banquasso.registry.db import Registry, open_registry
+from banquasso.registry.location import registry_exists
 from banquasso.registry.service import load_views
 from banquasso.registry.snapshot import AdvanceView
 from banquasso.statement.legal_table import LenderYear, statement_annex
@@ -314,12 +314,6 @@ def gather(
 
 
 # --------------------------------------------------------------------------------------------- sources
-
-
-def registry_exists(ledgers_dir: Path) -> bool:
-    """Whether the group has a registry (`$BANQUASSO_DB_URL` set, or the SQLite file beside the books)."""
-    url = database_url(ledgers_dir)
-    return bool(os.environ.get(DB_URL_ENV)) or Path(url.removeprefix("sqlite:///")).exists()
 
 
 def read_registry(registry: Registry, before: dt.date) -> tuple[list[AdvanceView], list[Snapshot]]:
