@@ -180,15 +180,10 @@ def fava_loader(member_id: str, path: Path, allowed: frozenset[str],
     and the BanquAsso pages in this process (comptasso.books.cache keeps them in memory): the group of
     200 members is parsed or unpickled once, not once for Fava, once for the group view and once per
     page. The loading is the same pipeline as Beancount's (parse, book, plugins, validate), safety
-    checked before any plugin; Fava gets its own list and options (the directives are shared). The
-    load runs in `gc_paused` (no collector pass over the directives being built).
+    checked before any plugin; Fava gets its own list and options (the directives are shared).
     """
 
-    def load() -> tuple[list[Any], list[Any], dict[str, Any]]:
-        with gc_paused():
-            return _for_fava(load_one(member_id, path, allowed, cache_dir))
-
-    return load
+    return lambda: _for_fava(load_one(member_id, path, allowed, cache_dir))
 
 
 def group_view_loader(path: Path, folder: Path, allowed: frozenset[str]) -> Callable[[], tuple[list[Any], list[Any],
@@ -475,14 +470,9 @@ def lasting_heap() -> Iterator[None]:
     full collection. So the start runs with the collector paused, then collects once and freezes
     what is alive (`settle_heap`).
     """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         yield
         settle_heap()  # before the collector runs again: it would scan the new heap once more first
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def settle_heap() -> int:
