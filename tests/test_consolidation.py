@@ -539,3 +539,15 @@ def test_members_checks_are_reused_only_when_the_group_view_cannot_change_them(p
     assert not consolidation.reuses_member_checks(books, [], other_tolerance)("ressourcerie")
     books.ledgers["ressourcerie"].options["plugin_processing_mode"] = "raw"  # its own checks never ran
     assert not consolidation.reuses_member_checks(books, [], group_options)("ressourcerie")
+
+
+def test_the_group_view_keeps_one_commodity_per_currency(pair: Path) -> None:
+    """Every member may declare EUR: the view keeps one Commodity of it (the earliest), and no duplicate error."""
+    for member, day in (("ressourcerie", "2026-01-01"), ("velo-gap", "2025-06-01")):
+        main = pair.parent / member / "main.beancount"
+        main.write_text(main.read_text(encoding="utf-8") + f"\n{day} commodity EUR\n", encoding="utf-8")
+    pair.write_text(pair.read_text(encoding="utf-8") + "\n2026-03-01 commodity EUR\n", encoding="utf-8")
+    view = load_group_view(pair, pair.parent, frozenset({PLUGIN}))
+    commodities = [e for e in view.entries if isinstance(e, data.Commodity)]
+    assert [(c.currency, c.date.isoformat()) for c in commodities] == [("EUR", "2025-06-01")]
+    assert [p for p in view.problems if p.is_error] == []

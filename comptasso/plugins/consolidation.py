@@ -396,6 +396,8 @@ def consolidated_entries(
 ) -> tuple[list[data.Directive], list[ConsolidationError]]:
     """Every member's directives, prefixed and eliminated (member after member, not sorted), and their errors.
 
+    Each member declares its currencies: `consolidate` keeps one Commodity of each (`unique_commodities`).
+
     `checked`, when given, receives the id of every directive that its member's load already checked
     exactly as the group view would (see `reuses_member_checks`): those of each member `vouched` accepts.
     """
@@ -417,7 +419,7 @@ def consolidated_entries(
             checked.update(map(id, view.entries))
             checked.difference_update(map(id, view.moved_balances))
     merged.extend(elimination_opens(opens))
-    return unique_commodities(merged), errors
+    return merged, errors
 
 
 def reuses_member_checks(books: GroupBooks, own: Sequence[data.Directive],
