@@ -46,8 +46,8 @@ import numpy as np
 from scipy.optimize import LinearConstraint
 from scipy.sparse import coo_array
 
-from banquasso.pool.program import AllocationInput, FiscalYear, LenderInput
-from banquasso.pool.solver import INFEASIBLE, solve, solve_lp
+from banquasso.pool.program import AllocationInput, FiscalYear, LenderInput, active
+from banquasso.pool.solver import INFEASIBLE, Priced, solve, solve_lp
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -121,11 +121,6 @@ class Allocation:
 
 def down(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_DOWN)
-
-
-def active(start: int, repay: int, day: int) -> bool:
-    """Whether an advance paid on `start` and repaid on `repay` is outstanding at the end of `day`."""
-    return start <= day < repay
 
 
 def _legal_room(fy: FiscalYear, share: Decimal) -> Decimal:
@@ -279,14 +274,13 @@ def build_rows(problem: AllocationInput, cands: Sequence[Candidate], semicontinu
         if pair:
             rows.add(dict.fromkeys(pair, 1.0), -inf, _c(room))
     shortfall = {b.id: b.shortfall for b in problem.borrowers}
-    for ks in by_borrower.values():
+    outstanding_of = {borrower: _Outstanding(cands, ks) for borrower, ks in by_borrower.items()}
+    for borrower, ks in by_borrower.items():
         points = {cands[k].start for k in ks} | {min(cands[k].repay, horizon) for k in ks}
-        outstanding = _Outstanding(cands, ks)
         for a, _b in _segments(points, horizon):
-            live = outstanding.on(a)
+            live = outstanding_of[borrower].on(a)
             if live:
                 rows.add(dict.fromkeys(live, 1.0), -inf, _c(limits.max_per_borrower))
-    outstanding_of = {borrower: _Outstanding(cands, ks) for borrower, ks in by_borrower.items()}
     for n, need in enumerate(problem.needs):
         ks = by_borrower.get(need.borrower, [])
         points = {cands[k].start for k in ks} | {min(cands[k].repay, horizon) for k in ks}
@@ -451,8 +445,7 @@ def _phase1(problem: AllocationInput, cands: Sequence[Candidate], limits: TimeLi
     `limits.unmet` = 0 it is the answer.
     """
     size = len(cands)
-    lp = _Program(problem, cands, range(size), relaxed=True)
-    priced = solve_lp(lp.objective("unmet"), lp.rows.constraint(lp.width), lp.lower, lp.upper, limits.relaxed)
+    lp, priced = _relaxation(problem, cands, limits)
     relaxed = priced.solution
     reports.append(PhaseReport("unmet-relaxed", relaxed.status, relaxed.objective, relaxed.bound, relaxed.seconds,
                                size))
@@ -490,14 +483,19 @@ def _phase1(problem: AllocationInput, cands: Sequence[Candidate], limits: TimeLi
     return best, best_value, min(best_value, max(bound, search.bound))
 
 
+def _relaxation(problem: AllocationInput, cands: Sequence[Candidate], limits: TimeLimits) -> tuple[_Program, Priced]:
+    """Phase 1's linear relaxation over every candidate (least total unmet need, amounts only), and its answer."""
+    lp = _Program(problem, cands, range(len(cands)), relaxed=True)
+    return lp, solve_lp(lp.objective("unmet"), lp.rows.constraint(lp.width), lp.lower, lp.upper, limits.relaxed)
+
+
 def least_unmet_floor(problem: AllocationInput, limits: TimeLimits = TimeLimits()) -> float | None:
     """A floor (cents) under the total unmet need of every plan of the program: the optimum of phase 1's
     linear relaxation over every candidate; None when `limits.relaxed` stopped it first."""
     cands = candidates(problem)
     if not cands:
         return _c(sum(unmet_after(problem, ()), ZERO))
-    lp = _Program(problem, cands, range(len(cands)), relaxed=True)
-    relaxed = solve_lp(lp.objective("unmet"), lp.rows.constraint(lp.width), lp.lower, lp.upper, limits.relaxed).solution
+    relaxed = _relaxation(problem, cands, limits)[1].solution
     if relaxed.status == INFEASIBLE:
         return math.inf
     return max(0.0, relaxed.bound) if relaxed.proved else None
