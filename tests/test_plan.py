@@ -197,7 +197,7 @@ def test_legal_cap_question_has_nothing_to_lift_without_financial_years(
     monkeypatch.setattr(allocation, "least_unmet_floor", never)
     monkeypatch.setattr(allocation, "allocate", never)
     question = LegalQuestion(problem, solved)
-    assert question.lifted() is None
+    assert question.lifted is None
     assert not any(question.binds(n) for n in range(len(problem.needs)))
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,6 +30,7 @@ from banquasso.pool.program import (
     Limits,
     NeedInput,
     SecurityInput,
+    active,
 )
 from banquasso.terms.modes import applies
 from banquasso.terms.net_cash import financial_year
@@ -361,28 +362,24 @@ class LegalQuestion:
 
     def __init__(self, problem: AllocationInput, allocation: Allocation) -> None:
         self.problem, self.allocation = problem, allocation
-        self._lifted: list[Allocation | None] = []
 
+    @cached_property
     def lifted(self) -> Allocation | None:
         """The lifted program's least-unmet plan, or None when it cannot leave less unmet in all."""
         from banquasso.pool.allocation import allocate, least_unmet_floor
 
-        if not self._lifted:
-            if not any(lender.fiscal_years for lender in self.problem.lenders):  # no cap in the program to lift
-                self._lifted.append(None)
-                return None
-            lifted = without_legal_cap(self.problem)
-            floor = least_unmet_floor(lifted)
-            least = self.allocation.optimum
-            if floor is not None and floor >= least - 1.0:
-                self._lifted.append(None)
-            else:
-                found = allocate(lifted, unmet_only=True)
-                self._lifted.append(found if found.optimum < least - 1.0 else None)
-        return self._lifted[0]
+        if not any(lender.fiscal_years for lender in self.problem.lenders):  # no cap in the program to lift
+            return None
+        lifted = without_legal_cap(self.problem)
+        floor = least_unmet_floor(lifted)
+        least = self.allocation.optimum
+        if floor is not None and floor >= least - 1.0:
+            return None
+        found = allocate(lifted, unmet_only=True)
+        return found if found.optimum < least - 1.0 else None
 
     def binds(self, n: int) -> bool:
-        lifted = self.lifted()
+        lifted = self.lifted
         return lifted is not None and lifted.unmet[n] < self.allocation.unmet[n] - Decimal("0.01")
 
 
@@ -406,8 +403,6 @@ def binding_reason(reason: str, legal_binds: Callable[[], bool]) -> str:
 def explain(problem: AllocationInput, allocation: Allocation, n: int,  # noqa: PLR0911 -- one return per reason
             need: Need, securities: Sequence[Security], policy: Policy) -> str:
     """The rule that stops the plan from covering more of a need (a key of REASONS)."""
-    from banquasso.pool.allocation import active
-
     later = [s for s in securities if s.member == need.member and s.repay_on > need.start and s.cap > 0]
     if not later:
         return "no-grant"
@@ -448,8 +443,6 @@ def _pair_room_left(problem: AllocationInput, allocation: Allocation, lender: st
 
 
 def _legal_room_left(problem: AllocationInput, allocation: Allocation, lender_index: int, day: int) -> Decimal:
-    from banquasso.pool.allocation import active
-
     lender = problem.lenders[lender_index]
     fy = next((f for f in lender.fiscal_years if f.first <= day <= f.last), None)
     if fy is None:

@@ -95,3 +95,8 @@ class AllocationInput:
     securities: tuple[SecurityInput, ...]
     needs: tuple[NeedInput, ...]
     limits: Limits
+
+
+def active(start: int, repay: int, day: int) -> bool:
+    """Whether an advance paid on `start` and repaid on `repay` is outstanding at the end of `day`."""
+    return start <= day < repay
