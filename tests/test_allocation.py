@@ -205,7 +205,13 @@ def test_need_split_only_when_no_lender_can_carry_it_alone() -> None:
 
 @st.composite
 def problems(draw: st.DrawFn, grid: int = 1, small: bool = False) -> AllocationInput:
-    """Random small groups; with `grid` > 1 every amount is a multiple of it."""
+    """Random small groups; with `grid` > 1 every amount is a multiple of it, and so is every optimal plan's.
+
+    That is why, on a grid, a financial year that opens inside the horizon has no eve: the advances
+    outstanding on the eve count for half (`legal_share`) against its cap, which puts the optimum on
+    half the grid (1 000 € outstanding leave 1 500 € of a 2 000 € cap), where `_grid_optimum` does
+    not look.
+    """
     horizon = draw(st.integers(4, 10))
     unit = (st.integers(0, 8).map(lambda v: D(v * grid)) if grid > 1
             else st.integers(0, 800000).map(lambda c: D(c) / 100))
@@ -216,7 +222,7 @@ def problems(draw: st.DrawFn, grid: int = 1, small: bool = False) -> AllocationI
         if draw(st.booleans()):
             cut = draw(st.integers(1, horizon - 1))
             years = (FiscalYear(0, cut - 1, draw(unit) * 4),
-                     FiscalYear(cut, horizon - 1, draw(unit) * 4, eve=cut - 1))
+                     FiscalYear(cut, horizon - 1, draw(unit) * 4, eve=cut - 1 if grid == 1 else None))
         lenders.append(LenderInput(f"l{index}", surplus, years))
     borrowers: list[BorrowerInput] = []
     securities: list[SecurityInput] = []
