@@ -31,15 +31,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.common import Result, bean_check_cpu, generated_group, rules_dir
+from bench.common import Result, bean_check_cpu, generated_group, rules_dir, sizes
 
 AS_OF = "2026-11-30"
 EXT = "extension/BanquAssoExtension"
-
-
-def _sizes() -> list[tuple[int, int]]:
-    text = os.environ.get("BENCH_FAVA_SIZES", "50x3")
-    return [(int(m), int(y)) for m, y in (part.split("x") for part in text.split(",") if part)]
 
 
 def peak_rss_mib() -> float:
@@ -170,7 +165,7 @@ def _measure(members: int, years: int) -> list[Result]:
 
 def run() -> list[Result]:
     results: list[Result] = []
-    for members, years in _sizes():
+    for members, years in sizes("BENCH_FAVA_SIZES"):
         results.extend(_measure(members, years))
     return results
 

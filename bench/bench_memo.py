@@ -20,26 +20,28 @@ import datetime as dt
 import os
 import re
 import resource
-import shutil
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from banquasso.forecast.daily import readable
-from banquasso.forecast.facts import facts_dir
-from banquasso.pool.memo import memo_dir, recall_quick
+from banquasso.pool.memo import recall_quick
 from banquasso.pool.plan import memoised_plan
 from banquasso.terms.policy import load_policy
-from bench.common import Result, bean_check_cpu, children_cpu, generated_group, rules_dir, tool
+from bench.common import (
+    Result,
+    bean_check_cpu,
+    children_cpu,
+    empty_memos,
+    generated_group,
+    rules_dir,
+    sizes,
+    tool,
+    with_appended,
+)
 from comptasso.books import cache
 from comptasso.books.facade import open_books
 
 AS_OF = dt.date(2026, 11, 30)
-
-
-def _sizes() -> list[tuple[int, int]]:
-    text = os.environ.get("BENCH_MEMO_SIZES", "50x3")
-    return [(int(m), int(y)) for m, y in (part.split("x") for part in text.split(",") if part)]
 
 
 def _plan_cpu(ledgers: Path) -> float:
@@ -80,32 +82,10 @@ def _payment(main: Path) -> bytes:
             f'  {bank[1]}  -100.00 EUR\n').encode()
 
 
-def _edited_cpu(ledgers: Path, main: Path, extra: bytes, measure: Callable[[Path], float] = _plan_cpu) -> float:
-    """`measure` (`_plan_cpu`) with `extra` appended to one member's main file (put back afterwards)."""
-    original = main.read_bytes()
-    try:
-        main.write_bytes(original + extra)
-        return measure(ledgers)
-    finally:
-        main.write_bytes(original)
-
-
-def _empty_memo(ledgers: Path) -> None:
-    """No memoised result and no member's facts: the first run computes everything.
-
-    The books opened here are dropped before any measure: a `banquasso plan` process holds one copy
-    of the ledgers, and a second one kept alive would only add to the collector's passes.
-    """
-    books, _ = open_books(ledgers, rules_dir())
-    assert books is not None
-    shutil.rmtree(memo_dir(books), ignore_errors=True)
-    shutil.rmtree(facts_dir(books), ignore_errors=True)
-
-
 def _measure(members: int, years: int) -> list[Result]:
     ledgers = generated_group(members, years)
     baseline = bean_check_cpu(ledgers)
-    _empty_memo(ledgers)
+    empty_memos(ledgers)
     label = f"{members} membres × {years} ans"
     cold = _plan_cpu(ledgers)
     warm = _plan_cpu(ledgers)
@@ -113,9 +93,9 @@ def _measure(members: int, years: int) -> list[Result]:
     _touch_all(ledgers)
     touched = _plan_cpu(ledgers)
     edited = min(ledgers.glob("*/main.beancount"))
-    after_edit = _edited_cpu(ledgers, edited, b"\n; bench_memo: one member edited\n")
-    after_payment = _edited_cpu(ledgers, edited, _payment(edited))
-    command_edit = _edited_cpu(ledgers, edited, b"\n; bench_memo: the command after an edit\n", _command_cpu)
+    after_edit = with_appended(edited, b"\n; bench_memo: one member edited\n", lambda: _plan_cpu(ledgers))
+    after_payment = with_appended(edited, _payment(edited), lambda: _plan_cpu(ledgers))
+    command_edit = with_appended(edited, b"\n; bench_memo: the command after an edit\n", lambda: _command_cpu(ledgers))
     base = "bean-check per member (CPU)"
     return [
         Result(f"memo: plan, no memo (solver) — {label}", cold, base, baseline),
@@ -132,6 +112,6 @@ def _measure(members: int, years: int) -> list[Result]:
 
 def run() -> list[Result]:
     results: list[Result] = []
-    for members, years in _sizes():
+    for members, years in sizes("BENCH_MEMO_SIZES"):
         results.extend(_measure(members, years))
     return results

@@ -15,28 +15,27 @@ measured in the same run.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
-from banquasso.forecast.facts import facts_dir
-from banquasso.pool.memo import memo_dir
 from banquasso.statement.data import Month, prepare
-from bench.common import Result, bean_check_cpu, children_cpu, generated_group, rules_dir, tool
+from bench.common import (
+    Result,
+    bean_check_cpu,
+    children_cpu,
+    empty_memos,
+    generated_group,
+    rules_dir,
+    sizes,
+    tool,
+    with_appended,
+)
 from comptasso.books import cache
-from comptasso.books.facade import open_books
 
 AS_OF = dt.date(2026, 11, 30)
 MONTH = "2026-11"
-
-
-def _sizes() -> list[tuple[int, int]]:
-    text = os.environ.get("BENCH_STATEMENT_SIZES", "50x3")
-    return [(int(m), int(y)) for m, y in (part.split("x") for part in text.split(",") if part)]
 
 
 def _command_cpu(ledgers: Path, output: Path) -> float:
@@ -54,32 +53,19 @@ def _numbers_cpu(ledgers: Path) -> float:
     return time.process_time() - start
 
 
-def _edited(main: Path, note: str, measure: Callable[[], float]) -> float:
-    """`measure()` with a comment appended to one member's main file (put back afterwards)."""
-    original = main.read_bytes()
-    try:
-        main.write_bytes(original + f"\n; bench_statement: {note}\n".encode())
-        return measure()
-    finally:
-        main.write_bytes(original)
-
-
 def _measure(members: int, years: int) -> list[Result]:
     ledgers = generated_group(members, years)
     baseline = bean_check_cpu(ledgers)
-    books, _ = open_books(ledgers, rules_dir())  # the books cache warm, as the bookkeeper's day has it
-    assert books is not None
-    shutil.rmtree(memo_dir(books), ignore_errors=True)
-    shutil.rmtree(facts_dir(books), ignore_errors=True)
-    del books
+    empty_memos(ledgers)  # the books cache stays warm, as the bookkeeper's day has it
     label = f"{members} membres × {years} ans"
     edited = min(ledgers.glob("*/main.beancount"))
     with tempfile.TemporaryDirectory() as work:
         cold = _command_cpu(ledgers, Path(work) / "cold.pdf")
         warm = _command_cpu(ledgers, Path(work) / "warm.pdf")
-        after_edit = _edited(edited, "the command", lambda: _command_cpu(ledgers, Path(work) / "edit.pdf"))
+        after_edit = with_appended(edited, b"\n; bench_statement: the command\n",
+                                   lambda: _command_cpu(ledgers, Path(work) / "edit.pdf"))
         same = (Path(work) / "cold.pdf").read_bytes() == (Path(work) / "warm.pdf").read_bytes()
-    numbers = _edited(edited, "the numbers", lambda: _numbers_cpu(ledgers))
+    numbers = with_appended(edited, b"\n; bench_statement: the numbers\n", lambda: _numbers_cpu(ledgers))
     base = "bean-check per member (CPU)"
     print(f"# statement {label}: the PDF from the memo is the computed one byte for byte: {same}", file=sys.stderr)
     return [
@@ -95,6 +81,6 @@ def _measure(members: int, years: int) -> list[Result]:
 
 def run() -> list[Result]:
     results: list[Result] = []
-    for members, years in _sizes():
+    for members, years in sizes("BENCH_STATEMENT_SIZES"):
         results.extend(_measure(members, years))
     return results

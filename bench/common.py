@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -10,6 +11,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "var" / "bench"
@@ -97,3 +101,35 @@ def demo_group() -> Path:
 
 def rules_dir() -> Path:
     return ROOT / "rules"
+
+
+def sizes(variable: str, default: str = "50x3") -> list[tuple[int, int]]:
+    """The generated groups a benchmark runs on: `$variable` as `MEMBERSxYEARS,…` (e.g. `50x3,200x3`)."""
+    text = os.environ.get(variable, default)
+    return [(int(m), int(y)) for m, y in (part.split("x") for part in text.split(",") if part)]
+
+
+def with_appended(main: Path, extra: bytes, measure: Callable[[], T]) -> T:
+    """`measure()` with `extra` appended to one member's main file, put back as it was afterwards."""
+    original = main.read_bytes()
+    try:
+        main.write_bytes(original + extra)
+        return measure()
+    finally:
+        main.write_bytes(original)
+
+
+def empty_memos(ledgers: Path) -> None:
+    """No memoised result and no member's facts: the next run computes everything.
+
+    The books opened here are dropped before any measure: a command's process holds one copy of the
+    ledgers, and a second one kept alive would only add to the collector's passes.
+    """
+    from banquasso.forecast.facts import facts_dir
+    from banquasso.pool.memo import memo_dir
+    from comptasso.books.facade import open_books
+
+    books, _ = open_books(ledgers, rules_dir())
+    assert books is not None
+    shutil.rmtree(memo_dir(books), ignore_errors=True)
+    shutil.rmtree(facts_dir(books), ignore_errors=True)
