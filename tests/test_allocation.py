@@ -404,7 +404,8 @@ def test_the_plan_states_its_gap_in_json_and_in_french() -> None:
 @given(st.lists(st.tuples(st.integers(0, 120), st.integers(0, 120)), max_size=40), st.integers(-1, 121))
 def test_the_outstanding_mask_is_the_active_rule(spans: list[tuple[int, int]], day: int) -> None:
     """The rows' numpy mask (`_Outstanding`) picks exactly the candidates `active` says, in their order."""
-    from banquasso.pool.allocation import Candidate, _Outstanding, active
+    from banquasso.pool.allocation import Candidate, _Outstanding
+    from banquasso.pool.program import active
 
     cands = [Candidate(0, 0, 0, start, start + length, Decimal("100.00")) for start, length in spans]
     ks = list(range(0, len(cands), 2)) + list(range(1, len(cands), 2))
