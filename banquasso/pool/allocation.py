@@ -69,6 +69,8 @@ class Candidate:
     start: int
     repay: int
     upper: Decimal
+    #: the upper bound were the legal cap lifted (`LegalQuestion`); None when the same as `upper`
+    lifted: Decimal | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,9 @@ class Allocation:
     possible: int = 0  # every candidate there is: always len(candidates) since pruning was removed
     #: phase 1's least total unmet need as the program counts it (the solver's cents, before rounding to the cent)
     optimum: float = math.inf
+    #: a floor (cents) under the least total unmet need of the same program with the legal cap lifted,
+    #: priced from phase 1's relaxation (`lifted_floor`); None when it could not be priced so
+    lifted_floor: float | None = field(default=None, compare=False)
 
     @property
     def pruned(self) -> bool:
@@ -138,11 +143,13 @@ def candidates(problem: AllocationInput) -> list[Candidate]:
     without the x–y rows (70 149 candidates at 200 members × 3 years: 1,7 s of HiGHS), so no
     candidate is ever left out of the program and its bound.
     """
-    return [c for g in _candidate_groups(problem) for c in g]
+    return [c for g in _candidate_groups(problem)[0] for c in g]
 
 
-def _candidate_groups(problem: AllocationInput) -> list[list[Candidate]]:
+def _candidate_groups(problem: AllocationInput) -> tuple[list[list[Candidate]], int]:
+    """The candidates of each (need, security), and how many more there would be were the legal cap lifted."""
     limits, horizon = problem.limits, problem.horizon
+    hidden = 0
     shortfall = {b.id: b.shortfall for b in problem.borrowers}
     lenders = sorted(enumerate(problem.lenders), key=lambda p: p[1].id)
     groups: list[list[Candidate]] = []
@@ -158,12 +165,16 @@ def _candidate_groups(problem: AllocationInput) -> list[list[Candidate]]:
                 room = min(lender.surplus[need.start:last]) * limits.max_lender_share
                 fy = fiscal_year_of(lender, need.start)
                 legal = _legal_room(fy, limits.legal_share) if fy else Decimal("1e12")
-                upper = down(min(room, security.cap, limits.max_per_borrower, legal,
-                                 limits.pair_room(lender.id, need.borrower), max(most_needed, limits.min_advance)))
+                unlawful = min(room, security.cap, limits.max_per_borrower,
+                               limits.pair_room(lender.id, need.borrower), max(most_needed, limits.min_advance))
+                upper, lifted = down(min(unlawful, legal)), down(unlawful)
                 if upper > 0 and upper >= limits.min_advance:
-                    group.append(Candidate(l_index, n, s, need.start, security.repay, upper))
+                    group.append(Candidate(l_index, n, s, need.start, security.repay, upper,
+                                           lifted if lifted != upper else None))
+                elif lifted > 0 and lifted >= limits.min_advance:
+                    hidden += 1
             groups.append(group)
-    return groups
+    return groups, hidden
 
 
 def _segments(points: set[int], horizon: int) -> list[tuple[int, int]]:
@@ -192,6 +203,7 @@ class _Rows:
         self.vals: list[float] = []
         self.lo: list[float] = []
         self.hi: list[float] = []
+        self.legal: list[int] = []  # the rows of the legal cap (`_lender_rows`), which `lifted_floor` drops
 
     def add(self, terms: dict[int, float], lo: float, hi: float) -> None:
         self.rows.extend(itertools.repeat(len(self.lo), len(terms)))
@@ -243,6 +255,7 @@ def _lender_rows(problem: AllocationInput, cands: Sequence[Candidate], l_index: 
             for k in ks:
                 if active(cands[k].start, cands[k].repay, fy.eve):
                     terms[k] = terms.get(k, 0.0) + float(limits.legal_share)
+        rows.legal.append(len(rows.lo))
         rows.add(terms, -math.inf, _c(_legal_room(fy, limits.legal_share)))
 
 
@@ -432,20 +445,19 @@ def _unmet_cents(problem: AllocationInput, cands: Sequence[Candidate], amounts: 
 
 
 def _phase1(problem: AllocationInput, cands: Sequence[Candidate], limits: TimeLimits,
-            reports: list[PhaseReport]) -> tuple[np.ndarray, float, float] | None:
+            reports: list[PhaseReport], lp: _Program, priced: Priced) -> tuple[np.ndarray, float, float] | None:
     """Least total unmet need: (amounts, unmet, proven bound), in cents; None when the program is infeasible.
 
-    The relaxation over every candidate gives the bound; when it pays nothing under the minimum it
-    is the optimum. Otherwise the mixed-integer program is solved on the relaxation's support (small,
-    usually optimal), then, if that does not reach the bound, on every candidate a better plan may
-    use (`priced_in`: the others are proven useless by the relaxation's reduced costs, so the
-    search and its bound hold over every candidate) with what remains of `limits.unmet`, with the
-    best answer so far as a cutoff and as the fallback. The first
-    fallback is the rounded relaxation (what it pays under the minimum dropped, solved again); with
-    `limits.unmet` = 0 it is the answer.
+    The relaxation over every candidate (`lp`, solved: `priced`; see `_relaxation`) gives the bound;
+    when it pays nothing under the minimum it is the optimum. Otherwise the mixed-integer program is
+    solved on the relaxation's support (small, usually optimal), then, if that does not reach the
+    bound, on every candidate a better plan may use (`priced_in`: the others are proven useless by
+    the relaxation's reduced costs, so the search and its bound hold over every candidate) with what
+    remains of `limits.unmet`, with the best answer so far as a cutoff and as the fallback. The
+    first fallback is the rounded relaxation (what it pays under the minimum dropped, solved again);
+    with `limits.unmet` = 0 it is the answer.
     """
     size = len(cands)
-    lp, priced = _relaxation(problem, cands, limits)
     relaxed = priced.solution
     reports.append(PhaseReport("unmet-relaxed", relaxed.status, relaxed.objective, relaxed.bound, relaxed.seconds,
                                size))
@@ -481,6 +493,25 @@ def _phase1(problem: AllocationInput, cands: Sequence[Candidate], limits: TimeLi
     if search.proved or search.status == INFEASIBLE:  # infeasible: nothing beats the cutoff, `best` is optimal
         return best, best_value, best_value
     return best, best_value, min(best_value, max(bound, search.bound))
+
+
+def lifted_floor(problem: AllocationInput, lp: _Program, priced: Priced, hidden: int) -> float | None:
+    """A floor (cents) under the least total unmet need of the program with the legal cap lifted, priced
+    from phase 1's relaxation `lp` without solving anything.
+
+    The relaxation's multipliers, the legal cap's rows dropped, bound every plan of the lifted
+    program whose candidates are those of `lp` with their lifted upper bounds (`Candidate.lifted`;
+    weak duality, `solver.Multipliers.floor`). When some candidate exists only with the cap lifted
+    (`hidden`), the relaxation does not price it: None, as when the relaxation was not solved to the
+    end or no legal cap is in the program. Where the cap binds nothing the floor is the relaxation's
+    own optimum, and the lifted program needs no solving (`banquasso.pool.plan.LegalQuestion`).
+    """
+    if hidden or priced.multipliers is None or not priced.solution.proved or not lp.rows.legal:
+        return None
+    hi = lp.upper.copy()
+    hi[:lp.k] = [_c(c.upper if c.lifted is None else c.lifted) for c in lp.cands]
+    floor = priced.multipliers.floor(lp.objective("unmet"), lp.rows.constraint(lp.width), lp.lower, hi, lp.rows.legal)
+    return max(0.0, floor)
 
 
 def _relaxation(problem: AllocationInput, cands: Sequence[Candidate], limits: TimeLimits) -> tuple[_Program, Priced]:
@@ -638,14 +669,17 @@ def allocate(problem: AllocationInput, limits: TimeLimits = TimeLimits(), unmet_
     `unmet_only`, phases 2 and 3 are skipped: for a question on the unmet need alone (what lifting
     a rule would cover), which they never change.
     """
-    cands = candidates(problem)
+    groups, hidden = _candidate_groups(problem)
+    cands = [c for g in groups for c in g]
     possible = len(cands)
     if not cands:
         empty = unmet_after(problem, ())
         return Allocation((), empty, (), "no-candidate", sum(empty, ZERO), possible=possible,
                           optimum=_c(sum(empty, ZERO)))
     reports: list[PhaseReport] = []
-    first = _phase1(problem, cands, limits, reports)
+    lp, priced = _relaxation(problem, cands, limits)
+    floor = None if unmet_only else lifted_floor(problem, lp, priced, hidden)
+    first = _phase1(problem, cands, limits, reports, lp, priced)
     if first is None:
         empty = unmet_after(problem, ())
         return Allocation((), empty, tuple(cands), "infeasible", ZERO, tuple(reports), possible)
@@ -659,7 +693,7 @@ def allocate(problem: AllocationInput, limits: TimeLimits = TimeLimits(), unmet_
     proved = bound >= unmet - 1e-3 - 1e-9 * unmet
     proven = total if proved else min(total, down(Decimal(max(0.0, bound)) / 100))
     return Allocation(advances, left, tuple(cands), "optimal" if proved else "gap", proven, tuple(reports),
-                      possible, unmet)
+                      possible, unmet, floor)
 
 
 def _by_lender(cands: Sequence[Candidate]) -> dict[int, list[int]]:

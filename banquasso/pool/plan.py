@@ -353,9 +353,10 @@ class LegalQuestion:
 
     The legal cap binds a need when the lifted program's least unmet need is lower than the plan's
     (by more than a cent, as the program counts it: `Allocation.optimum`) and its plan covers more
-    of that need. First the linear relaxation of the lifted program is solved: its optimum is a
-    floor under the lifted program's least unmet need, so when that floor is the plan's (within a
-    cent) the cap binds no need and no mixed-integer search runs. Otherwise phase 1 of the lifted
+    of that need. First a floor under the lifted program's least unmet need: the one phase 1's
+    relaxation prices without solving anything (`Allocation.lifted_floor`), else the optimum of the
+    lifted program's own linear relaxation. When that floor is the plan's (within a cent) the cap
+    binds no need and no mixed-integer search runs. Otherwise phase 1 of the lifted
     program answers (least unmet need alone: phases 2 and 3 never change it). A program no legal
     cap bounds (no lender with a financial year: a convention de trésorerie) has nothing to lift.
     """
@@ -371,8 +372,9 @@ class LegalQuestion:
         if not any(lender.fiscal_years for lender in self.problem.lenders):  # no cap in the program to lift
             return None
         lifted = without_legal_cap(self.problem)
-        floor = least_unmet_floor(lifted)
         least = self.allocation.optimum
+        priced = self.allocation.lifted_floor  # from phase 1's relaxation, when it could price the lifted program
+        floor = priced if priced is not None and priced >= least - 1.0 else least_unmet_floor(lifted)
         if floor is not None and floor >= least - 1.0:
             return None
         found = allocate(lifted, unmet_only=True)

@@ -108,6 +108,40 @@ class Priced:
 
     solution: Solution
     reduced: np.ndarray | None
+    #: the optimum's multipliers of each row's upper and lower side (each <= 0; 0 for a side that is
+    #: infinite), in the rows' order: `Multipliers.floor` prices a changed program with them
+    multipliers: Multipliers | None = None
+
+
+@dataclass(frozen=True)
+class Multipliers:
+    """Lagrange multipliers of `lb <= A v <= ub` (`upper`, `lower`: one per row, each <= 0).
+
+    For every such multipliers and every v within the rows and the bounds `lo <= v <= hi`, weak
+    duality gives `objective · v >= κ + Σ_j min(d_j lo_j, d_j hi_j)` with `w = upper - lower`,
+    `κ = upper · ub - lower · lb` and `d = objective - Aᵀ w`: `floor` computes that bound, for the
+    program's own rows or with some of them dropped and other bounds, without solving anything.
+    """
+
+    upper: np.ndarray
+    lower: np.ndarray
+
+    def floor(self, objective: np.ndarray, constraint: LinearConstraint, lo: np.ndarray, hi: np.ndarray,
+              dropped: Sequence[int] = ()) -> float:
+        """A lower bound on `objective · v` over the rows of `constraint` (less the `dropped` ones) and the bounds."""
+        upper, lower = np.minimum(self.upper, 0.0), np.minimum(self.lower, 0.0)
+        if len(dropped):
+            upper[list(dropped)] = 0.0
+            lower[list(dropped)] = 0.0
+        ub, lb = np.asarray(constraint.ub, dtype=float), np.asarray(constraint.lb, dtype=float)
+        upper[~np.isfinite(ub)] = 0.0
+        lower[~np.isfinite(lb)] = 0.0
+        kappa = float(upper @ np.where(np.isfinite(ub), ub, 0.0) - lower @ np.where(np.isfinite(lb), lb, 0.0))
+        d = objective - csr_array(constraint.A).T @ (upper - lower)
+        with np.errstate(invalid="ignore"):
+            box = np.where(d > 0, d * lo, np.where(d < 0, d * hi, 0.0))
+        total = float(np.sum(box))
+        return kappa + total if math.isfinite(total) else -math.inf
 
 
 def solve_lp(objective: np.ndarray, constraint: LinearConstraint, lower: np.ndarray, upper: np.ndarray,
@@ -131,4 +165,8 @@ def solve_lp(objective: np.ndarray, constraint: LinearConstraint, lower: np.ndar
     x = np.asarray(result.x)
     value = float(objective @ x)
     reduced = np.asarray(result.lower.marginals) + np.asarray(result.upper.marginals)
-    return Priced(Solution(x, value, value, OPTIMAL, spent), reduced)
+    marginals = np.asarray(result.ineqlin.marginals, dtype=float)
+    upper, lower = np.zeros(len(ub)), np.zeros(len(lb))
+    upper[above] = marginals[:int(above.sum())]
+    lower[below] = marginals[int(above.sum()):]
+    return Priced(Solution(x, value, value, OPTIMAL, spent), reduced, Multipliers(upper, lower))

@@ -16,15 +16,23 @@ import pickle
 import tempfile
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import beancount
+from beancount.core import data
 
 from comptasso import __version__
-from comptasso.books.loading import MemberLedger, digest, gc_paused
+from comptasso.books.deferred import DeferredEntries, StaleLedgerError
+from comptasso.books.loading import LedgerFiles, MemberLedger, digest, gc_paused, load_member_ledger
 from comptasso.books.safety import expand_include
+from comptasso.problems import Problem
 
-FORMAT = 3  # 2: French Beancount messages and codes; 3: entries are `loading.Entries`
+#: 2: French Beancount messages and codes; 3: entries are `loading.Entries`; 4: the entries pickled apart,
+#: unpickled when first read (`deferred.DeferredEntries`).
+FORMAT = 4
 #: How many parsed ledgers a process keeps in memory (the least recently used go first).
 MEMORY_LEDGERS = 512
 
@@ -96,13 +104,35 @@ def read(cache_dir: Path, main: Path, allowed_plugins: frozenset[str]) -> Member
 
 
 def _read_file(cache_dir: Path, main: Path, allowed_plugins: frozenset[str]) -> MemberLedger | None:
+    """The stored ledger, its directives left as the bytes read (`DeferredEntries`) until first used."""
     stored = load(cache_path(cache_dir, main))
-    if not isinstance(stored, tuple) or len(stored) != 2:
+    if not isinstance(stored, tuple) or len(stored) != 3:
         return None
-    key, ledger = stored
-    if key != _extra_key(allowed_plugins) or not isinstance(ledger, MemberLedger):
+    key, header, blob = stored
+    if key != _extra_key(allowed_plugins) or not isinstance(header, LedgerHeader) or not isinstance(blob, bytes):
         return None
+    entries = DeferredEntries.of(blob, partial(_parse_again, main, allowed_plugins, header))
+    ledger = MemberLedger(header.member_id, entries, header.options, header.problems, header.files)
     return ledger if is_fresh(ledger) else None
+
+
+@dataclass(frozen=True)
+class LedgerHeader:
+    """What a cache file holds of a ledger besides its directives: read at once, the directives when used."""
+
+    member_id: str
+    options: dict[str, Any]
+    problems: tuple[Problem, ...]
+    files: LedgerFiles
+
+
+def _parse_again(main: Path, allowed_plugins: frozenset[str], header: LedgerHeader) -> list[data.Directive]:
+    """The directives of a cached ledger whose pickled directives cannot be read: its files parsed again,
+    provided they still are the files the cache was checked against (else `StaleLedgerError`)."""
+    ledger = load_member_ledger(header.member_id, main, allowed_plugins)
+    if ledger.files.digests != header.files.digests:
+        raise StaleLedgerError(str(main))
+    return list(ledger.entries)
 
 
 def load(path: Path) -> object | None:
@@ -119,7 +149,9 @@ def load(path: Path) -> object | None:
 def write(cache_dir: Path, main: Path, allowed_plugins: frozenset[str], ledger: MemberLedger) -> None:
     """Store a ledger atomically (and in memory); a cache that cannot be written is simply skipped."""
     _keep_memory(_memory_key(cache_dir, main, allowed_plugins), ledger)
-    store(cache_path(cache_dir, main), (_extra_key(allowed_plugins), ledger))
+    header = LedgerHeader(ledger.member_id, ledger.options, ledger.problems, ledger.files)
+    blob = pickle.dumps(list(ledger.entries), protocol=pickle.HIGHEST_PROTOCOL)
+    store(cache_path(cache_dir, main), (_extra_key(allowed_plugins), header, blob))
 
 
 def store(path: Path, value: object) -> bool:
