@@ -410,3 +410,34 @@ def test_the_outstanding_mask_is_the_active_rule(spans: list[tuple[int, int]], d
     cands = [Candidate(0, 0, 0, start, start + length, Decimal("100.00")) for start, length in spans]
     ks = list(range(0, len(cands), 2)) + list(range(1, len(cands), 2))
     assert _Outstanding(cands, ks).on(day) == [k for k in ks if active(cands[k].start, cands[k].repay, day)]
+
+
+def _settle_one_rule_at_a_time(problem: AllocationInput, cands: Sequence[allocation_module.Candidate],
+                               cents: Sequence[float]) -> list[Decimal]:
+    """The cuts as `settle` first made them: the first broken rule found again after every cut."""
+    from decimal import ROUND_HALF_UP, ROUND_UP
+
+    amounts = [min((max(ZERO, D(float(v)).to_integral_value(ROUND_HALF_UP)) / 100).quantize(D("0.01")), c.upper)
+               for v, c in zip(cents, cands, strict=True)]
+    for _ in range(len(cands) + 1):
+        amounts = [a if a >= problem.limits.min_advance and a > 0 else ZERO for a in amounts]
+        excess = allocation_module._first_violation(problem, cands, amounts)
+        if excess is None:
+            break
+        ks, over = excess
+        k = max(ks, key=lambda i: (amounts[i], -i))
+        amounts[k] = max(ZERO, amounts[k] - over.quantize(D("0.01"), rounding=ROUND_UP))
+    return allocation_module._top_up(problem, cands, amounts)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+@given(problems(), st.data())
+def test_settle_mends_the_broken_rules_in_order_as_one_rule_at_a_time_would(problem: AllocationInput,
+                                                                            data: st.DataObject) -> None:
+    # Any solver output, however far off the rules (each amount up to 1.5 × its candidate's upper bound).
+    cands = candidates(problem)
+    cents = [data.draw(st.floats(0, float(c.upper) * 150, allow_nan=False)) for c in cands]
+    settled = {(a.lender, a.need, a.security): a.amount for a in settle(problem, cands, cents)}
+    expected = _settle_one_rule_at_a_time(problem, cands, cents)
+    assert [settled.get((problem.lenders[c.lender].id, c.need, c.security), ZERO) for c in cands] == expected
+    assert allocation_module._first_violation(problem, cands, expected) is None

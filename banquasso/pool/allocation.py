@@ -38,7 +38,7 @@ import itertools
 import math
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
 
@@ -46,7 +46,7 @@ import numpy as np
 from scipy.optimize import LinearConstraint
 from scipy.sparse import coo_array
 
-from banquasso.pool.program import AllocationInput, FiscalYear, LenderInput, active
+from banquasso.pool.program import AllocationInput, FiscalYear, LenderInput, Limits, active
 from banquasso.pool.solver import INFEASIBLE, Priced, solve, solve_lp
 
 ZERO = Decimal("0.00")
@@ -154,20 +154,21 @@ def _candidate_groups(problem: AllocationInput) -> tuple[list[list[Candidate]], 
     lenders = sorted(enumerate(problem.lenders), key=lambda p: p[1].id)
     groups: list[list[Candidate]] = []
     for n, need in enumerate(problem.needs):
+        kept = [s for s in need.securities if 0 < problem.securities[s].repay - need.start <= limits.max_days]
+        lasts = sorted({min(problem.securities[s].repay, horizon) for s in kept})
+        by_lender = [_need_rooms(lender, need.borrower, need.start, lasts, limits) for _, lender in lenders]
         for s in need.securities:
             security = problem.securities[s]
-            if not 0 < security.repay - need.start <= limits.max_days:
+            if s not in kept:
                 continue
             last = min(security.repay, horizon)
             most_needed = max(shortfall[need.borrower][need.start:last])
+            bound = min(security.cap, limits.max_per_borrower, max(most_needed, limits.min_advance))
             group = []
-            for l_index, lender in lenders:
-                room = min(lender.surplus[need.start:last]) * limits.max_lender_share
-                fy = fiscal_year_of(lender, need.start)
-                legal = _legal_room(fy, limits.legal_share) if fy else Decimal("1e12")
-                unlawful = min(room, security.cap, limits.max_per_borrower,
-                               limits.pair_room(lender.id, need.borrower), max(most_needed, limits.min_advance))
-                upper, lifted = down(min(unlawful, legal)), down(unlawful)
+            for (l_index, _), (rooms, legal) in zip(lenders, by_lender, strict=True):
+                unlawful = min(rooms[last], bound)
+                lifted = down(unlawful)
+                upper = lifted if unlawful <= legal else down(legal)
                 if upper > 0 and upper >= limits.min_advance:
                     group.append(Candidate(l_index, n, s, need.start, security.repay, upper,
                                            lifted if lifted != upper else None))
@@ -175,6 +176,24 @@ def _candidate_groups(problem: AllocationInput) -> tuple[list[list[Candidate]], 
                     hidden += 1
             groups.append(group)
     return groups, hidden
+
+
+def _need_rooms(lender: LenderInput, borrower: str, start: int, lasts: Sequence[int],
+                limits: Limits) -> tuple[dict[int, Decimal], Decimal]:
+    """What a lender may advance from day `start` to each of `lasts` (its share of its least surplus over the
+    days, within its dependence room toward `borrower`), and its legal room in the financial year of `start`."""
+    rooms: dict[int, Decimal] = {}
+    least, at = None, start
+    for last in lasts:  # increasing: the least surplus over start..last-1 extends the one before
+        window = lender.surplus[at:last]
+        if window:
+            low = min(window)
+            least = low if least is None or low < least else least
+        at = last
+        rooms[last] = min(least * limits.max_lender_share if least is not None else Decimal("1e12"),
+                          limits.pair_room(lender.id, borrower))
+    fy = fiscal_year_of(lender, start)
+    return rooms, _legal_room(fy, limits.legal_share) if fy else Decimal("1e12")
 
 
 def _segments(points: set[int], horizon: int) -> list[tuple[int, int]]:
@@ -719,21 +738,78 @@ def settle(problem: AllocationInput, cands: Sequence[Candidate], cents_values: S
     """
     amounts = [(max(ZERO, Decimal(float(v)).to_integral_value(ROUND_HALF_UP)) / 100).quantize(CENT)
                for v in cents_values]
-    amounts = [min(a, c.upper) for a, c in zip(amounts, cands, strict=True)]
-    for _ in range(len(cands) + 1):
-        amounts = [a if a >= problem.limits.min_advance and a > 0 else ZERO for a in amounts]
-        excess = _first_violation(problem, cands, amounts)
-        if excess is None:
-            break
-        ks, over = excess
-        k = max(ks, key=lambda i: (amounts[i], -i))
-        amounts[k] = max(ZERO, amounts[k] - over.quantize(CENT, rounding=ROUND_UP))
+    minimum = problem.limits.min_advance
+    amounts = [a if a >= minimum and a > 0 else ZERO
+               for a in (min(a, c.upper) for a, c in zip(amounts, cands, strict=True))]
+    # A rule the rounded amounts keep is never broken by a cut (every rule bounds a sum of amounts from
+    # above): the rules broken now, mended in their order, one cut at a time, are every cut to make.
+    for rule in [r for r in _rules(problem, cands, amounts) if r.broken(amounts) is not None]:
+        for _ in range(len(cands) + 1):
+            excess = rule.broken(amounts)
+            if excess is None:
+                break
+            ks, over = excess
+            k = max(ks, key=lambda i: (amounts[i], -i))
+            amounts[k] = max(ZERO, amounts[k] - over.quantize(CENT, rounding=ROUND_UP))
+            if amounts[k] < minimum:
+                amounts[k] = ZERO
     amounts = _top_up(problem, cands, amounts)
     return tuple(
         Advance(problem.lenders[c.lender].id, problem.needs[c.need].borrower, c.need, c.security,
                 c.start, c.repay, a)
         for c, a in zip(cands, amounts, strict=True) if a > 0
     )
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """One rule of the program as `Σ weight × amount <= cap` over paid candidates; a cut to one of `cut`
+    (those the rule's excess is charged to) mends it."""
+
+    terms: tuple[tuple[int, Decimal], ...]
+    cut: tuple[int, ...]
+    cap: Decimal
+
+    def broken(self, amounts: Sequence[Decimal]) -> tuple[list[int], Decimal] | None:
+        """The candidates still paid that the excess may be cut from, and the excess; None when kept."""
+        live = [k for k in self.cut if amounts[k] > 0]
+        if not live:
+            return None
+        over = sum((w * amounts[k] for k, w in self.terms if amounts[k] > 0), ZERO) - self.cap
+        return (live, over) if over > 0 else None
+
+
+def _rules(problem: AllocationInput, cands: Sequence[Candidate], amounts: Sequence[Decimal]) -> Iterator[_Rule]:
+    """Every rule over the paid candidates, in `_first_violation`'s order: each lender's floor on each day
+    and legal cap in each financial year, each security's cap, each borrower's cap on each day."""
+    limits, horizon, one = problem.limits, problem.horizon, Decimal(1)
+    used = [k for k, a in enumerate(amounts) if a > 0]
+    for l_index, lender in enumerate(problem.lenders):
+        ks = [k for k in used if cands[k].lender == l_index]
+        if not ks:
+            continue
+        for day in range(horizon):
+            live = tuple(k for k in ks if active(cands[k].start, cands[k].repay, day))
+            if live:
+                yield _Rule(tuple((k, one) for k in live), live, lender.surplus[day] * limits.max_lender_share)
+        for fy in lender.fiscal_years:
+            paid = tuple(k for k in ks if fy.first <= cands[k].start <= fy.last)
+            if not paid:
+                continue
+            terms = [(k, one) for k in paid]
+            if fy.eve is not None:
+                terms += [(k, limits.legal_share) for k in ks if active(cands[k].start, cands[k].repay, fy.eve)]
+            yield _Rule(tuple(terms), paid, _legal_room(fy, limits.legal_share))
+    for s, security in enumerate(problem.securities):
+        secured = tuple(k for k in used if cands[k].security == s)
+        if secured:
+            yield _Rule(tuple((k, one) for k in secured), secured, security.cap)
+    for borrower in problem.borrowers:
+        owed = tuple(k for k in used if problem.needs[cands[k].need].borrower == borrower.id)
+        for day in range(horizon if owed else 0):
+            live = tuple(k for k in owed if active(cands[k].start, cands[k].repay, day))
+            if live:
+                yield _Rule(tuple((k, one) for k in live), live, limits.max_per_borrower)
 
 
 def _need_left(problem: AllocationInput, cands: Sequence[Candidate], amounts: Sequence[Decimal], n: int,
@@ -758,7 +834,7 @@ def _top_up(problem: AllocationInput, cands: Sequence[Candidate], amounts: list[
                 break
             amounts[k] += CENT
             now = _need_left(problem, cands, amounts, n, paid)
-            if now >= left or _first_violation(problem, cands, amounts, cands[k]) is not None:
+            if now >= left or _first_violation(problem, cands, amounts, cands[k], paid) is not None:
                 amounts[k] -= CENT
                 break
             left = now
@@ -766,13 +842,15 @@ def _top_up(problem: AllocationInput, cands: Sequence[Candidate], amounts: list[
 
 
 def _first_violation(problem: AllocationInput, cands: Sequence[Candidate], amounts: Sequence[Decimal],
-                     around: Candidate | None = None) -> tuple[list[int], Decimal] | None:
+                     around: Candidate | None = None, paid: Sequence[int] | None = None,
+                     ) -> tuple[list[int], Decimal] | None:
     """The first constraint the amounts break (the candidates involved and the excess), checked exactly.
 
-    With `around`, only the constraints of its lender, its security and its borrower are checked.
+    With `around`, only the constraints of its lender, its security and its borrower are checked;
+    `paid`, when given, lists every candidate with an amount (else they are looked for).
     """
     limits, horizon = problem.limits, problem.horizon
-    used = [k for k, a in enumerate(amounts) if a > 0]
+    used = [k for k, a in enumerate(amounts) if a > 0] if paid is None else [k for k in paid if amounts[k] > 0]
     for l_index in range(len(problem.lenders)):
         if around is None or l_index == around.lender:
             found = _lender_violation(problem, cands, amounts, l_index, [k for k in used if cands[k].lender == l_index])
