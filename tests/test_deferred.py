@@ -157,3 +157,15 @@ def test_after_one_member_s_edit_the_plan_reads_no_other_member_s_directives(tmp
     kinds = {member: type(ledger.entries).__name__ for member, ledger in books.ledgers.items()}
     assert kinds == {"asso-a": "DeferredEntries", "asso-b": "Entries", "asso-c": "DeferredEntries",
                      "asso-d": "DeferredEntries"}
+
+
+def test_the_books_start_is_known_without_reading_any_directive(tmp_path: Path) -> None:
+    from banquasso.forecast.daily import books_start
+
+    ledgers, rules = write_group(tmp_path, {"asso-a": LEDGER, "asso-b": LEDGER.replace("2026-01-0", "2025-06-0")})
+    assert books_start(_books(ledgers, rules)) == dt.date(2025, 6, 1)
+    cache.forget_memory()
+    books = _books(ledgers, rules)
+    assert books_start(books) == dt.date(2025, 6, 1)
+    assert {type(ledger.entries) for ledger in books.ledgers.values()} == {DeferredEntries}
+    assert Entries().first_date is None

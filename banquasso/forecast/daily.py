@@ -142,7 +142,7 @@ def check_horizon(horizon: int) -> None:
 
 def books_start(books: GroupBooks) -> dt.date | None:
     """The date of the earliest entry of any member ledger (None for empty books)."""
-    firsts = [ledger.entries[0].date for ledger in books.ledgers.values() if ledger.entries]
+    firsts = [day for ledger in books.ledgers.values() if (day := ledger.first_date) is not None]
     return min(firsts) if firsts else None
 
 

@@ -147,10 +147,19 @@ def facts_dir(books: GroupBooks) -> Path:
 
 def facts_path(books: GroupBooks, member_id: str) -> Path:
     """A member's facts file; its name hashes the ledgers folder, the member, the code and Beancount's setup."""
-    ledgers_dir = Path(books.group.ledgers_dir).resolve()
-    parts = [str(ledgers_dir), member_id, code_digest(), beancount.__version__,
-             *sorted(books.reference.allowed_plugins)]
-    return facts_dir(books) / f"{hashlib.sha256(chr(0).join(parts).encode()).hexdigest()[:32]}.pickle"
+    return _facts_paths(books)(member_id)
+
+
+def _facts_paths(books: GroupBooks) -> Callable[[str], Path]:
+    """`facts_path` of each member of `books`, the folders resolved once (a resolve is a few system calls)."""
+    folder, ledgers_dir = facts_dir(books), str(Path(books.group.ledgers_dir).resolve())
+    setup = [code_digest(), beancount.__version__, *sorted(books.reference.allowed_plugins)]
+
+    def path(member_id: str) -> Path:
+        name = hashlib.sha256(chr(0).join([ledgers_dir, member_id, *setup]).encode()).hexdigest()[:32]
+        return folder / f"{name}.pickle"
+
+    return path
 
 
 def load_facts(books: GroupBooks) -> None:
@@ -158,11 +167,12 @@ def load_facts(books: GroupBooks) -> None:
 
     Each loaded ledger's file is read once: a later call for the same directives reads nothing.
     """
+    paths = _facts_paths(books)
     for member_id, ledger in books.ledgers.items():
         facts = _REGISTRY.facts(ledger.entries)
         if facts is None or not _REGISTRY.first_look(ledger.entries):
             continue
-        stored = load(facts_path(books, member_id))
+        stored = load(paths(member_id))
         signature, found = stored if isinstance(stored, tuple) and len(stored) == 2 else (None, None)
         if signature == _signature(ledger) and isinstance(found, dict):
             for name, value in found.items():
@@ -171,11 +181,11 @@ def load_facts(books: GroupBooks) -> None:
 
 def save_facts(books: GroupBooks) -> None:
     """Store the facts of every member some of whose facts were computed since (temp file + rename)."""
-    written = False
+    written, paths = False, _facts_paths(books)
     for member_id, ledger in books.ledgers.items():
         facts = _REGISTRY.facts(ledger.entries)
         if facts and _REGISTRY.take_new(ledger.entries):
-            store(facts_path(books, member_id), (_signature(ledger), dict(facts)))
+            store(paths(member_id), (_signature(ledger), dict(facts)))
             written = True
     if written:
         keep_newest(facts_dir(books), max(FACTS_FILES, 2 * len(books.ledgers)))

@@ -10,6 +10,7 @@ on disk: a changed file is always re-read.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 import pickle
@@ -111,7 +112,7 @@ def _read_file(cache_dir: Path, main: Path, allowed_plugins: frozenset[str]) -> 
     key, header, blob = stored
     if key != _extra_key(allowed_plugins) or not isinstance(header, LedgerHeader) or not isinstance(blob, bytes):
         return None
-    entries = DeferredEntries.of(blob, partial(_parse_again, main, allowed_plugins, header))
+    entries = DeferredEntries.of(blob, partial(_parse_again, main, allowed_plugins, header), header.first_date)
     ledger = MemberLedger(header.member_id, entries, header.options, header.problems, header.files)
     return ledger if is_fresh(ledger) else None
 
@@ -124,6 +125,7 @@ class LedgerHeader:
     options: dict[str, Any]
     problems: tuple[Problem, ...]
     files: LedgerFiles
+    first_date: dt.date | None = None  # the first directive's (`Entries.first_date`)
 
 
 def _parse_again(main: Path, allowed_plugins: frozenset[str], header: LedgerHeader) -> list[data.Directive]:
@@ -149,7 +151,7 @@ def load(path: Path) -> object | None:
 def write(cache_dir: Path, main: Path, allowed_plugins: frozenset[str], ledger: MemberLedger) -> None:
     """Store a ledger atomically (and in memory); a cache that cannot be written is simply skipped."""
     _keep_memory(_memory_key(cache_dir, main, allowed_plugins), ledger)
-    header = LedgerHeader(ledger.member_id, ledger.options, ledger.problems, ledger.files)
+    header = LedgerHeader(ledger.member_id, ledger.options, ledger.problems, ledger.files, ledger.first_date)
     blob = pickle.dumps(list(ledger.entries), protocol=pickle.HIGHEST_PROTOCOL)
     store(cache_path(cache_dir, main), (_extra_key(allowed_plugins), header, blob))
 

@@ -16,6 +16,7 @@ the read fails (`StaleLedgerError`) rather than mixing two versions of a member'
 
 from __future__ import annotations
 
+import datetime as dt
 import pickle
 import threading
 from collections.abc import Callable
@@ -50,13 +51,21 @@ class DeferredEntries(Entries):
 
     _blob: bytes | None
     _fallback: Callable[[], list[data.Directive]]
+    _first: dt.date | None
 
     @classmethod
-    def of(cls, blob: bytes, fallback: Callable[[], list[data.Directive]]) -> DeferredEntries:
-        """A deferred list of the directives `blob` pickles; `fallback` gives them again if it cannot be read."""
+    def of(cls, blob: bytes, fallback: Callable[[], list[data.Directive]],
+           first: dt.date | None = None) -> DeferredEntries:
+        """A deferred list of the directives `blob` pickles (the first of which is dated `first`); `fallback`
+        gives them again if it cannot be read."""
         entries = cls()
-        entries._blob, entries._fallback = blob, fallback
+        entries._blob, entries._fallback, entries._first = blob, fallback, first
         return entries
+
+    @property
+    def first_date(self) -> dt.date | None:
+        """The first directive's date, known without unpickling them."""
+        return self._first
 
     def fill(self) -> None:
         """Unpickle the directives into this very list, once, and make it a plain `Entries`."""
@@ -64,6 +73,7 @@ class DeferredEntries(Entries):
             if type(self) is not DeferredEntries:  # another thread filled it meanwhile
                 return
             blob, fallback = self.__dict__.pop("_blob"), self.__dict__.pop("_fallback")
+            del self.__dict__["_first"]
             items = _unpickle(blob, fallback)
             list.extend(self, items)
             self.__class__ = Entries  # type: ignore[assignment]  # same layout: a list with __dict__ and __weakref__

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import gc
 import hashlib
 from collections.abc import Callable, Iterator
@@ -34,6 +35,12 @@ class Entries(list[data.Directive]):
     `comptasso.model.member` memoises each member's model on it, so the model is extracted once per load.
     """
 
+    @property
+    def first_date(self) -> dt.date | None:
+        """The date of the first directive (they are sorted), None for none; a cached ledger's
+        (`deferred.DeferredEntries`) is known without reading its directives."""
+        return self[0].date if self else None
+
 
 @dataclass(frozen=True)
 class MemberLedger:
@@ -52,6 +59,12 @@ class MemberLedger:
     @property
     def ok(self) -> bool:
         return not any(p.is_error for p in self.problems)
+
+    @property
+    def first_date(self) -> dt.date | None:
+        """The date of the ledger's first directive (None for an empty ledger), read without its directives."""
+        entries = self.entries
+        return entries.first_date if isinstance(entries, Entries) else None
 
 
 @contextlib.contextmanager
