@@ -78,6 +78,8 @@ def check_plan(problem: AllocationInput, allocation: Allocation) -> None:
     for borrower in problem.borrowers:
         for day in range(problem.horizon):
             assert outstanding(allocation.advances, borrower.id, day, "borrower") <= limits.max_per_borrower
+    for l_id, b_id, room in limits.pair_rooms:
+        assert sum((a.amount for a in allocation.advances if (a.lender, a.borrower) == (l_id, b_id)), ZERO) <= room
     shortfall = {b.id: b.shortfall for b in problem.borrowers}
     for need, unmet in zip(problem.needs, allocation.unmet, strict=True):
         left = max(shortfall[need.borrower][d] - outstanding(allocation.advances, need.borrower, d, "borrower")
@@ -248,12 +250,16 @@ def problems(draw: st.DrawFn, grid: int = 1, small: bool = False) -> AllocationI
                 day += 1
     assume(needs)
     share = D(1) if grid > 1 else draw(st.sampled_from([D("0.5"), D("0.8"), D("1")]))
+    pairs = () if grid > 1 or not draw(st.booleans()) else tuple(  # the dependence test's rooms, half a cent apart
+        (lender.id, borrower.id, draw(unit) + D("0.005")) for lender in lenders for borrower in borrowers
+        if draw(st.booleans()))
     limits = Limits(
         max_lender_share=share,
         max_days=draw(st.integers(2, 14)),
         min_advance=D(grid) * draw(st.integers(0, 2)) if grid > 1 else draw(st.sampled_from([ZERO, D(1000), D(2500)])),
         max_per_borrower=draw(unit) * 2 if draw(st.booleans()) else D("1e9"),
         legal_share=D("0.5"),
+        pair_rooms=pairs,
     )
     return AllocationInput(horizon, tuple(lenders), tuple(borrowers), tuple(securities), tuple(needs), limits)
 
@@ -441,3 +447,45 @@ def test_settle_mends_the_broken_rules_in_order_as_one_rule_at_a_time_would(prob
     expected = _settle_one_rule_at_a_time(problem, cands, cents)
     assert [settled.get((problem.lenders[c.lender].id, c.need, c.security), ZERO) for c in cands] == expected
     assert allocation_module._first_violation(problem, cands, expected) is None
+
+
+def test_cents_rounding_never_takes_a_pair_over_its_dependence_room() -> None:
+    # Two tranches secure one need from one lender: each candidate stays under the pair's room of
+    # 1 000,005 €, but their sum may not. The relaxed answer pays that room to the half cent; rounded
+    # half up, the pair would owe a cent more than the dependence test lets it (the guard refuses it).
+    horizon = 20
+    lender = LenderInput("l", flat(100000, horizon))
+    securities = (SecurityInput("b", "T1", 15, D("999.99")), SecurityInput("b", "T2", 16, D("999.99")))
+    problem = AllocationInput(
+        horizon, (lender,), (BorrowerInput("b", series([2000] * 11 + [-1] * (horizon - 11))),), securities,
+        (NeedInput("b", 0, 10, (0, 1)),),
+        Limits(max_days=30, pair_rooms=(("l", "b", D("1000.005")),)))
+    allocation = allocate(problem)
+    lent = sum((a.amount for a in allocation.advances), ZERO)
+    assert lent <= D("1000.005")
+    assert lent == D("1000.00")  # and no cent less than the room allows
+    check_plan(problem, allocation)
+
+
+def test_a_solve_error_of_highs_presolve_is_solved_again_without_it() -> None:
+    # Found by Hypothesis: on this program HiGHS's presolve hands back a point a millionth outside the
+    # cutoff row, then drops it as a « solve error »; the plan stayed at the rounded answer (3 000 €
+    # unmet, status « gap ») where two advances of 2 000 € leave 2 000 €.
+    horizon = 8
+    lenders = (LenderInput("l0", flat(0, horizon)), LenderInput("l1", series([0, 0, 0, 4000, 0, 0, 0, 0])))
+    problem = AllocationInput(
+        horizon, lenders, (BorrowerInput("b0", series([-1, -1, -1, 5000, -1, -1, 1000, -1])),),
+        (SecurityInput("b0", "T0", 4, D(3000)), SecurityInput("b0", "T1", 4, D(3000))),
+        (NeedInput("b0", 3, 3, (0, 1)), NeedInput("b0", 6, 6, ())),
+        Limits(max_days=2, min_advance=D(2000)))
+    allocation = allocate(problem)
+    assert allocation.status == "optimal" and allocation.total_unmet == D("2000.00")
+    assert sorted(a.amount for a in allocation.advances) == [D("2000.00"), D("2000.00")]
+    check_plan(problem, allocation)
+
+
+def test_highs_status_is_read_from_its_code() -> None:
+    from banquasso.pool.solver import HIGHS_SOLVE_ERROR, highs_status
+
+    assert highs_status("Solve error (HiGHS Status 4: Solve error)") == HIGHS_SOLVE_ERROR
+    assert highs_status("no status here") is None

@@ -781,25 +781,12 @@ class _Rule:
 
 def _rules(problem: AllocationInput, cands: Sequence[Candidate], amounts: Sequence[Decimal]) -> Iterator[_Rule]:
     """Every rule over the paid candidates, in `_first_violation`'s order: each lender's floor on each day
-    and legal cap in each financial year, each security's cap, each borrower's cap on each day."""
+    and legal cap in each financial year, each security's cap, each borrower's cap on each day, each
+    pair's dependence room (`Limits.pair_rooms`)."""
     limits, horizon, one = problem.limits, problem.horizon, Decimal(1)
     used = [k for k, a in enumerate(amounts) if a > 0]
-    for l_index, lender in enumerate(problem.lenders):
-        ks = [k for k in used if cands[k].lender == l_index]
-        if not ks:
-            continue
-        for day in range(horizon):
-            live = tuple(k for k in ks if active(cands[k].start, cands[k].repay, day))
-            if live:
-                yield _Rule(tuple((k, one) for k in live), live, lender.surplus[day] * limits.max_lender_share)
-        for fy in lender.fiscal_years:
-            paid = tuple(k for k in ks if fy.first <= cands[k].start <= fy.last)
-            if not paid:
-                continue
-            terms = [(k, one) for k in paid]
-            if fy.eve is not None:
-                terms += [(k, limits.legal_share) for k in ks if active(cands[k].start, cands[k].repay, fy.eve)]
-            yield _Rule(tuple(terms), paid, _legal_room(fy, limits.legal_share))
+    for l_index in range(len(problem.lenders)):
+        yield from _lender_rules(problem, cands, l_index, [k for k in used if cands[k].lender == l_index])
     for s, security in enumerate(problem.securities):
         secured = tuple(k for k in used if cands[k].security == s)
         if secured:
@@ -810,6 +797,33 @@ def _rules(problem: AllocationInput, cands: Sequence[Candidate], amounts: Sequen
             live = tuple(k for k in owed if active(cands[k].start, cands[k].repay, day))
             if live:
                 yield _Rule(tuple((k, one) for k in live), live, limits.max_per_borrower)
+    for l_id, b_id, room in limits.pair_rooms:
+        pair = tuple(k for k in used if _pair(problem, cands[k]) == (l_id, b_id))
+        if pair:
+            yield _Rule(tuple((k, one) for k in pair), pair, room)
+
+
+def _lender_rules(problem: AllocationInput, cands: Sequence[Candidate], l_index: int,
+                  ks: Sequence[int]) -> Iterator[_Rule]:
+    """One lender's rules over its paid candidates `ks`: its floor on each day, its legal cap in each year."""
+    limits, lender, one = problem.limits, problem.lenders[l_index], Decimal(1)
+    for day in range(problem.horizon if ks else 0):
+        live = tuple(k for k in ks if active(cands[k].start, cands[k].repay, day))
+        if live:
+            yield _Rule(tuple((k, one) for k in live), live, lender.surplus[day] * limits.max_lender_share)
+    for fy in lender.fiscal_years:
+        paid = tuple(k for k in ks if fy.first <= cands[k].start <= fy.last)
+        if not paid:
+            continue
+        terms = [(k, one) for k in paid]
+        if fy.eve is not None:
+            terms += [(k, limits.legal_share) for k in ks if active(cands[k].start, cands[k].repay, fy.eve)]
+        yield _Rule(tuple(terms), paid, _legal_room(fy, limits.legal_share))
+
+
+def _pair(problem: AllocationInput, cand: Candidate) -> tuple[str, str]:
+    """A candidate's (lender, borrower), as the dependence test's rooms name them (`Limits.pair_rooms`)."""
+    return problem.lenders[cand.lender].id, problem.needs[cand.need].borrower
 
 
 def _need_left(problem: AllocationInput, cands: Sequence[Candidate], amounts: Sequence[Decimal], n: int,
@@ -846,8 +860,10 @@ def _first_violation(problem: AllocationInput, cands: Sequence[Candidate], amoun
                      ) -> tuple[list[int], Decimal] | None:
     """The first constraint the amounts break (the candidates involved and the excess), checked exactly.
 
-    With `around`, only the constraints of its lender, its security and its borrower are checked;
-    `paid`, when given, lists every candidate with an amount (else they are looked for).
+    The constraints: each lender's floor on each day and legal cap in each financial year, each
+    security's cap, each borrower's cap on each day, each pair's dependence room. With `around`,
+    only the constraints of its lender, its security, its borrower and its pair are checked; `paid`,
+    when given, lists every candidate with an amount (else they are looked for).
     """
     limits, horizon = problem.limits, problem.horizon
     used = [k for k, a in enumerate(amounts) if a > 0] if paid is None else [k for k in paid if amounts[k] > 0]
@@ -872,6 +888,19 @@ def _first_violation(problem: AllocationInput, cands: Sequence[Candidate], amoun
             over = sum((amounts[k] for k in live), ZERO) - limits.max_per_borrower
             if live and over > 0:
                 return live, over
+    return _pair_violation(problem, cands, amounts, used, around)
+
+
+def _pair_violation(problem: AllocationInput, cands: Sequence[Candidate], amounts: Sequence[Decimal],
+                    used: Sequence[int], around: Candidate | None) -> tuple[list[int], Decimal] | None:
+    """The first pair whose dependence room the amounts exceed (only `around`'s pair, when given)."""
+    for l_id, b_id, room in problem.limits.pair_rooms:
+        if around is not None and _pair(problem, around) != (l_id, b_id):
+            continue
+        pair = [k for k in used if _pair(problem, cands[k]) == (l_id, b_id)]
+        over = sum((amounts[k] for k in pair), ZERO) - room
+        if pair and over > 0:
+            return pair, over
     return None
 
 

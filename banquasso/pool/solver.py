@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -30,10 +31,21 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from scipy.sparse import csr_array, vstack
 
+#: HiGHS's model statuses, as SciPy's message carries them (« (HiGHS Status 4: Solve error) »).
+HIGHS_SOLVE_ERROR = 4
+HIGHS_NODE_LIMIT = 16
+_HIGHS_STATUS = re.compile(r"HiGHS Status (\d+)")
+
 OPTIMAL = "optimal"
 TIME_LIMIT = "time-limit"
 NODE_LIMIT = "node-limit"
 INFEASIBLE = "infeasible"
+
+
+def highs_status(message: object) -> int | None:
+    """HiGHS's model status in SciPy's result message (its code, not its words), None when absent."""
+    found = _HIGHS_STATUS.search(str(message))
+    return int(found[1]) if found else None
 
 
 @dataclass(frozen=True)
@@ -82,6 +94,13 @@ def solve(objective: np.ndarray, constraints: Sequence[LinearConstraint], lower:
     with quiet_stdout():
         result = milp(objective, constraints=list(constraints), integrality=integrality,
                       bounds=Bounds(lower, upper), options=options)
+        if highs_status(result.message) == HIGHS_SOLVE_ERROR:
+            # HiGHS's presolve can hand back a point its own check then finds a millionth outside a
+            # row (a cutoff row, most often), and drop it as a « solve error »: once more without it.
+            options["presolve"] = False
+            options["time_limit"] = max(float(seconds) - (time.process_time() - start), 1e-3)
+            result = milp(objective, constraints=list(constraints), integrality=integrality,
+                          bounds=Bounds(lower, upper), options=options)
     spent = time.process_time() - start
     if result.status == 2:
         return Solution(None, math.inf, math.inf, INFEASIBLE, spent)
@@ -92,7 +111,7 @@ def solve(objective: np.ndarray, constraints: Sequence[LinearConstraint], lower:
     dual = getattr(result, "mip_dual_bound", None)
     bound = float(dual) if dual is not None and math.isfinite(float(dual)) and integrality.any() else -math.inf
     # HiGHS reports its node limit as status 16, « solution limit reached » (SciPy's status 4)
-    stopped = NODE_LIMIT if nodes is not None and "HiGHS Status 16" in str(result.message) else TIME_LIMIT
+    stopped = NODE_LIMIT if nodes is not None and highs_status(result.message) == HIGHS_NODE_LIMIT else TIME_LIMIT
     return Solution(x, value, min(bound, value), stopped, spent)
 
 
