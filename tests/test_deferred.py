@@ -13,6 +13,8 @@ from typing import Any, cast
 
 import pytest
 from beancount.core import data
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from banquasso.forecast.daily import readable
 from banquasso.pool.plan import memoised_plan
@@ -169,3 +171,20 @@ def test_the_books_start_is_known_without_reading_any_directive(tmp_path: Path) 
     assert books_start(books) == dt.date(2025, 6, 1)
     assert {type(ledger.entries) for ledger in books.ledgers.values()} == {DeferredEntries}
     assert Entries().first_date is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 9), max_size=8), st.lists(st.sampled_from(sorted(OPERATIONS)), min_size=1, max_size=6))
+def test_any_sequence_of_list_operations_acts_on_a_deferred_list_as_on_the_list(
+        items: list[int], names: list[str]) -> None:
+    letters = [chr(ord("a") + i) for i in items]
+    deferred, plain = _deferred(letters), list[object](letters)
+    for name in names:
+        try:
+            expected: object = OPERATIONS[name](plain)
+        except (IndexError, ValueError) as exc:  # an empty list popped, an absent item removed…
+            with pytest.raises(type(exc)):
+                OPERATIONS[name](deferred)
+            continue
+        assert OPERATIONS[name](deferred) == expected
+        assert list(deferred) == plain
