@@ -53,10 +53,13 @@ def test_allocation_leaves_the_unmet_need_of_the_plain_exact_program(problem: Al
     cents = D("0.01") * len(problem.needs)  # the plan is rounded to the cent, at most a cent per need
     assert allocation.status == "optimal"
     exact = plain_exact_unmet(problem)
-    assert abs(allocation.total_unmet - exact) <= cents
+    # Never more unmet than the plain program. It may leave less: a financial year's legal row (with
+    # its eve's share) exists only in a program holding a candidate paid in that year, and the rule
+    # binds only then (`check_plan`); the plain program holds them all, so it may bind where no plan does.
+    assert allocation.total_unmet <= exact + cents
     check_plan(problem, allocation)
     alone = allocate(problem, unmet_only=True)  # phase 1 alone: the same unmet need, no later phase
-    assert alone.status == "optimal" and abs(alone.total_unmet - exact) <= cents
+    assert alone.status == "optimal" and alone.total_unmet <= exact + cents
     assert not {p.name for p in alone.phases} & {"count", "count-relaxed", "spread", "spread-fixed"}
     check_plan(problem, alone)
 
