@@ -4,9 +4,7 @@ Days are indices 0..H-1 (day 0 is A+1). An advance of candidate k is paid on day
 repaid on day `repay`: it lowers its lender's balance and raises its borrower's on every day
 `start`..`repay`-1 (and up to the end of the forecast when `repay` lies beyond it).
 
-The program works in cents, as floats (HiGHS is a floating-point solver). Its caps on sums of
-advances are rounded down to the cent (`_cap`: a sum of whole cents under 1 000,005 € is under
-1 000,00 €), so that it does not pay the half cents rounding would take back; the amounts it returns
+The program works in cents, as floats (HiGHS is a floating-point solver); the amounts it returns
 are rounded to the nearest cent, then checked exactly in Decimal against every constraint and, in
 the rare case a solver tolerance shows through, reduced by the excess cent(s); the cents rounding
 took are then given back where every rule still holds. An advance that falls under the minimum
@@ -42,7 +40,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, ROUND_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
 
 import numpy as np
 from scipy.optimize import LinearConstraint
@@ -243,15 +241,6 @@ def _c(amount: Decimal) -> float:
     return float(amount * 100)
 
 
-def _cap(amount: Decimal) -> float:
-    """The cap (cents) of a sum of advances, each a whole number of cents: `amount` rounded down to the cent.
-
-    Nothing a plan can pay is lost (a sum of whole cents under 1 000,005 € is under 1 000,00 €), and
-    the program no longer pays the half cents rounding would then have to take back (`settle`).
-    """
-    return float((amount * 100).to_integral_value(ROUND_FLOOR))
-
-
 def _groups(problem: AllocationInput, cands: Sequence[Candidate],
             ) -> tuple[dict[int, list[int]], dict[str, list[int]], dict[int, list[int]]]:
     """The candidates by lender, by borrower and by security."""
@@ -275,7 +264,7 @@ def _lender_rows(problem: AllocationInput, cands: Sequence[Candidate], l_index: 
         live = outstanding.on(a)
         if live:
             room = min(lender.surplus[a:b]) * limits.max_lender_share
-            rows.add(dict.fromkeys(live, 1.0), -math.inf, max(0.0, _cap(room)))
+            rows.add(dict.fromkeys(live, 1.0), -math.inf, max(0.0, _c(room)))
     for fy in lender.fiscal_years:
         paid = [k for k in ks if fy.first <= cands[k].start <= fy.last]
         if not paid:
@@ -286,8 +275,7 @@ def _lender_rows(problem: AllocationInput, cands: Sequence[Candidate], l_index: 
                 if active(cands[k].start, cands[k].repay, fy.eve):
                     terms[k] = terms.get(k, 0.0) + float(limits.legal_share)
         rows.legal.append(len(rows.lo))
-        room = _legal_room(fy, limits.legal_share)  # a share of what was outstanding on the eve: not whole cents
-        rows.add(terms, -math.inf, _c(room) if len(terms) > len(paid) else _cap(room))
+        rows.add(terms, -math.inf, _c(_legal_room(fy, limits.legal_share)))
 
 
 def build_rows(problem: AllocationInput, cands: Sequence[Candidate], semicontinuous: bool = True,
@@ -311,12 +299,12 @@ def build_rows(problem: AllocationInput, cands: Sequence[Candidate], semicontinu
     for l_index, ks in by_lender.items():
         _lender_rows(problem, cands, l_index, ks, rows)
     for s, ks in by_security.items():
-        rows.add(dict.fromkeys(ks, 1.0), -inf, _cap(problem.securities[s].cap))
+        rows.add(dict.fromkeys(ks, 1.0), -inf, _c(problem.securities[s].cap))
     for l_id, b_id, room in limits.pair_rooms:
         pair = [k for k, cand in enumerate(cands)
                 if problem.lenders[cand.lender].id == l_id and problem.needs[cand.need].borrower == b_id]
         if pair:
-            rows.add(dict.fromkeys(pair, 1.0), -inf, _cap(room))
+            rows.add(dict.fromkeys(pair, 1.0), -inf, _c(room))
     shortfall = {b.id: b.shortfall for b in problem.borrowers}
     outstanding_of = {borrower: _Outstanding(cands, ks) for borrower, ks in by_borrower.items()}
     for borrower, ks in by_borrower.items():
@@ -324,7 +312,7 @@ def build_rows(problem: AllocationInput, cands: Sequence[Candidate], semicontinu
         for a, _b in _segments(points, horizon):
             live = outstanding_of[borrower].on(a)
             if live:
-                rows.add(dict.fromkeys(live, 1.0), -inf, _cap(limits.max_per_borrower))
+                rows.add(dict.fromkeys(live, 1.0), -inf, _c(limits.max_per_borrower))
     for n, need in enumerate(problem.needs):
         ks = by_borrower.get(need.borrower, [])
         points = {cands[k].start for k in ks} | {min(cands[k].repay, horizon) for k in ks}
