@@ -743,7 +743,8 @@ def settle(problem: AllocationInput, cands: Sequence[Candidate], cents_values: S
                for a in (min(a, c.upper) for a, c in zip(amounts, cands, strict=True))]
     # A rule the rounded amounts keep is never broken by a cut (every rule bounds a sum of amounts from
     # above): the rules broken now, mended in their order, one cut at a time, are every cut to make.
-    for rule in [r for r in _rules(problem, cands, amounts) if r.broken(amounts) is not None]:
+    used = [k for k, a in enumerate(amounts) if a > 0]
+    for rule in [r for r in _rules(problem, cands, used) if r.broken(amounts) is not None]:
         for _ in range(len(cands) + 1):
             excess = rule.broken(amounts)
             if excess is None:
@@ -779,25 +780,31 @@ class _Rule:
         return (live, over) if over > 0 else None
 
 
-def _rules(problem: AllocationInput, cands: Sequence[Candidate], amounts: Sequence[Decimal]) -> Iterator[_Rule]:
-    """Every rule over the paid candidates, in `_first_violation`'s order: each lender's floor on each day
-    and legal cap in each financial year, each security's cap, each borrower's cap on each day, each
-    pair's dependence room (`Limits.pair_rooms`)."""
+def _rules(problem: AllocationInput, cands: Sequence[Candidate], used: Sequence[int],
+           around: Candidate | None = None) -> Iterator[_Rule]:
+    """Every rule over the paid candidates `used`, in a fixed order: each lender's floor on each day and
+    legal cap in each financial year, each security's cap, each borrower's cap on each day, each pair's
+    dependence room (`Limits.pair_rooms`). With `around`, only the rules of its lender, its security,
+    its borrower and its pair."""
     limits, horizon, one = problem.limits, problem.horizon, Decimal(1)
-    used = [k for k, a in enumerate(amounts) if a > 0]
     for l_index in range(len(problem.lenders)):
-        yield from _lender_rules(problem, cands, l_index, [k for k in used if cands[k].lender == l_index])
+        if around is None or l_index == around.lender:
+            yield from _lender_rules(problem, cands, l_index, [k for k in used if cands[k].lender == l_index])
     for s, security in enumerate(problem.securities):
-        secured = tuple(k for k in used if cands[k].security == s)
+        secured = tuple(k for k in used if cands[k].security == s) if around is None or s == around.security else ()
         if secured:
             yield _Rule(tuple((k, one) for k in secured), secured, security.cap)
     for borrower in problem.borrowers:
+        if around is not None and borrower.id != problem.needs[around.need].borrower:
+            continue
         owed = tuple(k for k in used if problem.needs[cands[k].need].borrower == borrower.id)
         for day in range(horizon if owed else 0):
             live = tuple(k for k in owed if active(cands[k].start, cands[k].repay, day))
             if live:
                 yield _Rule(tuple((k, one) for k in live), live, limits.max_per_borrower)
     for l_id, b_id, room in limits.pair_rooms:
+        if around is not None and _pair(problem, around) != (l_id, b_id):
+            continue
         pair = tuple(k for k in used if _pair(problem, cands[k]) == (l_id, b_id))
         if pair:
             yield _Rule(tuple((k, one) for k in pair), pair, room)
@@ -858,73 +865,15 @@ def _top_up(problem: AllocationInput, cands: Sequence[Candidate], amounts: list[
 def _first_violation(problem: AllocationInput, cands: Sequence[Candidate], amounts: Sequence[Decimal],
                      around: Candidate | None = None, paid: Sequence[int] | None = None,
                      ) -> tuple[list[int], Decimal] | None:
-    """The first constraint the amounts break (the candidates involved and the excess), checked exactly.
+    """The first rule (`_rules`, in their order) the amounts break: the candidates its excess may be cut
+    from, and the excess, checked exactly; None when every rule holds.
 
-    The constraints: each lender's floor on each day and legal cap in each financial year, each
-    security's cap, each borrower's cap on each day, each pair's dependence room. With `around`,
-    only the constraints of its lender, its security, its borrower and its pair are checked; `paid`,
-    when given, lists every candidate with an amount (else they are looked for).
+    With `around`, only the rules of its lender, its security, its borrower and its pair are checked;
+    `paid`, when given, lists every candidate with an amount (else they are looked for).
     """
-    limits, horizon = problem.limits, problem.horizon
     used = [k for k, a in enumerate(amounts) if a > 0] if paid is None else [k for k in paid if amounts[k] > 0]
-    for l_index in range(len(problem.lenders)):
-        if around is None or l_index == around.lender:
-            found = _lender_violation(problem, cands, amounts, l_index, [k for k in used if cands[k].lender == l_index])
-            if found is not None:
-                return found
-    for s, security in enumerate(problem.securities):
-        if around is not None and s != around.security:
-            continue
-        ks = [k for k in used if cands[k].security == s]
-        over = sum((amounts[k] for k in ks), ZERO) - security.cap
-        if ks and over > 0:
-            return ks, over
-    for borrower in problem.borrowers:
-        if around is not None and borrower.id != problem.needs[around.need].borrower:
-            continue
-        ks = [k for k in used if problem.needs[cands[k].need].borrower == borrower.id]
-        for day in range(horizon):
-            live = [k for k in ks if active(cands[k].start, cands[k].repay, day)]
-            over = sum((amounts[k] for k in live), ZERO) - limits.max_per_borrower
-            if live and over > 0:
-                return live, over
-    return _pair_violation(problem, cands, amounts, used, around)
-
-
-def _pair_violation(problem: AllocationInput, cands: Sequence[Candidate], amounts: Sequence[Decimal],
-                    used: Sequence[int], around: Candidate | None) -> tuple[list[int], Decimal] | None:
-    """The first pair whose dependence room the amounts exceed (only `around`'s pair, when given)."""
-    for l_id, b_id, room in problem.limits.pair_rooms:
-        if around is not None and _pair(problem, around) != (l_id, b_id):
-            continue
-        pair = [k for k in used if _pair(problem, cands[k]) == (l_id, b_id)]
-        over = sum((amounts[k] for k in pair), ZERO) - room
-        if pair and over > 0:
-            return pair, over
-    return None
-
-
-def _lender_violation(problem: AllocationInput, cands: Sequence[Candidate], amounts: Sequence[Decimal],
-                      l_index: int, ks: Sequence[int]) -> tuple[list[int], Decimal] | None:
-    """The first floor, share or legal-cap rule of one lender the amounts break (`ks`: its paid candidates)."""
-    if not ks:
-        return None
-    limits, lender = problem.limits, problem.lenders[l_index]
-    for day in range(problem.horizon):
-        live = [k for k in ks if active(cands[k].start, cands[k].repay, day)]
-        over = sum((amounts[k] for k in live), ZERO) - lender.surplus[day] * limits.max_lender_share
-        if live and over > 0:
-            return live, over
-    for fy in lender.fiscal_years:
-        paid = [k for k in ks if fy.first <= cands[k].start <= fy.last]
-        lent = sum((amounts[k] for k in paid), ZERO)
-        if fy.eve is not None:
-            lent += limits.legal_share * sum(
-                (amounts[k] for k in ks if active(cands[k].start, cands[k].repay, fy.eve)), ZERO)
-        over = lent - _legal_room(fy, limits.legal_share)
-        if paid and over > 0:
-            return paid, over
-    return None
+    return next((found for rule in _rules(problem, cands, used, around)
+                 if (found := rule.broken(amounts)) is not None), None)
 
 
 def inflow(advances: Sequence[Advance], borrower: str, day: int) -> Decimal:
