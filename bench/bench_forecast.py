@@ -24,7 +24,7 @@ from banquasso.forecast.daily import forecast_outlook, read_group
 from banquasso.forecast.facts import facts_dir
 from banquasso.forecast.risk import simulate
 from banquasso.terms.policy import load_policy
-from bench.common import Result, demo_group, generated_group, rules_dir, timed
+from bench.common import Result, demo_group, generated_group, read_directives, rules_dir, timed
 from comptasso.books import cache as books_cache
 from comptasso.books.facade import GroupBooks, open_books
 
@@ -44,19 +44,13 @@ def _rules_for(ledgers: Path) -> Path:
     return rules
 
 
-def _read_all(books: GroupBooks) -> GroupBooks:
-    """The books with every member's directives read (unpickled, for a cached ledger)."""
-    assert all(len(ledger.entries) >= 0 for ledger in books.ledgers.values())
-    return books
-
-
 def _fresh_books(ledgers: Path, rules: Path, cache: Path) -> GroupBooks:
     """The books as a new process opens them (the ledger cache on disk, nothing in memory, no facts), read."""
     books_cache.forget_memory()
     books, _ = open_books(ledgers, rules, cache_dir=cache, jobs=2)
     assert books is not None
     shutil.rmtree(facts_dir(books), ignore_errors=True)
-    return _read_all(books)
+    return read_directives(books)
 
 
 def _timed_fresh(ledgers: Path, rules: Path, cache: Path, work: Callable[[GroupBooks], object],
@@ -81,7 +75,7 @@ def _measure(label: str, ledgers: Path) -> list[Result]:
             books_cache.forget_memory()
             books = open_books(ledgers, rules, cache_dir=cache, jobs=2)[0]
             assert books is not None
-            _read_all(books)
+            read_directives(books)
 
         load_time = timed(load, repeat=3)
         policy, _ = load_policy(rules)

@@ -11,7 +11,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from comptasso.books.facade import GroupBooks
 
 T = TypeVar("T")
 
@@ -117,6 +120,12 @@ def with_appended(main: Path, extra: bytes, measure: Callable[[], T]) -> T:
         return measure()
     finally:
         main.write_bytes(original)
+
+
+def read_directives(books: GroupBooks) -> GroupBooks:
+    """The books with every member's directives read (a cached ledger's are unpickled when first used)."""
+    assert all(len(ledger.entries) >= 0 for ledger in books.ledgers.values())
+    return books
 
 
 def empty_memos(ledgers: Path) -> None:

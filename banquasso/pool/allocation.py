@@ -157,10 +157,8 @@ def _candidate_groups(problem: AllocationInput) -> tuple[list[list[Candidate]], 
         kept = [s for s in need.securities if 0 < problem.securities[s].repay - need.start <= limits.max_days]
         lasts = sorted({min(problem.securities[s].repay, horizon) for s in kept})
         by_lender = [_need_rooms(lender, need.borrower, need.start, lasts, limits) for _, lender in lenders]
-        for s in need.securities:
+        for s in kept:
             security = problem.securities[s]
-            if s not in kept:
-                continue
             last = min(security.repay, horizon)
             most_needed = max(shortfall[need.borrower][need.start:last])
             bound = min(security.cap, limits.max_per_borrower, max(most_needed, limits.min_advance))
@@ -183,15 +181,11 @@ def _need_rooms(lender: LenderInput, borrower: str, start: int, lasts: Sequence[
     """What a lender may advance from day `start` to each of `lasts` (its share of its least surplus over the
     days, within its dependence room toward `borrower`), and its legal room in the financial year of `start`."""
     rooms: dict[int, Decimal] = {}
-    least, at = None, start
-    for last in lasts:  # increasing: the least surplus over start..last-1 extends the one before
-        window = lender.surplus[at:last]
-        if window:
-            low = min(window)
-            least = low if least is None or low < least else least
-        at = last
-        rooms[last] = min(least * limits.max_lender_share if least is not None else Decimal("1e12"),
-                          limits.pair_room(lender.id, borrower))
+    least: Decimal | None = None
+    for at, last in itertools.pairwise([start, *lasts]):  # the least surplus over start..last-1
+        low = min(lender.surplus[at:last])  # extends the one before: `lasts` increase, all after `start`
+        least = low if least is None else min(least, low)
+        rooms[last] = min(least * limits.max_lender_share, limits.pair_room(lender.id, borrower))
     fy = fiscal_year_of(lender, start)
     return rooms, _legal_room(fy, limits.legal_share) if fy else Decimal("1e12")
 
